@@ -1,0 +1,111 @@
+//! `bazaar`: run the whole shop, one service, or check on them.
+//!
+//! - `bazaar up` starts every service as its own process and supervises them;
+//! - `bazaar serve <service> [flags]` runs one service in the foreground (the flags are the
+//!   service's own; `bazaar serve catalog --help` lists them);
+//! - `bazaar status` prints the health of every service.
+#![forbid(unsafe_code)]
+
+mod health;
+mod services;
+mod status;
+mod up;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chassis::Shutdown;
+use clap::{Parser, Subcommand};
+use tokio::io::AsyncReadExt;
+
+#[derive(Parser)]
+#[command(
+    name = "bazaar",
+    version,
+    about = "An online shop built as gRPC microservices."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every service as its own process, wait until all are SERVING, keep them
+    /// running (restarting any that dies) until Ctrl-C, then stop them gracefully.
+    Up {
+        /// Where services keep their data; logs go to `logs/` inside it.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The address every service listens on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+    /// Run one service in the foreground until Ctrl-C or SIGTERM.
+    Serve {
+        /// The service to run.
+        service: String,
+        /// The service's own flags (see `bazaar serve <service> --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Print the health of every service (addresses from BAZAAR_<SERVICE>_ADDR or the
+    /// default ports); exits with 1 unless all are SERVING.
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up { data_dir, host } => up::run(up::UpOptions { data_dir, host }).await,
+        Command::Serve { service, args } => {
+            if services::find(&service).is_none() {
+                Err(format!(
+                    "unknown service {service:?}; known: {}",
+                    services::names()
+                ))
+            } else {
+                services::serve(&service, args, serve_shutdown()).await
+            }
+        }
+        Command::Status => {
+            if status::run().await {
+                Ok(())
+            } else {
+                return ExitCode::from(1);
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bazaar: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The stop signal of `bazaar serve`: SIGINT or SIGTERM, and, under `bazaar up`, the end of
+/// standard input, which means the supervisor is gone.
+fn serve_shutdown() -> Shutdown {
+    let shutdown = Shutdown::on_signals();
+    if std::env::var_os(up::SUPERVISED_VAR).is_some() {
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let mut buffer = [0_u8; 64];
+            let ended = loop {
+                match stdin.read(&mut buffer).await {
+                    Ok(0) => break "end of input".to_owned(),
+                    Ok(_) => {}
+                    Err(error) => break error.to_string(),
+                }
+            };
+            tracing::warn!(%ended, "supervisor gone: stopping");
+            trigger.trigger();
+        });
+    }
+    shutdown
+}

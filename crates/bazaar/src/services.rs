@@ -1,0 +1,103 @@
+//! The services bazaar is made of, as the command line knows them: name, port, what each
+//! calls, and how to run one in this process.
+//!
+//! This is the only place that lists them. The order is a dependency order: a service comes
+//! after every service it calls, so `bazaar up` starts them in this order and stops them in
+//! the reverse one.
+
+use std::ffi::OsString;
+
+use chassis::Shutdown;
+use clap::Parser;
+
+/// One service of the shop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Its name (`bazaar serve <name>`).
+    pub name: &'static str,
+    /// Its default port on 127.0.0.1.
+    pub port: u16,
+    /// The services it calls.
+    pub calls: &'static [&'static str],
+}
+
+/// Every service, callees before callers.
+pub const SERVICES: &[ServiceSpec] = &[
+    ServiceSpec {
+        name: catalog::NAME,
+        port: catalog::DEFAULT_PORT,
+        calls: &[],
+    },
+    ServiceSpec {
+        name: currency::NAME,
+        port: currency::DEFAULT_PORT,
+        calls: &[],
+    },
+];
+
+/// A service by name.
+pub fn find(name: &str) -> Option<&'static ServiceSpec> {
+    SERVICES.iter().find(|s| s.name == name)
+}
+
+/// The names, for messages.
+pub fn names() -> String {
+    SERVICES
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs service `name` in this process until `shutdown`, parsing `args` (its own flags, as
+/// its binary takes them).
+pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Result<(), String> {
+    let argv = std::iter::once(OsString::from(name)).chain(args);
+    let failed = |error: &(dyn std::error::Error + 'static)| {
+        format!("{name}: {}", chassis::error::chain(error))
+    };
+    match name {
+        catalog::NAME => {
+            let config = catalog::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            catalog::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        currency::NAME => {
+            let config = currency::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            currency::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        other => Err(format!("unknown service {other:?}; known: {}", names())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_come_after_what_they_call() {
+        for (i, service) in SERVICES.iter().enumerate() {
+            for callee in service.calls {
+                let position = SERVICES.iter().position(|s| s.name == *callee);
+                assert!(
+                    position.is_some_and(|p| p < i),
+                    "{} calls {callee}, which must come before it",
+                    service.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_ports_are_unique() {
+        for (i, a) in SERVICES.iter().enumerate() {
+            for b in &SERVICES[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.port, b.port);
+            }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! `bazaar up`: every service as its own process, supervised.
+//!
+//! Each service runs as `bazaar serve <name>` (this same binary), in its own process group so
+//! that a Ctrl-C in the terminal reaches only the supervisor, which then stops the services
+//! in reverse dependency order. Each child's standard input is a pipe from the supervisor:
+//! should the supervisor die without stopping them, the pipe closes and every child stops
+//! by itself rather than linger.
+//!
+//! A service that exits on its own is restarted after a backoff (0.5 s doubling up to 10 s,
+//! back to 0.5 s once it has stayed up for 30 s). Logs go to `<data-dir>/logs/<name>.log`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use chassis::Shutdown;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::health::{self, Health};
+use crate::services::{SERVICES, ServiceSpec};
+
+/// How long `bazaar up` waits for a service to report SERVING.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopping service gets before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The environment variable that tells `bazaar serve` it has a supervisor.
+pub const SUPERVISED_VAR: &str = "BAZAAR_SUPERVISED";
+
+/// Settings of `bazaar up`.
+#[derive(Clone, Debug)]
+pub struct UpOptions {
+    /// Where services keep their data; logs go to `logs/` in it.
+    pub data_dir: PathBuf,
+    /// The host every service listens on.
+    pub host: String,
+}
+
+/// A line of news from a supervisor to the terminal.
+enum Event {
+    Ready {
+        name: &'static str,
+        pid: u32,
+        health: Health,
+        took: Duration,
+    },
+    Exited {
+        name: &'static str,
+        pid: u32,
+        status: String,
+        retry_in: Duration,
+    },
+}
+
+/// Runs every service until SIGINT or SIGTERM, then stops them in reverse order.
+pub async fn run(options: UpOptions) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let logs = options.data_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let shutdown = Shutdown::on_signals();
+    let started = Instant::now();
+    let (events, mut news) = mpsc::unbounded_channel();
+
+    let mut supervisors = Vec::new();
+    for spec in SERVICES {
+        let (stop, stop_rx) = oneshot::channel();
+        let supervisor = Supervisor {
+            spec,
+            exe: exe.clone(),
+            address: format!("{}:{}", options.host, spec.port),
+            data_dir: options.data_dir.clone(),
+            log: logs.join(format!("{}.log", spec.name)),
+            events: events.clone(),
+        };
+        supervisors.push((spec.name, stop, tokio::spawn(supervisor.run(stop_rx))));
+    }
+    drop(events);
+
+    // First start: wait until every service has reported, then print the table.
+    let mut table: Vec<(&'static str, String, u32, String)> = Vec::new();
+    while table.len() < SERVICES.len() {
+        tokio::select! {
+            () = shutdown.wait() => break,
+            event = news.recv() => match event {
+                Some(Event::Ready { name, pid, health, .. }) => {
+                    let spec = SERVICES.iter().find(|s| s.name == name).expect("known service");
+                    table.push((name, format!("{}:{}", options.host, spec.port), pid, health.label().to_owned()));
+                }
+                Some(Event::Exited { name, status, .. }) => {
+                    eprintln!("{name} exited during start ({status}); see {}", logs.join(format!("{name}.log")).display());
+                }
+                None => break,
+            }
+        }
+    }
+    if !shutdown.is_triggered() {
+        table.sort_by_key(|(name, ..)| SERVICES.iter().position(|s| s.name == *name));
+        println!("{:<16} {:<22} {:>8}  STATE", "SERVICE", "ADDRESS", "PID");
+        for (name, address, pid, state) in &table {
+            println!("{name:<16} {address:<22} {pid:>8}  {state}");
+        }
+        println!(
+            "all {} services up in {:.1}s; logs in {}; Ctrl-C stops them",
+            table.len(),
+            started.elapsed().as_secs_f64(),
+            logs.display()
+        );
+    }
+
+    // Then report restarts until asked to stop.
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => break,
+            event = news.recv() => match event {
+                Some(Event::Exited { name, pid, status, retry_in }) => println!(
+                    "{name} (pid {pid}) exited: {status}; restarting in {:.1}s",
+                    retry_in.as_secs_f64()
+                ),
+                Some(Event::Ready { name, pid, health, took }) => println!(
+                    "{name} is back (pid {pid}): {} after {:.1}s",
+                    health.label(),
+                    took.as_secs_f64()
+                ),
+                None => break,
+            }
+        }
+    }
+
+    println!("stopping services in reverse dependency order");
+    for (name, stop, handle) in supervisors.into_iter().rev() {
+        let _ = stop.send(());
+        match handle.await {
+            Ok(status) => println!("{name} stopped ({status})"),
+            Err(error) => eprintln!("{name}: supervisor failed: {error}"),
+        }
+    }
+    Ok(())
+}
+
+/// Keeps one service running.
+struct Supervisor {
+    spec: &'static ServiceSpec,
+    exe: PathBuf,
+    address: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Supervisor {
+    /// Runs the service, restarting it when it exits, until `stop`; returns how it ended.
+    async fn run(self, mut stop: oneshot::Receiver<()>) -> String {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let mut child = match self.spawn() {
+                Ok(child) => child,
+                Err(error) => {
+                    let _ = self.events.send(Event::Exited {
+                        name: self.spec.name,
+                        pid: 0,
+                        status: format!("cannot start: {error}"),
+                        retry_in: backoff,
+                    });
+                    tokio::select! {
+                        _ = &mut stop => return "never started".to_owned(),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            };
+            let pid = child.id().unwrap_or(0);
+            // `Child::wait` closes the child's standard input; hold the pipe here instead, so
+            // it closes only when this supervisor is gone.
+            let _lifeline = child.stdin.take();
+            let began = Instant::now();
+
+            // Wait for readiness, an early exit, or a stop, whichever comes first.
+            let mut reported = false;
+            let status = loop {
+                tokio::select! {
+                    _ = &mut stop => return terminate(&mut child, pid).await,
+                    status = child.wait() => break status,
+                    () = tokio::time::sleep(Duration::from_millis(100)), if !reported => {
+                        let (health, _) = health::check(&self.address, Duration::from_secs(1)).await;
+                        if health == Health::Serving || began.elapsed() > START_TIMEOUT {
+                            reported = true;
+                            let _ = self.events.send(Event::Ready {
+                                name: self.spec.name, pid, health, took: began.elapsed(),
+                            });
+                        }
+                    }
+                }
+            };
+            if began.elapsed() > Duration::from_secs(30) {
+                backoff = Duration::from_millis(500);
+            }
+            let status = match status {
+                Ok(status) => status.to_string(),
+                Err(error) => format!("cannot wait for it: {error}"),
+            };
+            let _ = self.events.send(Event::Exited {
+                name: self.spec.name,
+                pid,
+                status,
+                retry_in: backoff,
+            });
+            tokio::select! {
+                _ = &mut stop => return "was not running".to_owned(),
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    fn spawn(&self) -> std::io::Result<Child> {
+        let log = open_log(&self.log)?;
+        let mut command = Command::new(&self.exe);
+        command
+            .arg("serve")
+            .arg(self.spec.name)
+            .arg("--listen")
+            .arg(&self.address)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env(SUPERVISED_VAR, "1")
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .kill_on_drop(true);
+        command.spawn()
+    }
+}
+
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// Asks a child to stop with SIGTERM, waits, and kills it if it takes too long.
+async fn terminate(child: &mut Child, pid: u32) -> String {
+    if let Ok(raw) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(raw), Signal::SIGTERM);
+    }
+    match tokio::time::timeout(STOP_TIMEOUT, child.wait()).await {
+        Ok(Ok(status)) => status.to_string(),
+        Ok(Err(error)) => format!("cannot wait for it: {error}"),
+        Err(_) => {
+            let _ = child.kill().await;
+            "killed after not stopping in time".to_owned()
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The gRPC face of the catalog: parse the request, ask the store, shape the response.
+//!
+//! Handlers stay thin: every field is parsed into a domain type first (a bad one becomes an
+//! `INVALID_ARGUMENT` naming it), and every failure goes through [`CatalogError`]'s single
+//! mapping to a `Status`.
+
+use bazaar_contract::catalog::v1::{self as pb, catalog_service_server::CatalogService};
+use bazaar_contract::types::v1::Money;
+use chassis::error::FieldViolation;
+use chassis::page::{self, PageError};
+use chassis::store::StoreCell;
+use tonic::{Request, Response, Status};
+
+use crate::domain::{MAX_BATCH, SearchQuery, Slug};
+use crate::store::{CatalogStore, CategoryRecord, ProductRecord};
+
+/// What a catalog call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Fields the caller must fix.
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    /// Products that do not exist.
+    #[error("products not found: {0:?}")]
+    ProductsNotFound(Vec<String>),
+    /// A category that does not exist.
+    #[error("category not found: {0}")]
+    CategoryNotFound(String),
+    /// The store failed.
+    #[error("store failed")]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<FieldViolation> for CatalogError {
+    fn from(violation: FieldViolation) -> Self {
+        CatalogError::Invalid(vec![violation])
+    }
+}
+
+impl From<CatalogError> for Status {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::Invalid(violations) => chassis::error::invalid_argument(violations),
+            CatalogError::ProductsNotFound(ids) if ids.len() == 1 => {
+                chassis::error::not_found("bazaar.catalog.v1.Product", &ids[0])
+            }
+            CatalogError::ProductsNotFound(ids) => {
+                chassis::error::not_found_many("bazaar.catalog.v1.Product", &ids)
+            }
+            CatalogError::CategoryNotFound(id) => {
+                chassis::error::not_found("bazaar.catalog.v1.Category", &id)
+            }
+            CatalogError::Store(error) => chassis::error::unavailable("catalog store", &error),
+        }
+    }
+}
+
+fn page_violation(error: PageError) -> FieldViolation {
+    match error {
+        PageError::NegativeSize => FieldViolation::new("page_size", error.to_string()),
+        PageError::BadToken => FieldViolation::new("page_token", error.to_string()),
+    }
+}
+
+/// The catalog service.
+#[derive(Clone, Debug)]
+pub struct CatalogApi {
+    store: StoreCell<CatalogStore>,
+}
+
+impl CatalogApi {
+    /// A service that answers from `store` once it is open.
+    pub fn new(store: StoreCell<CatalogStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    #[tracing::instrument(skip_all, fields(category = %request.get_ref().category_id))]
+    async fn list_products(
+        &self,
+        request: Request<pb::ListProductsRequest>,
+    ) -> Result<Response<pb::ListProductsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let category = if request.category_id.is_empty() {
+            None
+        } else {
+            Slug::parse("category_id", &request.category_id)
+                .map_err(|v| violations.push(v))
+                .ok()
+        };
+        let size = page::page_size(request.page_size)
+            .map_err(|e| violations.push(page_violation(e)))
+            .ok();
+        let print = page::fingerprint(&["products", &request.category_id]);
+        let after = page::decode(&request.page_token, print)
+            .map_err(|e| violations.push(page_violation(e)))
+            .ok();
+        let (Some(size), Some(after)) = (size, after) else {
+            return Err(CatalogError::Invalid(violations).into());
+        };
+        if !violations.is_empty() {
+            return Err(CatalogError::Invalid(violations).into());
+        }
+        let store = self.store.get()?;
+        if let Some(category) = &category {
+            if store
+                .get_category(category)
+                .await
+                .map_err(CatalogError::from)?
+                .is_none()
+            {
+                return Err(CatalogError::CategoryNotFound(category.as_str().to_owned()).into());
+            }
+        }
+        // One more than asked tells whether another page follows.
+        let mut products = store
+            .list_products(category.as_ref(), after.as_deref(), size + 1)
+            .await
+            .map_err(CatalogError::from)?;
+        let next_page_token = next_token(&mut products, size, print, |p| p.id.clone());
+        Ok(Response::new(pb::ListProductsResponse {
+            products: products.into_iter().map(product_to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(product = %request.get_ref().product_id))]
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::GetProductResponse>, Status> {
+        let id =
+            Slug::parse("product_id", &request.get_ref().product_id).map_err(CatalogError::from)?;
+        let store = self.store.get()?;
+        let product = store
+            .get_products(std::slice::from_ref(&id))
+            .await
+            .map_err(CatalogError::from)?
+            .pop()
+            .ok_or_else(|| CatalogError::ProductsNotFound(vec![id.as_str().to_owned()]))?;
+        Ok(Response::new(pb::GetProductResponse {
+            product: Some(product_to_pb(product)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().product_ids.len()))]
+    async fn batch_get_products(
+        &self,
+        request: Request<pb::BatchGetProductsRequest>,
+    ) -> Result<Response<pb::BatchGetProductsResponse>, Status> {
+        let request = request.into_inner();
+        if request.product_ids.len() > MAX_BATCH {
+            return Err(CatalogError::from(FieldViolation::new(
+                "product_ids",
+                format!("at most {MAX_BATCH} ids per call"),
+            ))
+            .into());
+        }
+        let mut violations = Vec::new();
+        let mut ids = Vec::with_capacity(request.product_ids.len());
+        for (i, id) in request.product_ids.iter().enumerate() {
+            match Slug::parse(&format!("product_ids[{i}]"), id) {
+                Ok(id) => ids.push(id),
+                Err(violation) => violations.push(violation),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(CatalogError::Invalid(violations).into());
+        }
+        let store = self.store.get()?;
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        let found = store
+            .get_products(&unique)
+            .await
+            .map_err(CatalogError::from)?;
+        let by_id: std::collections::HashMap<&str, &ProductRecord> =
+            found.iter().map(|p| (p.id.as_str(), p)).collect();
+        let missing: Vec<String> = unique
+            .iter()
+            .filter(|id| !by_id.contains_key(id.as_str()))
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(CatalogError::ProductsNotFound(missing).into());
+        }
+        let products = ids
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()))
+            .map(|p| product_to_pb((*p).clone()))
+            .collect();
+        Ok(Response::new(pb::BatchGetProductsResponse { products }))
+    }
+
+    #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
+    async fn search_products(
+        &self,
+        request: Request<pb::SearchProductsRequest>,
+    ) -> Result<Response<pb::SearchProductsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let query = SearchQuery::parse(&request.query)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let size = page::page_size(request.page_size)
+            .map_err(|e| violations.push(page_violation(e)))
+            .ok();
+        let print = page::fingerprint(&["search", request.query.trim()]);
+        let offset = page::decode(&request.page_token, print)
+            .map_err(page_violation)
+            .and_then(|position| match position {
+                None => Ok(0_u64),
+                Some(text) => text
+                    .parse::<u64>()
+                    .map_err(|_| page_violation(PageError::BadToken)),
+            })
+            .map_err(|v| violations.push(v))
+            .ok();
+        let (Some(query), Some(size), Some(offset)) = (query, size, offset) else {
+            return Err(CatalogError::Invalid(violations).into());
+        };
+        let store = self.store.get()?;
+        let mut products = store
+            .search(&query, offset, size + 1)
+            .await
+            .map_err(CatalogError::from)?;
+        let next_offset = offset + u64::from(size);
+        let next_page_token = next_token(&mut products, size, print, |_| next_offset.to_string());
+        Ok(Response::new(pb::SearchProductsResponse {
+            products: products.into_iter().map(product_to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let size = page::page_size(request.page_size)
+            .map_err(|e| violations.push(page_violation(e)))
+            .ok();
+        let print = page::fingerprint(&["categories"]);
+        let after = page::decode(&request.page_token, print)
+            .map_err(|e| violations.push(page_violation(e)))
+            .ok();
+        let (Some(size), Some(after)) = (size, after) else {
+            return Err(CatalogError::Invalid(violations).into());
+        };
+        let store = self.store.get()?;
+        let mut categories = store
+            .list_categories(after.as_deref(), size + 1)
+            .await
+            .map_err(CatalogError::from)?;
+        let next_page_token = next_token(&mut categories, size, print, |c| c.id.clone());
+        Ok(Response::new(pb::ListCategoriesResponse {
+            categories: categories.into_iter().map(category_to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(category = %request.get_ref().category_id))]
+    async fn get_category(
+        &self,
+        request: Request<pb::GetCategoryRequest>,
+    ) -> Result<Response<pb::GetCategoryResponse>, Status> {
+        let id = Slug::parse("category_id", &request.get_ref().category_id)
+            .map_err(CatalogError::from)?;
+        let store = self.store.get()?;
+        let category = store
+            .get_category(&id)
+            .await
+            .map_err(CatalogError::from)?
+            .ok_or_else(|| CatalogError::CategoryNotFound(id.as_str().to_owned()))?;
+        Ok(Response::new(pb::GetCategoryResponse {
+            category: Some(category_to_pb(category)),
+        }))
+    }
+}
+
+/// Trims a page fetched with one extra item and returns the token for the next page (empty
+/// when the extra item was not there, i.e. this is the last page).
+fn next_token<T>(
+    items: &mut Vec<T>,
+    size: u32,
+    fingerprint: u64,
+    position_after: impl Fn(&T) -> String,
+) -> String {
+    let size = size as usize;
+    if items.len() <= size {
+        return String::new();
+    }
+    items.truncate(size);
+    items
+        .last()
+        .map(|last| page::encode(fingerprint, &position_after(last)))
+        .unwrap_or_default()
+}
+
+fn product_to_pb(record: ProductRecord) -> pb::Product {
+    pb::Product {
+        id: record.id,
+        name: record.name,
+        description: record.description,
+        price: Some(Money {
+            currency_code: record.price_currency,
+            units: record.price_units,
+            nanos: record.price_nanos,
+        }),
+        category_ids: record.category_ids,
+        picture_uri: record.picture_uri,
+    }
+}
+
+fn category_to_pb(record: CategoryRecord) -> pb::Category {
+    pb::Category {
+        id: record.id,
+        display_name: record.display_name,
+        description: record.description,
+    }
+}

@@ -1,0 +1,134 @@
+//! Outbound channels: how one service calls another.
+//!
+//! [`Upstream::connect`] turns the addresses of a service's replicas into one clonable
+//! channel for a generated client. The path of an outbound call, top to bottom:
+//!
+//! 1. [`OutboundDeadlineLayer`]: the call gets the inbound call's remaining time (or a
+//!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
+//! 2. a buffer, so the channel is cheap to clone and share between tasks;
+//! 3. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
+//!    picks at random);
+//! 4. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`.
+//!
+//! Connecting lazily means a service starts and answers even when what it calls is down;
+//! calls to a service that is down fail with `UNAVAILABLE` and the caller degrades.
+
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+use tower::balance::p2c::Balance;
+use tower::buffer::Buffer;
+use tower::discover::ServiceList;
+use tower::load::{CompleteOnResponse, PeakEwma};
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceBuilder};
+
+use crate::deadline::OutboundDeadlineLayer;
+
+/// Errors as they come out of the balancer and buffer.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How many calls may wait for the balancer before callers are made to wait.
+const BUFFER_CAPACITY: usize = 1024;
+/// The latency a replica is assumed to have before it has answered anything.
+const DEFAULT_RTT: Duration = Duration::from_millis(5);
+/// How fast old latency samples lose their weight.
+const DECAY: Duration = Duration::from_secs(10);
+
+/// A channel to every replica of one service; give it to a generated client.
+#[derive(Clone)]
+pub struct Upstream {
+    service: BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").finish_non_exhaustive()
+    }
+}
+
+/// Why an upstream could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// No address was given.
+    #[error("no address given for {0}")]
+    NoAddress(String),
+    /// An address is not a valid `host:port` (or URI).
+    #[error("{address:?} is not a valid address for {service}")]
+    BadAddress {
+        /// The service it was meant for.
+        service: String,
+        /// The address as given.
+        address: String,
+        /// What was wrong with it.
+        #[source]
+        source: tonic::transport::Error,
+    },
+}
+
+impl Upstream {
+    /// A channel to `service` (a name for messages) balanced over `addresses`
+    /// (`host:port`, or `http://host:port`). Nothing is connected until the first call.
+    /// Calls made outside any inbound call get `default_deadline`.
+    pub fn connect(
+        service: &str,
+        addresses: &[String],
+        default_deadline: Duration,
+    ) -> Result<Self, UpstreamError> {
+        if addresses.is_empty() {
+            return Err(UpstreamError::NoAddress(service.to_owned()));
+        }
+        let mut replicas = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let uri = if address.contains("://") {
+                address.clone()
+            } else {
+                format!("http://{address}")
+            };
+            let endpoint = Endpoint::from_shared(uri)
+                .map_err(|source| UpstreamError::BadAddress {
+                    service: service.to_owned(),
+                    address: address.clone(),
+                    source,
+                })?
+                .connect_timeout(Duration::from_secs(1))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30))
+                .keep_alive_while_idle(true);
+            let channel: Channel = endpoint.connect_lazy();
+            replicas.push(PeakEwma::new(
+                channel,
+                DEFAULT_RTT,
+                DECAY.as_nanos() as f64,
+                CompleteOnResponse::default(),
+            ));
+        }
+        let balanced = Balance::new(ServiceList::new(replicas));
+        let service = ServiceBuilder::new()
+            .layer(OutboundDeadlineLayer::new(default_deadline))
+            .service(Buffer::new(balanced, BUFFER_CAPACITY));
+        Ok(Self {
+            service: BoxCloneSyncService::new(service),
+        })
+    }
+}
+
+impl Service<Request<Body>> for Upstream {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = <BoxCloneSyncService<Request<Body>, Response<Body>, BoxError> as Service<
+        Request<Body>,
+    >>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.service.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        self.service.call(request)
+    }
+}

@@ -1,0 +1,130 @@
+//! Settings every service shares.
+//!
+//! Each setting has a local default, a flag and a `BAZAAR_*` variable; a flag wins over the
+//! variable. A service flattens [`ServerArgs`] into its own `clap` parser and adds what is
+//! its own (its store URL, the addresses it calls). The effective values are logged at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Flags and variables shared by every service process.
+#[derive(Clone, Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    /// Defaults to 127.0.0.1 and the service's own port.
+    #[arg(long, env = "BAZAAR_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory for the service's local data (SQLite files and the like).
+    #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Log format.
+    #[arg(long, env = "BAZAAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`info`, `catalog=debug`, ...).
+    #[arg(long = "log", env = "BAZAAR_LOG", default_value = "info")]
+    pub log_filter: String,
+
+    /// Longest time, in seconds, that in-flight calls get to finish after a stop is asked
+    /// for; what is still running then is cut off.
+    #[arg(long, env = "BAZAAR_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
+    /// Most calls in progress at once on one connection (HTTP/2 concurrent streams).
+    #[arg(long, env = "BAZAAR_MAX_CONCURRENT_STREAMS", default_value_t = 200)]
+    pub max_concurrent_streams: u32,
+
+    /// Most calls in progress at once in the whole process; calls beyond it are refused at
+    /// once with UNAVAILABLE, so a client can retry elsewhere instead of waiting in a queue.
+    #[arg(long, env = "BAZAAR_MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: usize,
+
+    /// Largest request or response message, in bytes.
+    #[arg(long, env = "BAZAAR_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Deadline, in milliseconds, given to an outbound call when the inbound call that caused
+    /// it has none.
+    #[arg(long, env = "BAZAAR_DEFAULT_DEADLINE_MS", default_value_t = 5_000)]
+    pub default_deadline_ms: u64,
+}
+
+impl ServerArgs {
+    /// The settings a test or an embedding program wants: port 0 on loopback, data in
+    /// `data_dir`, defaults for everything else.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            data_dir: data_dir.into(),
+            log_format: LogFormat::Text,
+            log_filter: "info".to_owned(),
+            shutdown_grace_secs: 5,
+            max_concurrent_streams: 200,
+            max_in_flight: 512,
+            max_message_bytes: 4 * 1024 * 1024,
+            default_deadline_ms: 5_000,
+        }
+    }
+
+    /// The address to bind: the configured one, or loopback on `default_port`.
+    pub fn listen_or(&self, default_port: u16) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+
+    /// How long in-flight calls get to finish after a stop is asked for.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// The deadline of an outbound call that has no inbound deadline to inherit.
+    pub fn default_deadline(&self) -> Duration {
+        Duration::from_millis(self.default_deadline_ms)
+    }
+}
+
+/// Splits a comma-separated list of `host:port` addresses, as taken by the `*_ADDR` settings
+/// (`BAZAAR_CATALOG_ADDR=127.0.0.1:50051,127.0.0.1:50061`), ignoring blanks.
+pub fn split_addresses(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_lists_ignore_blanks_and_spaces() {
+        assert_eq!(
+            split_addresses(" 127.0.0.1:1, ,127.0.0.1:2,"),
+            vec!["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()]
+        );
+        assert!(split_addresses("").is_empty());
+    }
+
+    #[test]
+    fn listen_defaults_to_loopback_on_the_service_port() {
+        let mut args = ServerArgs::for_tests("d");
+        args.listen = None;
+        assert_eq!(args.listen_or(50051).to_string(), "127.0.0.1:50051");
+    }
+}

@@ -1,0 +1,151 @@
+//! Rich gRPC errors, built the same way by every service.
+//!
+//! Each service keeps one error enum and maps it to a [`Status`] with these constructors, so
+//! a client always finds the same details in the same places: `google.rpc.BadRequest` field
+//! violations for input it can fix, `google.rpc.ResourceInfo` for what was not found, and
+//! `google.rpc.ErrorInfo` (domain `bazaar.dev`) for a machine-readable reason.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetail, ErrorDetails, ResourceInfo, StatusExt};
+
+/// The `ErrorInfo` domain of every bazaar error.
+pub const DOMAIN: &str = "bazaar.dev";
+
+/// One field of a request that is not acceptable, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path in the request, as in the proto (`price.nanos`, `lines[2].quantity`).
+    pub field: String,
+    /// What is wrong with it, for the person who wrote the call.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// `INVALID_ARGUMENT` with a `BadRequest` detail that names every offending field.
+pub fn invalid_argument(violations: impl IntoIterator<Item = FieldViolation>) -> Status {
+    let mut details = ErrorDetails::new();
+    let mut fields = Vec::new();
+    for violation in violations {
+        fields.push(format!("{}: {}", violation.field, violation.description));
+        details.add_bad_request_violation(violation.field, violation.description);
+    }
+    let message = if fields.is_empty() {
+        "invalid request".to_owned()
+    } else {
+        format!("invalid request: {}", fields.join("; "))
+    };
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// `NOT_FOUND` with a `ResourceInfo` detail naming the resource.
+pub fn not_found(resource_type: &str, resource_name: &str) -> Status {
+    let details = ErrorDetails::with_resource_info(resource_type, resource_name, "", "not found");
+    Status::with_error_details(
+        Code::NotFound,
+        format!("{resource_type} {resource_name:?} not found"),
+        details,
+    )
+}
+
+/// `NOT_FOUND` for several resources at once: the message lists them all and there is one
+/// `ResourceInfo` detail per name.
+pub fn not_found_many(resource_type: &str, resource_names: &[String]) -> Status {
+    let details = resource_names.iter().map(|name| {
+        ErrorDetail::ResourceInfo(ResourceInfo::new(resource_type, name, "", "not found"))
+    });
+    Status::with_error_details_vec(
+        Code::NotFound,
+        format!("{resource_type} not found: {}", resource_names.join(", ")),
+        details,
+    )
+}
+
+/// Any code with an `ErrorInfo` detail: a stable, upper-snake-case `reason` a client can
+/// branch on, and metadata that explains it.
+pub fn with_reason(
+    code: Code,
+    reason: &str,
+    message: impl Into<String>,
+    metadata: impl IntoIterator<Item = (String, String)>,
+) -> Status {
+    let metadata: HashMap<String, String> = metadata.into_iter().collect();
+    let details = ErrorDetails::with_error_info(reason, DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+/// `INTERNAL` for a fault of our own. The whole cause chain is logged; the caller gets a
+/// short message and nothing of our internals.
+pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+    tracing::error!(error = %chain(error), "{context}");
+    Status::internal(format!("{context}: internal error"))
+}
+
+/// `UNAVAILABLE` for a fault that a retry may cure (a store that is not reachable yet). The
+/// cause chain is logged.
+pub fn unavailable(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+    tracing::warn!(error = %chain(error), "{context}");
+    Status::unavailable(format!("{context}: temporarily unavailable, retry later"))
+}
+
+/// An error and all its sources, as one line.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_every_field() {
+        let status = invalid_argument([
+            FieldViolation::new("page_size", "must not be negative"),
+            FieldViolation::new("page_token", "is not a token this server issued"),
+        ]);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("a BadRequest detail");
+        let fields: Vec<_> = bad_request
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["page_size", "page_token"]);
+        assert!(status.message().contains("page_size"));
+    }
+
+    #[test]
+    fn not_found_names_the_resource() {
+        let status = not_found("bazaar.catalog.v1.Product", "no-such-thing");
+        assert_eq!(status.code(), Code::NotFound);
+        let info = status
+            .get_details_resource_info()
+            .expect("a ResourceInfo detail");
+        assert_eq!(info.resource_name, "no-such-thing");
+    }
+
+    #[test]
+    fn chain_joins_sources() {
+        let error = std::io::Error::other(std::io::Error::other("disk full"));
+        assert!(chain(&error).ends_with("disk full"));
+    }
+}

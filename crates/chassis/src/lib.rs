@@ -1,0 +1,34 @@
+//! The chassis: everything a bazaar service needs at run time that is not its own business.
+//!
+//! A service crate owns its domain and its store; the chassis owns the rest, written once:
+//!
+//! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
+//!   run on a laptop;
+//! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
+//! - [`shutdown`]: one small type that says "stop now", fed by SIGINT/SIGTERM or by a test;
+//! - [`server`]: binds (port 0 works), serves gRPC with health and reflection, limits what one
+//!   connection and the whole process take on, and drains gracefully by a hard deadline;
+//! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
+//!   to every outbound call;
+//! - [`client`]: outbound channels that connect lazily and balance across every address;
+//! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
+//!   patient connection while a database server is still starting;
+//! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`;
+//! - [`page`]: opaque, tamper-evident page tokens.
+//!
+//! The chassis never knows what a product or an order is.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod deadline;
+pub mod error;
+pub mod page;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+
+pub use config::ServerArgs;
+pub use server::{Readiness, Server};
+pub use shutdown::Shutdown;

@@ -1,0 +1,380 @@
+//! Serving a service: bind, announce, limit, drain.
+//!
+//! [`Server::bind`] takes the listening socket first, so port 0 works and the caller learns
+//! the real address before anything is served. [`Server::serve`] then runs the accept loop
+//! itself, on hyper's HTTP/2 connection builder, rather than through tonic's `Server`,
+//! because the chassis needs three things that one does not give:
+//!
+//! - `TCP_NODELAY` on every accepted socket (without it small calls wait ~40 ms for Nagle's
+//!   algorithm and delayed ACKs);
+//! - deadlines answered with `DEADLINE_EXCEEDED` (tonic's own timeout answers `CANCELLED`),
+//!   see [`crate::deadline`];
+//! - a stop that drains in-flight calls but gives up at a hard deadline.
+//!
+//! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
+//! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
+//! whole process is at its bound, instead of queueing until callers time out), the inbound
+//! deadline, then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
+//! and v1alpha (grpcurl 1.8 speaks only v1alpha).
+//!
+//! Health is `NOT_SERVING` from the moment of binding until the service is ready, and again
+//! from the first moment of a stop, so load balancers move traffic away before connections
+//! close.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::{Layer, Service, ServiceBuilder};
+
+use crate::config::ServerArgs;
+use crate::deadline::InboundDeadlineLayer;
+use crate::shutdown::Shutdown;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The reflection service could not be built from the descriptor sets.
+    #[error("cannot build the reflection service")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// Any other I/O error of the listening socket.
+    #[error("listening socket failed")]
+    Io(#[from] std::io::Error),
+}
+
+/// The names reflection advertises next to the service's own.
+const INFRASTRUCTURE_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// A bound, not yet serving, gRPC server for one bazaar service.
+pub struct Server {
+    name: &'static str,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    args: ServerArgs,
+    routes: Routes,
+    service_names: Vec<&'static str>,
+    health: HealthReporter,
+    ready_on_start: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.name)
+            .field("local_addr", &self.local_addr)
+            .field("services", &self.service_names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds the listening socket of service `name`: the configured address, or loopback on
+    /// `default_port`. Health reports `NOT_SERVING` from now on until the server is ready.
+    pub async fn bind(
+        name: &'static str,
+        args: &ServerArgs,
+        default_port: u16,
+    ) -> Result<Self, ServeError> {
+        let addr = args.listen_or(default_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let local_addr = listener.local_addr()?;
+        let health = HealthReporter::new();
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        Ok(Self {
+            name,
+            listener,
+            local_addr,
+            args: args.clone(),
+            routes: Routes::default(),
+            service_names: Vec::new(),
+            health,
+            ready_on_start: true,
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Adds a gRPC service; it is advertised by reflection and health under its full name.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes = self.routes.add_service(service);
+        self
+    }
+
+    /// Takes over readiness: the server will not report `SERVING` by itself when it starts;
+    /// the service does, through the returned handle, once its own store is reachable.
+    pub fn readiness(&mut self) -> Readiness {
+        self.ready_on_start = false;
+        Readiness {
+            health: self.health.clone(),
+            names: Arc::new(self.service_names.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    /// Serves until `shutdown` fires, then drains: health turns `NOT_SERVING`, no new
+    /// connection is accepted, open connections are told to finish (HTTP/2 GOAWAY) and
+    /// in-flight calls get up to the configured grace period before they are cut off.
+    pub async fn serve(self, shutdown: Shutdown) -> Result<(), ServeError> {
+        let Server {
+            name,
+            listener,
+            local_addr,
+            args,
+            routes,
+            service_names,
+            health,
+            ready_on_start,
+        } = self;
+
+        let mut reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(bazaar_contract::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        let mut reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(bazaar_contract::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for service in service_names.iter().chain(INFRASTRUCTURE_SERVICES.iter()) {
+            reflection_v1 = reflection_v1.with_service_name(*service);
+            reflection_v1alpha = reflection_v1alpha.with_service_name(*service);
+        }
+        let routes = routes
+            .add_service(tonic_health::pb::health_server::HealthServer::new(
+                tonic_health::server::HealthService::from_health_reporter(health.clone()),
+            ))
+            .add_service(reflection_v1.build_v1()?)
+            .add_service(reflection_v1alpha.build_v1alpha()?)
+            .prepare();
+
+        let stack = ServiceBuilder::new()
+            .layer(InFlightLimitLayer::new(args.max_in_flight))
+            .layer(InboundDeadlineLayer)
+            .service(routes);
+
+        let readiness = Readiness {
+            health: health.clone(),
+            names: Arc::new(service_names.iter().map(|s| s.to_string()).collect()),
+        };
+        for service in &service_names {
+            health
+                .set_service_status(*service, ServingStatus::NotServing)
+                .await;
+        }
+        if ready_on_start {
+            readiness.set_serving().await;
+        }
+        tracing::info!(
+            service = name,
+            address = %local_addr,
+            services = ?service_names,
+            max_in_flight = args.max_in_flight,
+            max_concurrent_streams = args.max_concurrent_streams,
+            "listening"
+        );
+
+        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(args.max_concurrent_streams)
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(10));
+
+        let graceful = GracefulShutdown::new();
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.wait() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            // Out of file descriptors and the like: back off briefly rather
+                            // than spin, and keep serving the connections we have.
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
+                    }
+                    let connection = http2.serve_connection(
+                        TokioIo::new(stream),
+                        TowerToHyperService::new(stack.clone()),
+                    );
+                    let connection = graceful.watch(connection);
+                    connections.spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%error, %peer, "connection ended with an error");
+                        }
+                    });
+                }
+            }
+        }
+
+        readiness.set_not_serving().await;
+        drop(listener);
+        let grace = args.shutdown_grace();
+        tracing::info!(
+            service = name,
+            open_connections = connections.len(),
+            grace_secs = grace.as_secs(),
+            "stopping: draining in-flight calls"
+        );
+        let drained = tokio::time::timeout(grace, async {
+            graceful.shutdown().await;
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                service = name,
+                cut_off = connections.len(),
+                "grace period over: cutting off the remaining connections"
+            );
+            connections.shutdown().await;
+        }
+        tracing::info!(service = name, "stopped");
+        Ok(())
+    }
+}
+
+/// The handle a service uses to say whether it can serve (see [`Server::readiness`]).
+#[derive(Clone, Debug)]
+pub struct Readiness {
+    health: HealthReporter,
+    names: Arc<Vec<String>>,
+}
+
+impl Readiness {
+    /// Reports the server and every service on it as `SERVING`.
+    pub async fn set_serving(&self) {
+        self.set(ServingStatus::Serving).await;
+    }
+
+    /// Reports the server and every service on it as `NOT_SERVING`.
+    pub async fn set_not_serving(&self) {
+        self.set(ServingStatus::NotServing).await;
+    }
+
+    async fn set(&self, status: ServingStatus) {
+        self.health.set_service_status("", status).await;
+        for name in self.names.iter() {
+            self.health.set_service_status(name, status).await;
+        }
+    }
+}
+
+/// Layer that bounds the calls in progress in the whole process (see [`InFlightLimit`]).
+#[derive(Clone, Debug)]
+pub struct InFlightLimitLayer {
+    permits: Arc<Semaphore>,
+}
+
+impl InFlightLimitLayer {
+    /// At most `limit` calls at once.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+        }
+    }
+}
+
+impl<S> Layer<S> for InFlightLimitLayer {
+    type Service = InFlightLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        InFlightLimit {
+            inner,
+            permits: self.permits.clone(),
+        }
+    }
+}
+
+/// Refuses a call at once with `UNAVAILABLE` when the process already has as many calls in
+/// progress as it may. Shedding fast keeps latency bounded for the calls that are admitted
+/// and lets the caller retry on another replica, where a queue would make everyone wait.
+#[derive(Clone, Debug)]
+pub struct InFlightLimit<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlightLimit<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = Infallible>,
+    S::Future: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let response = self.inner.call(request);
+                Box::pin(async move {
+                    let result = response.await;
+                    drop(permit);
+                    result
+                })
+            }
+            Err(_) => Box::pin(std::future::ready(Ok(Status::unavailable(
+                "server is at its limit of calls in progress; retry with backoff",
+            )
+            .into_http()))),
+        }
+    }
+}

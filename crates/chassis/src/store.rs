@@ -1,0 +1,431 @@
+//! SQL stores behind one URL: SQLite by default, PostgreSQL at scale.
+//!
+//! Services use sqlx's `Any` driver with one set of queries for both backends, so the rules of
+//! the common subset apply everywhere: `$1`-style placeholders, only booleans stored as
+//! integers, integers, floats, text and bytes (timestamps as BIGINT milliseconds, ids as TEXT).
+//! Each service keeps `migrations/sqlite` and `migrations/postgres` with the same versions and
+//! embeds both with [`Migration`]; [`migrate`] applies the set that fits the backend.
+//!
+//! [`connect_with_backoff`] never gives up on a database that is still starting: a service
+//! reports `NOT_SERVING` and keeps trying, it does not crash.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+use crate::shutdown::Shutdown;
+
+/// Which database a URL points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (`sqlite://path/to/file.db`).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://user@host:port/database`).
+    Postgres,
+}
+
+/// What can go wrong with a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://...")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or refused the connection.
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed or the database has migrations this program does not know.
+    #[error("cannot migrate the database")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Creating the directory of a SQLite file failed.
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One embedded migration: a version shared by both backends, a description, the SQL.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    /// The version, the same for the SQLite and the PostgreSQL file.
+    pub version: i64,
+    /// What it does, in a few words.
+    pub description: &'static str,
+    /// The SQL, usually `include_str!` of the migration file.
+    pub sql: &'static str,
+}
+
+/// A service's migrations for both backends, same versions in both.
+#[derive(Clone, Copy, Debug)]
+pub struct Migrations {
+    /// For SQLite.
+    pub sqlite: &'static [Migration],
+    /// For PostgreSQL.
+    pub postgres: &'static [Migration],
+}
+
+impl Backend {
+    /// The backend of a database URL.
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+}
+
+/// The URL of SQLite file `file_name` in `data_dir`.
+pub fn sqlite_url(data_dir: &Path, file_name: &str) -> String {
+    format!("sqlite://{}", data_dir.join(file_name).display())
+}
+
+/// Connects to the database at `url`, creating a SQLite file (and its directory) if needed.
+/// SQLite runs in WAL mode so readers do not wait for the writer.
+pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url)?;
+    let mut url = url.to_owned();
+    if backend == Backend::Sqlite {
+        if let Some(path) = sqlite_path(&url) {
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        if !url.contains("mode=") && !url.contains(":memory:") {
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
+        }
+    }
+    let options: AnyConnectOptions = url
+        .parse::<AnyConnectOptions>()
+        .map_err(StoreError::Connect)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(match backend {
+            // SQLite has one writer at a time; a few connections serve concurrent readers.
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        })
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Connect)?;
+    if backend == Backend::Sqlite {
+        pool.execute("PRAGMA journal_mode = WAL")
+            .await
+            .map_err(StoreError::Connect)?;
+    }
+    Ok(pool)
+}
+
+/// Connects and migrates, retrying with exponential backoff (100 ms doubling to 5 s) for as
+/// long as it takes, or until `shutdown` fires (then `None`). Errors that no retry can cure
+/// (a bad URL, a failed migration) are returned at once.
+pub async fn connect_with_backoff(
+    url: &str,
+    migrations: &Migrations,
+    shutdown: &Shutdown,
+) -> Result<Option<AnyPool>, StoreError> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match connect(url).await {
+            Ok(pool) => {
+                migrate(&pool, Backend::of(url)?, migrations).await?;
+                return Ok(Some(pool));
+            }
+            Err(StoreError::Connect(error)) => {
+                tracing::warn!(
+                    error = %crate::error::chain(&error),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "database not reachable yet"
+                );
+            }
+            Err(other) => return Err(other),
+        }
+        tokio::select! {
+            () = shutdown.wait() => return Ok(None),
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Applies the migrations for `backend` that the database does not have yet.
+pub async fn migrate(
+    pool: &AnyPool,
+    backend: Backend,
+    migrations: &Migrations,
+) -> Result<(), StoreError> {
+    let files = match backend {
+        Backend::Sqlite => migrations.sqlite,
+        Backend::Postgres => migrations.postgres,
+    };
+    let migrator = Migrator {
+        migrations: Cow::Owned(
+            files
+                .iter()
+                .map(|m| {
+                    sqlx::migrate::Migration::new(
+                        m.version,
+                        Cow::Borrowed(m.description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(m.sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    };
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+/// A store that a service opens in the background: empty until the database is reachable
+/// and migrated, then set once. Handlers ask [`StoreCell::get`], which answers
+/// `UNAVAILABLE` until then, so the service answers health checks (as `NOT_SERVING`) while
+/// its database is still starting instead of crashing.
+#[derive(Debug)]
+pub struct StoreCell<T>(std::sync::Arc<std::sync::OnceLock<T>>);
+
+impl<T> Clone for StoreCell<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Default for StoreCell<T> {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(std::sync::OnceLock::new()))
+    }
+}
+
+impl<T> StoreCell<T> {
+    /// An empty cell.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The store, or `UNAVAILABLE` while it is not open yet.
+    pub fn get(&self) -> Result<&T, tonic::Status> {
+        self.0.get().ok_or_else(|| {
+            tonic::Status::unavailable("the service's store is not ready yet; retry shortly")
+        })
+    }
+
+    /// Sets the store; later calls are ignored (the first store stays).
+    pub fn set(&self, store: T) {
+        let _ = self.0.set(store);
+    }
+}
+
+/// Opens the database at `url` in the background and then marks the service ready:
+/// connects and migrates with [`connect_with_backoff`], turns the pool into the service's
+/// store with `init` (seeding, caches), puts it in `cell`, and reports `SERVING`. A failing
+/// `init` is logged and retried with backoff, like an unreachable database.
+pub fn open_in_background<T, F, Fut>(
+    url: String,
+    migrations: Migrations,
+    shutdown: Shutdown,
+    readiness: crate::server::Readiness,
+    cell: StoreCell<T>,
+    init: F,
+) -> tokio::task::JoinHandle<()>
+where
+    T: Send + Sync + 'static,
+    F: Fn(AnyPool) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, Box<dyn std::error::Error + Send + Sync>>> + Send,
+{
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let attempt: Result<Option<T>, Box<dyn std::error::Error + Send + Sync>> =
+                match connect_with_backoff(&url, &migrations, &shutdown).await {
+                    Ok(Some(pool)) => init(pool).await.map(Some),
+                    Ok(None) => return,
+                    Err(error) => Err(error.into()),
+                };
+            match attempt {
+                Ok(Some(store)) => {
+                    cell.set(store);
+                    readiness.set_serving().await;
+                    tracing::info!("store ready");
+                    return;
+                }
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::error!(
+                        error = %crate::error::chain(error.as_ref()),
+                        retry_in_ms = delay.as_millis() as u64,
+                        "cannot open the store"
+                    );
+                }
+            }
+            tokio::select! {
+                () = shutdown.wait() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    })
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Helpers for tests that need a real database.
+pub mod testing {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use sqlx::{AnyPool, Executor};
+
+    use super::{StoreError, connect};
+
+    /// The variable that points tests at a PostgreSQL server
+    /// (`postgres://postgres@127.0.0.1:5432/test`). Without it, PostgreSQL tests are skipped.
+    pub const POSTGRES_URL_VAR: &str = "BAZAAR_TEST_POSTGRES_URL";
+
+    /// A database of its own for one test, created on a PostgreSQL server and dropped by
+    /// [`TempPostgres::drop_database`].
+    #[derive(Debug)]
+    pub struct TempPostgres {
+        admin_url: String,
+        name: String,
+        /// The URL of the test's own database.
+        pub url: String,
+    }
+
+    impl TempPostgres {
+        /// Creates a fresh database, or returns `None` (and says so on stderr) when
+        /// [`POSTGRES_URL_VAR`] is not set.
+        pub async fn create(test: &str) -> Result<Option<Self>, StoreError> {
+            let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+                eprintln!("SKIPPED {test}: set {POSTGRES_URL_VAR} to run it against PostgreSQL");
+                return Ok(None);
+            };
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let name = format!(
+                "bazaar_test_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+                nanos
+            );
+            let admin = connect(&admin_url).await?;
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .map_err(StoreError::Connect)?;
+            admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin_url);
+            let url = format!("{base}/{name}");
+            Ok(Some(Self {
+                admin_url,
+                name,
+                url,
+            }))
+        }
+
+        /// Drops the database; every pool on it must be closed first.
+        pub async fn drop_database(self) -> Result<(), StoreError> {
+            let admin: AnyPool = connect(&self.admin_url).await?;
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await
+                .map_err(StoreError::Connect)?;
+            admin.close().await;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_told_apart_by_scheme() {
+        assert_eq!(Backend::of("sqlite://data/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert!(Backend::of("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://data/c.db?mode=rwc"),
+            Some("data/c.db")
+        );
+        assert_eq!(sqlite_path("sqlite:///tmp/c.db"), Some("/tmp/c.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_and_its_directory_are_created_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir.path().join("nested"), "t.db");
+        const SQLITE: &[Migration] = &[Migration {
+            version: 1,
+            description: "things",
+            sql: "CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        }];
+        let migrations = Migrations {
+            sqlite: SQLITE,
+            postgres: &[],
+        };
+        let pool = connect_with_backoff(&url, &migrations, &Shutdown::new())
+            .await
+            .unwrap()
+            .unwrap();
+        sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
+            .bind("a")
+            .bind(7_i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+        // Migrating again is a no-op.
+        migrate(&pool, Backend::Sqlite, &migrations).await.unwrap();
+        pool.close().await;
+        assert!(dir.path().join("nested/t.db").exists());
+    }
+}

@@ -1,0 +1,193 @@
+//! The gRPC face of the currency service.
+
+use std::sync::Arc;
+
+use bazaar_contract::currency::v1::{self as pb, currency_service_server::CurrencyService};
+use bazaar_contract::types::v1::Money;
+use chassis::error::FieldViolation;
+use chassis::page;
+use tonic::{Request, Response, Status};
+
+use crate::domain::{Amount, Currency, CurrencyCode, MoneyError, RateTable, convert};
+
+/// Default and largest page of ListCurrencies, as the contract documents.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+/// What a currency call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CurrencyError {
+    /// Fields the caller must fix.
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    /// A well-formed code the table does not have (GetCurrency only).
+    #[error("currency not supported: {0}")]
+    NotFound(String),
+}
+
+impl From<CurrencyError> for Status {
+    fn from(error: CurrencyError) -> Self {
+        match error {
+            CurrencyError::Invalid(violations) => chassis::error::invalid_argument(violations),
+            CurrencyError::NotFound(code) => {
+                chassis::error::not_found("bazaar.currency.v1.Currency", &code)
+            }
+        }
+    }
+}
+
+/// The currency service, answering from one immutable rate table.
+#[derive(Clone, Debug)]
+pub struct CurrencyApi {
+    table: Arc<RateTable>,
+}
+
+impl CurrencyApi {
+    /// A service over `table`.
+    pub fn new(table: RateTable) -> Self {
+        Self {
+            table: Arc::new(table),
+        }
+    }
+
+    /// A supported currency, or a violation of `field`.
+    fn supported(&self, field: &str, code: &str) -> Result<&Currency, FieldViolation> {
+        let parsed = CurrencyCode::parse(code).ok_or_else(|| {
+            FieldViolation::new(field, "must be an ISO 4217 code: three upper-case letters")
+        })?;
+        self.table.get(parsed).ok_or_else(|| {
+            FieldViolation::new(field, format!("{code} is not a supported currency"))
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl CurrencyService for CurrencyApi {
+    #[tracing::instrument(skip_all)]
+    async fn list_currencies(
+        &self,
+        request: Request<pb::ListCurrenciesRequest>,
+    ) -> Result<Response<pb::ListCurrenciesResponse>, Status> {
+        let request = request.into_inner();
+        let print = page::fingerprint(&["currencies"]);
+        let size = page::page_size_within(request.page_size, DEFAULT_PAGE, MAX_PAGE);
+        let after = page::decode(&request.page_token, print);
+        let (size, after) = match (size, after) {
+            (Ok(size), Ok(after)) => (size, after),
+            (size, after) => {
+                let violations = [
+                    size.err()
+                        .map(|e| FieldViolation::new("page_size", e.to_string())),
+                    after
+                        .err()
+                        .map(|e| FieldViolation::new("page_token", e.to_string())),
+                ];
+                return Err(
+                    CurrencyError::Invalid(violations.into_iter().flatten().collect()).into(),
+                );
+            }
+        };
+        let mut currencies: Vec<&Currency> = self
+            .table
+            .iter()
+            .filter(|c| after.as_deref().is_none_or(|after| c.code.as_str() > after))
+            .take(size as usize + 1)
+            .collect();
+        let mut next_page_token = String::new();
+        if currencies.len() > size as usize {
+            currencies.truncate(size as usize);
+            if let Some(last) = currencies.last() {
+                next_page_token = page::encode(print, last.code.as_str());
+            }
+        }
+        Ok(Response::new(pb::ListCurrenciesResponse {
+            currencies: currencies.into_iter().map(currency_to_pb).collect(),
+            next_page_token,
+            rates_date: self.table.date().to_owned(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(code = %request.get_ref().code))]
+    async fn get_currency(
+        &self,
+        request: Request<pb::GetCurrencyRequest>,
+    ) -> Result<Response<pb::GetCurrencyResponse>, Status> {
+        let code = &request.get_ref().code;
+        let parsed = CurrencyCode::parse(code).ok_or_else(|| {
+            CurrencyError::Invalid(vec![FieldViolation::new(
+                "code",
+                "must be an ISO 4217 code: three upper-case letters",
+            )])
+        })?;
+        let currency = self
+            .table
+            .get(parsed)
+            .ok_or_else(|| CurrencyError::NotFound(code.clone()))?;
+        Ok(Response::new(pb::GetCurrencyResponse {
+            currency: Some(currency_to_pb(currency)),
+            rates_date: self.table.date().to_owned(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(to = %request.get_ref().to_currency_code))]
+    async fn convert(
+        &self,
+        request: Request<pb::ConvertRequest>,
+    ) -> Result<Response<pb::ConvertResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let (from, amount) = match &request.amount {
+            None => {
+                violations.push(FieldViolation::new("amount", "is required"));
+                (None, None)
+            }
+            Some(money) => {
+                let from = self
+                    .supported("amount.currency_code", &money.currency_code)
+                    .map_err(|v| violations.push(v))
+                    .ok();
+                let amount = Amount::from_parts(money.units, money.nanos)
+                    .map_err(|e| violations.push(money_violation(e)))
+                    .ok();
+                (from, amount)
+            }
+        };
+        let to = self
+            .supported("to_currency_code", &request.to_currency_code)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let (Some(from), Some(amount), Some(to)) = (from, amount, to) else {
+            return Err(CurrencyError::Invalid(violations).into());
+        };
+        let converted = convert(amount, from, to)
+            .and_then(|a| a.to_parts())
+            .map_err(|e| CurrencyError::Invalid(vec![money_violation(e)]))?;
+        Ok(Response::new(pb::ConvertResponse {
+            converted: Some(Money {
+                currency_code: to.code.as_str().to_owned(),
+                units: converted.0,
+                nanos: converted.1,
+            }),
+            rates_date: self.table.date().to_owned(),
+        }))
+    }
+}
+
+fn money_violation(error: MoneyError) -> FieldViolation {
+    let field = match error {
+        MoneyError::NanosOutOfRange => "amount.nanos",
+        MoneyError::SignMismatch => "amount.units",
+        MoneyError::Overflow => "amount",
+    };
+    FieldViolation::new(field, error.to_string())
+}
+
+fn currency_to_pb(currency: &Currency) -> pb::Currency {
+    pb::Currency {
+        code: currency.code.as_str().to_owned(),
+        display_name: currency.name.clone(),
+        symbol: currency.symbol.clone(),
+        minor_unit_digits: currency.minor_units as i32,
+        units_per_usd: currency.per_usd.to_decimal_string(),
+    }
+}
