@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Usage: scripts/smoke.sh [path/to/bazaar]
+#
+# Runs the whole system as a user would and checks it from the outside with grpcurl only:
+# `bazaar up` in a temporary data directory; for every service, reflection (list and
+# describe), a health check and a real call; a bad call that must fail with the right code;
+# a service killed with SIGKILL that must come back SERVING; then Ctrl-C (SIGINT), after
+# which `bazaar up` must exit 0 and leave no service process behind.
+# Needs grpcurl on PATH. Exits non-zero on the first failed check.
+set -euo pipefail
+
+bin=${1:-target/debug/bazaar}
+data=$(mktemp -d)
+log="$data/up.log"
+up_pid=""
+
+fail() {
+    echo "smoke: FAIL: $*" >&2
+    echo "--- bazaar up output ---" >&2
+    cat "$log" >&2 || true
+    for f in "$data"/logs/*.log; do
+        [ -f "$f" ] && { echo "--- $f (last 20 lines) ---" >&2; tail -n 20 "$f" >&2; }
+    done
+    exit 1
+}
+
+cleanup() {
+    if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
+        kill -INT "$up_pid" 2>/dev/null || true
+        sleep 2
+        kill -KILL "$up_pid" 2>/dev/null || true
+    fi
+    pkill -f "bazaar serve .* --data-dir $data" 2>/dev/null || true
+    rm -rf "$data"
+}
+trap cleanup EXIT
+
+# Seconds since the epoch, with fractions, and seconds elapsed since such a time.
+now() { date +%s.%N; }
+elapsed() { awk -v start="$1" -v end="$(now)" 'BEGIN { printf "%.1f", end - start }'; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.1 s.
+wait_for() {
+    local limit=$1 what=$2
+    shift 2
+    local deadline=$(($(date +%s) + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${limit}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+serving() {
+    grpcurl -plaintext -max-time 2 "$1" grpc.health.v1.Health/Check | grep -q '"SERVING"'
+}
+
+[ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
+command -v grpcurl >/dev/null || fail "grpcurl is not on PATH"
+
+started=$(now)
+"$bin" up --data-dir "$data" >"$log" 2>&1 &
+up_pid=$!
+wait_for 90 "bazaar up to report all services" grep -q "services up" "$log"
+echo "smoke: all services SERVING after $(elapsed "$started") s"
+cat "$log"
+
+check_service() {
+    local addr=$1 full=$2
+    grpcurl -plaintext "$addr" list | grep -qx "$full" || fail "$addr does not list $full"
+    grpcurl -plaintext "$addr" list | grep -qx "grpc.health.v1.Health" || fail "$addr does not list health"
+    grpcurl -plaintext "$addr" describe "$full" | grep -q "rpc " || fail "cannot describe $full"
+    serving "$addr" || fail "$addr is not SERVING"
+    echo "smoke: $full at $addr: listed, described, SERVING"
+}
+
+check_service 127.0.0.1:50051 bazaar.catalog.v1.CatalogService
+check_service 127.0.0.1:50052 bazaar.currency.v1.CurrencyService
+
+# Real calls.
+grpcurl -plaintext -d '{"page_size": 3}' 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts \
+    | grep -q '"nextPageToken"' || fail "ListProducts did not return a first page"
+grpcurl -plaintext -d '{"query": "lamp"}' 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/SearchProducts \
+    | grep -qi 'lamp' || fail "SearchProducts found no lamp"
+grpcurl -plaintext -d '{"amount": {"currency_code": "USD", "units": 10}, "to_currency_code": "EUR"}' \
+    127.0.0.1:50052 bazaar.currency.v1.CurrencyService/Convert \
+    | grep -q '"currencyCode": "EUR"' || fail "Convert did not answer in EUR"
+echo "smoke: catalog and currency answer real calls"
+
+# A bad call fails with the right code.
+if out=$(grpcurl -plaintext -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \
+    bazaar.catalog.v1.CatalogService/GetProduct 2>&1); then
+    fail "a malformed product id was accepted"
+fi
+grep -q "InvalidArgument" <<<"$out" || fail "a malformed product id did not get InvalidArgument: $out"
+echo "smoke: a malformed id gets InvalidArgument"
+
+# Kill a service hard: the supervisor brings it back.
+victim=$(pgrep -f "bazaar serve catalog .*--data-dir $data" | head -n 1)
+[ -n "$victim" ] || fail "cannot find the catalog process"
+killed=$(now)
+kill -KILL "$victim"
+wait_for 5 "catalog to go down" bash -c "! kill -0 $victim 2>/dev/null"
+wait_for 30 "catalog to come back" serving 127.0.0.1:50051
+echo "smoke: catalog killed with SIGKILL was SERVING again after $(elapsed "$killed") s"
+wait_for 10 "bazaar up to report the restart" grep -q "catalog is back" "$log"
+
+# Ctrl-C stops everything, gracefully.
+kill -INT "$up_pid"
+status=0
+wait "$up_pid" || status=$?
+up_pid=""
+[ "$status" -eq 0 ] || fail "bazaar up exited with $status after SIGINT"
+grep -q "catalog stopped" "$log" || fail "catalog was not reported stopped"
+if pgrep -f "bazaar serve .* --data-dir $data" >/dev/null; then
+    fail "service processes outlived bazaar up"
+fi
+echo "smoke: bazaar up stopped every service cleanly"
+echo "smoke: OK"

@@ -1,0 +1,104 @@
+//! The layout is the architecture, and this test keeps it so: a service crate may depend on
+//! the contract crate and the chassis, and on no other crate of this workspace. Services know
+//! each other only through the generated clients of the contract.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Workspace crates that are not services: what a service may use, and what may use them.
+const NOT_SERVICES: &[&str] = &["bazaar-contract", "chassis", "bazaar", "gateway"];
+/// What a service crate may depend on inside the workspace.
+const ALLOWED: &[&str] = &["bazaar-contract", "chassis"];
+
+fn workspace() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Every workspace crate and the workspace crates it depends on (any kind of dependency).
+fn internal_dependencies(metadata: &Value) -> BTreeMap<String, Vec<String>> {
+    let packages = metadata["packages"].as_array().expect("packages");
+    let names: Vec<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect();
+    packages
+        .iter()
+        .map(|package| {
+            let deps = package["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .map(|d| d["name"].as_str().expect("dependency name").to_owned())
+                .filter(|d| names.contains(d))
+                .collect();
+            (package["name"].as_str().expect("name").to_owned(), deps)
+        })
+        .collect()
+}
+
+fn violations(dependencies: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (service, deps) in dependencies {
+        if NOT_SERVICES.contains(&service.as_str()) {
+            continue;
+        }
+        for dep in deps {
+            if !ALLOWED.contains(&dep.as_str()) {
+                found.push(format!("service crate {service} depends on {dep}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn service_crates_depend_only_on_the_contract_and_the_chassis() {
+    let dependencies = internal_dependencies(&workspace());
+    assert!(
+        dependencies.contains_key("catalog") && dependencies.contains_key("currency"),
+        "the services are in the workspace: {:?}",
+        dependencies.keys()
+    );
+    let found = violations(&dependencies);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn the_rule_catches_a_service_that_depends_on_another() {
+    let mut dependencies = BTreeMap::new();
+    dependencies.insert(
+        "orders".to_owned(),
+        vec!["chassis".to_owned(), "catalog".to_owned()],
+    );
+    dependencies.insert("bazaar".to_owned(), vec!["catalog".to_owned()]);
+    assert_eq!(
+        violations(&dependencies),
+        ["service crate orders depends on catalog"]
+    );
+}
+
+#[test]
+fn the_chassis_depends_on_no_service() {
+    let dependencies = internal_dependencies(&workspace());
+    assert_eq!(dependencies["chassis"], ["bazaar-contract"]);
+    assert!(dependencies["bazaar-contract"].is_empty());
+}
