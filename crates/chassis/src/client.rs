@@ -5,11 +5,13 @@
 //!
 //! 1. [`OutboundDeadlineLayer`]: the call gets the inbound call's remaining time (or a
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
-//! 2. a buffer, so the channel is cheap to clone and share between tasks;
-//! 3. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
+//!    inbound call (see [`crate::auth`]);
+//! 3. a buffer, so the channel is cheap to clone and share between tasks;
+//! 4. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random);
-//! 4. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`.
+//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`.
 //!
 //! Connecting lazily means a service starts and answers even when what it calls is down;
 //! calls to a service that is down fail with `UNAVAILABLE` and the caller degrades.
@@ -27,6 +29,7 @@ use tower::load::{CompleteOnResponse, PeakEwma};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
 
+use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
 
 /// Errors as they come out of the balancer and buffer.
@@ -110,6 +113,7 @@ impl Upstream {
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
             .layer(OutboundDeadlineLayer::new(default_deadline))
+            .layer(PropagateAuthLayer)
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {
             service: BoxCloneSyncService::new(service),

@@ -98,6 +98,44 @@ impl ServerArgs {
     }
 }
 
+/// Where identity is, for services that check callers' tokens.
+#[derive(Clone, Debug, Args)]
+pub struct IdentityArgs {
+    /// Address(es) of the identity service, comma-separated, for its signing keys.
+    #[arg(
+        long = "identity-addr",
+        env = "BAZAAR_IDENTITY_ADDR",
+        default_value = "127.0.0.1:50053"
+    )]
+    pub identity_addr: String,
+
+    /// How often, in seconds, the signing keys are fetched again from identity.
+    #[arg(long, env = "BAZAAR_SIGNING_KEYS_REFRESH_SECS", default_value_t = 600)]
+    pub signing_keys_refresh_secs: u64,
+}
+
+impl IdentityArgs {
+    /// A token verifier that fetches identity's keys now, every refresh period, and when it
+    /// meets an unknown key; it keeps the cached keys while identity is down.
+    pub fn verifier(
+        &self,
+        server: &ServerArgs,
+        shutdown: &crate::Shutdown,
+    ) -> Result<crate::auth::Verifier, crate::client::UpstreamError> {
+        let identity = crate::client::Upstream::connect(
+            "identity",
+            &split_addresses(&self.identity_addr),
+            server.default_deadline(),
+        )?;
+        let verifier = crate::auth::Verifier::from_identity(identity);
+        verifier.spawn_refresher(
+            Duration::from_secs(self.signing_keys_refresh_secs.max(1)),
+            shutdown.clone(),
+        );
+        Ok(verifier)
+    }
+}
+
 /// Splits a comma-separated list of `host:port` addresses, as taken by the `*_ADDR` settings
 /// (`BAZAAR_CATALOG_ADDR=127.0.0.1:50051,127.0.0.1:50061`), ignoring blanks.
 pub fn split_addresses(list: &str) -> Vec<String> {

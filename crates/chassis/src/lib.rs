@@ -2,6 +2,7 @@
 //!
 //! A service crate owns its domain and its store; the chassis owns the rest, written once:
 //!
+//! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
 //!   run on a laptop;
 //! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
@@ -19,6 +20,7 @@
 //! The chassis never knows what a product or an order is.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod deadline;

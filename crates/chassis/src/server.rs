@@ -14,7 +14,8 @@
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
 //! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
-//! deadline, then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
+//! deadline, token verification (when the service checks callers, see [`crate::auth`]),
+//! then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
 //! and v1alpha (grpcurl 1.8 speaks only v1alpha).
 //!
 //! Health is `NOT_SERVING` from the moment of binding until the service is ready, and again
@@ -44,6 +45,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
+use crate::auth::{AuthLayer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
@@ -85,6 +87,7 @@ pub struct Server {
     service_names: Vec<&'static str>,
     health: HealthReporter,
     ready_on_start: bool,
+    verifier: Option<Verifier>,
 }
 
 impl std::fmt::Debug for Server {
@@ -123,6 +126,7 @@ impl Server {
             service_names: Vec::new(),
             health,
             ready_on_start: true,
+            verifier: None,
         })
     }
 
@@ -145,6 +149,13 @@ impl Server {
     {
         self.service_names.push(S::NAME);
         self.routes = self.routes.add_service(service);
+        self
+    }
+
+    /// Verifies the access token of every call that carries one with `verifier`, so that
+    /// handlers can ask for the caller with [`crate::auth::caller`].
+    pub fn with_auth(mut self, verifier: Verifier) -> Self {
+        self.verifier = Some(verifier);
         self
     }
 
@@ -171,6 +182,7 @@ impl Server {
             service_names,
             health,
             ready_on_start,
+            verifier,
         } = self;
 
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -194,6 +206,7 @@ impl Server {
         let stack = ServiceBuilder::new()
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
+            .option_layer(verifier.map(AuthLayer::new))
             .service(routes);
 
         let readiness = Readiness {
