@@ -105,15 +105,14 @@ impl CatalogService for CatalogApi {
             return Err(CatalogError::Invalid(violations).into());
         }
         let store = self.store.get()?;
-        if let Some(category) = &category {
-            if store
+        if let Some(category) = &category
+            && store
                 .get_category(category)
                 .await
                 .map_err(CatalogError::from)?
                 .is_none()
-            {
-                return Err(CatalogError::CategoryNotFound(category.as_str().to_owned()).into());
-            }
+        {
+            return Err(CatalogError::CategoryNotFound(category.as_str().to_owned()).into());
         }
         // One more than asked tells whether another page follows.
         let mut products = store

@@ -290,10 +290,10 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         match self.verify_cached(token) {
             Err(TokenError::UnknownKey) if self.ring.identity.is_some() => {
-                if self.refresh_allowed() {
-                    if let Err(error) = self.refresh().await {
-                        tracing::warn!(%error, "cannot refresh signing keys from identity");
-                    }
+                if self.refresh_allowed()
+                    && let Err(error) = self.refresh().await
+                {
+                    tracing::warn!(%error, "cannot refresh signing keys from identity");
                 }
                 self.verify_cached(token)
             }
@@ -529,10 +529,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if !request.headers().contains_key(AUTHORIZATION) {
-            if let Some(value) = current_authorization() {
-                request.headers_mut().insert(AUTHORIZATION, value);
-            }
+        if !request.headers().contains_key(AUTHORIZATION)
+            && let Some(value) = current_authorization()
+        {
+            request.headers_mut().insert(AUTHORIZATION, value);
         }
         self.inner.call(request)
     }

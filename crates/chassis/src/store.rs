@@ -96,16 +96,15 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
     let backend = Backend::of(url)?;
     let mut url = url.to_owned();
     if backend == Backend::Sqlite {
-        if let Some(path) = sqlite_path(&url) {
-            if let Some(dir) = Path::new(path)
+        if let Some(path) = sqlite_path(&url)
+            && let Some(dir) = Path::new(path)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         if !url.contains("mode=") && !url.contains(":memory:") {
             url.push_str(if url.contains('?') {
