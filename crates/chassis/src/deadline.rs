@@ -203,8 +203,14 @@ where
         let response = self.inner.call(request);
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, response).await {
-                Ok(result) => result,
+                // tonic's channel enforces the same `grpc-timeout` and fails with its own
+                // "timeout expired" error (which it reports as CANCELLED) at the same
+                // instant: past the deadline, any failure is the deadline's.
                 Err(_) => Ok(Status::deadline_exceeded("the call's deadline passed").into_http()),
+                Ok(Err(_)) if Instant::now() >= deadline => {
+                    Ok(Status::deadline_exceeded("the call's deadline passed").into_http())
+                }
+                Ok(result) => result,
             }
         })
     }
@@ -258,6 +264,37 @@ mod tests {
             assert!(back <= duration, "{encoded:?}");
             assert!(duration - back < Duration::from_secs(3600), "{encoded:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_server_answers_an_expired_deadline_with_deadline_exceeded() {
+        use tower::ServiceExt;
+        let slow = tower::service_fn(|_request: Request<()>| async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            Ok::<_, Infallible>(Response::new(()))
+        });
+        let service = InboundDeadlineLayer.layer(slow);
+        let request = Request::builder()
+            .header(GRPC_TIMEOUT, "100m")
+            .body(())
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        let status = Status::from_header_map(response.headers()).expect("a gRPC status");
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_without_grpc_timeout_has_no_deadline() {
+        use tower::ServiceExt;
+        let probe = tower::service_fn(|_request: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(current().is_some()))
+        });
+        let response = InboundDeadlineLayer
+            .layer(probe)
+            .oneshot(Request::new(()))
+            .await
+            .unwrap();
+        assert!(!response.into_body());
     }
 
     #[tokio::test(start_paused = true)]
