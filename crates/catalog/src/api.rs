@@ -55,11 +55,11 @@ impl From<CatalogError> for Status {
     }
 }
 
+/// Default and largest page, as the contract documents.
+const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
+
 fn page_violation(error: PageError) -> FieldViolation {
-    match error {
-        PageError::NegativeSize => FieldViolation::new("page_size", error.to_string()),
-        PageError::BadToken => FieldViolation::new("page_token", error.to_string()),
-    }
+    FieldViolation::new("page_token", error.to_string())
 }
 
 /// The catalog service.
@@ -91,19 +91,17 @@ impl CatalogService for CatalogApi {
                 .map_err(|v| violations.push(v))
                 .ok()
         };
-        let size = page::page_size(request.page_size)
-            .map_err(|e| violations.push(page_violation(e)))
-            .ok();
         let print = page::fingerprint(&["products", &request.category_id]);
-        let after = page::decode(&request.page_token, print)
-            .map_err(|e| violations.push(page_violation(e)))
-            .ok();
-        let (Some(size), Some(after)) = (size, after) else {
+        let page = page::parse_request(
+            request.page_size,
+            &request.page_token,
+            print,
+            PAGE_BOUNDS,
+            &mut violations,
+        );
+        let (Some(page), true) = (page, violations.is_empty()) else {
             return Err(CatalogError::Invalid(violations).into());
         };
-        if !violations.is_empty() {
-            return Err(CatalogError::Invalid(violations).into());
-        }
         let store = self.store.get()?;
         if let Some(category) = &category
             && store
@@ -116,10 +114,10 @@ impl CatalogService for CatalogApi {
         }
         // One more than asked tells whether another page follows.
         let mut products = store
-            .list_products(category.as_ref(), after.as_deref(), size + 1)
+            .list_products(category.as_ref(), page.position.as_deref(), page.size + 1)
             .await
             .map_err(CatalogError::from)?;
-        let next_page_token = next_token(&mut products, size, print, |p| p.id.clone());
+        let next_page_token = page::next_token(&mut products, page.size, print, |p| p.id.clone());
         Ok(Response::new(pb::ListProductsResponse {
             products: products.into_iter().map(product_to_pb).collect(),
             next_page_token,
@@ -205,30 +203,36 @@ impl CatalogService for CatalogApi {
         let query = SearchQuery::parse(&request.query)
             .map_err(|v| violations.push(v))
             .ok();
-        let size = page::page_size(request.page_size)
-            .map_err(|e| violations.push(page_violation(e)))
-            .ok();
         let print = page::fingerprint(&["search", request.query.trim()]);
-        let offset = page::decode(&request.page_token, print)
-            .map_err(page_violation)
-            .and_then(|position| match position {
-                None => Ok(0_u64),
-                Some(text) => text
-                    .parse::<u64>()
-                    .map_err(|_| page_violation(PageError::BadToken)),
-            })
-            .map_err(|v| violations.push(v))
-            .ok();
-        let (Some(query), Some(size), Some(offset)) = (query, size, offset) else {
+        let page = page::parse_request(
+            request.page_size,
+            &request.page_token,
+            print,
+            PAGE_BOUNDS,
+            &mut violations,
+        );
+        // Search pages by offset: ranking has no stable key to continue after.
+        let offset = match page.as_ref().map(|p| p.position.as_deref()) {
+            Some(Some(text)) => text
+                .parse::<u64>()
+                .map_err(|_| violations.push(page_violation(PageError::BadToken)))
+                .ok(),
+            _ => Some(0),
+        };
+        let (Some(query), Some(page), Some(offset), true) =
+            (query, page, offset, violations.is_empty())
+        else {
             return Err(CatalogError::Invalid(violations).into());
         };
+        let size = page.size;
         let store = self.store.get()?;
         let mut products = store
             .search(&query, offset, size + 1)
             .await
             .map_err(CatalogError::from)?;
         let next_offset = offset + u64::from(size);
-        let next_page_token = next_token(&mut products, size, print, |_| next_offset.to_string());
+        let next_page_token =
+            page::next_token(&mut products, size, print, |_| next_offset.to_string());
         Ok(Response::new(pb::SearchProductsResponse {
             products: products.into_iter().map(product_to_pb).collect(),
             next_page_token,
@@ -242,22 +246,22 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
         let request = request.into_inner();
         let mut violations = Vec::new();
-        let size = page::page_size(request.page_size)
-            .map_err(|e| violations.push(page_violation(e)))
-            .ok();
         let print = page::fingerprint(&["categories"]);
-        let after = page::decode(&request.page_token, print)
-            .map_err(|e| violations.push(page_violation(e)))
-            .ok();
-        let (Some(size), Some(after)) = (size, after) else {
+        let Some(page) = page::parse_request(
+            request.page_size,
+            &request.page_token,
+            print,
+            PAGE_BOUNDS,
+            &mut violations,
+        ) else {
             return Err(CatalogError::Invalid(violations).into());
         };
         let store = self.store.get()?;
         let mut categories = store
-            .list_categories(after.as_deref(), size + 1)
+            .list_categories(page.position.as_deref(), page.size + 1)
             .await
             .map_err(CatalogError::from)?;
-        let next_page_token = next_token(&mut categories, size, print, |c| c.id.clone());
+        let next_page_token = page::next_token(&mut categories, page.size, print, |c| c.id.clone());
         Ok(Response::new(pb::ListCategoriesResponse {
             categories: categories.into_iter().map(category_to_pb).collect(),
             next_page_token,
@@ -281,25 +285,6 @@ impl CatalogService for CatalogApi {
             category: Some(category_to_pb(category)),
         }))
     }
-}
-
-/// Trims a page fetched with one extra item and returns the token for the next page (empty
-/// when the extra item was not there, i.e. this is the last page).
-fn next_token<T>(
-    items: &mut Vec<T>,
-    size: u32,
-    fingerprint: u64,
-    position_after: impl Fn(&T) -> String,
-) -> String {
-    let size = size as usize;
-    if items.len() <= size {
-        return String::new();
-    }
-    items.truncate(size);
-    items
-        .last()
-        .map(|last| page::encode(fingerprint, &position_after(last)))
-        .unwrap_or_default()
 }
 
 fn product_to_pb(record: ProductRecord) -> pb::Product {

@@ -5,6 +5,8 @@
 //! edited by hand, is refused with `INVALID_ARGUMENT` instead of returning a wrong page. The
 //! format is an implementation detail: `v1.` then hex of `<fingerprint>:<position>`.
 
+use crate::error::FieldViolation;
+
 /// The default number of items on a page when a request leaves `page_size` at 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// The largest page served; larger requests are clamped to it.
@@ -86,6 +88,58 @@ pub fn decode(token: &str, fingerprint: u64) -> Result<Option<String>, PageError
     Ok(Some(position.to_owned()))
 }
 
+/// A parsed page request: how many items, and where to start (`None`: the first page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Items to return at most.
+    pub size: u32,
+    /// The position the token points at.
+    pub position: Option<String>,
+}
+
+/// Parses `page_size` (0 → `default`, clamped to `max`) and `page_token` (bound to
+/// `fingerprint`) of a list request. Problems are added to `violations`, named after the
+/// request's `page_size` and `page_token` fields, so they can be reported together with the
+/// request's other fields; `None` then.
+pub fn parse_request(
+    page_size: i32,
+    page_token: &str,
+    fingerprint: u64,
+    (default, max): (u32, u32),
+    violations: &mut Vec<FieldViolation>,
+) -> Option<PageRequest> {
+    let size = page_size_within(page_size, default, max)
+        .map_err(|e| violations.push(FieldViolation::new("page_size", e.to_string())))
+        .ok();
+    let position = decode(page_token, fingerprint)
+        .map_err(|e| violations.push(FieldViolation::new("page_token", e.to_string())))
+        .ok();
+    Some(PageRequest {
+        size: size?,
+        position: position?,
+    })
+}
+
+/// Finishes a page that was fetched with one item more than `size`: drops the extra item
+/// and returns the token of the next page, which starts after the last kept item (empty
+/// when there was no extra item: this is the last page).
+pub fn next_token<T>(
+    items: &mut Vec<T>,
+    size: u32,
+    fingerprint: u64,
+    position_after: impl Fn(&T) -> String,
+) -> String {
+    let size = size as usize;
+    if items.len() <= size {
+        return String::new();
+    }
+    items.truncate(size);
+    items
+        .last()
+        .map(|last| encode(fingerprint, &position_after(last)))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +160,39 @@ mod tests {
         assert_eq!(decode("", print), Ok(None));
         let other = fingerprint(&["category", "garden"]);
         assert_eq!(decode(&token, other), Err(PageError::BadToken));
+    }
+
+    #[test]
+    fn requests_report_both_fields_at_once() {
+        let print = fingerprint(&["x"]);
+        let mut violations = Vec::new();
+        assert_eq!(
+            parse_request(-1, "junk", print, (20, 100), &mut violations),
+            None
+        );
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["page_size", "page_token"]);
+        let token = encode(print, "k");
+        let mut violations = Vec::new();
+        assert_eq!(
+            parse_request(0, &token, print, (20, 100), &mut violations),
+            Some(PageRequest {
+                size: 20,
+                position: Some("k".to_owned())
+            })
+        );
+        assert!(violations.is_empty());
+    }
+
+    #[test]
+    fn next_token_trims_the_extra_item() {
+        let print = fingerprint(&[]);
+        let mut items = vec![1, 2, 3];
+        let token = next_token(&mut items, 2, print, |i| i.to_string());
+        assert_eq!(items, [1, 2]);
+        assert_eq!(decode(&token, print), Ok(Some("2".to_owned())));
+        let mut items = vec![1, 2];
+        assert_eq!(next_token(&mut items, 2, print, |i| i.to_string()), "");
     }
 
     #[test]

@@ -70,36 +70,29 @@ impl CurrencyService for CurrencyApi {
     ) -> Result<Response<pb::ListCurrenciesResponse>, Status> {
         let request = request.into_inner();
         let print = page::fingerprint(&["currencies"]);
-        let size = page::page_size_within(request.page_size, DEFAULT_PAGE, MAX_PAGE);
-        let after = page::decode(&request.page_token, print);
-        let (size, after) = match (size, after) {
-            (Ok(size), Ok(after)) => (size, after),
-            (size, after) => {
-                let violations = [
-                    size.err()
-                        .map(|e| FieldViolation::new("page_size", e.to_string())),
-                    after
-                        .err()
-                        .map(|e| FieldViolation::new("page_token", e.to_string())),
-                ];
-                return Err(
-                    CurrencyError::Invalid(violations.into_iter().flatten().collect()).into(),
-                );
-            }
+        let mut violations = Vec::new();
+        let Some(page) = page::parse_request(
+            request.page_size,
+            &request.page_token,
+            print,
+            (DEFAULT_PAGE, MAX_PAGE),
+            &mut violations,
+        ) else {
+            return Err(CurrencyError::Invalid(violations).into());
         };
         let mut currencies: Vec<&Currency> = self
             .table
             .iter()
-            .filter(|c| after.as_deref().is_none_or(|after| c.code.as_str() > after))
-            .take(size as usize + 1)
+            .filter(|c| {
+                page.position
+                    .as_deref()
+                    .is_none_or(|after| c.code.as_str() > after)
+            })
+            .take(page.size as usize + 1)
             .collect();
-        let mut next_page_token = String::new();
-        if currencies.len() > size as usize {
-            currencies.truncate(size as usize);
-            if let Some(last) = currencies.last() {
-                next_page_token = page::encode(print, last.code.as_str());
-            }
-        }
+        let next_page_token = page::next_token(&mut currencies, page.size, print, |c| {
+            c.code.as_str().to_owned()
+        });
         Ok(Response::new(pb::ListCurrenciesResponse {
             currencies: currencies.into_iter().map(currency_to_pb).collect(),
             next_page_token,
