@@ -51,7 +51,17 @@ wait_for() {
 }
 
 serving() {
-    grpcurl -plaintext -max-time 2 "$1" grpc.health.v1.Health/Check | grep -q '"SERVING"'
+    local answer
+    answer=$(grpcurl -plaintext -max-time 2 "$1" grpc.health.v1.Health/Check) || return 1
+    grep -q '"SERVING"' <<<"$answer"
+}
+
+# call ADDRESS METHOD JSON [grpcurl flags...]: prints the answer (grpcurl's output captured
+# first, for the same reason as above).
+call() {
+    local addr=$1 method=$2 data=$3
+    shift 3
+    grpcurl -plaintext "$@" -d "$data" "$addr" "$method"
 }
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
@@ -66,25 +76,40 @@ cat "$log"
 
 check_service() {
     local addr=$1 full=$2
-    grpcurl -plaintext "$addr" list | grep -qx "$full" || fail "$addr does not list $full"
-    grpcurl -plaintext "$addr" list | grep -qx "grpc.health.v1.Health" || fail "$addr does not list health"
-    grpcurl -plaintext "$addr" describe "$full" | grep -q "rpc " || fail "cannot describe $full"
+    # Outputs are captured before grep reads them: `grep -q` stops reading early, and
+    # pipefail would count the writer's SIGPIPE as a failure.
+    local listed described
+    listed=$(grpcurl -plaintext "$addr" list) || fail "cannot list $addr"
+    grep -qx "$full" <<<"$listed" || fail "$addr does not list $full"
+    grep -qx "grpc.health.v1.Health" <<<"$listed" || fail "$addr does not list health"
+    described=$(grpcurl -plaintext "$addr" describe "$full") || fail "cannot describe $full"
+    grep -q "rpc " <<<"$described" || fail "cannot describe $full"
     serving "$addr" || fail "$addr is not SERVING"
     echo "smoke: $full at $addr: listed, described, SERVING"
 }
 
 check_service 127.0.0.1:50051 bazaar.catalog.v1.CatalogService
 check_service 127.0.0.1:50052 bazaar.currency.v1.CurrencyService
+check_service 127.0.0.1:50053 bazaar.identity.v1.IdentityService
 
 # Real calls.
-grpcurl -plaintext -d '{"page_size": 3}' 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts \
-    | grep -q '"nextPageToken"' || fail "ListProducts did not return a first page"
-grpcurl -plaintext -d '{"query": "lamp"}' 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/SearchProducts \
-    | grep -qi 'lamp' || fail "SearchProducts found no lamp"
-grpcurl -plaintext -d '{"amount": {"currency_code": "USD", "units": 10}, "to_currency_code": "EUR"}' \
-    127.0.0.1:50052 bazaar.currency.v1.CurrencyService/Convert \
-    | grep -q '"currencyCode": "EUR"' || fail "Convert did not answer in EUR"
-echo "smoke: catalog and currency answer real calls"
+out=$(call 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts '{"page_size": 3}')
+grep -q '"nextPageToken"' <<<"$out" || fail "ListProducts did not return a first page"
+out=$(call 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/SearchProducts '{"query": "lamp"}')
+grep -qi 'lamp' <<<"$out" || fail "SearchProducts found no lamp"
+out=$(call 127.0.0.1:50052 bazaar.currency.v1.CurrencyService/Convert \
+    '{"amount": {"currency_code": "USD", "units": 10}, "to_currency_code": "EUR"}')
+grep -q '"currencyCode": "EUR"' <<<"$out" || fail "Convert did not answer in EUR"
+out=$(call 127.0.0.1:50053 bazaar.identity.v1.IdentityService/StartGuestSession '{}')
+token=$(sed -n 's/.*"accessToken": "\([^"]*\)".*/\1/p' <<<"$out")
+[ -n "$token" ] || fail "StartGuestSession gave no access token"
+out=$(call 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser '{}' \
+    -H "authorization: Bearer $token")
+grep -q USER_KIND_GUEST <<<"$out" || fail "GetCurrentUser did not know the guest"
+if grpcurl -plaintext 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
+    fail "GetCurrentUser answered without a token"
+fi
+echo "smoke: catalog, currency and identity answer real calls; a call without a token is refused"
 
 # A bad call fails with the right code.
 if out=$(grpcurl -plaintext -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \
@@ -95,7 +120,8 @@ grep -q "InvalidArgument" <<<"$out" || fail "a malformed product id did not get 
 echo "smoke: a malformed id gets InvalidArgument"
 
 # Kill a service hard: the supervisor brings it back.
-victim=$(pgrep -f "bazaar serve catalog .*--data-dir $data" | head -n 1)
+victim=$(pgrep -f "bazaar serve catalog .*--data-dir $data" || true)
+victim=${victim%%$'\n'*}
 [ -n "$victim" ] || fail "cannot find the catalog process"
 killed=$(now)
 kill -KILL "$victim"

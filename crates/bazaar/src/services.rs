@@ -33,6 +33,11 @@ pub const SERVICES: &[ServiceSpec] = &[
         port: currency::DEFAULT_PORT,
         calls: &[],
     },
+    ServiceSpec {
+        name: identity::NAME,
+        port: identity::DEFAULT_PORT,
+        calls: &[],
+    },
 ];
 
 /// A service by name.
@@ -66,6 +71,12 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         currency::NAME => {
             let config = currency::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
             currency::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        identity::NAME => {
+            let config = identity::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            identity::serve(config, shutdown)
                 .await
                 .map_err(|e| failed(&e))
         }

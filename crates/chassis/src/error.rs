@@ -3,15 +3,12 @@
 //! Each service keeps one error enum and maps it to a [`Status`] with these constructors, so
 //! a client always finds the same details in the same places: `google.rpc.BadRequest` field
 //! violations for input it can fix, `google.rpc.ResourceInfo` for what was not found, and
-//! `google.rpc.ErrorInfo` (domain `bazaar.dev`) for a machine-readable reason.
+//! `google.rpc.ErrorInfo` (domain `bazaar.<service>`) for a machine-readable reason.
 
 use std::collections::HashMap;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetail, ErrorDetails, ResourceInfo, StatusExt};
-
-/// The `ErrorInfo` domain of every bazaar error.
-pub const DOMAIN: &str = "bazaar.dev";
 
 /// One field of a request that is not acceptable, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +28,14 @@ impl FieldViolation {
         }
     }
 }
+
+impl std::fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+impl std::error::Error for FieldViolation {}
 
 /// `INVALID_ARGUMENT` with a `BadRequest` detail that names every offending field.
 pub fn invalid_argument(violations: impl IntoIterator<Item = FieldViolation>) -> Status {
@@ -71,17 +76,31 @@ pub fn not_found_many(resource_type: &str, resource_names: &[String]) -> Status 
     )
 }
 
-/// Any code with an `ErrorInfo` detail: a stable, upper-snake-case `reason` a client can
-/// branch on, and metadata that explains it.
+/// Any code with an `ErrorInfo` detail: the service's `domain` (`bazaar.identity`), a
+/// stable, upper-snake-case `reason` a client can branch on, and metadata that explains it.
 pub fn with_reason(
     code: Code,
+    domain: &str,
     reason: &str,
     message: impl Into<String>,
     metadata: impl IntoIterator<Item = (String, String)>,
 ) -> Status {
     let metadata: HashMap<String, String> = metadata.into_iter().collect();
-    let details = ErrorDetails::with_error_info(reason, DOMAIN, metadata);
+    let details = ErrorDetails::with_error_info(reason, domain, metadata);
     Status::with_error_details(code, message, details)
+}
+
+/// `RESOURCE_EXHAUSTED` for a caller that must slow down: an `ErrorInfo` with `reason` and a
+/// `RetryInfo` saying how long to wait.
+pub fn retry_later(
+    domain: &str,
+    reason: &str,
+    message: impl Into<String>,
+    retry_after: std::time::Duration,
+) -> Status {
+    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+    details.set_error_info(reason, domain, HashMap::new());
+    Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
 /// `INTERNAL` for a fault of our own. The whole cause chain is logged; the caller gets a

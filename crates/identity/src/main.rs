@@ -1,0 +1,15 @@
+//! identity as a process of its own.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = identity::Config::parse();
+    match identity::serve(config, chassis::Shutdown::on_signals()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("identity: {}", chassis::error::chain(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! What identity remembers, in SQL (SQLite by default, PostgreSQL at scale): users,
+//! sessions (refresh tokens only as SHA-256 hashes), signing keys and failed log-ins.
+
+use sqlx::{AnyPool, Row};
+
+/// The migrations, both backends, same versions.
+pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
+    sqlite: &[chassis::store::Migration {
+        version: 1,
+        description: "identity",
+        sql: include_str!("../migrations/sqlite/0001_identity.sql"),
+    }],
+    postgres: &[chassis::store::Migration {
+        version: 1,
+        description: "identity",
+        sql: include_str!("../migrations/postgres/0001_identity.sql"),
+    }],
+};
+
+/// A user as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Opaque id.
+    pub id: String,
+    /// "user" or "guest".
+    pub kind: String,
+    /// Normalized email; `None` for guests.
+    pub email: Option<String>,
+    /// Display name.
+    pub display_name: String,
+    /// Creation time, ms.
+    pub create_ms: i64,
+}
+
+/// A session as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Opaque id (`sid`).
+    pub id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Start, ms.
+    pub create_ms: i64,
+    /// End of life, ms.
+    pub expire_ms: i64,
+    /// When it was logged out, if it was.
+    pub end_ms: Option<i64>,
+}
+
+impl SessionRecord {
+    /// Whether the session can still be used at `now`.
+    pub fn is_open(&self, now_ms: i64) -> bool {
+        self.end_ms.is_none() && now_ms < self.expire_ms
+    }
+}
+
+/// A signing key as stored.
+#[derive(Clone, Debug)]
+pub struct KeyRecord {
+    /// Key id.
+    pub key_id: String,
+    /// The 32-byte Ed25519 seed.
+    pub private_seed: Vec<u8>,
+    /// The 32-byte public key.
+    pub public_key: Vec<u8>,
+    /// Creation time, ms.
+    pub create_ms: i64,
+}
+
+/// Adding a user failed because the email is taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// An account with this email exists.
+    #[error("email taken")]
+    EmailTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// identity's store.
+#[derive(Clone, Debug)]
+pub struct IdentityStore {
+    pool: AnyPool,
+}
+
+const USER_COLUMNS: &str = "id, kind, email, display_name, create_ms";
+const SESSION_COLUMNS: &str = "id, user_id, create_ms, expire_ms, end_ms";
+
+impl IdentityStore {
+    /// Wraps a migrated pool.
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool, for closing.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Adds a user (with its password hash, for registered users).
+    pub async fn create_user(
+        &self,
+        user: &UserRecord,
+        password_hash: Option<&str>,
+    ) -> Result<(), CreateUserError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, kind, email, password_hash, display_name, create_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.id)
+        .bind(&user.kind)
+        .bind(user.email.as_deref())
+        .bind(password_hash)
+        .bind(&user.display_name)
+        .bind(user.create_ms)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(CreateUserError::EmailTaken)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A registered user and its password hash, by normalized email.
+    pub async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, String)>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Opens a session; `refresh_hash` is the SHA-256 of its refresh token.
+    pub async fn create_session(
+        &self,
+        session: &SessionRecord,
+        refresh_hash: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, refresh_hash, create_ms, expire_ms, end_ms) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(refresh_hash)
+        .bind(session.create_ms)
+        .bind(session.expire_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A session by id.
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// A session by the hash of its refresh token.
+    pub async fn session_by_refresh(
+        &self,
+        refresh_hash: &str,
+    ) -> Result<Option<SessionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE refresh_hash = $1"
+        ))
+        .bind(refresh_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Ends a session (no-op if it has ended already).
+    pub async fn end_session(&self, id: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET end_ms = $1 WHERE id = $2 AND end_ms IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed log-in for `email`, and forgets failures older than `forget_before`.
+    pub async fn record_failure(
+        &self,
+        email: &str,
+        now_ms: i64,
+        forget_before: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at_ms < $2")
+            .bind(email)
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (email, at_ms) VALUES ($1, $2)")
+            .bind(email)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// The times of failed log-ins for `email` since `since`, oldest first.
+    pub async fn failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT at_ms FROM login_failures WHERE email = $1 AND at_ms >= $2 ORDER BY at_ms",
+        )
+        .bind(email)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| row.try_get("at_ms")).collect()
+    }
+
+    /// Forgets the failed log-ins of `email` (after a successful one).
+    pub async fn clear_failures(&self, email: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every signing key, newest first.
+    pub async fn keys(&self) -> Result<Vec<KeyRecord>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT key_id, private_seed, public_key, create_ms FROM signing_keys \
+             ORDER BY create_ms DESC, key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyRecord {
+                    key_id: row.try_get("key_id")?,
+                    private_seed: row.try_get("private_seed")?,
+                    public_key: row.try_get("public_key")?,
+                    create_ms: row.try_get("create_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new signing key.
+    pub async fn add_key(&self, key: &KeyRecord) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO signing_keys (key_id, private_seed, public_key, create_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&key.key_id)
+        .bind(key.private_seed.clone())
+        .bind(key.public_key.clone())
+        .bind(key.create_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        create_ms: row.try_get("create_ms")?,
+    })
+}
+
+fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        create_ms: row.try_get("create_ms")?,
+        expire_ms: row.try_get("expire_ms")?,
+        end_ms: row.try_get("end_ms")?,
+    })
+}
