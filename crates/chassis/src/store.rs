@@ -317,6 +317,17 @@ pub mod testing {
     /// (`postgres://postgres@127.0.0.1:5432/test`). Without it, PostgreSQL tests are skipped.
     pub const POSTGRES_URL_VAR: &str = "BAZAAR_TEST_POSTGRES_URL";
 
+    /// Says plainly, on the real standard error, that a test did not run. (The test
+    /// harness captures `eprintln!` of passing tests; a direct write shows up in the
+    /// output of `cargo test`.)
+    pub fn skipped(test: &str, variable: &str, what: &str) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set {variable} to run it against {what}"
+        );
+    }
+
     /// A database of its own for one test, created on a PostgreSQL server and dropped by
     /// [`TempPostgres::drop_database`].
     #[derive(Debug)]
@@ -332,7 +343,7 @@ pub mod testing {
         /// [`POSTGRES_URL_VAR`] is not set.
         pub async fn create(test: &str) -> Result<Option<Self>, StoreError> {
             let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-                eprintln!("SKIPPED {test}: set {POSTGRES_URL_VAR} to run it against PostgreSQL");
+                skipped(test, POSTGRES_URL_VAR, "PostgreSQL");
                 return Ok(None);
             };
             static COUNTER: AtomicU32 = AtomicU32::new(0);
