@@ -91,6 +91,7 @@ check_service() {
 check_service 127.0.0.1:50051 bazaar.catalog.v1.CatalogService
 check_service 127.0.0.1:50052 bazaar.currency.v1.CurrencyService
 check_service 127.0.0.1:50053 bazaar.identity.v1.IdentityService
+check_service 127.0.0.1:50054 bazaar.cart.v1.CartService
 
 # Real calls.
 out=$(call 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts '{"page_size": 3}')
@@ -106,10 +107,15 @@ token=$(sed -n 's/.*"accessToken": "\([^"]*\)".*/\1/p' <<<"$out")
 out=$(call 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser '{}' \
     -H "authorization: Bearer $token")
 grep -q USER_KIND_GUEST <<<"$out" || fail "GetCurrentUser did not know the guest"
+out=$(call 127.0.0.1:50054 bazaar.cart.v1.CartService/AddItem \
+    '{"request_id": "smoke-1", "product_id": "brass-desk-lamp", "quantity": 2}' \
+    -H "authorization: Bearer $token")
+out=$(call 127.0.0.1:50054 bazaar.cart.v1.CartService/GetCart '{}' -H "authorization: Bearer $token")
+grep -q '"brass-desk-lamp"' <<<"$out" || fail "the cart does not hold what was added: $out"
 if grpcurl -plaintext 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
     fail "GetCurrentUser answered without a token"
 fi
-echo "smoke: catalog, currency and identity answer real calls; a call without a token is refused"
+echo "smoke: catalog, currency, identity and cart answer real calls; a call without a token is refused"
 
 # A bad call fails with the right code.
 if out=$(grpcurl -plaintext -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \

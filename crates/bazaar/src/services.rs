@@ -38,6 +38,11 @@ pub const SERVICES: &[ServiceSpec] = &[
         port: identity::DEFAULT_PORT,
         calls: &[],
     },
+    ServiceSpec {
+        name: cart::NAME,
+        port: cart::DEFAULT_PORT,
+        calls: &[identity::NAME],
+    },
 ];
 
 /// A service by name.
@@ -79,6 +84,10 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
             identity::serve(config, shutdown)
                 .await
                 .map_err(|e| failed(&e))
+        }
+        cart::NAME => {
+            let config = cart::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            cart::serve(config, shutdown).await.map_err(|e| failed(&e))
         }
         other => Err(format!("unknown service {other:?}; known: {}", names())),
     }

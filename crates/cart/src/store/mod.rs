@@ -1,0 +1,149 @@
+//! Where carts are kept: a SQL database (SQLite or PostgreSQL) or Redis, behind one small
+//! trait, [`CartStore`].
+//!
+//! The store knows nothing of the cart's rules. It reads carts and remembered AddItem
+//! calls, and [`CartStore::commit`]s a set of writes atomically, only if every cart and
+//! record written still has the version it was read at (optimistic concurrency). The
+//! rules live in [`crate::domain`] and the read–decide–commit loop in [`crate::carts`],
+//! written once for every backend.
+//!
+//! The URL picks the backend: `redis://` (or `rediss://`) for Redis, anything else for SQL.
+//! Either way the store is opened in the background: the service reports `NOT_SERVING`
+//! and keeps retrying until it is reachable.
+
+pub mod redis;
+pub mod sql;
+
+use std::sync::Arc;
+
+use chassis::store::{Migration, Migrations, StoreCell};
+use chassis::{Readiness, Shutdown};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Cart, Rejection};
+use crate::error::CartError;
+
+/// The embedded SQL migrations, the same versions for both backends.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[Migration {
+        version: 1,
+        description: "cart",
+        sql: include_str!("../../migrations/sqlite/0001_cart.sql"),
+    }],
+    postgres: &[Migration {
+        version: 1,
+        description: "cart",
+        sql: include_str!("../../migrations/postgres/0001_cart.sql"),
+    }],
+};
+
+/// What an AddItem call came to: remembered with its `request_id` and replayed to retries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The item was added; the cart right after.
+    Added(Cart),
+    /// A limit refused it.
+    Rejected(Rejection),
+}
+
+/// A remembered AddItem call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Bumped when an expired record is replaced by a new call with the same id.
+    pub version: i64,
+    /// The call's parameters, to tell a retry from a reuse of the id.
+    pub fingerprint: String,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// When it may be forgotten, in milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+}
+
+/// A cart to write, if it is still at `expected_version` (0: never written).
+#[derive(Clone, Debug)]
+pub struct CartWrite {
+    /// Whose cart.
+    pub owner: String,
+    /// The version read.
+    pub expected_version: i64,
+    /// The new cart, with its new version.
+    pub cart: Cart,
+}
+
+/// An AddItem record to write, if it is still at `expected_version` (0: none).
+#[derive(Clone, Debug)]
+pub struct RequestWrite {
+    /// Whose call.
+    pub owner: String,
+    /// Its `request_id`.
+    pub request_id: String,
+    /// The version read.
+    pub expected_version: i64,
+    /// The new record, with its new version.
+    pub record: RequestRecord,
+}
+
+/// Writes that happen together or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// Carts to write.
+    pub carts: Vec<CartWrite>,
+    /// An AddItem record to write.
+    pub request: Option<RequestWrite>,
+    /// Now, in milliseconds since the Unix epoch (to purge expired records).
+    pub now_ms: i64,
+}
+
+impl Commit {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.carts.is_empty() && self.request.is_none()
+    }
+}
+
+/// Persistence of carts and AddItem records, with optimistic concurrency.
+#[async_trait::async_trait]
+pub trait CartStore: Send + Sync + std::fmt::Debug {
+    /// The cart of `owner`; an empty one at version 0 if it was never written.
+    async fn cart(&self, owner: &str) -> Result<Cart, CartError>;
+
+    /// The AddItem record of `owner` and `request_id`, expired or not.
+    async fn request(
+        &self,
+        owner: &str,
+        request_id: &str,
+    ) -> Result<Option<RequestRecord>, CartError>;
+
+    /// Writes everything in `commit` atomically if every written cart and record is still
+    /// at its expected version; returns `false`, having written nothing, otherwise.
+    async fn commit(&self, commit: &Commit) -> Result<bool, CartError>;
+
+    /// Releases connections.
+    async fn close(&self);
+}
+
+/// The store the service uses, shared by every handler.
+pub type SharedStore = Arc<dyn CartStore>;
+
+/// Opens the store named by `url` in the background, puts it in `cell` and reports
+/// `SERVING`; until then the service answers `UNAVAILABLE` and health `NOT_SERVING`.
+pub fn open_in_background(
+    url: String,
+    redis_key_prefix: String,
+    shutdown: Shutdown,
+    readiness: Readiness,
+    cell: StoreCell<SharedStore>,
+) -> tokio::task::JoinHandle<()> {
+    if redis::is_redis_url(&url) {
+        redis::open_in_background(url, redis_key_prefix, shutdown, readiness, cell)
+    } else {
+        chassis::store::open_in_background(
+            url,
+            MIGRATIONS,
+            shutdown,
+            readiness,
+            cell,
+            |pool| async move { Ok(Arc::new(sql::SqlCartStore::new(pool)) as SharedStore) },
+        )
+    }
+}
