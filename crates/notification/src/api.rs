@@ -1,0 +1,125 @@
+//! The gRPC face of the notification service: read-only views of what was sent.
+//!
+//! Handlers stay thin: fields are parsed first (a bad one becomes an `INVALID_ARGUMENT`
+//! naming it), the store answers, and every failure goes through
+//! [`NotificationError`]'s single mapping to a `Status`. The service is internal: no
+//! caller token is asked for.
+
+use bazaar_contract::notification::v1::{
+    self as pb, notification_service_server::NotificationService,
+};
+use chassis::page::{self, PageError};
+use chassis::store::StoreCell;
+use tonic::{Request, Response, Status};
+
+use crate::domain::NotificationId;
+use crate::error::NotificationError;
+use crate::store::{NotificationRecord, NotificationStore};
+
+/// Default and largest page, as the contract documents.
+const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
+
+/// The notification service.
+#[derive(Clone, Debug)]
+pub struct NotificationApi {
+    store: StoreCell<NotificationStore>,
+}
+
+impl NotificationApi {
+    /// A service that answers from `store` once it is open.
+    pub fn new(store: StoreCell<NotificationStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl NotificationService for NotificationApi {
+    #[tracing::instrument(skip_all, fields(order = %request.get_ref().order_id))]
+    async fn list_notifications(
+        &self,
+        request: Request<pb::ListNotificationsRequest>,
+    ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let print = page::fingerprint(&["notifications", &request.order_id]);
+        let page = page::parse_request(
+            request.page_size,
+            &request.page_token,
+            print,
+            PAGE_BOUNDS,
+            &mut violations,
+        );
+        // The position is the send time and id of the last notification of the page before.
+        let after = match page.as_ref().and_then(|p| p.position.as_deref()) {
+            Some(position) => match parse_position(position) {
+                Some(after) => Some(after),
+                None => {
+                    violations.push(chassis::error::FieldViolation::new(
+                        "page_token",
+                        PageError::BadToken.to_string(),
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let (Some(page), true) = (page, violations.is_empty()) else {
+            return Err(NotificationError::Invalid(violations).into());
+        };
+        let store = self.store.get()?;
+        let order = (!request.order_id.is_empty()).then_some(request.order_id.as_str());
+        let after = after.as_ref().map(|(time, id)| (*time, id.as_str()));
+        // One more than asked tells whether another page follows.
+        let mut records = store
+            .list(order, after, page.size + 1)
+            .await
+            .map_err(NotificationError::from)?;
+        let next_page_token = page::next_token(&mut records, page.size, print, |r| {
+            format!("{}.{}", r.send_time_ms, r.id)
+        });
+        Ok(Response::new(pb::ListNotificationsResponse {
+            notifications: records.into_iter().map(to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(notification = %request.get_ref().notification_id))]
+    async fn get_notification(
+        &self,
+        request: Request<pb::GetNotificationRequest>,
+    ) -> Result<Response<pb::GetNotificationResponse>, Status> {
+        let id = NotificationId::parse("notification_id", &request.get_ref().notification_id)
+            .map_err(NotificationError::from)?;
+        let store = self.store.get()?;
+        let record = store
+            .get(id.as_str())
+            .await
+            .map_err(NotificationError::from)?
+            .ok_or_else(|| NotificationError::NotFound(id.as_str().to_owned()))?;
+        Ok(Response::new(pb::GetNotificationResponse {
+            notification: Some(to_pb(record)),
+        }))
+    }
+}
+
+/// `<send time ms>.<id>`, as written by `list_notifications`.
+fn parse_position(position: &str) -> Option<(i64, String)> {
+    let (time, id) = position.split_once('.')?;
+    Some((time.parse().ok()?, id.to_owned()))
+}
+
+fn to_pb(record: NotificationRecord) -> pb::Notification {
+    pb::Notification {
+        id: record.id,
+        order_id: record.order_id,
+        event_id: record.event_id,
+        channel: i32::try_from(record.channel).unwrap_or_default(),
+        recipient: record.recipient,
+        subject: record.subject,
+        send_time: Some(prost_types::Timestamp {
+            seconds: record.send_time_ms.div_euclid(1000),
+            // Always 0..=999_000_000, so it fits.
+            nanos: (record.send_time_ms.rem_euclid(1000) * 1_000_000) as i32,
+        }),
+    }
+}
