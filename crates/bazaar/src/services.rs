@@ -43,6 +43,11 @@ pub const SERVICES: &[ServiceSpec] = &[
         port: cart::DEFAULT_PORT,
         calls: &[identity::NAME],
     },
+    ServiceSpec {
+        name: shipping::NAME,
+        port: shipping::DEFAULT_PORT,
+        calls: &[],
+    },
 ];
 
 /// A service by name.
@@ -88,6 +93,10 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         cart::NAME => {
             let config = cart::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
             cart::serve(config, shutdown).await.map_err(|e| failed(&e))
+        }
+        shipping::NAME => {
+            let config = shipping::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            shipping::serve(config, shutdown).await.map_err(|e| failed(&e))
         }
         other => Err(format!("unknown service {other:?}; known: {}", names())),
     }
