@@ -86,6 +86,7 @@ pub struct Server {
     routes: Routes,
     service_names: Vec<&'static str>,
     health: HealthReporter,
+    readiness: Arc<tokio::sync::Mutex<ReadinessState>>,
     ready_on_start: bool,
     verifier: Option<Verifier>,
 }
@@ -125,6 +126,7 @@ impl Server {
             routes: Routes::default(),
             service_names: Vec::new(),
             health,
+            readiness: Arc::default(),
             ready_on_start: true,
             verifier: None,
         })
@@ -165,7 +167,7 @@ impl Server {
         self.ready_on_start = false;
         Readiness {
             health: self.health.clone(),
-            names: Arc::new(self.service_names.iter().map(|s| s.to_string()).collect()),
+            state: self.readiness.clone(),
         }
     }
 
@@ -181,6 +183,7 @@ impl Server {
             routes,
             service_names,
             health,
+            readiness,
             ready_on_start,
             verifier,
         } = self;
@@ -211,16 +214,9 @@ impl Server {
 
         let readiness = Readiness {
             health: health.clone(),
-            names: Arc::new(service_names.iter().map(|s| s.to_string()).collect()),
+            state: readiness,
         };
-        for service in &service_names {
-            health
-                .set_service_status(*service, ServingStatus::NotServing)
-                .await;
-        }
-        if ready_on_start {
-            readiness.set_serving().await;
-        }
+        readiness.start(&service_names, ready_on_start).await;
         tracing::info!(
             service = name,
             address = %local_addr,
@@ -272,7 +268,7 @@ impl Server {
             }
         }
 
-        readiness.set_not_serving().await;
+        readiness.stop().await;
         drop(listener);
         let grace = args.shutdown_grace();
         tracing::info!(
@@ -300,26 +296,69 @@ impl Server {
 }
 
 /// The handle a service uses to say whether it can serve (see [`Server::readiness`]).
+///
+/// What the service reports is kept, so it may report before `serve` starts (a store opened
+/// in the background can win that race) and before every service is added; and once a stop
+/// has begun, the server stays `NOT_SERVING` whatever the service reports.
 #[derive(Clone, Debug)]
 pub struct Readiness {
     health: HealthReporter,
-    names: Arc<Vec<String>>,
+    state: Arc<tokio::sync::Mutex<ReadinessState>>,
+}
+
+/// What the readiness handles and [`Server::serve`] share. The lock is held while the
+/// statuses are reported, so that reports never interleave.
+#[derive(Debug, Default)]
+struct ReadinessState {
+    /// What the service (or `serve`, when it owns readiness) last reported.
+    serving: bool,
+    /// A stop has begun.
+    stopping: bool,
+    /// The services on the server, known once `serve` starts.
+    names: Vec<String>,
 }
 
 impl Readiness {
-    /// Reports the server and every service on it as `SERVING`.
+    /// Reports the server and every service on it as `SERVING` (unless it is stopping).
     pub async fn set_serving(&self) {
-        self.set(ServingStatus::Serving).await;
+        self.set(true).await;
     }
 
     /// Reports the server and every service on it as `NOT_SERVING`.
     pub async fn set_not_serving(&self) {
-        self.set(ServingStatus::NotServing).await;
+        self.set(false).await;
     }
 
-    async fn set(&self, status: ServingStatus) {
+    async fn set(&self, serving: bool) {
+        let mut state = self.state.lock().await;
+        state.serving = serving;
+        self.report(&state).await;
+    }
+
+    /// `serve` starts: the services get the status reported so far, or `SERVING` when the
+    /// server owns readiness.
+    async fn start(&self, names: &[&'static str], ready: bool) {
+        let mut state = self.state.lock().await;
+        state.names = names.iter().map(|name| name.to_string()).collect();
+        state.serving |= ready;
+        self.report(&state).await;
+    }
+
+    /// A stop begins: `NOT_SERVING` from now on.
+    async fn stop(&self) {
+        let mut state = self.state.lock().await;
+        state.stopping = true;
+        self.report(&state).await;
+    }
+
+    async fn report(&self, state: &ReadinessState) {
+        let status = if state.serving && !state.stopping {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
         self.health.set_service_status("", status).await;
-        for name in self.names.iter() {
+        for name in &state.names {
             self.health.set_service_status(name, status).await;
         }
     }

@@ -1,0 +1,275 @@
+//! What every server test starts from: a probe service served by `chassis::Server` on port 0,
+//! and the clients that call it over real sockets.
+//!
+//! The probe is the contract's recommendation service; request metadata drives it:
+//!
+//! - `x-sleep-ms: N`: it waits N ms (on tokio's clock) before answering;
+//! - `x-forward: 1`: it calls the next server through its [`Upstream`] and returns that answer,
+//!   asking the next one to sleep `x-forward-sleep-ms` when that is set;
+//!
+//! and it records what every call carried on arrival, so tests assert on what a server saw.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bazaar_contract::recommendation::v1::recommendation_service_client::RecommendationServiceClient;
+use bazaar_contract::recommendation::v1::recommendation_service_server::{
+    RecommendationService, RecommendationServiceServer,
+};
+use bazaar_contract::recommendation::v1::{
+    ListRecommendationsRequest, ListRecommendationsResponse,
+};
+use chassis::client::Upstream;
+use chassis::server::ServeError;
+use chassis::{Server, ServerArgs, Shutdown};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The full gRPC name of the probe, as health and reflection know it.
+pub const PROBE: &str = "bazaar.recommendation.v1.RecommendationService";
+
+/// How long a test waits for something that should happen promptly before it gives up: a
+/// safety net against a hung test, never a measurement.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// What one call carried when it reached the probe.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The `grpc-timeout` header, parsed.
+    pub grpc_timeout: Option<Duration>,
+    /// `chassis::deadline::current()` inside the handler.
+    pub deadline: Option<Instant>,
+}
+
+/// The test service (see the module comment).
+#[derive(Clone)]
+struct Probe {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    upstream: Option<Upstream>,
+}
+
+#[tonic::async_trait]
+impl RecommendationService for Probe {
+    async fn list_recommendations(
+        &self,
+        request: Request<ListRecommendationsRequest>,
+    ) -> Result<Response<ListRecommendationsResponse>, Status> {
+        let metadata = request.metadata();
+        let grpc_timeout = metadata
+            .get(chassis::deadline::GRPC_TIMEOUT)
+            .and_then(|value| http::HeaderValue::from_bytes(value.as_bytes()).ok())
+            .and_then(|value| chassis::deadline::parse_timeout(&value));
+        self.seen.lock().expect("not poisoned").push(Seen {
+            grpc_timeout,
+            deadline: chassis::deadline::current(),
+        });
+        if let Some(ms) = metadata
+            .get("x-sleep-ms")
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+        {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if metadata.get("x-forward").is_none() {
+            return Ok(Response::new(ListRecommendationsResponse::default()));
+        }
+        let upstream = self
+            .upstream
+            .clone()
+            .expect("a forwarding probe has an upstream");
+        let mut onward = Request::new(ListRecommendationsRequest::default());
+        if let Some(ms) = metadata.get("x-forward-sleep-ms") {
+            onward.metadata_mut().insert("x-sleep-ms", ms.clone());
+        }
+        RecommendationServiceClient::new(upstream)
+            .list_recommendations(onward)
+            .await
+    }
+}
+
+/// A probe server bound on port 0 but not serving yet, so that a test can take over its
+/// readiness first.
+pub struct Bound {
+    pub server: Server,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    data: tempfile::TempDir,
+}
+
+/// Binds a probe server with the test defaults changed by `configure`; it forwards to
+/// `upstream` when asked to.
+pub async fn bind(configure: impl FnOnce(&mut ServerArgs), upstream: Option<Upstream>) -> Bound {
+    bind_with(configure, upstream, |_| {}).await
+}
+
+/// Like [`bind`], and lets `before_adding` act on the server before the probe is added.
+pub async fn bind_with(
+    configure: impl FnOnce(&mut ServerArgs),
+    upstream: Option<Upstream>,
+    before_adding: impl FnOnce(&mut Server),
+) -> Bound {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let mut args = ServerArgs::for_tests(data.path());
+    configure(&mut args);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let probe = Probe {
+        seen: seen.clone(),
+        upstream,
+    };
+    let mut server = Server::bind("probe", &args, 0)
+        .await
+        .expect("binds port 0 on loopback");
+    before_adding(&mut server);
+    let server = server.add_service(RecommendationServiceServer::new(probe));
+    Bound { server, seen, data }
+}
+
+/// A probe server with the test defaults, serving.
+pub async fn start() -> Running {
+    bind(|_| {}, None).await.serve()
+}
+
+impl Bound {
+    /// Spawns `serve` with a fresh stop signal.
+    pub fn serve(self) -> Running {
+        let address = self.server.local_addr();
+        let shutdown = Shutdown::new();
+        let serving = tokio::spawn(self.server.serve(shutdown.clone()));
+        Running {
+            address,
+            seen: self.seen,
+            shutdown,
+            serving,
+            _data: self.data,
+        }
+    }
+}
+
+/// A probe server being served.
+pub struct Running {
+    pub address: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub shutdown: Shutdown,
+    pub serving: JoinHandle<Result<(), ServeError>>,
+    _data: tempfile::TempDir,
+}
+
+impl Running {
+    /// A new connection, through tonic's own channel.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .expect("a valid URI")
+            .connect()
+            .await
+            .expect("connects")
+    }
+
+    /// A probe client on a new connection, through tonic's own channel.
+    pub async fn client(&self) -> RecommendationServiceClient<Channel> {
+        RecommendationServiceClient::new(self.channel().await)
+    }
+
+    /// A probe client on a new connection that keeps no timer of its own: tonic's channel
+    /// gives up at the call's timeout by itself (and reports that as `CANCELLED`), so a test
+    /// that wants the server's own answer to an expired deadline needs this one.
+    pub async fn untimed_client(&self) -> RecommendationServiceClient<Untimed> {
+        let stream = tokio::net::TcpStream::connect(self.address)
+            .await
+            .expect("connects");
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .expect("HTTP/2 handshake");
+        tokio::spawn(connection);
+        let origin = format!("http://{}", self.address)
+            .parse()
+            .expect("a valid URI");
+        RecommendationServiceClient::with_origin(Untimed(sender), origin)
+    }
+
+    /// The health of `service` ("" for the whole server), asked on a new connection.
+    pub async fn health(&self, service: &str) -> ServingStatus {
+        let response = HealthClient::new(self.channel().await)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health answers");
+        ServingStatus::try_from(response.into_inner().status).expect("a known status")
+    }
+
+    /// What the probe saw, oldest first.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("not poisoned").clone()
+    }
+
+    /// Waits until the probe has seen `count` calls, so that a test acts while they are in
+    /// flight rather than guessing how long they take to arrive.
+    pub async fn wait_for_calls(&self, count: usize) {
+        tokio::time::timeout(PATIENCE, async {
+            while self.seen.lock().expect("not poisoned").len() < count {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the calls arrive (safety net, not a measurement)");
+    }
+
+    /// Waits for `serve` to return after a stop was asked for, and returns what it returned.
+    pub async fn stopped(self) -> Result<(), ServeError> {
+        tokio::time::timeout(PATIENCE, self.serving)
+            .await
+            .expect("serve returns (safety net, not a measurement)")
+            .expect("the serve task did not panic")
+    }
+
+    /// Asks for a stop and checks that `serve` returns `Ok`.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        self.stopped().await.expect("serve returns Ok");
+    }
+}
+
+/// An [`Upstream`] over `addresses` with `default_deadline` for calls made outside any
+/// inbound call.
+pub fn upstream(addresses: &[SocketAddr], default_deadline: Duration) -> Upstream {
+    let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    Upstream::connect("probe", &addresses, default_deadline).expect("addresses are valid")
+}
+
+/// A probe request with the given metadata.
+pub fn call(metadata: &[(&'static str, &str)]) -> Request<ListRecommendationsRequest> {
+    let mut request = Request::new(ListRecommendationsRequest::default());
+    for (key, value) in metadata {
+        request
+            .metadata_mut()
+            .insert(*key, value.parse().expect("ASCII metadata"));
+    }
+    request
+}
+
+/// One raw HTTP/2 connection as a gRPC transport (see [`Running::untimed_client`]).
+#[derive(Clone)]
+pub struct Untimed(hyper::client::conn::http2::SendRequest<tonic::body::Body>);
+
+impl tower::Service<http::Request<tonic::body::Body>> for Untimed {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = hyper::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        Box::pin(self.0.send_request(request))
+    }
+}
