@@ -11,11 +11,16 @@
 //! 4. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random);
-//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`.
+//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`; a replica
+//!    whose connection fails is passed over for [`COOLDOWN`] (a replica that is down
+//!    refuses at once, which would otherwise look like the fastest one).
 //!
 //! Connecting lazily means a service starts and answers even when what it calls is down;
 //! calls to a service that is down fail with `UNAVAILABLE` and the caller degrades.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,7 +30,7 @@ use tonic::transport::{Channel, Endpoint};
 use tower::balance::p2c::Balance;
 use tower::buffer::Buffer;
 use tower::discover::ServiceList;
-use tower::load::{CompleteOnResponse, PeakEwma};
+use tower::load::{CompleteOnResponse, Load, PeakEwma};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
 
@@ -41,6 +46,8 @@ const BUFFER_CAPACITY: usize = 1024;
 const DEFAULT_RTT: Duration = Duration::from_millis(5);
 /// How fast old latency samples lose their weight.
 const DECAY: Duration = Duration::from_secs(10);
+/// How long a replica whose connection failed is passed over.
+pub const COOLDOWN: Duration = Duration::from_secs(2);
 
 /// A channel to every replica of one service; give it to a generated client.
 #[derive(Clone)]
@@ -103,12 +110,15 @@ impl Upstream {
                 .http2_keep_alive_interval(Duration::from_secs(30))
                 .keep_alive_while_idle(true);
             let channel: Channel = endpoint.connect_lazy();
-            replicas.push(PeakEwma::new(
-                channel,
-                DEFAULT_RTT,
-                DECAY.as_nanos() as f64,
-                CompleteOnResponse::default(),
-            ));
+            replicas.push(Replica {
+                inner: PeakEwma::new(
+                    channel,
+                    DEFAULT_RTT,
+                    DECAY.as_nanos() as f64,
+                    CompleteOnResponse::default(),
+                ),
+                cooling_until: Arc::new(Mutex::new(None)),
+            });
         }
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
@@ -117,6 +127,60 @@ impl Upstream {
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {
             service: BoxCloneSyncService::new(service),
+        })
+    }
+}
+
+/// One replica: its connection, weighed by latency, and passed over for a while after its
+/// connection failed. The balancer compares `(cooling, latency)`, so any replica that is not
+/// cooling wins over one that is, and among equals the faster wins.
+struct Replica {
+    inner: PeakEwma<Channel, CompleteOnResponse>,
+    cooling_until: Arc<Mutex<Option<std::time::Instant>>>,
+}
+
+impl Replica {
+    fn is_cooling(&self) -> bool {
+        self.cooling_until
+            .lock()
+            .ok()
+            .and_then(|until| *until)
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+}
+
+impl Load for Replica {
+    type Metric = (
+        bool,
+        <PeakEwma<Channel, CompleteOnResponse> as Load>::Metric,
+    );
+
+    fn load(&self) -> Self::Metric {
+        (self.is_cooling(), self.inner.load())
+    }
+}
+
+impl Service<Request<Body>> for Replica {
+    type Response = Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let response = self.inner.call(request);
+        let cooling_until = self.cooling_until.clone();
+        Box::pin(async move {
+            let result = response.await;
+            // gRPC errors arrive as responses; an Err here is the connection failing.
+            if result.is_err()
+                && let Ok(mut until) = cooling_until.lock()
+            {
+                *until = Some(std::time::Instant::now() + COOLDOWN);
+            }
+            result
         })
     }
 }

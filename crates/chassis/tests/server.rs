@@ -382,6 +382,30 @@ async fn an_upstream_balances_across_every_address() {
 }
 
 #[tokio::test]
+async fn an_upstream_passes_over_a_replica_that_is_down() {
+    let live = start().await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("binds")
+        .local_addr()
+        .expect("has an address");
+    // Nothing listens on `free`: that replica refuses every connection at once.
+    let mut client =
+        RecommendationServiceClient::new(upstream(&[live.address, free], Duration::from_secs(5)));
+    let mut failed = 0;
+    for _ in 0..40 {
+        if client.list_recommendations(call(&[])).await.is_err() {
+            failed += 1;
+        }
+    }
+    assert!(
+        failed <= 2,
+        "after its first refusal the dead replica is passed over: {failed} of 40 failed"
+    );
+    assert!(live.seen().len() >= 38);
+    live.stop().await;
+}
+
+#[tokio::test]
 async fn an_upstream_connects_lazily_and_a_service_that_is_down_is_unavailable() {
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("binds")
