@@ -92,6 +92,7 @@ check_service 127.0.0.1:50051 bazaar.catalog.v1.CatalogService
 check_service 127.0.0.1:50052 bazaar.currency.v1.CurrencyService
 check_service 127.0.0.1:50053 bazaar.identity.v1.IdentityService
 check_service 127.0.0.1:50054 bazaar.cart.v1.CartService
+check_service 127.0.0.1:50055 bazaar.inventory.v1.InventoryService
 check_service 127.0.0.1:50057 bazaar.shipping.v1.ShippingService
 
 # Real calls.
@@ -116,10 +117,14 @@ grep -q '"brass-desk-lamp"' <<<"$out" || fail "the cart does not hold what was a
 out=$(call 127.0.0.1:50057 bazaar.shipping.v1.ShippingService/GetQuote \
     '{"address": {"recipient_name": "Ada", "street_lines": ["1 Main St"], "city": "Springfield", "postal_code": "12345", "country_code": "US"}, "items": [{"product_id": "brass-desk-lamp", "quantity": 2}]}')
 grep -q '"nanos": 970000000' <<<"$out" || fail "GetQuote did not price 2 units at 6.97 USD: $out"
+out=$(call 127.0.0.1:50055 bazaar.inventory.v1.InventoryService/ReserveStock \
+    '{"request_id": "smoke-reserve", "lines": [{"product_id": "brass-desk-lamp", "quantity": 1}]}' 2>&1 || true)
+grep -q "INSUFFICIENT_STOCK\|FailedPrecondition" <<<"$out" \
+    || fail "reserving what was never stocked did not fail with FailedPrecondition: $out"
 if grpcurl -plaintext 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
     fail "GetCurrentUser answered without a token"
 fi
-echo "smoke: catalog, currency, identity, cart and shipping answer real calls; a call without a token is refused"
+echo "smoke: catalog, currency, identity, cart, inventory and shipping answer real calls; a call without a token is refused"
 
 # A bad call fails with the right code.
 if out=$(grpcurl -plaintext -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \

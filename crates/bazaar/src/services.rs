@@ -44,6 +44,11 @@ pub const SERVICES: &[ServiceSpec] = &[
         calls: &[identity::NAME],
     },
     ServiceSpec {
+        name: inventory::NAME,
+        port: inventory::DEFAULT_PORT,
+        calls: &[identity::NAME],
+    },
+    ServiceSpec {
         name: shipping::NAME,
         port: shipping::DEFAULT_PORT,
         calls: &[],
@@ -93,6 +98,10 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         cart::NAME => {
             let config = cart::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
             cart::serve(config, shutdown).await.map_err(|e| failed(&e))
+        }
+        inventory::NAME => {
+            let config = inventory::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            inventory::serve(config, shutdown).await.map_err(|e| failed(&e))
         }
         shipping::NAME => {
             let config = shipping::Config::try_parse_from(argv).map_err(|e| e.to_string())?;

@@ -1,0 +1,148 @@
+//! What an inventory call can fail with, and the one mapping of it to a gRPC status.
+//!
+//! Business errors carry a `google.rpc.ErrorInfo` with domain [`DOMAIN`] and the reason the
+//! contract names; a shortage also carries a `google.rpc.PreconditionFailure` with one
+//! violation per short line.
+
+use chassis::error::FieldViolation;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::Shortage;
+
+/// The `ErrorInfo` domain of the inventory's errors, as the contract names it.
+pub const DOMAIN: &str = "bazaar.inventory";
+
+/// What an inventory call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// Fields the caller must fix.
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    /// The caller is not an admin.
+    #[error("the caller is not an admin")]
+    NotAdmin,
+    /// The request id was used before with other parameters.
+    #[error("request id {0:?} was used with other parameters")]
+    RequestIdReused(String),
+    /// A call with the same request id has not finished yet.
+    #[error("a call with request id {0:?} is still in progress")]
+    InProgress(String),
+    /// Some lines ask for more than is available.
+    #[error("insufficient stock for {} line(s)", .0.len())]
+    InsufficientStock(Vec<Shortage>),
+    /// No reservation has this id.
+    #[error("reservation {0:?} not found")]
+    ReservationNotFound(String),
+    /// The reservation expired: its units are no longer held.
+    #[error("reservation {0:?} has expired")]
+    ReservationExpired(String),
+    /// The reservation was released: its units are no longer held.
+    #[error("reservation {0:?} was released")]
+    ReservationReleased(String),
+    /// The reservation was committed: sold goods do not return to stock.
+    #[error("reservation {0:?} was committed")]
+    ReservationCommitted(String),
+    /// The operating system's randomness failed (no reservation id could be made).
+    #[error("no randomness for a reservation id: {0}")]
+    Randomness(String),
+    /// The store holds something this program cannot read.
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+    /// The store failed.
+    #[error("store failed")]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<FieldViolation> for InventoryError {
+    fn from(violation: FieldViolation) -> Self {
+        InventoryError::Invalid(vec![violation])
+    }
+}
+
+impl From<Vec<FieldViolation>> for InventoryError {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        InventoryError::Invalid(violations)
+    }
+}
+
+impl From<InventoryError> for Status {
+    fn from(error: InventoryError) -> Self {
+        let message = error.to_string();
+        let id_metadata = |key: &str, id: String| [(key.to_owned(), id)];
+        match error {
+            InventoryError::Invalid(violations) => chassis::error::invalid_argument(violations),
+            InventoryError::NotAdmin => {
+                Status::permission_denied("Restock needs a caller with the admin role")
+            }
+            InventoryError::RequestIdReused(id) => chassis::error::with_reason(
+                Code::AlreadyExists,
+                DOMAIN,
+                "REQUEST_ID_REUSED",
+                message,
+                id_metadata("request_id", id),
+            ),
+            InventoryError::InProgress(_) => Status::aborted(format!("{message}; retry later")),
+            InventoryError::InsufficientStock(shortages) => insufficient_stock(&shortages),
+            InventoryError::ReservationNotFound(id) => {
+                chassis::error::not_found("bazaar.inventory.v1.Reservation", &id)
+            }
+            InventoryError::ReservationExpired(id) => chassis::error::with_reason(
+                Code::FailedPrecondition,
+                DOMAIN,
+                "RESERVATION_EXPIRED",
+                message,
+                id_metadata("reservation_id", id),
+            ),
+            InventoryError::ReservationReleased(id) => chassis::error::with_reason(
+                Code::FailedPrecondition,
+                DOMAIN,
+                "RESERVATION_RELEASED",
+                message,
+                id_metadata("reservation_id", id),
+            ),
+            InventoryError::ReservationCommitted(id) => chassis::error::with_reason(
+                Code::FailedPrecondition,
+                DOMAIN,
+                "RESERVATION_COMMITTED",
+                message,
+                id_metadata("reservation_id", id),
+            ),
+            InventoryError::Randomness(_) => chassis::error::internal("inventory", &error),
+            InventoryError::Corrupt(_) => chassis::error::internal("inventory store", &error),
+            InventoryError::Store(ref cause) => {
+                if crate::store::is_transient(cause) {
+                    chassis::error::unavailable("inventory store", cause)
+                } else {
+                    chassis::error::internal("inventory store", cause)
+                }
+            }
+        }
+    }
+}
+
+/// `FAILED_PRECONDITION` "INSUFFICIENT_STOCK": an `ErrorInfo` and a `PreconditionFailure`
+/// with one `STOCK` violation per short line.
+fn insufficient_stock(shortages: &[Shortage]) -> Status {
+    let products: Vec<&str> = shortages.iter().map(|s| s.product_id.as_str()).collect();
+    let mut details = ErrorDetails::with_error_info(
+        "INSUFFICIENT_STOCK",
+        DOMAIN,
+        [("product_ids".to_owned(), products.join(","))],
+    );
+    for shortage in shortages {
+        details.add_precondition_failure_violation(
+            "STOCK",
+            shortage.product_id.clone(),
+            format!(
+                "requested {}, available {}",
+                shortage.requested, shortage.available
+            ),
+        );
+    }
+    Status::with_error_details(
+        Code::FailedPrecondition,
+        format!("insufficient stock: {}", products.join(", ")),
+        details,
+    )
+}
