@@ -23,11 +23,10 @@ pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bazaar_contract::cart::v1::cart_service_server::CartServiceServer;
 use chassis::auth::Verifier;
-use chassis::client::{Upstream, UpstreamError};
+use chassis::client::UpstreamError;
 use chassis::server::ServeError;
 use chassis::store::StoreCell;
 use chassis::{Readiness, Server, Shutdown};
@@ -36,7 +35,7 @@ pub use config::Config;
 
 use crate::api::CartApi;
 use crate::clock::{Clock, SystemClock};
-use crate::store::SharedStore;
+use crate::store::{BadStoreUrl, Location, SharedStore};
 
 /// The service's name, as `bazaar serve` and the logs know it.
 pub const NAME: &str = "cart";
@@ -52,6 +51,21 @@ pub enum StartError {
     /// The identity address is not usable.
     #[error("bad identity address")]
     Identity(#[from] UpstreamError),
+    /// The store URL names no store the cart can use.
+    #[error("bad --database-url")]
+    Store(#[from] BadStoreUrl),
+}
+
+/// Triggers its [`Shutdown`] when dropped: stops what a bound cart started in the
+/// background (the refresher of identity's keys) when [`CartServer::run`] ends, or when the
+/// cart is dropped without running.
+#[derive(Debug, Default)]
+struct StopOnDrop(Shutdown);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.trigger();
+    }
 }
 
 /// A cart service bound to its address, not yet serving.
@@ -60,26 +74,18 @@ pub struct CartServer {
     server: Server,
     readiness: Readiness,
     store: StoreCell<SharedStore>,
-    database_url: String,
-    redis_key_prefix: String,
-    /// The verifier to keep refreshing from identity while serving, and how often.
-    refresh: Option<(Verifier, Duration)>,
+    location: Location,
+    stop: StopOnDrop,
 }
 
 impl CartServer {
-    /// Binds the listening socket, trusting the keys identity publishes; the store is
-    /// opened when [`CartServer::run`] starts.
+    /// Binds the listening socket, trusting the keys identity publishes (fetched now and
+    /// then refreshed in the background); the store is opened when [`CartServer::run`]
+    /// starts.
     pub async fn bind(config: &Config) -> Result<Self, StartError> {
-        let identity = Upstream::connect(
-            "identity",
-            &chassis::config::split_addresses(&config.identity.identity_addr),
-            config.server.default_deadline(),
-        )?;
-        let verifier = Verifier::from_identity(identity);
-        let every = Duration::from_secs(config.identity.signing_keys_refresh_secs.max(1));
-        let mut server = Self::bind_with(config, verifier.clone(), Arc::new(SystemClock)).await?;
-        server.refresh = Some((verifier, every));
-        Ok(server)
+        let stop = StopOnDrop::default();
+        let verifier = config.identity.verifier(&config.server, &stop.0)?;
+        Self::bind_inner(config, verifier, Arc::new(SystemClock), stop).await
     }
 
     /// Binds with a given token verifier and clock (tests use a test issuer's verifier and
@@ -88,8 +94,19 @@ impl CartServer {
         config: &Config,
         verifier: Verifier,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, ServeError> {
+    ) -> Result<Self, StartError> {
+        Self::bind_inner(config, verifier, clock, StopOnDrop::default()).await
+    }
+
+    async fn bind_inner(
+        config: &Config,
+        verifier: Verifier,
+        clock: Arc<dyn Clock>,
+        stop: StopOnDrop,
+    ) -> Result<Self, StartError> {
+        let location = Location::parse(&config.database_url(), &config.redis_key_prefix)?;
         let store = StoreCell::new();
+        // The API keeps a clone of the server's verifier for MergeGuestCart's guest tokens.
         let api = CartApi::new(store.clone(), clock, verifier.clone());
         let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
             .await?
@@ -104,9 +121,8 @@ impl CartServer {
             server,
             readiness,
             store,
-            database_url: config.database_url(),
-            redis_key_prefix: config.redis_key_prefix.clone(),
-            refresh: None,
+            location,
+            stop,
         })
     }
 
@@ -118,21 +134,16 @@ impl CartServer {
     /// Opens the store in the background (reporting `SERVING` once it is open) and serves
     /// until `shutdown`.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), ServeError> {
-        let refresher = self
-            .refresh
-            .map(|(verifier, every)| verifier.spawn_refresher(every, shutdown.clone()));
+        // Dropped when this returns: stops the key refresher.
+        let _stop = self.stop;
         let opener = store::open_in_background(
-            self.database_url,
-            self.redis_key_prefix,
+            self.location,
             shutdown.clone(),
             self.readiness,
             self.store.clone(),
         );
         let result = self.server.serve(shutdown).await;
         opener.abort();
-        if let Some(refresher) = refresher {
-            refresher.abort();
-        }
         if let Ok(store) = self.store.get() {
             store.close().await;
         }

@@ -10,7 +10,7 @@ use chassis::store::testing::TempPostgres;
 use suite::callers::*;
 use suite::changes::*;
 use suite::idempotency::*;
-use support::{Running, authed};
+use support::{RedisKeys, Running, authed};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -59,16 +59,29 @@ async fn contract_holds_on_redis() {
         support::skipped("contract_holds_on_redis");
         return;
     };
-    let prefix = support::unique_prefix("contract");
+    let keys = RedisKeys::new(&url, "contract");
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(url.clone()), &prefix).await;
+    let running = Running::start(dir.path(), Some(url.clone()), &keys.prefix).await;
     running.wait_until_serving().await;
     contract_holds(&running).await;
     running.stop().await;
-    // The carts and the remembered request ids went to Redis, under the prefix.
-    assert!(support::count_redis_keys(&url, &prefix).await > 10);
-    support::delete_redis_keys(&url, &prefix).await;
-    assert_eq!(support::count_redis_keys(&url, &prefix).await, 0);
+    // The carts and the remembered request ids went to Redis, under the prefix, and the
+    // request ids expire on their own.
+    let written = keys.list();
+    assert!(written.len() > 10, "{written:?}");
+    let request_key = written
+        .iter()
+        .find(|k| k.contains("add-item:"))
+        .expect("a remembered request id");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let ttl_ms: i64 = redis::cmd("PTTL")
+        .arg(request_key)
+        .query(&mut connection)
+        .unwrap();
+    assert!(ttl_ms > 0, "{request_key} has no expiry");
+    keys.delete();
+    assert!(keys.list().is_empty());
 }
 
 #[tokio::test]
@@ -85,4 +98,59 @@ async fn an_unreachable_store_means_not_serving() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
     running.stop().await;
+}
+
+#[tokio::test]
+async fn a_redis_that_comes_up_later_is_used_once_it_answers() {
+    let Ok(url) = std::env::var(support::REDIS_URL_VAR) else {
+        support::skipped("a_redis_that_comes_up_later_is_used_once_it_answers");
+        return;
+    };
+    let keys = RedisKeys::new(&url, "later");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (redis_address, via) =
+        support::redis_url_via(&url, &listener.local_addr().unwrap().to_string());
+    let redis = support::Gate::start(listener, redis_address);
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(dir.path(), Some(via), &keys.prefix).await;
+    let mut client = running.client.clone();
+    let alice = running.user("later-alice");
+
+    // More attempts than one connection try makes (one retry of its own): the cart
+    // keeps trying, and meanwhile it is not serving.
+    for _ in 0..500 {
+        if redis.attempts() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(redis.attempts() >= 3, "the cart stopped trying");
+    assert_eq!(running.health().await, ServingStatus::NotServing);
+    let status = client
+        .get_cart(authed(&alice, GetCartRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    // Redis is up: the cart serves from it.
+    redis.open();
+    running.wait_until_serving().await;
+    let cart = suite::calls::add(&mut client, &alice, "r1", "lamp", 2).await;
+    assert_eq!(cart.items.len(), 1);
+    assert!(!keys.list().is_empty(), "the cart is in Redis");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_store_url_of_no_known_store_fails_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["mysql://localhost/cart", "redis://127.0.0.1:notaport"] {
+        let Err(error) = Running::try_start(dir.path(), Some(url.to_owned()), "x:").await else {
+            panic!("{url}: the cart started");
+        };
+        assert!(
+            matches!(error, cart::StartError::Store(_)),
+            "{url}: {error:?}"
+        );
+    }
 }

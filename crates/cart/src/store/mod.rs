@@ -125,25 +125,80 @@ pub trait CartStore: Send + Sync + std::fmt::Debug {
 /// The store the service uses, shared by every handler.
 pub type SharedStore = Arc<dyn CartStore>;
 
-/// Opens the store named by `url` in the background, puts it in `cell` and reports
+/// Where carts are kept, as the store URL says; parsed when the service binds, so a URL
+/// that names no store fails the start instead of leaving the service `NOT_SERVING`.
+#[derive(Clone)]
+pub enum Location {
+    /// A SQL database (`sqlite:` or `postgres://` URL).
+    Sql(String),
+    /// A Redis server, every key starting with `prefix`.
+    Redis {
+        /// The server.
+        client: ::redis::Client,
+        /// The prefix of every key.
+        prefix: String,
+    },
+}
+
+// By hand: the URL may hold a password, and the location ends up in logs.
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sql(_) => f.write_str("Sql"),
+            Location::Redis { prefix, .. } => {
+                f.debug_struct("Redis").field("prefix", prefix).finish()
+            }
+        }
+    }
+}
+
+/// A store URL that names no store the cart can use.
+#[derive(Debug, thiserror::Error)]
+pub enum BadStoreUrl {
+    /// A `redis://` URL the Redis client cannot read.
+    #[error("bad Redis URL")]
+    Redis(#[source] ::redis::RedisError),
+    /// Neither Redis nor a supported SQL database.
+    #[error(transparent)]
+    Sql(#[from] chassis::store::StoreError),
+}
+
+impl Location {
+    /// The store `url` names: `redis://` (or `rediss://`, `redis+unix:`) for Redis, with
+    /// keys under `redis_key_prefix`; `sqlite:` or `postgres://` for SQL.
+    pub fn parse(url: &str, redis_key_prefix: &str) -> Result<Self, BadStoreUrl> {
+        if redis::is_redis_url(url) {
+            let client = ::redis::Client::open(url).map_err(BadStoreUrl::Redis)?;
+            Ok(Location::Redis {
+                client,
+                prefix: redis_key_prefix.to_owned(),
+            })
+        } else {
+            chassis::store::Backend::of(url)?;
+            Ok(Location::Sql(url.to_owned()))
+        }
+    }
+}
+
+/// Opens the store at `location` in the background, puts it in `cell` and reports
 /// `SERVING`; until then the service answers `UNAVAILABLE` and health `NOT_SERVING`.
 pub fn open_in_background(
-    url: String,
-    redis_key_prefix: String,
+    location: Location,
     shutdown: Shutdown,
     readiness: Readiness,
     cell: StoreCell<SharedStore>,
 ) -> tokio::task::JoinHandle<()> {
-    if redis::is_redis_url(&url) {
-        redis::open_in_background(url, redis_key_prefix, shutdown, readiness, cell)
-    } else {
-        chassis::store::open_in_background(
+    match location {
+        Location::Redis { client, prefix } => {
+            redis::open_in_background(client, prefix, shutdown, readiness, cell)
+        }
+        Location::Sql(url) => chassis::store::open_in_background(
             url,
             MIGRATIONS,
             shutdown,
             readiness,
             cell,
             |pool| async move { Ok(Arc::new(sql::SqlCartStore::new(pool)) as SharedStore) },
-        )
+        ),
     }
 }

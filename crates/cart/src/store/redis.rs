@@ -60,9 +60,8 @@ impl std::fmt::Debug for RedisCartStore {
 }
 
 impl RedisCartStore {
-    /// Connects to the server at `url`; every key starts with `prefix`.
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, CartError> {
-        let client = redis::Client::open(url)?;
+    /// Connects to the server of `client`; every key starts with `prefix`.
+    pub async fn connect(client: redis::Client, prefix: &str) -> Result<Self, CartError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(5)))
@@ -135,9 +134,10 @@ impl CartStore for RedisCartStore {
 }
 
 /// Connects to Redis in the background, retrying with backoff (100 ms doubling to 5 s)
-/// until it answers or `shutdown` fires; then fills `cell` and reports `SERVING`.
+/// until it answers or `shutdown` fires; then fills `cell` and reports `SERVING`. The same
+/// for Redis as [`chassis::store::open_in_background`] is for SQL.
 pub fn open_in_background(
-    url: String,
+    client: redis::Client,
     prefix: String,
     shutdown: Shutdown,
     readiness: Readiness,
@@ -146,7 +146,7 @@ pub fn open_in_background(
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(100);
         loop {
-            match RedisCartStore::connect(&url, &prefix).await {
+            match RedisCartStore::connect(client.clone(), &prefix).await {
                 Ok(store) => {
                     cell.set(std::sync::Arc::new(store));
                     readiness.set_serving().await;

@@ -84,6 +84,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
         ["request_id", "product_id", "quantity"]
     );
     for (id, product, quantity, field) in [
+        ("ok", "lamp", 0, "quantity"),
         ("ok", "lamp", 100, "quantity"),
         ("ok", "lamp", -1, "quantity"),
         ("ok", "-lamp", 1, "product_id"),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
@@ -37,6 +38,16 @@ impl Running {
         database_url: Option<String>,
         redis_key_prefix: &str,
     ) -> Self {
+        Self::try_start(data_dir, database_url, redis_key_prefix)
+            .await
+            .expect("cart binds")
+    }
+
+    pub async fn try_start(
+        data_dir: &std::path::Path,
+        database_url: Option<String>,
+        redis_key_prefix: &str,
+    ) -> Result<Self, cart::StartError> {
         let config = Config {
             server: ServerArgs::for_tests(data_dir),
             identity: IdentityArgs {
@@ -48,9 +59,8 @@ impl Running {
         };
         let issuer = TestIssuer::new();
         let clock = ManualClock::new();
-        let server = CartServer::bind_with(&config, issuer.verifier(), Arc::new(clock.clone()))
-            .await
-            .expect("cart binds");
+        let server =
+            CartServer::bind_with(&config, issuer.verifier(), Arc::new(clock.clone())).await?;
         let address = server.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();
@@ -62,14 +72,14 @@ impl Running {
             .connect()
             .await
             .expect("connects");
-        Self {
+        Ok(Self {
             client: CartServiceClient::new(channel.clone()),
             channel,
             issuer,
             clock,
             shutdown,
             task,
-        }
+        })
     }
 
     pub async fn health(&self) -> ServingStatus {
@@ -151,38 +161,124 @@ pub fn unique_prefix(test: &str) -> String {
     format!("bazaar-test:{test}:{}:{nanos}:", std::process::id())
 }
 
-/// Deletes every key that starts with `prefix`.
-pub async fn delete_redis_keys(url: &str, prefix: &str) {
-    let client = redis::Client::open(url).expect("redis url");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connects");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .expect("KEYS");
-    if !keys.is_empty() {
-        let _: i64 = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut connection)
-            .await
-            .expect("DEL");
+/// The Redis keys of one test: a prefix no other test uses, and every key under it deleted
+/// when this is dropped, even when the test fails half-way.
+pub struct RedisKeys {
+    client: redis::Client,
+    /// The prefix to give the cart.
+    pub prefix: String,
+}
+
+impl RedisKeys {
+    /// Keys under a fresh prefix on the server at `url`.
+    pub fn new(url: &str, test: &str) -> Self {
+        Self {
+            client: redis::Client::open(url).expect("redis url"),
+            prefix: unique_prefix(test),
+        }
+    }
+
+    /// The keys under the prefix.
+    pub fn list(&self) -> Vec<String> {
+        let mut connection = self.client.get_connection().expect("redis connects");
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut connection)
+            .expect("KEYS")
+    }
+
+    /// Deletes every key under the prefix.
+    pub fn delete(&self) {
+        let keys = self.list();
+        if !keys.is_empty() {
+            let mut connection = self.client.get_connection().expect("redis connects");
+            let _: i64 = redis::cmd("DEL")
+                .arg(&keys)
+                .query(&mut connection)
+                .expect("DEL");
+        }
     }
 }
 
-/// How many keys start with `prefix`.
-pub async fn count_redis_keys(url: &str, prefix: &str) -> usize {
-    let client = redis::Client::open(url).expect("redis url");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connects");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .expect("KEYS");
-    keys.len()
+impl Drop for RedisKeys {
+    fn drop(&mut self) {
+        // Blocking I/O on a test's runtime thread is fine here; a panic inside a panic
+        // would abort, so failures are only reported.
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.delete()))
+        {
+            eprintln!(
+                "cannot delete the test's Redis keys {}*: {panic:?}",
+                self.prefix
+            );
+        }
+    }
+}
+
+/// A stand-in for a Redis that is still starting: it accepts connections and closes them
+/// at once (counting them) until [`Gate::open`], then forwards them to the real server.
+pub struct Gate {
+    attempts: Arc<AtomicUsize>,
+    open: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Gate {
+    /// Starts on `listener`, forwarding (once open) to `target` (host:port).
+    pub fn start(listener: tokio::net::TcpListener, target: String) -> Self {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicBool::new(false));
+        let (counted, opened) = (attempts.clone(), open.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !opened.load(Ordering::SeqCst) {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            attempts,
+            open,
+            task,
+        }
+    }
+
+    /// Connections refused so far.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// From now on, forwards.
+    pub fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The `host:port` of a `redis://[user:password@]host:port[/db]` URL, and the URL with
+/// `address` in its place.
+pub fn redis_url_via(url: &str, address: &str) -> (String, String) {
+    let rest = url.strip_prefix("redis://").expect("a redis:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (credentials, host) = match authority.rfind('@') {
+        Some(at) => authority.split_at(at + 1),
+        None => ("", authority),
+    };
+    let host = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:6379")
+    };
+    (host, format!("redis://{credentials}{address}{path}"))
 }
