@@ -1,0 +1,330 @@
+//! The checkout saga's engine: runs each order's steps ([`crate::steps`]) in the
+//! background, stores each step's outcome before the next starts, retries technical
+//! failures with capped exponential backoff, and resumes unfinished sagas after a restart.
+//!
+//! Ownership: a saga runs in one process at a time, the holder of its lease (columns
+//! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write and while
+//! it waits between retries; every write is conditional on it, so a process that stalled
+//! past its lease cannot overwrite a saga another process took over. On shutdown a saga
+//! stops between steps (a Charge in flight is always waited for, so that no charge is ever
+//! in doubt because of a stop) and gives its lease up at once, so a restarted process
+//! resumes it without waiting. A crashed process's sagas are taken over once their leases
+//! run out, by [`Sagas::recover`], which looks for them at start and periodically.
+//!
+//! The card and the shopper's token live only in memory, with the saga that PlaceOrder
+//! started ([`Secrets`]). A saga resumed after a restart has neither: it cannot charge (the
+//! order then fails, after checking with payment that no charge was made, see
+//! [`crate::steps`]) and it leaves the cart as it is (emptying it is best effort).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chassis::Shutdown;
+use chassis::store::StoreCell;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tonic::Status;
+use tonic::metadata::{Ascii, MetadataValue};
+
+use crate::clients::Clients;
+use crate::clock::Clock;
+use crate::config::Timing;
+use crate::domain::CardInput;
+use crate::order::{OrderRecord, Step};
+use crate::steps::{self, Outcome, StepContext};
+use crate::store::{OrdersStore, Saved};
+
+/// What a saga needs but never stores: the card to charge and the shopper's token to
+/// empty the cart.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The card, until charged.
+    pub card: Option<CardInput>,
+    /// The `authorization` metadata of the PlaceOrder call.
+    pub authorization: Option<MetadataValue<Ascii>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("card", &self.card.as_ref().map(|_| "<redacted>"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Runs sagas; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Sagas {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: StoreCell<OrdersStore>,
+    clients: Clients,
+    clock: Arc<dyn Clock>,
+    timing: Timing,
+    /// This process's name in leases.
+    owner: String,
+    stop: Shutdown,
+    /// The sagas running here, with their latest stored state.
+    running: Mutex<HashMap<String, watch::Receiver<OrderRecord>>>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding these locks leaves plain data behind, still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Sagas {
+    /// An engine over `store` (once open) and `clients`, stopping on `stop`.
+    pub fn new(
+        store: StoreCell<OrdersStore>,
+        clients: Clients,
+        clock: Arc<dyn Clock>,
+        timing: Timing,
+        stop: Shutdown,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clients,
+                clock,
+                timing,
+                owner: crate::ids::random_id("proc"),
+                stop,
+                running: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(JoinSet::new()),
+            }),
+        }
+    }
+
+    /// The store, or `UNAVAILABLE` while it is not open.
+    pub fn store(&self) -> Result<&OrdersStore, Status> {
+        self.inner.store.get()
+    }
+
+    /// The clients of the services orders calls.
+    pub fn clients(&self) -> &Clients {
+        &self.inner.clients
+    }
+
+    /// The saga's timing settings.
+    pub fn timing(&self) -> &Timing {
+        &self.inner.timing
+    }
+
+    /// Now, in ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// This process's name in leases.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    /// The stop signal of this process.
+    pub fn stop(&self) -> &Shutdown {
+        &self.inner.stop
+    }
+
+    /// Runs the saga of `order` (leased to this process) in the background.
+    pub fn start(&self, order: OrderRecord, secrets: Secrets) {
+        let id = order.id.clone();
+        let (progress, watcher) = watch::channel(order.clone());
+        {
+            let mut running = lock(&self.inner.running);
+            if running.contains_key(&id) {
+                return;
+            }
+            running.insert(id.clone(), watcher);
+        }
+        let this = self.clone();
+        let mut tasks = lock(&self.inner.tasks);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            this.drive(order, secrets, progress).await;
+            lock(&this.inner.running).remove(&id);
+        });
+    }
+
+    /// Waits up to `bound` for the saga of `order_id`, if it runs here, to finish.
+    pub async fn wait(&self, order_id: &str, bound: Duration) {
+        let watcher = lock(&self.inner.running).get(order_id).cloned();
+        if let Some(mut watcher) = watcher {
+            tokio::select! {
+                _ = tokio::time::timeout(bound, watcher.wait_for(OrderRecord::is_done)) => {}
+                () = self.inner.stop.wait() => {}
+            }
+        }
+    }
+
+    /// Resumes unfinished sagas that no process owns, at once and then every recovery
+    /// interval, until stopped. Waits for the store first.
+    pub async fn recover(self) {
+        let stop = self.inner.stop.clone();
+        loop {
+            if self.inner.store.get().is_ok() {
+                match self.resume_orphans().await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "resumed unfinished sagas"),
+                    Err(error) => tracing::warn!(
+                        error = %chassis::error::chain(&error),
+                        "cannot look for unfinished sagas"
+                    ),
+                }
+            }
+            let wait = if self.inner.store.get().is_ok() {
+                self.inner.timing.recovery_interval
+            } else {
+                Duration::from_millis(50)
+            };
+            tokio::select! {
+                () = stop.wait() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn resume_orphans(&self) -> Result<usize, sqlx::Error> {
+        let Ok(store) = self.inner.store.get() else {
+            return Ok(0);
+        };
+        let now = self.now_ms();
+        let mut resumed = 0;
+        for id in store.orphaned_sagas(now, 100).await? {
+            if lock(&self.inner.running).contains_key(&id)
+                || !store
+                    .take_over(
+                        &id,
+                        &self.inner.owner,
+                        now,
+                        now + self.inner.timing.lease_ms,
+                    )
+                    .await?
+            {
+                continue;
+            }
+            if let Some(order) = store.get_order(&id).await? {
+                tracing::info!(order_id = %id, step = order.step.as_str(), "resuming saga");
+                self.start(order, Secrets::default());
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// After a stop: waits up to `grace` for every saga to stop and give its lease up.
+    pub async fn drain(&self, grace: Duration) {
+        let mut tasks = std::mem::take(&mut *lock(&self.inner.tasks));
+        let drained =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = tasks.len(),
+                "sagas still running after the grace period"
+            );
+            tasks.shutdown().await;
+        }
+    }
+
+    /// Runs one saga to its end, or until stopped or its lease is lost.
+    async fn drive(
+        &self,
+        mut order: OrderRecord,
+        secrets: Secrets,
+        progress: watch::Sender<OrderRecord>,
+    ) {
+        let Ok(store) = self.inner.store.get().cloned() else {
+            return;
+        };
+        let timing = self.inner.timing;
+        let owner = self.inner.owner.as_str();
+        let stop = &self.inner.stop;
+        let mut delay = timing.retry_initial;
+        let mut attempt: u32 = 0;
+        while !order.is_done() {
+            if stop.is_triggered() {
+                self.give_up_lease(&store, &order.id).await;
+                return;
+            }
+            let cx = StepContext {
+                clients: &self.inner.clients,
+                now_ms: self.now_ms(),
+                timing: &timing,
+                secrets: &secrets,
+            };
+            let step = steps::run(&cx, &order);
+            let outcome = if order.step == Step::Charge {
+                step.await
+            } else {
+                tokio::select! {
+                    outcome = step => outcome,
+                    () = stop.wait() => {
+                        self.give_up_lease(&store, &order.id).await;
+                        return;
+                    }
+                }
+            };
+            let problem = match outcome {
+                Outcome::Next(mut next, event) => {
+                    // `update_time` says when the order as shown last changed, not the
+                    // saga's bookkeeping.
+                    let now = self.now_ms();
+                    if next.to_pb() != order.to_pb() {
+                        next.update_time_ms = now.max(order.update_time_ms);
+                    }
+                    let lease_until = now + timing.lease_ms;
+                    match store.save(&next, owner, lease_until, event).await {
+                        Ok(Saved::Saved) => {
+                            tracing::info!(order_id = %next.id, from = order.step.as_str(),
+                                to = next.step.as_str(), "saga step done");
+                            order = *next;
+                            progress.send_replace(order.clone());
+                            delay = timing.retry_initial;
+                            attempt = 0;
+                            continue;
+                        }
+                        Ok(Saved::LeaseLost) => {
+                            tracing::warn!(order_id = %order.id, "saga taken over elsewhere; stopping here");
+                            return;
+                        }
+                        Err(error) => format!("orders store: {}", chassis::error::chain(&error)),
+                    }
+                }
+                Outcome::Retry(problem) => problem,
+            };
+            attempt += 1;
+            tracing::warn!(order_id = %order.id, step = order.step.as_str(), attempt,
+                retry_in_ms = delay.as_millis() as u64, %problem, "saga step failed; will retry");
+            let lease_until = self.now_ms() + timing.lease_ms;
+            if let Ok(false) = store.renew_lease(&order.id, owner, lease_until).await {
+                tracing::warn!(order_id = %order.id, "saga taken over elsewhere; stopping here");
+                return;
+            }
+            tokio::select! {
+                () = stop.wait() => {}
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(timing.retry_max);
+        }
+        tracing::info!(order_id = %order.id, state = ?order.state, "saga finished");
+    }
+
+    async fn give_up_lease(&self, store: &OrdersStore, order_id: &str) {
+        match store.release_lease(order_id, &self.inner.owner).await {
+            Ok(()) => tracing::info!(%order_id, "saga paused for shutdown"),
+            Err(error) => tracing::warn!(%order_id, error = %chassis::error::chain(&error),
+                "cannot give the saga's lease up; it resumes when the lease runs out"),
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The saga's steps: one call to another service each, and what its answer means for the
+//! order. A step never writes; it returns the order as it should be stored next
+//! ([`Outcome::Next`], with the event to publish, if any) or says why the same step must be
+//! tried again later ([`Outcome::Retry`]: a technical failure). The engine
+//! ([`crate::saga`]) stores and retries.
+//!
+//! Business failures (not enough stock, card declined) record a [`Failure`] and turn the
+//! saga to compensation ([`crate::compensation`]). Every call carries a request id derived from the order id, so trying a
+//! step again never reserves, charges or ships twice.
+//!
+//! The card lives only in the memory of the process that took the order. A saga resumed
+//! elsewhere (after a crash or restart) before the charge is known cannot charge: if a
+//! Charge may have been sent, it asks payment for the order's charges and keeps a
+//! successful one; otherwise the order fails (reason PAYMENT_DECLINED, with a message
+//! saying nothing was charged), and the refund step checks payment again, so that nothing
+//! stays charged. The same happens when the charge keeps failing for technical reasons for
+//! longer than `--charge-give-up-secs`.
+
+use bazaar_contract::cart::v1::EmptyCartRequest;
+use bazaar_contract::inventory::v1::{
+    CommitReservationRequest, ReservationLine, ReserveStockRequest,
+};
+use bazaar_contract::orders::v1::{FailureReason, OrderEventType, OrderState};
+use bazaar_contract::payment::v1::{
+    ChargeRequest, ChargeStatus as PbChargeStatus, ListChargesRequest,
+};
+use bazaar_contract::shipping::v1::{CreateShipmentRequest, GetShipmentRequest, ShipmentItem};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+use crate::clients::{Clients, describe, is, metadata};
+use crate::compensation;
+use crate::config::Timing;
+use crate::order::{ChargeStatus, Failure, OrderRecord, Step};
+use crate::saga::Secrets;
+
+/// What a step's run means for the order.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Store this order (and write this event) and go on from its step.
+    Next(Box<OrderRecord>, Option<OrderEventType>),
+    /// Try the same step again later, for this reason.
+    Retry(String),
+}
+
+/// What a step may use.
+#[derive(Debug)]
+pub struct StepContext<'a> {
+    /// The services.
+    pub clients: &'a Clients,
+    /// Now, in ms since the epoch.
+    pub now_ms: i64,
+    /// The saga's settings.
+    pub timing: &'a Timing,
+    /// The card and token, when this process took the order.
+    pub secrets: &'a Secrets,
+}
+
+/// The message of a checkout that could not charge the card and charged nothing.
+const NOT_CHARGED: &str = "The payment could not be completed and nothing was charged. \
+    Please place the order again.";
+
+/// Runs the order's current step once.
+pub async fn run(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    match order.step {
+        Step::Reserve => reserve(cx, order).await,
+        Step::Charge => charge(cx, order).await,
+        Step::Ship => ship(cx, order).await,
+        Step::Commit => commit(cx, order).await,
+        Step::EmptyCart => empty_cart(cx, order).await,
+        Step::CancelShipment => compensation::cancel_shipment(cx, order).await,
+        Step::Refund => compensation::refund(cx, order).await,
+        Step::Release => compensation::release(cx, order).await,
+        Step::Done => Outcome::Next(Box::new(order.clone()), None),
+    }
+}
+
+pub(crate) fn retry(service: &str, status: &Status) -> Outcome {
+    if !crate::clients::is_transient(status) {
+        // Not a failure a retry cures by itself; retried anyway, slowly, because giving up
+        // here could leave money charged or stock held. It needs an operator.
+        tracing::error!(problem = %describe(service, status), "unexpected answer in a checkout");
+    }
+    Outcome::Retry(describe(service, status))
+}
+
+async fn reserve(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    let request = ReserveStockRequest {
+        request_id: order.reserve_request_id(),
+        lines: order
+            .items
+            .iter()
+            .map(|item| ReservationLine {
+                product_id: item.product_id.clone(),
+                quantity: item.quantity,
+            })
+            .collect(),
+        ttl: Some(prost_types::Duration {
+            seconds: cx.timing.reservation_ttl_secs,
+            nanos: 0,
+        }),
+        reference: order.id.clone(),
+    };
+    let mut next = order.clone();
+    match cx.clients.inventory.clone().reserve_stock(request).await {
+        Ok(response) => {
+            let id = response
+                .into_inner()
+                .reservation
+                .map(|r| r.id)
+                .unwrap_or_default();
+            if id.is_empty() {
+                return Outcome::Retry("inventory answered without a reservation".to_owned());
+            }
+            next.reservation_id = id;
+            next.step = next.step_after_reserve();
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(status) if is(&status, Code::FailedPrecondition, "INSUFFICIENT_STOCK") => {
+            let short: Vec<String> = status
+                .get_details_precondition_failure()
+                .map(|p| p.violations.into_iter().map(|v| v.subject).collect())
+                .unwrap_or_default();
+            let names: Vec<&str> = order
+                .items
+                .iter()
+                .filter(|item| short.contains(&item.product_id))
+                .map(|item| item.name.as_str())
+                .collect();
+            let message = if names.is_empty() {
+                "Sorry, some products of your order are out of stock.".to_owned()
+            } else {
+                format!("Sorry, not enough stock of: {}.", names.join(", "))
+            };
+            next.fail(Failure::new(FailureReason::OutOfStock, &message, short));
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(status) => retry("inventory", &status),
+    }
+}
+
+async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    let mut next = order.clone();
+    let card = match (&cx.secrets.card, order.charge_status) {
+        (_, ChargeStatus::Charged) => {
+            next.step = Step::Ship;
+            return Outcome::Next(Box::new(next), None);
+        }
+        (None, ChargeStatus::Attempting) => {
+            // Resumed without the card after a Charge may have been sent.
+            return match find_charge(cx, order).await {
+                Ok(Some(charge_id)) => {
+                    next.charge_id = charge_id;
+                    next.charge_status = ChargeStatus::Charged;
+                    next.step = Step::Ship;
+                    Outcome::Next(Box::new(next), None)
+                }
+                Ok(None) => fail_uncharged(next),
+                Err(outcome) => outcome,
+            };
+        }
+        (None, _) => return fail_uncharged(next),
+        (Some(_), ChargeStatus::Attempting)
+            if cx.now_ms - order.charge_started_ms > cx.timing.charge_give_up_ms =>
+        {
+            tracing::warn!(order_id = %order.id, "the charge kept failing; giving up");
+            return fail_uncharged(next);
+        }
+        (Some(_), ChargeStatus::None | ChargeStatus::Declined) => {
+            // Stored before the Charge is sent: whoever resumes this saga knows a charge
+            // may exist.
+            next.charge_status = ChargeStatus::Attempting;
+            next.charge_started_ms = cx.now_ms;
+            return Outcome::Next(Box::new(next), None);
+        }
+        (Some(card), ChargeStatus::Attempting) => card,
+    };
+    let request = ChargeRequest {
+        request_id: order.charge_request_id(),
+        order_id: order.id.clone(),
+        amount: Some(order.total.clone()),
+        card: Some(card.as_pb().clone()),
+    };
+    match cx.clients.payment.clone().charge(request).await {
+        Ok(response) => match response.into_inner().charge.map(|c| c.id) {
+            Some(id) if !id.is_empty() => {
+                next.charge_id = id;
+                next.charge_status = ChargeStatus::Charged;
+                next.step = Step::Ship;
+                Outcome::Next(Box::new(next), None)
+            }
+            _ => Outcome::Retry("payment answered without a charge".to_owned()),
+        },
+        Err(status) if is(&status, Code::FailedPrecondition, "CARD_DECLINED") => {
+            next.charge_status = ChargeStatus::Declined;
+            next.fail(Failure::new(
+                FailureReason::PaymentDeclined,
+                status.message(),
+                Vec::new(),
+            ));
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(status) if is(&status, Code::AlreadyExists, "ORDER_ALREADY_CHARGED") => {
+            match metadata(&status, "charge_id").filter(|id| !id.is_empty()) {
+                Some(id) => {
+                    next.charge_id = id;
+                    next.charge_status = ChargeStatus::Charged;
+                    next.step = Step::Ship;
+                    Outcome::Next(Box::new(next), None)
+                }
+                None => retry("payment", &status),
+            }
+        }
+        Err(status) if status.code() == Code::InvalidArgument => {
+            // Refused before charging (an amount payment does not take): nothing charged.
+            tracing::error!(order_id = %order.id, problem = %describe("payment", &status),
+                "payment refused the charge request");
+            next.charge_status = ChargeStatus::Declined;
+            next.fail(Failure::new(
+                FailureReason::PaymentDeclined,
+                "The payment could not be processed and nothing was charged.",
+                Vec::new(),
+            ));
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(status) => retry("payment", &status),
+    }
+}
+
+/// Fails an order whose card cannot be charged (lost with a restart, or payment failing
+/// for too long); the refund step checks once more that nothing stays charged.
+fn fail_uncharged(mut next: OrderRecord) -> Outcome {
+    next.fail(Failure::new(
+        FailureReason::PaymentDeclined,
+        NOT_CHARGED,
+        Vec::new(),
+    ));
+    Outcome::Next(Box::new(next), None)
+}
+
+/// The successful charge of the order at payment, if there is one.
+pub(crate) async fn find_charge(
+    cx: &StepContext<'_>,
+    order: &OrderRecord,
+) -> Result<Option<String>, Outcome> {
+    let mut page_token = String::new();
+    loop {
+        let page = cx
+            .clients
+            .payment
+            .clone()
+            .list_charges(ListChargesRequest {
+                page_size: 100,
+                page_token,
+                order_id: order.id.clone(),
+            })
+            .await
+            .map_err(|status| retry("payment", &status))?
+            .into_inner();
+        if let Some(charge) = page
+            .charges
+            .iter()
+            .find(|c| c.status == PbChargeStatus::Succeeded as i32)
+        {
+            return Ok(Some(charge.id.clone()));
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(None);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    let request = CreateShipmentRequest {
+        request_id: order.ship_request_id(),
+        order_id: order.id.clone(),
+        address: Some(order.address.clone()),
+        items: order
+            .items
+            .iter()
+            .map(|item| ShipmentItem {
+                product_id: item.product_id.clone(),
+                quantity: item.quantity,
+            })
+            .collect(),
+    };
+    let mut shipping = cx.clients.shipping.clone();
+    let shipment = match shipping.create_shipment(request).await {
+        Ok(response) => response.into_inner().shipment,
+        Err(status) if is(&status, Code::AlreadyExists, "ORDER_ALREADY_SHIPPED") => {
+            let Some(id) = metadata(&status, "shipment_id").filter(|id| !id.is_empty()) else {
+                return retry("shipping", &status);
+            };
+            match shipping
+                .get_shipment(GetShipmentRequest { shipment_id: id })
+                .await
+            {
+                Ok(response) => response.into_inner().shipment,
+                Err(status) => return retry("shipping", &status),
+            }
+        }
+        Err(status) => return retry("shipping", &status),
+    };
+    let Some(shipment) = shipment.filter(|s| !s.id.is_empty()) else {
+        return Outcome::Retry("shipping answered without a shipment".to_owned());
+    };
+    let mut next = order.clone();
+    next.shipment_id = shipment.id;
+    next.tracking_id = shipment.tracking_id;
+    next.step = if next.reservation_id.is_empty() {
+        Step::Reserve
+    } else {
+        Step::Commit
+    };
+    Outcome::Next(Box::new(next), None)
+}
+
+async fn commit(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    let mut next = order.clone();
+    let request = CommitReservationRequest {
+        reservation_id: order.reservation_id.clone(),
+    };
+    match cx
+        .clients
+        .inventory
+        .clone()
+        .commit_reservation(request)
+        .await
+    {
+        Ok(_) => {
+            next.state = OrderState::Placed;
+            next.step = Step::EmptyCart;
+            Outcome::Next(Box::new(next), Some(OrderEventType::Placed))
+        }
+        Err(status)
+            if is(&status, Code::FailedPrecondition, "RESERVATION_EXPIRED")
+                || is(&status, Code::FailedPrecondition, "RESERVATION_RELEASED") =>
+        {
+            // The units are no longer held: reserve them again (with a new request id).
+            tracing::warn!(order_id = %order.id, problem = %describe("inventory", &status),
+                "reservation lost before commit; reserving again");
+            next.reservation_id.clear();
+            next.reservation_attempt += 1;
+            next.step = Step::Reserve;
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(status) => retry("inventory", &status),
+    }
+}
+
+async fn empty_cart(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
+    match &cx.secrets.authorization {
+        Some(authorization) => {
+            let mut request = tonic::Request::new(EmptyCartRequest {
+                etag: order.cart_etag.clone(),
+            });
+            request
+                .metadata_mut()
+                .insert(chassis::auth::AUTHORIZATION, authorization.clone());
+            match cx.clients.cart.clone().empty_cart(request).await {
+                Ok(_) => tracing::debug!(order_id = %order.id, "cart emptied"),
+                Err(status) => tracing::info!(order_id = %order.id,
+                    problem = %describe("cart", &status), "cart left as it is"),
+            }
+        }
+        None => tracing::info!(order_id = %order.id,
+            "cart left as it is: the shopper's token is gone with a restart"),
+    }
+    let mut next = order.clone();
+    next.step = Step::Done;
+    Outcome::Next(Box::new(next), None)
+}

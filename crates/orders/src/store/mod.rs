@@ -1,0 +1,293 @@
+//! Where orders keeps its orders, their saga state and the idempotency keys of PlaceOrder:
+//! one SQL schema on SQLite or PostgreSQL, through sqlx's `Any` driver.
+//!
+//! Every change of a saga is one transaction that is conditional on the saga's lease
+//! (`lease_owner` is this process): a process that lost its lease (it stalled, another took
+//! the saga over) can change nothing. A change that ends the saga writes its event into the
+//! outbox ([`crate::outbox`]) in the same transaction, so no state change is without its
+//! event and no event without its change.
+
+use bazaar_contract::orders::v1::OrderEventType;
+use chassis::store::Backend;
+use sqlx::{AnyPool, Row};
+use tokio::sync::watch;
+
+use crate::order::OrderRecord;
+use crate::outbox;
+
+mod claims;
+mod read;
+
+pub use claims::Claim;
+
+/// orders' migrations, both backends, same versions.
+pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
+    sqlite: &[chassis::store::Migration {
+        version: 1,
+        description: "orders",
+        sql: include_str!("../../migrations/sqlite/0001_orders.sql"),
+    }],
+    postgres: &[chassis::store::Migration {
+        version: 1,
+        description: "orders",
+        sql: include_str!("../../migrations/postgres/0001_orders.sql"),
+    }],
+};
+
+/// The outcome of a saga's write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Written.
+    Saved,
+    /// Not written: this process no longer owns the saga.
+    LeaseLost,
+}
+
+/// The orders store.
+#[derive(Clone, Debug)]
+pub struct OrdersStore {
+    pool: AnyPool,
+    backend: Backend,
+    events: watch::Sender<u64>,
+}
+
+pub(crate) const ORDER_COLUMNS: &str = "id, user_id, state, step, failure_reason, failure_message, \
+    failure_product_ids, currency_code, subtotal_units, subtotal_nanos, shipping_units, \
+    shipping_nanos, total_units, total_nanos, reservation_attempt, reservation_id, \
+    charge_status, charge_started_ms, charge_id, shipment_id, tracking_id, recipient_name, \
+    street_lines, city, region, postal_code, country_code, email, estimated_delivery_days, \
+    cart_etag, create_time_ms, update_time_ms";
+
+impl OrdersStore {
+    /// Wraps a migrated pool.
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        let (events, _) = watch::channel(0);
+        Self {
+            pool,
+            backend,
+            events,
+        }
+    }
+
+    /// The pool, for closing.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Changes (a counter) each time this process commits events; streams wait on it.
+    pub fn event_commits(&self) -> watch::Receiver<u64> {
+        self.events.subscribe()
+    }
+
+    /// Records a new order, binds the claimed request id to it and leases its saga to
+    /// `owner`, in one transaction. `false` when the claim was lost meanwhile (nothing is
+    /// written then).
+    pub async fn create_order(
+        &self,
+        order: &OrderRecord,
+        request_id: &str,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let bound = sqlx::query(
+            "UPDATE checkout_requests SET order_id = $1 WHERE user_id = $2 AND request_id = $3 \
+             AND order_id = ''",
+        )
+        .bind(&order.id)
+        .bind(&order.user_id)
+        .bind(request_id)
+        .execute(&mut *tx)
+        .await?;
+        if bound.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let failure = order.failure.as_ref();
+        sqlx::query(&format!(
+            "INSERT INTO orders ({ORDER_COLUMNS}, lease_owner, lease_until_ms) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
+        ))
+        .bind(&order.id)
+        .bind(&order.user_id)
+        .bind(order.state as i64)
+        .bind(order.step.as_str())
+        .bind(failure.map_or(0, |f| f.reason as i64))
+        .bind(failure.map_or("", |f| f.message.as_str()))
+        .bind(json(failure.map_or(&[][..], |f| &f.product_ids)))
+        .bind(&order.currency)
+        .bind(order.subtotal.units)
+        .bind(i64::from(order.subtotal.nanos))
+        .bind(order.shipping_cost.units)
+        .bind(i64::from(order.shipping_cost.nanos))
+        .bind(order.total.units)
+        .bind(i64::from(order.total.nanos))
+        .bind(order.reservation_attempt)
+        .bind(&order.reservation_id)
+        .bind(order.charge_status.as_str())
+        .bind(order.charge_started_ms)
+        .bind(&order.charge_id)
+        .bind(&order.shipment_id)
+        .bind(&order.tracking_id)
+        .bind(&order.address.recipient_name)
+        .bind(json(&order.address.street_lines))
+        .bind(&order.address.city)
+        .bind(&order.address.region)
+        .bind(&order.address.postal_code)
+        .bind(&order.address.country_code)
+        .bind(&order.email)
+        .bind(i64::from(order.estimated_delivery_days))
+        .bind(&order.cart_etag)
+        .bind(order.create_time_ms)
+        .bind(order.update_time_ms)
+        .bind(owner)
+        .bind(lease_until_ms)
+        .execute(&mut *tx)
+        .await?;
+        for (position, item) in order.items.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_items (order_id, position, product_id, name, picture_uri, \
+                 quantity, unit_units, unit_nanos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&order.id)
+            .bind(position as i64)
+            .bind(&item.product_id)
+            .bind(&item.name)
+            .bind(&item.picture_uri)
+            .bind(i64::from(item.quantity))
+            .bind(item.unit_price.units)
+            .bind(i64::from(item.unit_price.nanos))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Writes the saga state of `order` and renews the lease, if `owner` still holds it;
+    /// with `event`, also writes that event (with the order as it now is) to the outbox, in
+    /// the same transaction.
+    pub async fn save(
+        &self,
+        order: &OrderRecord,
+        owner: &str,
+        lease_until_ms: i64,
+        event: Option<OrderEventType>,
+    ) -> Result<Saved, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let failure = order.failure.as_ref();
+        let updated = sqlx::query(
+            "UPDATE orders SET state = $1, step = $2, failure_reason = $3, failure_message = $4, \
+             failure_product_ids = $5, reservation_attempt = $6, reservation_id = $7, \
+             charge_status = $8, charge_started_ms = $9, charge_id = $10, shipment_id = $11, \
+             tracking_id = $12, update_time_ms = $13, lease_until_ms = $14 \
+             WHERE id = $15 AND lease_owner = $16",
+        )
+        .bind(order.state as i64)
+        .bind(order.step.as_str())
+        .bind(failure.map_or(0, |f| f.reason as i64))
+        .bind(failure.map_or("", |f| f.message.as_str()))
+        .bind(json(failure.map_or(&[][..], |f| &f.product_ids)))
+        .bind(order.reservation_attempt)
+        .bind(&order.reservation_id)
+        .bind(order.charge_status.as_str())
+        .bind(order.charge_started_ms)
+        .bind(&order.charge_id)
+        .bind(&order.shipment_id)
+        .bind(&order.tracking_id)
+        .bind(order.update_time_ms)
+        .bind(lease_until_ms)
+        .bind(&order.id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Saved::LeaseLost);
+        }
+        if let Some(event) = event {
+            outbox::append(&mut tx, self.backend, order, event).await?;
+        }
+        tx.commit().await?;
+        if event.is_some() {
+            self.events.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        Ok(Saved::Saved)
+    }
+
+    /// Extends the lease of a saga `owner` holds; `false` if it no longer does.
+    pub async fn renew_lease(
+        &self,
+        order_id: &str,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let updated =
+            sqlx::query("UPDATE orders SET lease_until_ms = $1 WHERE id = $2 AND lease_owner = $3")
+                .bind(lease_until_ms)
+                .bind(order_id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Gives a saga up at once (on shutdown), so the next process need not wait for the
+    /// lease to run out.
+    pub async fn release_lease(&self, order_id: &str, owner: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE orders SET lease_owner = '', lease_until_ms = 0 \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(order_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of unfinished sagas whose lease has run out, oldest first, at most `limit`.
+    pub async fn orphaned_sagas(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id FROM orders WHERE step <> 'done' AND lease_until_ms < $1 \
+             ORDER BY create_time_ms, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| row.try_get("id")).collect()
+    }
+
+    /// Takes over an unfinished saga whose lease has run out; `false` if another process
+    /// was faster (or it has finished).
+    pub async fn take_over(
+        &self,
+        order_id: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query(
+            "UPDATE orders SET lease_owner = $1, lease_until_ms = $2 \
+             WHERE id = $3 AND step <> 'done' AND lease_until_ms < $4",
+        )
+        .bind(owner)
+        .bind(lease_until_ms)
+        .bind(order_id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+}
+
+pub(crate) fn json(values: &[String]) -> String {
+    // A list of strings always serializes.
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
+}

@@ -1,0 +1,52 @@
+//! orders through its contract only: real gRPC on real sockets, against in-process doubles
+//! of the services it calls, on a real SQLite file, and on PostgreSQL when
+//! `BAZAAR_TEST_POSTGRES_URL` is set. Every scenario runs on both backends.
+
+mod access;
+mod checkout;
+mod doubles;
+mod events;
+mod harness;
+mod idempotency;
+mod recovery;
+
+/// One test per backend for each scenario `module::name(backend)`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    crate::$module::$name(crate::harness::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    crate::$module::$name(crate::harness::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    checkout::a_checkout_places_the_order_charges_once_and_empties_the_cart,
+    checkout::a_declined_card_fails_the_order_and_releases_the_stock,
+    checkout::missing_stock_fails_the_order_before_any_charge,
+    checkout::shipping_failing_after_the_charge_is_retried_until_placed,
+    checkout::an_expired_reservation_is_made_again_before_commit,
+    checkout::without_currency_the_order_is_priced_in_usd,
+    checkout::problems_before_the_order_is_recorded_leave_nothing_behind,
+    idempotency::a_retry_returns_the_same_order_and_never_charges_twice,
+    idempotency::concurrent_calls_with_one_request_id_make_one_order,
+    recovery::a_restart_after_the_charge_finishes_the_saga,
+    recovery::a_restart_before_the_charge_fails_the_order_without_charging,
+    recovery::a_charge_failing_for_too_long_fails_the_order,
+    recovery::another_replica_takes_over_a_saga_whose_lease_ran_out,
+    events::events_stream_in_order_from_any_position,
+    events::streams_end_cleanly_on_shutdown,
+    events::events_of_every_replica_reach_every_stream,
+    access::callers_see_only_their_own_orders_newest_first,
+    access::bad_requests_name_their_fields,
+    access::missing_expired_and_forged_tokens_are_refused,
+);

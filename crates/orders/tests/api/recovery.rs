@@ -1,0 +1,183 @@
+//! Sagas survive their process: orders stopped mid-checkout finishes (or safely fails) the
+//! checkout when it comes back on the same store, and a charge that keeps failing is given
+//! up without leaving anything charged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_contract::inventory::v1::ReservationState;
+use bazaar_contract::orders::v1::*;
+use bazaar_contract::payment::v1::ChargeStatus;
+use orders::clock::{Clock, ManualClock, SystemClock};
+
+use crate::events::read_events;
+use crate::harness::*;
+
+fn answer_fast(config: &mut orders::Config) {
+    config.place_order_wait_ms = 200;
+}
+
+pub async fn a_restart_after_the_charge_finishes_the_saga(backend: Backend) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(mut world) =
+        World::new_with(backend, "restart_after_charge", answer_fast, clock.clone()).await
+    else {
+        return;
+    };
+    world.doubles.shipping.0.lock().down = true;
+    world.doubles.cart.fill("user-a", &[("lamp", 2)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    assert_eq!(pending.state, OrderState::Pending as i32);
+    let payment = world.doubles.payment.clone();
+    let shipping = world.doubles.shipping.clone();
+    eventually("charged, then shipping tried", || {
+        payment.with_status(ChargeStatus::Succeeded).len() == 1
+            && shipping.0.lock().create_calls >= 2
+    })
+    .await;
+    world.stop().await;
+
+    world.doubles.shipping.0.lock().down = false;
+    world.start(answer_fast, clock).await;
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Placed as i32, "{order:?}");
+    assert_eq!(
+        world.doubles.payment.0.lock().charge_calls,
+        1,
+        "charged once"
+    );
+    let charges = world.doubles.payment.with_status(ChargeStatus::Succeeded);
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0].id, order.charge_id);
+    assert_eq!(world.doubles.shipping.live_shipments().len(), 1);
+    assert_eq!(world.doubles.inventory.sold("lamp"), 2);
+    let events = read_events(&world, 0, 1).await;
+    assert_eq!(events[0].order_id, order.id);
+    assert_eq!(events[0].r#type, OrderEventType::Placed as i32);
+    world.finish().await;
+}
+
+pub async fn a_restart_before_the_charge_fails_the_order_without_charging(backend: Backend) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(mut world) =
+        World::new_with(backend, "restart_before_charge", answer_fast, clock.clone()).await
+    else {
+        return;
+    };
+    world.doubles.payment.0.lock().charge_unavailable = true;
+    world.doubles.cart.fill("user-a", &[("lamp", 2)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    assert_eq!(pending.state, OrderState::Pending as i32);
+    let payment = world.doubles.payment.clone();
+    eventually("a charge tried", || payment.0.lock().charge_calls >= 1).await;
+    world.stop().await;
+
+    // The card was only in the stopped process's memory: the order fails, nothing charged.
+    world.doubles.payment.0.lock().charge_unavailable = false;
+    world.start(answer_fast, clock).await;
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
+    let failure = order.failure.expect("a failure");
+    assert_eq!(failure.reason, FailureReason::PaymentDeclined as i32);
+    assert!(
+        failure.message.contains("nothing was charged"),
+        "{}",
+        failure.message
+    );
+    assert!(world.doubles.payment.0.lock().charges.is_empty());
+    assert_eq!(
+        world.doubles.inventory.states(),
+        [ReservationState::Released]
+    );
+    assert_eq!(world.doubles.inventory.available("lamp"), 10);
+    world.finish().await;
+}
+
+pub async fn a_charge_failing_for_too_long_fails_the_order(backend: Backend) {
+    let clock = ManualClock::new();
+    let Some(world) = World::new_with(
+        backend,
+        "charge_gives_up",
+        answer_fast,
+        Arc::new(clock.clone()),
+    )
+    .await
+    else {
+        return;
+    };
+    world.doubles.payment.0.lock().charge_unavailable = true;
+    world.doubles.cart.fill("user-a", &[("mug", 1)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    assert_eq!(pending.state, OrderState::Pending as i32);
+    let payment = world.doubles.payment.clone();
+    eventually("the charge retried", || payment.0.lock().charge_calls >= 2).await;
+    // Still pending before the give-up time...
+    assert_eq!(
+        world.get("user-a", &pending.id).await.unwrap().state,
+        OrderState::Pending as i32
+    );
+    // ...failed after it (the default is 300 s).
+    clock.advance(Duration::from_secs(301));
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
+    assert_eq!(
+        order.failure.unwrap().reason,
+        FailureReason::PaymentDeclined as i32
+    );
+    assert!(world.doubles.payment.0.lock().charges.is_empty());
+    assert_eq!(
+        world.doubles.inventory.states(),
+        [ReservationState::Released]
+    );
+    assert_eq!(world.doubles.inventory.available("mug"), 10);
+    world.finish().await;
+}
+
+pub async fn another_replica_takes_over_a_saga_whose_lease_ran_out(backend: Backend) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(world) = World::new_with(backend, "takeover", answer_fast, clock).await else {
+        return;
+    };
+    // The first replica keeps trying to charge (it has the card), renewing its lease.
+    world.doubles.payment.0.lock().charge_unavailable = true;
+    world.doubles.cart.fill("user-a", &[("rug", 1)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    let payment = world.doubles.payment.clone();
+    eventually("the charge retried", || payment.0.lock().charge_calls >= 2).await;
+    // A replica whose clock says that lease ran out long ago, as after a crash, takes the
+    // saga over; without the card it fails the order, having checked that nothing was
+    // charged. (Left to the first replica, the order would stay PENDING.)
+    let later = ManualClock::new();
+    later.advance(Duration::from_secs(3600));
+    let second = world.replica(answer_fast, Arc::new(later)).await;
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
+    let failure = order.failure.clone().expect("a failure");
+    assert!(
+        failure.message.contains("nothing was charged"),
+        "{}",
+        failure.message
+    );
+    assert!(world.doubles.payment.0.lock().charges.is_empty());
+    assert_eq!(
+        world.doubles.inventory.states(),
+        [ReservationState::Released]
+    );
+    let events = read_events(&world, 0, 1).await;
+    assert_eq!(events[0].order_id, order.id);
+    assert_eq!(events[0].r#type, OrderEventType::Failed as i32);
+    second.stop().await;
+    world.finish().await;
+}
