@@ -101,11 +101,15 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         }
         inventory::NAME => {
             let config = inventory::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
-            inventory::serve(config, shutdown).await.map_err(|e| failed(&e))
+            inventory::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
         }
         shipping::NAME => {
             let config = shipping::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
-            shipping::serve(config, shutdown).await.map_err(|e| failed(&e))
+            shipping::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
         }
         other => Err(format!("unknown service {other:?}; known: {}", names())),
     }
