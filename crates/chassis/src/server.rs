@@ -41,6 +41,7 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::Routes;
+use tonic::transport::server::TcpConnectInfo;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
@@ -254,9 +255,21 @@ impl Server {
                     if let Err(error) = stream.set_nodelay(true) {
                         tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
                     }
+                    // Handlers learn who is on the other end (`Request::remote_addr`), as
+                    // they would under tonic's own server.
+                    let info = TcpConnectInfo {
+                        local_addr: Some(local_addr),
+                        remote_addr: Some(peer),
+                    };
+                    let service = ServiceBuilder::new()
+                        .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                            request.extensions_mut().insert(info.clone());
+                            request
+                        })
+                        .service(stack.clone());
                     let connection = http2.serve_connection(
                         TokioIo::new(stream),
-                        TowerToHyperService::new(stack.clone()),
+                        TowerToHyperService::new(service),
                     );
                     let connection = graceful.watch(connection);
                     connections.spawn(async move {

@@ -382,6 +382,23 @@ async fn an_upstream_balances_across_every_address() {
 }
 
 #[tokio::test]
+async fn handlers_know_the_callers_address() {
+    let running = start().await;
+    running
+        .client()
+        .await
+        .list_recommendations(call(&[]))
+        .await
+        .expect("answers");
+    let peer = running.seen()[0]
+        .peer
+        .expect("the peer address reaches the handler");
+    assert!(peer.ip().is_loopback());
+    assert_ne!(peer.port(), running.address.port());
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn an_upstream_passes_over_a_replica_that_is_down() {
     let live = start().await;
     let free = std::net::TcpListener::bind("127.0.0.1:0")

@@ -49,6 +49,8 @@ pub struct Seen {
     pub grpc_timeout: Option<Duration>,
     /// `chassis::deadline::current()` inside the handler.
     pub deadline: Option<Instant>,
+    /// `Request::remote_addr()`: the caller's address.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// The test service (see the module comment).
@@ -72,6 +74,7 @@ impl RecommendationService for Probe {
         self.seen.lock().expect("not poisoned").push(Seen {
             grpc_timeout,
             deadline: chassis::deadline::current(),
+            peer: request.remote_addr(),
         });
         if let Some(ms) = metadata
             .get("x-sleep-ms")
