@@ -1,9 +1,13 @@
 //! The rules of accounts, as types: an `Email` or a `Password` that exists is acceptable.
+//!
+//! Parsing happens once, at the edge (the api module), and reports a
+//! [`FieldViolation`] naming the request field; past that, the values cannot be invalid.
 
 use chassis::error::FieldViolation;
 
-/// A normalized email address: trimmed, lower-cased, one `@`, non-empty parts, 3..=254
-/// characters.
+/// A normalized email address: trimmed, lower-cased, at most 254 characters, no white
+/// space, exactly one `@` with a non-empty local part before it and a domain after it that
+/// has a dot between non-empty labels (`ada@example.com`, not `ada@localhost`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -19,7 +23,10 @@ impl Email {
             && !email.chars().any(char::is_whitespace)
             && match email.split_once('@') {
                 Some((local, domain)) => {
-                    !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && domain.split('.').all(|label| !label.is_empty())
                 }
                 None => false,
             };
@@ -28,7 +35,8 @@ impl Email {
         } else {
             Err(FieldViolation::new(
                 field,
-                "must be an email address: 3..=254 characters with one @ and text on both sides",
+                "must be an email address: at most 254 characters, one @, a name before it \
+                 and a domain with a dot after it",
             ))
         }
     }
@@ -88,6 +96,38 @@ pub fn display_name(text: &str) -> Result<String, FieldViolation> {
     Ok(name.to_owned())
 }
 
+/// The role names a token's `roles` claim may carry.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Who is an admin: registered users whose email the operators listed in the configuration.
+/// Roles are never granted through the API, and guests have none.
+#[derive(Clone, Debug, Default)]
+pub struct Admins(Vec<String>);
+
+impl Admins {
+    /// The admins named by a comma-separated list of emails, compared like account emails
+    /// (trimmed, lower-cased).
+    pub fn from_list(emails: &str) -> Self {
+        Self(
+            emails
+                .split(',')
+                .map(|email| email.trim().to_lowercase())
+                .filter(|email| !email.is_empty())
+                .collect(),
+        )
+    }
+
+    /// The role names of a user with this normalized email (`None` for guests).
+    pub fn roles_of(&self, email: Option<&str>) -> Vec<String> {
+        match email {
+            Some(email) if self.0.iter().any(|admin| admin == email) => {
+                vec![ADMIN_ROLE.to_owned()]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,10 +147,32 @@ mod tests {
             "ada@",
             "a@b@c",
             "a b@c.io",
+            "ada@localhost",
+            "ada@example.",
+            "ada@.example.com",
+            "ada@example..com",
             &format!("{}@x.io", "a".repeat(260)),
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_longest_email_is_accepted() {
+        let longest = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+        assert_eq!(longest.len(), 254);
+        assert!(Email::parse("email", &longest).is_ok());
+        assert!(Email::parse("email", &format!("a{longest}")).is_err());
+    }
+
+    #[test]
+    fn admins_are_named_by_email_only() {
+        let admins = Admins::from_list(" Boss@Example.com, ,root@example.com");
+        assert_eq!(admins.roles_of(Some("boss@example.com")), ["admin"]);
+        assert!(admins.roles_of(Some("ada@example.com")).is_empty());
+        assert!(admins.roles_of(None).is_empty());
+        assert_eq!(admins.roles_of(Some("root@example.com")), ["admin"]);
+        assert!(Admins::from_list("").roles_of(Some("")).is_empty());
     }
 
     #[test]

@@ -1,16 +1,36 @@
 //! The keys that sign access tokens.
 //!
-//! On its first start identity makes an Ed25519 key from the operating system's randomness
-//! and stores it; later starts (and other replicas on the same database) load it, so tokens
-//! stay valid across restarts. The newest key signs; every stored key is listed by
-//! ListSigningKeys so verifiers know it. Rotation is adding a newer key: it is listed at once
-//! and, to honour the contract's promise that verifiers learn a key before it signs, starts
-//! signing only once it is older than the verifiers' cache period; older keys stay listed
-//! until the tokens they signed have expired, then can be deleted.
+//! On its first start identity makes an Ed25519 key (a 32-byte seed from the operating
+//! system's randomness, `getrandom`) with a random key id and stores it; later starts, and
+//! other replicas on the same database, load it, so tokens stay valid across restarts. Every
+//! stored key is listed by ListSigningKeys (read from the store on each call, so all
+//! replicas list the same keys) and trusted by identity's own verifier; one key signs.
+//!
+//! Which key signs: the newest key that has been stored for at least [`KEY_CACHE_TTL`], the
+//! time verifiers may cache the list, so every verifier has seen a key before the first
+//! token signed with it reaches them. When no key is that old (a fresh database) the oldest
+//! key signs: no token exists yet, so there is no verifier to surprise. Two replicas that
+//! start together on an empty database may each store a key; both then pick the same one
+//! by this rule.
+//!
+//! Rotation is not automated; it would go: (1) store a new key (a row in `signing_keys`,
+//! made like [`new_key`]); every replica lists it from then on. (2) Restart the replicas one
+//! at a time, so each trusts the new key (they keep signing with the old one, since the
+//! new one is younger than the cache period). (3) Once the new key is older than
+//! [`KEY_CACHE_TTL`], restart them one at a time again: now each signs with the new key.
+//! (4) When the last token signed by the old key has expired (15 minutes plus a minute of
+//! clock skew later), delete the old row; it disappears from ListSigningKeys. Automating it
+//! means reloading the keys periodically instead of at start.
+
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
 use crate::store::{IdentityStore, KeyRecord};
+
+/// How long verifiers may cache the list of keys (ListSigningKeys' `cache_ttl`), and so how
+/// long a new key is listed before it signs.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// The keys in force: the one that signs, and every one that verifies.
 #[derive(Clone, Debug)]
@@ -19,7 +39,7 @@ pub struct Keys {
     pub signing_key_id: String,
     /// Its private half.
     pub signing_key: SigningKey,
-    /// Every stored key, newest first.
+    /// Every stored key, newest first: the keys identity trusts.
     pub all: Vec<KeyRecord>,
 }
 
@@ -49,34 +69,104 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads the stored keys, making the first one if there is none.
+/// A new key with a random id, created at `now_ms`.
+pub fn new_key(now_ms: i64) -> Result<KeyRecord, KeyError> {
+    let seed = random_bytes::<32>()?;
+    let key = SigningKey::from_bytes(&seed);
+    Ok(KeyRecord {
+        key_id: format!("k-{}", hex(&random_bytes::<8>()?)),
+        private_seed: seed.to_vec(),
+        public_key: key.verifying_key().to_bytes().to_vec(),
+        create_ms: now_ms,
+    })
+}
+
+/// Loads the stored keys, making the first one if there is none, and picks the one that
+/// signs (see the module comment).
 pub async fn load_or_create(store: &IdentityStore, now_ms: i64) -> Result<Keys, KeyError> {
     let mut all = store.keys().await?;
     if all.is_empty() {
-        let seed = random_bytes::<32>()?;
-        let key = SigningKey::from_bytes(&seed);
-        let record = KeyRecord {
-            key_id: format!("k-{}", hex(&random_bytes::<8>()?)),
-            private_seed: seed.to_vec(),
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            create_ms: now_ms,
-        };
+        let record = new_key(now_ms)?;
         store.add_key(&record).await?;
         tracing::info!(key_id = %record.key_id, "made the first signing key");
         // Another replica may have made one at the same moment: read back what is stored.
         all = store.keys().await?;
     }
-    let newest = all
-        .first()
-        .ok_or_else(|| KeyError::Corrupt("(none stored)".to_owned()))?;
-    let seed: [u8; 32] = newest
+    let signer =
+        signer(&all, now_ms).ok_or_else(|| KeyError::Corrupt("(none stored)".to_owned()))?;
+    let seed: [u8; 32] = signer
         .private_seed
         .as_slice()
         .try_into()
-        .map_err(|_| KeyError::Corrupt(newest.key_id.clone()))?;
-    Ok(Keys {
-        signing_key_id: newest.key_id.clone(),
+        .map_err(|_| KeyError::Corrupt(signer.key_id.clone()))?;
+    let keys = Keys {
+        signing_key_id: signer.key_id.clone(),
         signing_key: SigningKey::from_bytes(&seed),
         all,
-    })
+    };
+    tracing::info!(key_id = %keys.signing_key_id, known = keys.all.len(), "signing keys loaded");
+    Ok(keys)
+}
+
+/// The key that signs among `keys` (newest first): the newest one at least
+/// [`KEY_CACHE_TTL`] old, else the oldest.
+fn signer(keys: &[KeyRecord], now_ms: i64) -> Option<&KeyRecord> {
+    let announced_before = now_ms - KEY_CACHE_TTL.as_millis() as i64;
+    keys.iter()
+        .find(|key| key.create_ms <= announced_before)
+        .or_else(|| keys.last())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, create_ms: i64) -> KeyRecord {
+        KeyRecord {
+            key_id: id.to_owned(),
+            private_seed: vec![0; 32],
+            public_key: vec![0; 32],
+            create_ms,
+        }
+    }
+
+    #[test]
+    fn a_key_signs_only_once_verifiers_can_know_it() {
+        let ttl = KEY_CACHE_TTL.as_millis() as i64;
+        let now = 100 * ttl;
+        // A fresh database: its only key signs at once.
+        let only = [key("a", now)];
+        assert_eq!(signer(&only, now).unwrap().key_id, "a");
+        // A new key younger than the cache period waits; the older one keeps signing.
+        let rotating = [key("new", now - ttl + 1), key("old", now - 5 * ttl)];
+        assert_eq!(signer(&rotating, now).unwrap().key_id, "old");
+        // Once announced long enough, the new key signs.
+        assert_eq!(signer(&rotating, now + 1).unwrap().key_id, "new");
+        // Two keys made together on an empty database, in the store's order (newest first,
+        // then by id): every replica picks the same one.
+        let racing = [key("a", now), key("b", now)];
+        assert_eq!(signer(&racing, now).unwrap().key_id, "b");
+        assert!(signer(&[], now).is_none());
+    }
+
+    #[test]
+    fn new_keys_are_random_and_well_formed() {
+        let (a, b) = (new_key(0).unwrap(), new_key(0).unwrap());
+        assert_ne!(a.key_id, b.key_id);
+        assert_ne!(a.private_seed, b.private_seed);
+        assert_eq!(a.public_key.len(), 32);
+        assert!(
+            a.key_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        let seed: [u8; 32] = a.private_seed.as_slice().try_into().unwrap();
+        assert_eq!(
+            SigningKey::from_bytes(&seed)
+                .verifying_key()
+                .to_bytes()
+                .to_vec(),
+            a.public_key
+        );
+    }
 }

@@ -7,16 +7,23 @@
 //! `chassis::auth`). identity verifies its own tokens the same way for LogOut and
 //! GetCurrentUser, and additionally checks that the session is still open.
 //!
-//! Layout: [`domain`] (emails, passwords), [`password`] (hashing), [`keys`] (signing keys),
-//! [`throttle`] (slowing down guessers), [`store`] (SQL), [`api`] (gRPC), [`clock`].
+//! Admins are named in the configuration (`--admin-emails`), never through the API. Failed
+//! log-ins are counted in the store so that a lock holds across replicas.
+//!
+//! Layout: [`domain`] (emails, passwords, admins), [`password`] (hashing), [`keys`] (signing
+//! keys), [`session`] (sessions and their tokens), [`throttle`] (slowing down guessers),
+//! [`store`] (SQL), [`api`] (gRPC handlers), [`error`] (the error enum and its gRPC status),
+//! [`clock`] (time, injectable for tests), [`config`].
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod keys;
 pub mod password;
+pub mod session;
 pub mod store;
 pub mod throttle;
 
@@ -35,6 +42,7 @@ pub use config::Config;
 use crate::api::{IdentityApi, Ready};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::Password;
+use crate::keys::{hex, random_bytes};
 use crate::store::{IdentityStore, MIGRATIONS};
 
 /// The service's name, as `bazaar serve` and the logs know it.
@@ -59,13 +67,14 @@ impl Identity {
         Self::bind_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// Binds the listening socket, reading time from `clock`.
+    /// Binds the listening socket, reading time from `clock` (tests pass a clock they move).
     pub async fn bind_with_clock(
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServeError> {
         let ready = StoreCell::new();
-        // Filled with identity's own keys once they are loaded.
+        // identity verifies the tokens of LogOut and GetCurrentUser with its own keys, the
+        // same way every service does; they are added as soon as they are loaded.
         let verifier = Verifier::with_keys([]);
         let api = IdentityApi::new(
             ready.clone(),
@@ -124,7 +133,7 @@ impl Identity {
                             .map_err(|_| keys::KeyError::Corrupt(key.key_id.clone()))?;
                         verifier.add_key(key.key_id.clone(), public);
                     }
-                    let decoy = Password::new_for(None, "decoy password never matches")?;
+                    let decoy = Password::new_for(None, &hex(&random_bytes::<16>()?))?;
                     let decoy_hash = password::hash(decoy).await?;
                     Ok(Ready {
                         store,

@@ -1,20 +1,39 @@
-//! What identity remembers, in SQL (SQLite by default, PostgreSQL at scale): users,
-//! sessions (refresh tokens only as SHA-256 hashes), signing keys and failed log-ins.
+//! What identity remembers, in SQL (SQLite by default, PostgreSQL at scale): users (with
+//! their Argon2id password hashes), sessions (refresh tokens only as SHA-256 hashes),
+//! signing keys and failed log-ins.
+//!
+//! Everything goes through sqlx `Any` with `$N` placeholders, so the same SQL runs on both
+//! backends; times are BIGINT milliseconds since the Unix epoch, ids are TEXT. Failed
+//! log-ins live here rather than in memory so that every replica counts them together.
 
 use sqlx::{AnyPool, Row};
 
 /// The migrations, both backends, same versions.
 pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "identity",
-        sql: include_str!("../migrations/sqlite/0001_identity.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "identity",
-        sql: include_str!("../migrations/postgres/0001_identity.sql"),
-    }],
+    sqlite: &[
+        chassis::store::Migration {
+            version: 1,
+            description: "identity",
+            sql: include_str!("../migrations/sqlite/0001_identity.sql"),
+        },
+        chassis::store::Migration {
+            version: 2,
+            description: "login failures by time",
+            sql: include_str!("../migrations/sqlite/0002_login_failures_by_time.sql"),
+        },
+    ],
+    postgres: &[
+        chassis::store::Migration {
+            version: 1,
+            description: "identity",
+            sql: include_str!("../migrations/postgres/0001_identity.sql"),
+        },
+        chassis::store::Migration {
+            version: 2,
+            description: "login failures by time",
+            sql: include_str!("../migrations/postgres/0002_login_failures_by_time.sql"),
+        },
+    ],
 };
 
 /// A user as stored.
@@ -61,6 +80,17 @@ pub struct KeyRecord {
     pub key_id: String,
     /// The 32-byte Ed25519 seed.
     pub private_seed: Vec<u8>,
+    /// The 32-byte public key.
+    pub public_key: Vec<u8>,
+    /// Creation time, ms.
+    pub create_ms: i64,
+}
+
+/// The public half of a signing key, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKeyRecord {
+    /// Key id.
+    pub key_id: String,
     /// The 32-byte public key.
     pub public_key: Vec<u8>,
     /// Creation time, ms.
@@ -204,7 +234,8 @@ impl IdentityStore {
         Ok(())
     }
 
-    /// Records a failed log-in for `email`, and forgets failures older than `forget_before`.
+    /// Records a failed log-in for `email`, and forgets every failure (of any email) older
+    /// than `forget_before`, so the table holds only what can still count.
     pub async fn record_failure(
         &self,
         email: &str,
@@ -212,8 +243,7 @@ impl IdentityStore {
         forget_before: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at_ms < $2")
-            .bind(email)
+        sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
             .bind(forget_before)
             .execute(&mut *tx)
             .await?;
@@ -259,6 +289,40 @@ impl IdentityStore {
                 Ok(KeyRecord {
                     key_id: row.try_get("key_id")?,
                     private_seed: row.try_get("private_seed")?,
+                    public_key: row.try_get("public_key")?,
+                    create_ms: row.try_get("create_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` public keys, newest first (then by id), after the key at `after`
+    /// (its creation time and id) when given.
+    pub async fn public_keys(
+        &self,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<PublicKeyRecord>, sqlx::Error> {
+        let query = match after {
+            None => sqlx::query(
+                "SELECT key_id, public_key, create_ms FROM signing_keys \
+                 ORDER BY create_ms DESC, key_id LIMIT $1",
+            )
+            .bind(i64::from(limit)),
+            Some((create_ms, key_id)) => sqlx::query(
+                "SELECT key_id, public_key, create_ms FROM signing_keys \
+                 WHERE create_ms < $1 OR (create_ms = $1 AND key_id > $2) \
+                 ORDER BY create_ms DESC, key_id LIMIT $3",
+            )
+            .bind(create_ms)
+            .bind(key_id.to_owned())
+            .bind(i64::from(limit)),
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PublicKeyRecord {
+                    key_id: row.try_get("key_id")?,
                     public_key: row.try_get("public_key")?,
                     create_ms: row.try_get("create_ms")?,
                 })

@@ -1,0 +1,145 @@
+//! SignUp, LogIn and StartGuestSession: who a user is.
+//!
+//! LogIn answers an unknown email and a wrong password alike (same status, same message,
+//! same time spent hashing) and counts both as failures of that email, so neither the
+//! answer nor the lock tells which emails have accounts.
+
+use std::time::Duration;
+
+use bazaar_contract::identity::v1 as pb;
+use chassis::error::FieldViolation;
+
+use super::{IdentityApi, internal};
+use crate::domain::{Email, Password, display_name};
+use crate::error::IdentityError;
+use crate::keys::{hex, random_bytes};
+use crate::password;
+use crate::store::{CreateUserError, UserRecord};
+use crate::throttle::{FAILURE_WINDOW, locked_until};
+
+impl IdentityApi {
+    /// SignUp: a new registered user and a first session.
+    pub(super) async fn register(
+        &self,
+        request: pb::SignUpRequest,
+    ) -> Result<pb::SignUpResponse, IdentityError> {
+        let mut violations = Vec::new();
+        let email = Email::parse("email", &request.email)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let password = Password::new_for(email.as_ref(), &request.password)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let name = display_name(&request.display_name)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+            return Err(IdentityError::Invalid(violations));
+        };
+        let ready = self.ready()?;
+        let hash = password::hash(password)
+            .await
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        let user = UserRecord {
+            id: format!("u_{}", hex(&random_bytes::<16>().map_err(internal)?)),
+            kind: "user".to_owned(),
+            email: Some(email.as_str().to_owned()),
+            display_name: name,
+            create_ms: self.clock.now_ms(),
+        };
+        ready
+            .store
+            .create_user(&user, Some(&hash))
+            .await
+            .map_err(|e| match e {
+                CreateUserError::EmailTaken => IdentityError::EmailTaken,
+                CreateUserError::Store(e) => IdentityError::Store(e),
+            })?;
+        tracing::Span::current().record("user", user.id.as_str());
+        let session = self.open_session(ready, &user).await?;
+        tracing::info!("signed up");
+        Ok(pb::SignUpResponse {
+            user: Some(self.user_to_pb(&user)),
+            session: Some(session),
+        })
+    }
+
+    /// LogIn: checks the lock, then the password, and opens a session.
+    pub(super) async fn authenticate(
+        &self,
+        request: pb::LogInRequest,
+    ) -> Result<pb::LogInResponse, IdentityError> {
+        let mut violations = Vec::new();
+        let email = Email::parse("email", &request.email)
+            .map_err(|v| violations.push(v))
+            .ok();
+        if request.password.is_empty() {
+            violations.push(FieldViolation::new("password", "is required"));
+        }
+        let (Some(email), true) = (email, violations.is_empty()) else {
+            return Err(IdentityError::Invalid(violations));
+        };
+        let ready = self.ready()?;
+        let now = self.clock.now_ms();
+        let window_start = now - FAILURE_WINDOW.as_millis() as i64;
+        let failures = ready
+            .store
+            .failures_since(email.as_str(), window_start)
+            .await?;
+        if let Some(until) = locked_until(&failures).filter(|until| *until > now) {
+            tracing::info!("log-in refused: too many failures for this account");
+            return Err(IdentityError::Throttled(Duration::from_millis(
+                (until - now) as u64,
+            )));
+        }
+        // An unknown email is checked against the decoy, so both cases take as long.
+        let (user, hash) = match ready.store.user_by_email(email.as_str()).await? {
+            Some((user, hash)) => (Some(user), hash),
+            None => (None, ready.decoy_hash.clone()),
+        };
+        let matches = password::verify(request.password, hash).await;
+        let Some(user) = user.filter(|_| matches) else {
+            ready
+                .store
+                .record_failure(email.as_str(), now, window_start)
+                .await?;
+            tracing::info!("log-in refused: invalid credentials");
+            return Err(IdentityError::InvalidCredentials);
+        };
+        tracing::Span::current().record("user", user.id.as_str());
+        ready.store.clear_failures(email.as_str()).await?;
+        let session = self.open_session(ready, &user).await?;
+        tracing::info!("logged in");
+        Ok(pb::LogInResponse {
+            user: Some(self.user_to_pb(&user)),
+            session: Some(session),
+        })
+    }
+
+    /// StartGuestSession: a new guest and its session.
+    pub(super) async fn open_guest(&self) -> Result<pb::StartGuestSessionResponse, IdentityError> {
+        let ready = self.ready()?;
+        let user = UserRecord {
+            id: format!("g_{}", hex(&random_bytes::<16>().map_err(internal)?)),
+            kind: "guest".to_owned(),
+            email: None,
+            display_name: String::new(),
+            create_ms: self.clock.now_ms(),
+        };
+        ready
+            .store
+            .create_user(&user, None)
+            .await
+            .map_err(|e| match e {
+                // Guests have no email, so this cannot happen; report it if it does.
+                CreateUserError::EmailTaken => IdentityError::Internal("guest email clash".into()),
+                CreateUserError::Store(e) => IdentityError::Store(e),
+            })?;
+        tracing::Span::current().record("user", user.id.as_str());
+        let session = self.open_session(ready, &user).await?;
+        Ok(pb::StartGuestSessionResponse {
+            user: Some(self.user_to_pb(&user)),
+            session: Some(session),
+        })
+    }
+}

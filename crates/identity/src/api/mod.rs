@@ -1,0 +1,195 @@
+//! The gRPC face of identity: accounts, sessions and the tokens every service verifies.
+//!
+//! Handlers are thin: they parse the request into domain types (field violations named
+//! after the proto fields), apply the throttles, call the store, and shape the answer.
+//! LogOut and GetCurrentUser take the caller from the access token that the chassis auth
+//! layer verified (with identity's own keys), never from a request field.
+//!
+//! Never logged or returned: passwords, refresh tokens, access tokens (except the ones a
+//! caller is being given). Spans carry user ids only.
+
+mod accounts;
+mod sessions;
+
+use std::sync::Arc;
+
+use bazaar_contract::identity::v1::{self as pb, identity_service_server::IdentityService};
+use chassis::store::StoreCell;
+use tonic::{Request, Response, Status};
+use tracing::field::Empty;
+
+use crate::clock::Clock;
+use crate::domain::Admins;
+use crate::error::IdentityError;
+use crate::keys::{KeyError, Keys};
+use crate::store::{IdentityStore, UserRecord};
+use crate::throttle::ClientLimit;
+
+/// The store and the keys, once both are loaded.
+#[derive(Debug)]
+pub struct Ready {
+    /// Where identity keeps its data.
+    pub store: IdentityStore,
+    /// The signing keys.
+    pub keys: Keys,
+    /// A hash of a random password nobody knows, verified against when an email is unknown
+    /// so that an unknown email costs as much time as a wrong password.
+    pub decoy_hash: String,
+}
+
+/// The identity service.
+#[derive(Clone, Debug)]
+pub struct IdentityApi {
+    ready: StoreCell<Ready>,
+    clock: Arc<dyn Clock>,
+    admins: Arc<Admins>,
+    clients: Arc<ClientLimit>,
+}
+
+impl IdentityApi {
+    /// A service that answers once `ready` is set.
+    pub fn new(
+        ready: StoreCell<Ready>,
+        clock: Arc<dyn Clock>,
+        admins: Admins,
+        client_attempts_per_minute: u32,
+    ) -> Self {
+        Self {
+            ready,
+            clock,
+            admins: Arc::new(admins),
+            clients: Arc::new(ClientLimit::new(client_attempts_per_minute)),
+        }
+    }
+
+    fn roles(&self, user: &UserRecord) -> Vec<String> {
+        if user.kind == "guest" {
+            return Vec::new();
+        }
+        self.admins.roles_of(user.email.as_deref())
+    }
+
+    fn user_to_pb(&self, user: &UserRecord) -> pb::User {
+        // "admin" is the only role there is.
+        let roles = self
+            .roles(user)
+            .iter()
+            .map(|_| pb::Role::Admin as i32)
+            .collect();
+        pb::User {
+            id: user.id.clone(),
+            kind: if user.kind == "guest" {
+                pb::UserKind::Guest
+            } else {
+                pb::UserKind::Registered
+            } as i32,
+            email: user.email.clone().unwrap_or_default(),
+            display_name: user.display_name.clone(),
+            roles,
+            create_time: Some(timestamp(user.create_ms)),
+        }
+    }
+
+    /// Counts an attempt of the calling client against its per-client allowance.
+    fn limit_client<T>(&self, request: &Request<T>) -> Result<(), IdentityError> {
+        self.clients
+            .attempt(request.remote_addr().map(|a| a.ip()), self.clock.now_ms())
+            .map_err(IdentityError::Throttled)
+    }
+
+    /// The store and keys, or NOT_READY while they are still loading.
+    fn ready(&self) -> Result<&Ready, IdentityError> {
+        self.ready.get().map_err(|_| IdentityError::NotReady)
+    }
+}
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn sign_up(
+        &self,
+        request: Request<pb::SignUpRequest>,
+    ) -> Result<Response<pb::SignUpResponse>, Status> {
+        self.limit_client(&request)?;
+        Ok(Response::new(self.register(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn log_in(
+        &self,
+        request: Request<pb::LogInRequest>,
+    ) -> Result<Response<pb::LogInResponse>, Status> {
+        self.limit_client(&request)?;
+        Ok(Response::new(
+            self.authenticate(request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn start_guest_session(
+        &self,
+        request: Request<pb::StartGuestSessionRequest>,
+    ) -> Result<Response<pb::StartGuestSessionResponse>, Status> {
+        self.limit_client(&request)?;
+        Ok(Response::new(self.open_guest().await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn refresh_session(
+        &self,
+        request: Request<pb::RefreshSessionRequest>,
+    ) -> Result<Response<pb::RefreshSessionResponse>, Status> {
+        Ok(Response::new(self.refresh(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn log_out(
+        &self,
+        request: Request<pb::LogOutRequest>,
+    ) -> Result<Response<pb::LogOutResponse>, Status> {
+        let caller = chassis::auth::caller(&request)?;
+        tracing::Span::current().record("user", caller.user_id.as_str());
+        let ready = self.ready()?;
+        // Ending an ended session changes nothing: LogOut is idempotent.
+        ready
+            .store
+            .end_session(&caller.session_id, self.clock.now_ms())
+            .await
+            .map_err(IdentityError::from)?;
+        tracing::info!("logged out");
+        Ok(Response::new(pb::LogOutResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn get_current_user(
+        &self,
+        request: Request<pb::GetCurrentUserRequest>,
+    ) -> Result<Response<pb::GetCurrentUserResponse>, Status> {
+        let caller = chassis::auth::caller(&request)?;
+        tracing::Span::current().record("user", caller.user_id.as_str());
+        let ready = self.ready()?;
+        let user = self.current_user(ready, &caller).await?;
+        Ok(Response::new(pb::GetCurrentUserResponse {
+            user: Some(self.user_to_pb(&user)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_signing_keys(
+        &self,
+        request: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        Ok(Response::new(self.list_keys(request.into_inner()).await?))
+    }
+}
+
+fn internal(error: KeyError) -> IdentityError {
+    IdentityError::Internal(error.to_string())
+}
+
+fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
