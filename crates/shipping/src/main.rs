@@ -1,4 +1,4 @@
-//! shipping as a process of its own.
+//! The shipping service as a process of its own.
 
 use clap::Parser;
 

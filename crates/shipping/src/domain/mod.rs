@@ -1,0 +1,307 @@
+//! Shipping's rules, as types, with no I/O: a request that exists past the edge is valid.
+//!
+//! [`address`] and [`items`] parse what is shipped where, [`quote`] prices it with the
+//! contract's formula, and [`ShipmentOrder`] is a parsed CreateShipment call with the
+//! fingerprint a retry is compared with.
+
+pub mod address;
+pub mod items;
+pub mod quote;
+
+use bazaar_contract::shipping::v1 as pb;
+use chassis::error::FieldViolation;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+pub use address::Address;
+pub use items::Items;
+pub use quote::Quote;
+
+/// A client-chosen idempotency key: 1..=64 characters of `[A-Za-z0-9_-]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Parses the `request_id` field.
+    pub fn parse(text: &str) -> Result<Self, FieldViolation> {
+        if text.is_empty() {
+            Err(FieldViolation::new("request_id", "is required"))
+        } else if text.len() > 64
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            Err(FieldViolation::new(
+                "request_id",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
+            ))
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Id of an order, as orders generated it: 1..=64 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// Parses the `order_id` field.
+    pub fn parse(text: &str) -> Result<Self, FieldViolation> {
+        match text.chars().count() {
+            0 => Err(FieldViolation::new("order_id", "is required")),
+            1..=64 => Ok(Self(text.to_owned())),
+            _ => Err(FieldViolation::new(
+                "order_id",
+                "must be at most 64 characters",
+            )),
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a required id that is only looked up (`shipment_id`): anything but empty.
+pub fn lookup_id(field: &str, text: &str) -> Result<String, FieldViolation> {
+    if text.is_empty() {
+        Err(FieldViolation::new(field, "is required"))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// State of a shipment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShipmentState {
+    /// Waiting to leave.
+    Created,
+    /// Will not be sent. Final.
+    Cancelled,
+}
+
+impl ShipmentState {
+    /// As the contract's enum.
+    pub fn to_pb(self) -> pb::ShipmentState {
+        match self {
+            ShipmentState::Created => pb::ShipmentState::Created,
+            ShipmentState::Cancelled => pb::ShipmentState::Cancelled,
+        }
+    }
+}
+
+/// A CreateShipment call, parsed: every field valid.
+#[derive(Clone, Debug)]
+pub struct ShipmentOrder {
+    /// The idempotency key.
+    pub request_id: RequestId,
+    /// The order shipped.
+    pub order_id: OrderId,
+    /// Where to.
+    pub address: Address,
+    /// What.
+    pub items: Items,
+}
+
+impl ShipmentOrder {
+    /// Parses a CreateShipmentRequest, reporting every bad field at once.
+    pub fn parse(request: &pb::CreateShipmentRequest) -> Result<Self, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let request_id = RequestId::parse(&request.request_id)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let order_id = OrderId::parse(&request.order_id)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let address = Address::parse("address", request.address.as_ref())
+            .map_err(|v| violations.extend(v))
+            .ok();
+        let items = Items::parse("items", &request.items)
+            .map_err(|v| violations.extend(v))
+            .ok();
+        match (request_id, order_id, address, items) {
+            (Some(request_id), Some(order_id), Some(address), Some(items))
+                if violations.is_empty() =>
+            {
+                Ok(Self {
+                    request_id,
+                    order_id,
+                    address,
+                    items,
+                })
+            }
+            _ => Err(violations),
+        }
+    }
+
+    /// What a retry must repeat, as hex of a SHA-256 over the order id and the contract's
+    /// own encoding of the address (trimmed) and of the items (a `GetQuoteRequest` that
+    /// holds only them), each length-prefixed: [`encode_address`] and [`encode_items`],
+    /// which is also how they are stored.
+    pub fn fingerprint(&self) -> String {
+        let mut hash = Sha256::new();
+        for part in [
+            self.order_id.as_str().as_bytes(),
+            &encode_address(&self.address),
+            &encode_items(&self.items),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The stored form of an address: the contract's `Address`, protobuf-encoded.
+pub fn encode_address(address: &Address) -> Vec<u8> {
+    address.to_pb().encode_to_vec()
+}
+
+/// The stored form of items: a `GetQuoteRequest` holding only them, protobuf-encoded.
+pub fn encode_items(items: &Items) -> Vec<u8> {
+    pb::GetQuoteRequest {
+        address: None,
+        items: items.to_pb(),
+    }
+    .encode_to_vec()
+}
+
+/// An address as stored, parsed again (`None`: not what this service writes).
+pub fn decode_address(bytes: &[u8]) -> Option<Address> {
+    let address = bazaar_contract::types::v1::Address::decode(bytes).ok()?;
+    Address::parse("address", Some(&address)).ok()
+}
+
+/// Items as stored, parsed again (`None`: not what this service writes).
+pub fn decode_items(bytes: &[u8]) -> Option<Items> {
+    let request = pb::GetQuoteRequest::decode(bytes).ok()?;
+    Items::parse("items", &request.items).ok()
+}
+
+/// New ids of a shipment: its id (`sh_` and 26 base32 characters, 128 random bits) and its
+/// tracking id (`BZ` and 10 Crockford base32 characters, 50 random bits: 12 upper-case
+/// letters and digits).
+pub fn new_ids() -> Result<(String, String), getrandom::Error> {
+    let mut bytes = [0u8; 16 + 8];
+    getrandom::fill(&mut bytes)?;
+    const LOWER: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let id = format!("sh_{}", base32(&bytes[..16], LOWER));
+    let tracking: String = base32(&bytes[16..], CROCKFORD).chars().take(10).collect();
+    Ok((id, format!("BZ{tracking}")))
+}
+
+/// Base32 of `bytes` in `alphabet`, no padding.
+fn base32(bytes: &[u8], alphabet: &[u8; 32]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            text.push(char::from(alphabet[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        text.push(char::from(alphabet[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bazaar_contract::types::v1 as types;
+
+    fn request() -> pb::CreateShipmentRequest {
+        pb::CreateShipmentRequest {
+            request_id: "req-1".to_owned(),
+            order_id: "order-1".to_owned(),
+            address: Some(types::Address {
+                recipient_name: "Ada".to_owned(),
+                street_lines: vec!["1 Main St".to_owned(), "Apt 2".to_owned()],
+                city: "Springfield".to_owned(),
+                region: String::new(),
+                postal_code: "12345".to_owned(),
+                country_code: "US".to_owned(),
+            }),
+            items: vec![pb::ShipmentItem {
+                product_id: "lamp".to_owned(),
+                quantity: 2,
+            }],
+        }
+    }
+
+    #[test]
+    fn request_ids() {
+        assert!(RequestId::parse(&"a".repeat(64)).is_ok());
+        for bad in ["", "a b", "é", &"a".repeat(65)] {
+            assert!(RequestId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(OrderId::parse(&"é".repeat(64)).is_ok());
+        assert!(OrderId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn fingerprints_ignore_white_space_but_not_content() {
+        let base = ShipmentOrder::parse(&request()).unwrap().fingerprint();
+        let mut spaced = request();
+        spaced.address.as_mut().unwrap().city = "  Springfield ".to_owned();
+        assert_eq!(ShipmentOrder::parse(&spaced).unwrap().fingerprint(), base);
+        assert_eq!(base.len(), 64);
+        let changes: [fn(&mut pb::CreateShipmentRequest); 5] = [
+            |r| r.order_id = "order-2".to_owned(),
+            |r| r.items[0].quantity = 3,
+            |r| r.address.as_mut().unwrap().country_code = "CA".to_owned(),
+            // Lines moved between fields hash differently.
+            |r| {
+                let a = r.address.as_mut().unwrap();
+                a.street_lines = vec!["1 Main St".to_owned()];
+                a.city = "Apt 2".to_owned();
+                a.region = "Springfield".to_owned();
+            },
+            |r| r.items[0].product_id = "lamps".to_owned(),
+        ];
+        for change in changes {
+            let mut other = request();
+            change(&mut other);
+            assert_ne!(ShipmentOrder::parse(&other).unwrap().fingerprint(), base);
+        }
+    }
+
+    #[test]
+    fn stored_forms_round_trip() {
+        let order = ShipmentOrder::parse(&request()).unwrap();
+        assert_eq!(
+            decode_address(&encode_address(&order.address)),
+            Some(order.address.clone())
+        );
+        assert_eq!(
+            decode_items(&encode_items(&order.items)),
+            Some(order.items.clone())
+        );
+        assert_eq!(decode_address(b"\xff\xff"), None);
+    }
+
+    #[test]
+    fn ids_have_their_documented_shape() {
+        let (id, tracking) = new_ids().unwrap();
+        assert!(id.starts_with("sh_") && id.len() == 29);
+        assert_eq!(tracking.len(), 12);
+        assert!(tracking.starts_with("BZ"));
+        assert!(
+            tracking
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_ne!(new_ids().unwrap(), new_ids().unwrap());
+    }
+}
