@@ -93,7 +93,11 @@ check_service 127.0.0.1:50052 bazaar.currency.v1.CurrencyService
 check_service 127.0.0.1:50053 bazaar.identity.v1.IdentityService
 check_service 127.0.0.1:50054 bazaar.cart.v1.CartService
 check_service 127.0.0.1:50055 bazaar.inventory.v1.InventoryService
+check_service 127.0.0.1:50056 bazaar.payment.v1.PaymentService
 check_service 127.0.0.1:50057 bazaar.shipping.v1.ShippingService
+check_service 127.0.0.1:50058 bazaar.orders.v1.OrdersService
+check_service 127.0.0.1:50059 bazaar.notification.v1.NotificationService
+check_service 127.0.0.1:50060 bazaar.recommendation.v1.RecommendationService
 
 # Real calls.
 out=$(call 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts '{"page_size": 3}')

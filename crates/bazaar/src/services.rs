@@ -49,9 +49,37 @@ pub const SERVICES: &[ServiceSpec] = &[
         calls: &[identity::NAME],
     },
     ServiceSpec {
+        name: payment::NAME,
+        port: payment::DEFAULT_PORT,
+        calls: &[],
+    },
+    ServiceSpec {
         name: shipping::NAME,
         port: shipping::DEFAULT_PORT,
         calls: &[],
+    },
+    ServiceSpec {
+        name: orders::NAME,
+        port: orders::DEFAULT_PORT,
+        calls: &[
+            identity::NAME,
+            cart::NAME,
+            catalog::NAME,
+            currency::NAME,
+            inventory::NAME,
+            payment::NAME,
+            shipping::NAME,
+        ],
+    },
+    ServiceSpec {
+        name: notification::NAME,
+        port: notification::DEFAULT_PORT,
+        calls: &[orders::NAME],
+    },
+    ServiceSpec {
+        name: recommendation::NAME,
+        port: recommendation::DEFAULT_PORT,
+        calls: &[catalog::NAME, orders::NAME],
     },
 ];
 
@@ -108,6 +136,30 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         shipping::NAME => {
             let config = shipping::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
             shipping::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        payment::NAME => {
+            let config = payment::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            payment::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        orders::NAME => {
+            let config = orders::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            orders::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        notification::NAME => {
+            let config = notification::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            notification::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        recommendation::NAME => {
+            let config = recommendation::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            recommendation::serve(config, shutdown)
                 .await
                 .map_err(|e| failed(&e))
         }
