@@ -155,7 +155,10 @@ status=0
 wait "$up_pid" || status=$?
 up_pid=""
 [ "$status" -eq 0 ] || fail "bazaar up exited with $status after SIGINT"
-grep -q "catalog stopped" "$log" || fail "catalog was not reported stopped"
+grep -q "catalog stopped (exit status: 0)" "$log" || fail "catalog did not exit cleanly"
+if grep -q "killed after not stopping in time" "$log"; then
+    fail "a service had to be killed: $(grep 'killed after' "$log")"
+fi
 if pgrep -f "bazaar serve .* --data-dir $data" >/dev/null; then
     fail "service processes outlived bazaar up"
 fi

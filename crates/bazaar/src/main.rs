@@ -13,7 +13,6 @@ mod up;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use chassis::Shutdown;
 use clap::{Parser, Subcommand};
@@ -56,7 +55,7 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up { data_dir, host } => up::run(up::UpOptions { data_dir, host }).await,
@@ -74,17 +73,22 @@ async fn main() -> ExitCode {
             if status::run().await {
                 Ok(())
             } else {
-                return ExitCode::from(1);
+                Err("not every service is SERVING".to_owned())
             }
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match result {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("bazaar: {message}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exit here rather than by returning: under `bazaar up` a blocking read of standard
+    // input (the supervisor's lifeline) is still pending, and dropping the runtime would
+    // wait for it forever. Everything that needs closing (connections, pools) is closed by
+    // the time `serve` returns.
+    std::process::exit(code)
 }
 
 /// The stop signal of `bazaar serve`: SIGINT or SIGTERM, and, under `bazaar up`, the end of
