@@ -14,6 +14,7 @@
 //! - [`client`]: outbound channels that connect lazily and balance across every address;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
+//! - [`ids`]: the `request_id` idempotency key and looked-up ids, parsed one way;
 //! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`;
 //! - [`page`]: opaque, tamper-evident page tokens.
 //!
@@ -25,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod ids;
 pub mod page;
 pub mod server;
 pub mod shutdown;

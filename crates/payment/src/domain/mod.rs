@@ -20,34 +20,7 @@ pub use card::Card;
 pub use money::Amount;
 pub use network::{DeclineReason, Verdict};
 
-/// A client-chosen idempotency key: 1..=64 characters of `[A-Za-z0-9_-]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    /// Parses the `request_id` field.
-    pub fn parse(text: &str) -> Result<Self, FieldViolation> {
-        if text.is_empty() {
-            Err(FieldViolation::new("request_id", "is required"))
-        } else if text.len() > 64
-            || !text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            Err(FieldViolation::new(
-                "request_id",
-                "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
-            ))
-        } else {
-            Ok(Self(text.to_owned()))
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use chassis::ids::{RequestId, lookup_id};
 
 /// Id of an order, as orders generated it: 1..=64 characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,15 +42,6 @@ impl OrderId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// Parses a required id that is only looked up (`charge_id`): anything but empty.
-pub fn lookup_id(field: &str, text: &str) -> Result<String, FieldViolation> {
-    if text.is_empty() {
-        Err(FieldViolation::new(field, "is required"))
-    } else {
-        Ok(text.to_owned())
     }
 }
 
