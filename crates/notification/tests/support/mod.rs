@@ -41,7 +41,7 @@ impl Running {
         orders: std::net::SocketAddr,
     ) -> Self {
         let mut config = Config::for_tests(data_dir, orders.to_string());
-        config.database_url = database_url;
+        config.database_url = database_url.map(Into::into);
         Self::start_with(config).await
     }
 
