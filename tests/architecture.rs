@@ -13,6 +13,7 @@ const NOT_SERVICES: &[&str] = &[
     "chassis",
     "bazaar",
     "bazaar-testkit",
+    "bazaar-conformance",
     "gateway",
 ];
 /// What a service crate may depend on inside the workspace.
