@@ -98,3 +98,11 @@ pub fn repeat(c: char, n: usize) -> String {
 pub async fn pause(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
+
+/// An optional message for a failure line.
+pub fn show_none<T: std::fmt::Debug>(value: &Option<T>) -> String {
+    match value {
+        Some(value) => crate::check::short(&format!("{value:?}")),
+        None => "nothing".to_owned(),
+    }
+}
