@@ -565,7 +565,7 @@ async fn overflow(mut c: Client) -> Checked {
         &format!("Convert(int64 max {} -> {})", dear.code, cheap.code),
     )?;
     ensure!(
-        status.message().len() > 0,
+        !status.message().is_empty(),
         "the INVALID_ARGUMENT has no message"
     );
     Ok(())

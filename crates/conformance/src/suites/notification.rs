@@ -232,22 +232,52 @@ async fn list_paged(c: Client, target: Target) -> Checked {
         "page_size 2 gave {}",
         page.notifications.len()
     );
-    let listed = walk(1, |page_token| {
+    let one = ok(
+        client
+            .list_notifications(ListNotificationsRequest {
+                page_size: 1,
+                ..Default::default()
+            })
+            .await,
+        "ListNotifications(page_size 1)",
+    )?;
+    let two = ok(
+        client
+            .list_notifications(ListNotificationsRequest {
+                page_size: 1,
+                page_token: one.next_page_token.clone(),
+                ..Default::default()
+            })
+            .await,
+        "ListNotifications(page_size 1, second page)",
+    )?;
+    let stepped: Vec<&String> = one
+        .notifications
+        .iter()
+        .chain(&two.notifications)
+        .map(|n| &n.id)
+        .collect();
+    let at_once: Vec<&String> = page.notifications.iter().map(|n| &n.id).collect();
+    ensure!(
+        stepped == at_once,
+        "two pages of 1 list {stepped:?}, one page of 2 lists {at_once:?}"
+    );
+    let listed = walk(100, |page_token| {
         let mut c = c.clone();
         async move {
             let page = ok(
                 c.list_notifications(ListNotificationsRequest {
-                    page_size: 1,
+                    page_size: 100,
                     page_token,
                     ..Default::default()
                 })
                 .await,
-                "ListNotifications(page_size 1)",
+                "ListNotifications(page_size 100)",
             )?;
             Ok((page.notifications, page.next_page_token))
         }
-    });
-    let listed = listed.await?;
+    })
+    .await?;
     let times: Vec<(i64, i32)> = listed
         .iter()
         .map(|n| {
@@ -263,7 +293,7 @@ async fn list_paged(c: Client, target: Target) -> Checked {
     for order in [&first, &second] {
         ensure!(
             listed.iter().filter(|n| n.order_id == order.id).count() == 1,
-            "the listing in pages of 1 does not hold order {}'s confirmation exactly once",
+            "the whole listing does not hold order {}'s confirmation exactly once",
             order.id
         );
     }
