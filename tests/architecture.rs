@@ -14,6 +14,7 @@ const NOT_SERVICES: &[&str] = &[
     "chassis",
     "bazaar",
     "bazaar-testkit",
+    "bazaar-conformance",
     "bazaar-doubles",
     "gateway",
 ];

@@ -1,0 +1,155 @@
+//! `bazaar-conformance <service> --addr HOST:PORT`: runs the conformance suite of one
+//! service against whatever listens there, prints each check as it ends, and exits 1 when
+//! any check failed (2 when the command line is wrong).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bazaar_conformance::{Admin, Runner, Target, Verdict, connect, neighbours, service_name};
+use clap::Parser;
+
+/// Checks that a service keeps the promises of the bazaar contract.
+#[derive(Parser, Debug)]
+#[command(name = "bazaar-conformance", version)]
+struct Args {
+    /// The service to check: catalog, currency, identity, cart, inventory, payment,
+    /// shipping, orders, notification or recommendation.
+    service: String,
+
+    /// Where the service under test listens (HOST:PORT).
+    #[arg(long)]
+    addr: String,
+
+    /// identity's address: tokens for cart, inventory, orders and the checkouts that
+    /// notification and recommendation need.
+    #[arg(long)]
+    identity_addr: Option<String>,
+
+    /// catalog's address (orders, notification, recommendation).
+    #[arg(long)]
+    catalog_addr: Option<String>,
+
+    /// cart's address (orders, notification, recommendation: to fill carts).
+    #[arg(long)]
+    cart_addr: Option<String>,
+
+    /// inventory's address (orders, notification, recommendation: to stock products).
+    #[arg(long)]
+    inventory_addr: Option<String>,
+
+    /// currency's address (orders: to check prices converted at checkout).
+    #[arg(long)]
+    currency_addr: Option<String>,
+
+    /// shipping's address (orders: to check the shipping cost of an order).
+    #[arg(long)]
+    shipping_addr: Option<String>,
+
+    /// orders' address (notification, recommendation: checkouts that make events).
+    #[arg(long)]
+    orders_addr: Option<String>,
+
+    /// An access token with the admin role (to restock inventory).
+    #[arg(
+        long,
+        env = "BAZAAR_CONFORMANCE_ADMIN_TOKEN",
+        conflicts_with = "admin_email"
+    )]
+    admin_token: Option<String>,
+
+    /// An email that identity makes admin (BAZAAR_IDENTITY_ADMIN_EMAILS); the kit signs
+    /// it up, or logs in when it exists.
+    #[arg(
+        long,
+        env = "BAZAAR_CONFORMANCE_ADMIN_EMAIL",
+        requires = "admin_password"
+    )]
+    admin_email: Option<String>,
+
+    /// The admin's password (10..=128 characters).
+    #[arg(long, env = "BAZAAR_CONFORMANCE_ADMIN_PASSWORD")]
+    admin_password: Option<String>,
+
+    /// How long one check may take, in seconds.
+    #[arg(long, default_value_t = 60)]
+    check_timeout_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let Some(service) = service_name(&args.service) else {
+        eprintln!(
+            "bazaar-conformance: there is no suite for {:?}; one of: {}",
+            args.service,
+            bazaar_conformance::SERVICES.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let target = match target(service, &args) {
+        Ok(target) => target,
+        Err(message) => {
+            eprintln!("bazaar-conformance: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    for neighbour in neighbours(service) {
+        if target.channel(neighbour).is_err() {
+            println!(
+                "note: without --{neighbour}-addr the checks that need {neighbour} are skipped"
+            );
+        }
+    }
+    println!("checking {service} at {}", args.addr);
+    let started = Instant::now();
+    let mut runner = Runner::new(
+        service,
+        Duration::from_secs(args.check_timeout_secs),
+        |outcome| println!("{outcome}"),
+    );
+    bazaar_conformance::run(&target, &mut runner).await;
+    let outcomes = runner.into_outcomes();
+    let count = |f: fn(&Verdict) -> bool| outcomes.iter().filter(|o| f(&o.verdict)).count();
+    let failed = count(|v| matches!(v, Verdict::Failed(_)));
+    println!(
+        "{service}: {} passed, {failed} failed, {} skipped, in {:.1} s",
+        count(|v| matches!(v, Verdict::Passed)),
+        count(|v| matches!(v, Verdict::Skipped(_))),
+        started.elapsed().as_secs_f64()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The target the flags describe.
+fn target(service: &'static str, args: &Args) -> Result<Target, String> {
+    let channel =
+        |address: &str| connect(address).map_err(|e| format!("bad address {address:?}: {e}"));
+    let mut target = Target::new(service, channel(&args.addr)?);
+    let neighbours = [
+        ("identity", &args.identity_addr),
+        ("catalog", &args.catalog_addr),
+        ("cart", &args.cart_addr),
+        ("inventory", &args.inventory_addr),
+        ("currency", &args.currency_addr),
+        ("shipping", &args.shipping_addr),
+        ("orders", &args.orders_addr),
+    ];
+    for (name, address) in neighbours {
+        if let Some(address) = address {
+            target = target.with(name, channel(address)?);
+        }
+    }
+    if let Some(token) = &args.admin_token {
+        target = target.with_admin(Admin::Token(token.clone()));
+    } else if let (Some(email), Some(password)) = (&args.admin_email, &args.admin_password) {
+        target = target.with_admin(Admin::Account {
+            email: email.clone(),
+            password: password.clone(),
+        });
+    }
+    Ok(target)
+}
