@@ -264,8 +264,10 @@ def _watch_supervisor(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> N
     supervisor is gone, and this process must not linger."""
 
     def read_until_end() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked inside the
+        # buffered reader would hold its lock when the interpreter exits, and abort it.
         try:
-            while sys.stdin.buffer.read1(64):
+            while os.read(0, 64):
                 pass
             ended = "end of input"
         except (OSError, ValueError) as error:

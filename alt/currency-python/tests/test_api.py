@@ -6,7 +6,9 @@ the Rust service itself."""
 from __future__ import annotations
 
 import itertools
+import os
 import signal
+import subprocess
 
 import grpc
 import pytest
@@ -157,27 +159,40 @@ def test_stops_gracefully_on_sigterm_and_refuses_a_shared_port() -> None:
 
 
 def start_failing(command: list[str]) -> int:
-    import subprocess
-
     return subprocess.run(command, capture_output=True, timeout=30).returncode
 
 
-def test_stops_when_its_supervisor_is_gone() -> None:
-    import os
-    import subprocess
-    import sys
-
+def supervised() -> subprocess.Popen:
+    """The service as `bazaar up` runs it: standard input a pipe from the supervisor."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bazaar_currency", "--listen", "127.0.0.1:0"],
+        PYTHON_SERVER,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "BAZAAR_SUPERVISED": "1"},
     )
     assert not wait_until(lambda: process.poll() is not None, timeout=1.0)
+    return process
+
+
+def test_stops_when_its_supervisor_is_gone() -> None:
+    process = supervised()
     assert process.stdin is not None
     process.stdin.close()
     assert process.wait(15) == 0
+
+
+def test_stops_cleanly_on_sigterm_while_supervised() -> None:
+    # The lifeline thread is still blocked reading standard input when the process exits.
+    # (Not `communicate`: it would close standard input first, which stops it another way.)
+    process = supervised()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
+    assert process.stderr is not None
+    log = process.stderr.read().decode()
+    assert "stopped" in log and "supervisor gone" not in log, log
+    assert process.stdin is not None
+    process.stdin.close()
 
 
 # --- the same answers as the Rust service --------------------------------------------------
