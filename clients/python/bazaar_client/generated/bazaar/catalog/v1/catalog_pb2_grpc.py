@@ -138,8 +138,9 @@ class CatalogServiceServicer:
 
         The query is split into words at white space. A product matches when every word
         occurs, case-insensitively, in its name or its description (as a substring, so
-        "lamp" matches "Lamps"). Products that match every word in their name rank before
-        products that match only through the description; ties are ordered by product id.
+        "lamp" matches "Lamps"). Products rank by how many of the query's distinct words
+        occur in their name, most first (so a product matching every word in its name comes
+        before one matching only through its description); ties are ordered by product id.
 
         Errors: INVALID_ARGUMENT for an empty or blank query, a query longer than 200
         characters, a negative `page_size` or a bad `page_token`.
