@@ -1,0 +1,377 @@
+//! The whole shop inside one test process, for tests that cross services.
+//!
+//! [`Shop`] starts all ten services from their own libraries, exactly as their binaries do
+//! (flags parsed by their own `Config`, then `bind` and `run`), each on a tokio runtime of
+//! its own on a thread of its own, listening on a free port of 127.0.0.1, with its data in
+//! one temporary directory (or, with [`ShopBuilder::postgres`], each SQL store in a fresh
+//! PostgreSQL database). Because every service has its own runtime, a test can do to one
+//! service what happens to a process in production:
+//!
+//! - [`Shop::stop`]: a graceful stop (SIGTERM): the service drains and closes its store;
+//! - [`Shop::kill`]: an abrupt end (SIGKILL): its runtime is dropped at once, every task
+//!   abandoned wherever it was, nothing drained, uncommitted transactions rolled back;
+//! - [`Shop::restart`]: the service again, on the same address and the same store.
+//!
+//! Services find each other by the address flags they take from the command line, so
+//! nothing here reaches into a service's internals: what a test sees is what a process
+//! would. [`buyer`] has the few calls most tests need to shop.
+#![forbid(unsafe_code)]
+
+pub mod buyer;
+mod services;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chassis::Shutdown;
+use chassis::store::testing::TempPostgres;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+pub use services::SERVICES;
+
+/// The e-mail identity treats as an administrator in every [`Shop`].
+pub const ADMIN_EMAIL: &str = "admin@bazaar.test";
+
+/// How long a service may take to answer SERVING after it starts.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// Builds a [`Shop`]: which store, which services, which extra flags.
+#[derive(Debug)]
+pub struct ShopBuilder {
+    test: String,
+    postgres: bool,
+    without: Vec<&'static str>,
+    flags: BTreeMap<&'static str, BTreeMap<String, String>>,
+}
+
+impl ShopBuilder {
+    /// Puts every SQL store in a fresh PostgreSQL database of its own, on the server that
+    /// `BAZAAR_TEST_POSTGRES_URL` names.
+    pub fn postgres(mut self) -> Self {
+        self.postgres = true;
+        self
+    }
+
+    /// Puts every SQL store on PostgreSQL when `postgres` is true (for tests run on both).
+    pub fn postgres_if(self, postgres: bool) -> Self {
+        if postgres { self.postgres() } else { self }
+    }
+
+    /// Gives `service` the flag `--name=value` (replacing the shop's own setting of it).
+    ///
+    /// # Panics
+    /// If `service` is not one of [`SERVICES`] or the flag is not of the form
+    /// `--name=value` (a mistake in the test).
+    pub fn arg(mut self, service: &str, flag: &str) -> Self {
+        let service = services::name(service);
+        let (name, value) = flag
+            .strip_prefix("--")
+            .and_then(|f| f.split_once('='))
+            .unwrap_or_else(|| panic!("flag {flag:?} is not of the form --name=value"));
+        self.flags
+            .entry(service)
+            .or_default()
+            .insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Leaves `service` out: its address is reserved but nothing listens there until
+    /// [`Shop::restart`] starts it.
+    pub fn without(mut self, service: &str) -> Self {
+        self.without.push(services::name(service));
+        self
+    }
+
+    /// Starts every service (callees before callers) and waits until each answers SERVING.
+    /// `None`, after saying so on stderr, when PostgreSQL was asked for and
+    /// `BAZAAR_TEST_POSTGRES_URL` is not set.
+    ///
+    /// # Panics
+    /// When a service does not start: the test cannot go on.
+    pub async fn start(self) -> Option<Shop> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut databases = BTreeMap::new();
+        if self.postgres {
+            for spec in SERVICES.iter().filter(|s| s.sql) {
+                let test = format!("{} ({})", self.test, spec.name);
+                let database = TempPostgres::create(&test)
+                    .await
+                    .expect("a PostgreSQL database for the test")?;
+                databases.insert(spec.name, database);
+            }
+        }
+        let addresses: BTreeMap<&'static str, SocketAddr> =
+            SERVICES.iter().map(|s| (s.name, free_address())).collect();
+        let mut configured = BTreeMap::new();
+        for spec in SERVICES {
+            let mut flags = BTreeMap::new();
+            flags.insert("listen".to_owned(), addresses[spec.name].to_string());
+            flags.insert("data-dir".to_owned(), dir.path().display().to_string());
+            flags.insert("shutdown-grace-secs".to_owned(), "2".to_owned());
+            for callee in spec.calls {
+                flags.insert(format!("{callee}-addr"), addresses[callee].to_string());
+            }
+            for (name, value) in spec.test_flags {
+                flags.insert((*name).to_owned(), (*value).to_owned());
+            }
+            if let Some(database) = databases.get(spec.name) {
+                flags.insert("database-url".to_owned(), database.url.clone());
+            }
+            if let Some(overrides) = self.flags.get(spec.name) {
+                flags.extend(overrides.clone());
+            }
+            configured.insert(spec.name, flags);
+        }
+        let shop = Shop {
+            dir,
+            databases,
+            addresses,
+            flags: configured,
+            running: Mutex::new(BTreeMap::new()),
+        };
+        for spec in SERVICES {
+            if !self.without.contains(&spec.name) {
+                shop.restart(spec.name).await;
+            }
+        }
+        Some(shop)
+    }
+}
+
+/// Every service of the shop, running in this process. See the [crate] documentation.
+#[derive(Debug)]
+pub struct Shop {
+    dir: tempfile::TempDir,
+    databases: BTreeMap<&'static str, TempPostgres>,
+    addresses: BTreeMap<&'static str, SocketAddr>,
+    flags: BTreeMap<&'static str, BTreeMap<String, String>>,
+    running: Mutex<BTreeMap<&'static str, Running>>,
+}
+
+/// One service's runtime thread and the two ways to end it.
+#[derive(Debug)]
+struct Running {
+    shutdown: Shutdown,
+    kill: oneshot::Sender<()>,
+    thread: JoinHandle<Result<(), String>>,
+}
+
+impl Shop {
+    /// A shop for the test named `test` (the name appears in skip messages and database
+    /// names).
+    pub fn builder(test: &str) -> ShopBuilder {
+        ShopBuilder {
+            test: test.to_owned(),
+            postgres: false,
+            without: Vec::new(),
+            flags: BTreeMap::new(),
+        }
+    }
+
+    /// The address `service` listens on (also while it is stopped).
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.addresses[services::name(service)]
+    }
+
+    /// `http://` and the address of `service`, as tonic endpoints take it.
+    pub fn endpoint(&self, service: &str) -> String {
+        format!("http://{}", self.addr(service))
+    }
+
+    /// A channel to `service`, connecting on first use.
+    pub fn channel(&self, service: &str) -> Channel {
+        Channel::from_shared(self.endpoint(service))
+            .expect("an http URL is a valid endpoint")
+            .connect_lazy()
+    }
+
+    /// The directory every service keeps its files in.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The database URL `service` uses: its PostgreSQL database, or its SQLite file.
+    pub fn database_url(&self, service: &str) -> Option<String> {
+        let name = services::name(service);
+        self.flags[name].get("database-url").cloned()
+    }
+
+    /// Whether `service` is running (started and not stopped or killed since).
+    pub fn is_running(&self, service: &str) -> bool {
+        self.lock().contains_key(services::name(service))
+    }
+
+    /// Stops `service` as SIGTERM would: it drains its calls, closes its store and exits.
+    pub async fn stop(&self, service: &str) {
+        let Some(running) = self.lock().remove(services::name(service)) else {
+            return;
+        };
+        running.shutdown.trigger();
+        if let Err(error) = join(running.thread).await {
+            eprintln!("{service} did not stop cleanly: {error}");
+        }
+    }
+
+    /// Ends `service` as SIGKILL would: its runtime is dropped with every task where it
+    /// stands; nothing is drained or flushed.
+    pub async fn kill(&self, service: &str) {
+        let Some(running) = self.lock().remove(services::name(service)) else {
+            return;
+        };
+        let _ = running.kill.send(());
+        // It ends as killed; that is the point.
+        let _ = join(running.thread).await;
+    }
+
+    /// Starts `service` (again) on its address with its store, and waits until it answers
+    /// SERVING. Does nothing if it is running.
+    ///
+    /// # Panics
+    /// When it does not start within 30 s.
+    pub async fn restart(&self, service: &str) {
+        let name = services::name(service);
+        if self.is_running(name) {
+            return;
+        }
+        let args: Vec<String> = self.flags[name]
+            .iter()
+            .map(|(flag, value)| format!("--{flag}={value}"))
+            .collect();
+        let started = Instant::now();
+        // A port just released can take a moment to be bindable again.
+        let running = loop {
+            let (bound_tx, bound_rx) = oneshot::channel();
+            let running = spawn(name, args.clone(), bound_tx);
+            match bound_rx.await {
+                Ok(Ok(())) => break running,
+                Ok(Err(error)) if started.elapsed() < READY_WITHIN => {
+                    let _ = join(running.thread).await;
+                    eprintln!("{name} did not bind yet ({error}); trying again");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(Err(error)) => panic!("{name} does not start: {error}"),
+                Err(_) => panic!(
+                    "{name} ended before binding: {:?}",
+                    join(running.thread).await
+                ),
+            }
+        };
+        self.lock().insert(name, running);
+        wait_until_serving(name, self.channel(name)).await;
+    }
+
+    /// Stops every running service gracefully, callers first, and drops the PostgreSQL
+    /// databases.
+    pub async fn shutdown(mut self) {
+        for spec in SERVICES.iter().rev() {
+            self.stop(spec.name).await;
+        }
+        for (_, database) in std::mem::take(&mut self.databases) {
+            if let Err(error) = database.drop_database().await {
+                eprintln!("could not drop a test database: {error}");
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Running>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Shop {
+    /// A shop dropped without [`Shop::shutdown`] (a failed test) kills what still runs, so
+    /// no service outlives its test.
+    fn drop(&mut self) {
+        let running = std::mem::take(&mut *self.lock());
+        for (_, running) in running {
+            let _ = running.kill.send(());
+            let _ = running.thread.join();
+        }
+    }
+}
+
+/// A free port of 127.0.0.1, found by binding port 0 and letting it go. (A service binds
+/// the address itself later; restarts need the address to stay the same.)
+fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// Runs `name` with `args` on a runtime of its own, on a thread of its own. `bound` hears
+/// whether it could bind its address.
+fn spawn(
+    name: &'static str,
+    args: Vec<String>,
+    bound: oneshot::Sender<Result<(), String>>,
+) -> Running {
+    let shutdown = Shutdown::new();
+    let (kill, killed) = oneshot::channel::<()>();
+    let stop = shutdown.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("shop-{name}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .map_err(|e| format!("{name}: no runtime: {e}"))?;
+            let result = runtime.block_on(async move {
+                tokio::select! {
+                    result = services::run(name, args, stop, bound) => result,
+                    _ = killed => Err(format!("{name} killed")),
+                }
+            });
+            // Killed: every task still on the runtime is dropped where it stands.
+            runtime.shutdown_background();
+            result
+        })
+        .expect("a thread for the service");
+    Running {
+        shutdown,
+        kill,
+        thread,
+    }
+}
+
+/// Waits for a service thread to end, off the test's runtime.
+async fn join(thread: JoinHandle<Result<(), String>>) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || {
+        thread
+            .join()
+            .unwrap_or_else(|_| Err("the service panicked".to_owned()))
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+}
+
+/// Polls `name`'s health until it says SERVING.
+async fn wait_until_serving(name: &str, channel: Channel) {
+    let mut health = HealthClient::new(channel);
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status());
+        if matches!(status, Ok(ServingStatus::Serving)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} is not SERVING after {READY_WITHIN:?}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,504 @@
+//! Checkout under faults, through the real services: all ten started in this process by
+//! `bazaar-testkit`, each on its own runtime and socket, on SQLite files and (when
+//! `BAZAAR_TEST_POSTGRES_URL` is set) on PostgreSQL. Each scenario injects one fault of
+//! DESIGN.md's list (a declined card, stock gone between cart and checkout, shipping down
+//! after the charge, orders killed mid-saga, notification down, one PlaceOrder sent twice
+//! at once), then lets [`invariants::Ledger::check`] assert every checkout invariant.
+
+mod faults;
+mod invariants;
+
+use std::time::{Duration, Instant};
+
+use bazaar_contract::inventory::v1::GetStockRequest;
+use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
+use bazaar_contract::notification::v1::ListNotificationsRequest;
+use bazaar_contract::notification::v1::notification_service_client::NotificationServiceClient;
+use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
+use bazaar_contract::orders::v1::{FailureReason, GetOrderRequest, OrderState};
+use bazaar_contract::payment::v1::ChargeStatus;
+use bazaar_testkit::buyer::{self, DECLINED_CARD, GOOD_CARD, Token};
+use bazaar_testkit::{Shop, ShopBuilder};
+use chassis::Shutdown;
+
+use crate::faults::ShippingFaults;
+use crate::invariants::Ledger;
+
+const LAMP: &str = "brass-desk-lamp";
+const MUG: &str = "ceramic-coffee-mug";
+const SKILLET: &str = "cast-iron-skillet";
+
+/// One test per backend for each scenario.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(false).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(true).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    a_declined_card_fails_the_order_and_charges_nothing,
+    stock_gone_between_cart_and_checkout_fails_only_the_late_order,
+    shipping_down_after_the_charge_is_retried_until_placed,
+    orders_killed_after_the_charge_finishes_the_saga_when_back,
+    stock_lost_after_the_charge_is_refunded,
+    confirmations_missed_while_notification_is_down_are_sent_once,
+    one_place_order_sent_twice_at_once_orders_once,
+);
+
+/// The shop for `test`, on PostgreSQL if `postgres`, after `configure`; `None` when the
+/// PostgreSQL run is skipped.
+async fn shop(
+    test: &str,
+    postgres: bool,
+    configure: impl FnOnce(ShopBuilder) -> ShopBuilder,
+) -> Option<Shop> {
+    configure(Shop::builder(test).postgres_if(postgres))
+        .start()
+        .await
+}
+
+/// Stocks `quantity` of each product, as the admin, and records it.
+async fn stock(shop: &Shop, ledger: &mut Ledger, products: &[(&str, i32)]) {
+    let admin = buyer::admin(shop).await;
+    for (product_id, quantity) in products {
+        buyer::restock(shop, &admin, product_id, *quantity).await;
+        ledger.stocked(product_id, i64::from(*quantity));
+    }
+}
+
+/// A guest with `items` in the cart.
+async fn shopper(shop: &Shop, items: &[(&str, i32)]) -> Token {
+    let token = buyer::guest(shop).await;
+    for (product_id, quantity) in items {
+        buyer::add_to_cart(shop, &token, product_id, *quantity).await;
+    }
+    token
+}
+
+async fn a_declined_card_fails_the_order_and_charges_nothing(postgres: bool) {
+    let Some(shop) = shop("declined card", postgres, |b| b).await else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(LAMP, 5)]).await;
+    let ada = shopper(&shop, &[(LAMP, 2)]).await;
+
+    let declined = buyer::place_order(
+        &shop,
+        &ada,
+        buyer::order_request(&buyer::unique("order"), DECLINED_CARD, "USD"),
+    )
+    .await
+    .expect("a decline is an answer, not an error");
+    ledger.acknowledged(&declined, &ada);
+    assert_eq!(declined.state(), OrderState::Failed);
+    let failure = declined.failure.clone().expect("a failed order says why");
+    assert_eq!(failure.reason(), FailureReason::PaymentDeclined);
+
+    // The cart was kept: the same buyer pays with another card.
+    let placed = buyer::place_order(
+        &shop,
+        &ada,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("the second try is placed");
+    ledger.acknowledged(&placed, &ada);
+    assert_eq!(placed.state(), OrderState::Placed);
+
+    let settled = ledger.check(&shop).await;
+    assert_eq!(settled.in_state(OrderState::Failed), 1);
+    assert_eq!(settled.in_state(OrderState::Placed), 1);
+    let charges = &settled.charges[&declined.id];
+    assert!(
+        charges.iter().all(|c| c.status() == ChargeStatus::Declined),
+        "{charges:?}"
+    );
+    shop.shutdown().await;
+}
+
+async fn stock_gone_between_cart_and_checkout_fails_only_the_late_order(postgres: bool) {
+    let Some(shop) = shop("stock gone", postgres, |b| b).await else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(SKILLET, 1), (MUG, 10)]).await;
+    // Both carts hold the last skillet; the first to check out gets it.
+    let first = shopper(&shop, &[(SKILLET, 1), (MUG, 1)]).await;
+    let late = shopper(&shop, &[(SKILLET, 1), (MUG, 2)]).await;
+
+    let placed = buyer::place_order(
+        &shop,
+        &first,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("the first order");
+    ledger.acknowledged(&placed, &first);
+    assert_eq!(placed.state(), OrderState::Placed);
+
+    let failed = buyer::place_order(
+        &shop,
+        &late,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("running out of stock is an answer, not an error");
+    ledger.acknowledged(&failed, &late);
+    assert_eq!(failed.state(), OrderState::Failed);
+    let failure = failed.failure.clone().expect("a failed order says why");
+    assert_eq!(failure.reason(), FailureReason::OutOfStock);
+    assert_eq!(failure.product_ids, vec![SKILLET.to_owned()]);
+
+    let settled = ledger.check(&shop).await;
+    assert!(
+        !settled.charges.contains_key(&failed.id),
+        "an order without stock reached payment: {:?}",
+        settled.charges.get(&failed.id)
+    );
+    shop.shutdown().await;
+}
+
+/// A shop whose orders reaches shipping through a [`ShippingFaults`] injector.
+async fn shop_with_shipping_faults(
+    test: &str,
+    postgres: bool,
+) -> Option<(Shop, ShippingFaults, Shutdown)> {
+    shop_with_shipping_faults_and(test, postgres, |b| b).await
+}
+
+/// [`shop_with_shipping_faults`], after `configure`.
+async fn shop_with_shipping_faults_and(
+    test: &str,
+    postgres: bool,
+    configure: impl FnOnce(ShopBuilder) -> ShopBuilder,
+) -> Option<(Shop, ShippingFaults, Shutdown)> {
+    let faults = ShippingFaults::default();
+    let stop = Shutdown::new();
+    let dir = tempfile_dir();
+    let injector = faults.serve(dir.path(), stop.clone()).await;
+    let shop = shop(test, postgres, |b| {
+        configure(b)
+            .arg("orders", &format!("--shipping-addr={injector}"))
+            // Answer PENDING soon: the test watches the saga go on without the caller.
+            .arg("orders", "--place-order-wait-ms=300")
+    })
+    .await?;
+    faults.forward_to(shop.endpoint("shipping"));
+    Some((shop, faults, stop))
+}
+
+fn tempfile_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+/// Waits until `condition` holds, polling; panics with `what` after 30 s.
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether payment holds a SUCCEEDED charge for `order_id`.
+async fn charged(shop: &Shop, order_id: &str) -> bool {
+    invariants::all_charges(shop)
+        .await
+        .get(order_id)
+        .is_some_and(|c| c.iter().any(|c| c.status() == ChargeStatus::Succeeded))
+}
+
+async fn shipping_down_after_the_charge_is_retried_until_placed(postgres: bool) {
+    let Some((shop, faults, stop)) = shop_with_shipping_faults("shipping down", postgres).await
+    else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(LAMP, 3)]).await;
+    let ada = shopper(&shop, &[(LAMP, 1)]).await;
+
+    faults.fail_shipments(true);
+    let pending = buyer::place_order(
+        &shop,
+        &ada,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("PlaceOrder acknowledges the order");
+    ledger.acknowledged(&pending, &ada);
+    assert_eq!(pending.state(), OrderState::Pending);
+    eventually("shipment tried three times", async || {
+        faults.create_calls() >= 3
+    })
+    .await;
+    assert!(charged(&shop, &pending.id).await, "the charge came first");
+
+    faults.fail_shipments(false);
+    let settled = ledger.check(&shop).await;
+    assert_eq!(settled.orders[&pending.id].state(), OrderState::Placed);
+    stop.trigger();
+    shop.shutdown().await;
+}
+
+async fn orders_killed_after_the_charge_finishes_the_saga_when_back(postgres: bool) {
+    let Some((shop, faults, stop)) = shop_with_shipping_faults("orders killed", postgres).await
+    else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(LAMP, 3), (MUG, 3)]).await;
+    let ada = shopper(&shop, &[(LAMP, 1), (MUG, 2)]).await;
+
+    faults.fail_shipments(true);
+    let request = buyer::order_request(&buyer::unique("order"), GOOD_CARD, "EUR");
+    let pending = buyer::place_order(&shop, &ada, request.clone())
+        .await
+        .expect("PlaceOrder acknowledges the order");
+    ledger.acknowledged(&pending, &ada);
+    eventually("the saga reaches the shipment", async || {
+        faults.create_calls() >= 1
+    })
+    .await;
+    assert!(charged(&shop, &pending.id).await, "the charge came first");
+
+    // Charged, not shipped: the process dies where it stands.
+    shop.kill("orders").await;
+    faults.fail_shipments(false);
+    shop.restart("orders").await;
+
+    let settled = ledger.check(&shop).await;
+    let order = &settled.orders[&pending.id];
+    assert_eq!(order.state(), OrderState::Placed);
+    // A retry by the caller finds the same order.
+    let again = buyer::place_order(&shop, &ada, request)
+        .await
+        .expect("the retry answers");
+    assert_eq!(again.id, pending.id);
+    assert_eq!(again.charge_id, order.charge_id);
+    stop.trigger();
+    shop.shutdown().await;
+}
+
+async fn stock_lost_after_the_charge_is_refunded(postgres: bool) {
+    let Some((shop, faults, stop)) =
+        shop_with_shipping_faults_and("stock lost after the charge", postgres, |b| {
+            b.arg("orders", "--reservation-ttl-secs=1")
+        })
+        .await
+    else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(SKILLET, 1)]).await;
+    let ada = shopper(&shop, &[(SKILLET, 1)]).await;
+    let bob = shopper(&shop, &[(SKILLET, 1)]).await;
+
+    // Ada is charged, then her shipment cannot be made for longer than the reservation
+    // lasts; the reservation expires and Bob buys the last skillet meanwhile.
+    faults.fail_shipments(true);
+    let ada_order = buyer::place_order(
+        &shop,
+        &ada,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("PlaceOrder acknowledges the order");
+    ledger.acknowledged(&ada_order, &ada);
+    faults.fail_shipments_of(&ada_order.id);
+    eventually("Ada is charged", async || {
+        charged(&shop, &ada_order.id).await
+    })
+    .await;
+    eventually("Ada's reservation expires", async || {
+        stock_of(&shop, SKILLET).await == (1, 0)
+    })
+    .await;
+    let bob_order = buyer::place_order(
+        &shop,
+        &bob,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("Bob's order");
+    ledger.acknowledged(&bob_order, &bob);
+    eventually("Bob's order is placed", async || {
+        order_state(&shop, &bob, &bob_order.id).await == OrderState::Placed
+    })
+    .await;
+
+    // Shipping is back: Ada's saga cannot get her stock again, so it undoes the charge.
+    faults.fail_shipments(false);
+    let settled = ledger.check(&shop).await;
+    let ada_order = &settled.orders[&ada_order.id];
+    assert_eq!(ada_order.state(), OrderState::Failed);
+    assert_eq!(
+        ada_order.failure.as_ref().map(|f| f.reason()),
+        Some(FailureReason::OutOfStock)
+    );
+    let refunded = &settled.charges[&ada_order.id];
+    assert!(
+        refunded
+            .iter()
+            .any(|c| c.status() == ChargeStatus::Refunded),
+        "Ada's charge was not refunded: {refunded:?}"
+    );
+    stop.trigger();
+    shop.shutdown().await;
+}
+
+/// Available and reserved units of `product_id`.
+async fn stock_of(shop: &Shop, product_id: &str) -> (i64, i64) {
+    let stock = InventoryServiceClient::new(shop.channel("inventory"))
+        .get_stock(GetStockRequest {
+            product_id: product_id.to_owned(),
+        })
+        .await
+        .expect("GetStock answers")
+        .into_inner()
+        .stock
+        .expect("GetStock has the stock");
+    (stock.available, stock.reserved)
+}
+
+/// The state of `order_id`, read by its owner.
+async fn order_state(shop: &Shop, owner: &Token, order_id: &str) -> OrderState {
+    OrdersServiceClient::new(shop.channel("orders"))
+        .get_order(owner.request(GetOrderRequest {
+            order_id: order_id.to_owned(),
+        }))
+        .await
+        .expect("GetOrder answers")
+        .into_inner()
+        .order
+        .expect("GetOrder has the order")
+        .state()
+}
+
+async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres: bool) {
+    let Some(shop) = shop("notification down", postgres, |b| b).await else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(MUG, 20)]).await;
+
+    shop.stop("notification").await;
+    let mut placed = Vec::new();
+    for _ in 0..3 {
+        let buyer = shopper(&shop, &[(MUG, 1)]).await;
+        let order = buyer::place_order(
+            &shop,
+            &buyer,
+            buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+        )
+        .await
+        .expect("checkout does not need notification");
+        assert_eq!(order.state(), OrderState::Placed);
+        ledger.acknowledged(&order, &buyer);
+        placed.push(order.id);
+    }
+
+    shop.restart("notification").await;
+    for id in &placed {
+        eventually("the missed confirmation is sent", async || {
+            sent_for(&shop, id).await == 1
+        })
+        .await;
+    }
+
+    // Once more down and up, then one more order: it is confirmed after everything
+    // before it (events are handled in order), and nothing was sent twice.
+    shop.kill("notification").await;
+    shop.restart("notification").await;
+    let last_buyer = shopper(&shop, &[(MUG, 1)]).await;
+    let last = buyer::place_order(
+        &shop,
+        &last_buyer,
+        buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD"),
+    )
+    .await
+    .expect("the last order");
+    ledger.acknowledged(&last, &last_buyer);
+    placed.push(last.id.clone());
+    eventually("the last confirmation is sent", async || {
+        sent_for(&shop, &last.id).await == 1
+    })
+    .await;
+    for id in &placed {
+        assert_eq!(sent_for(&shop, id).await, 1, "order {id}");
+    }
+    let messages = std::fs::read_dir(shop.data_dir().join("maildir/new"))
+        .expect("the Maildir exists")
+        .count();
+    assert_eq!(
+        messages,
+        placed.len(),
+        "one message per order in the Maildir"
+    );
+
+    ledger.check(&shop).await;
+    shop.shutdown().await;
+}
+
+/// How many notifications were sent for `order_id`.
+async fn sent_for(shop: &Shop, order_id: &str) -> usize {
+    NotificationServiceClient::new(shop.channel("notification"))
+        .list_notifications(ListNotificationsRequest {
+            page_size: 100,
+            page_token: String::new(),
+            order_id: order_id.to_owned(),
+        })
+        .await
+        .map(|r| r.into_inner().notifications.len())
+        .unwrap_or(0)
+}
+
+async fn one_place_order_sent_twice_at_once_orders_once(postgres: bool) {
+    let Some(shop) = shop("twice at once", postgres, |b| b).await else {
+        return;
+    };
+    let mut ledger = Ledger::default();
+    stock(&shop, &mut ledger, &[(LAMP, 5)]).await;
+    let ada = shopper(&shop, &[(LAMP, 2)]).await;
+
+    let request = buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD");
+    let (one, two) = tokio::join!(
+        buyer::place_order(&shop, &ada, request.clone()),
+        buyer::place_order(&shop, &ada, request.clone()),
+    );
+    // The contract lets the second of two overlapping calls answer ABORTED ("still in
+    // progress"); a client then retries with the same request id, and gets the order.
+    let mut answers = Vec::new();
+    for answer in [one, two] {
+        let order = match answer {
+            Ok(order) => order,
+            Err(status) if status.code() == tonic::Code::Aborted => {
+                buyer::place_order(&shop, &ada, request.clone())
+                    .await
+                    .expect("the retry answers")
+            }
+            Err(status) => panic!("PlaceOrder failed: {status:?}"),
+        };
+        answers.push(order);
+    }
+    let [one, two] = answers.try_into().expect("two answers");
+    assert_eq!(one.id, two.id, "one request id, one order");
+    ledger.acknowledged(&one, &ada);
+
+    let settled = ledger.check(&shop).await;
+    assert_eq!(settled.orders[&one.id].state(), OrderState::Placed);
+    assert_eq!(settled.charges.len(), 1, "{:?}", settled.charges);
+    shop.shutdown().await;
+}
