@@ -10,10 +10,11 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use bazaar_contract::cart::v1::{
     AddItemRequest, MergeGuestCartRequest, RemoveItemRequest, SetItemQuantityRequest,
 };
@@ -868,6 +869,37 @@ pub async fn list_orders(
         orders,
         next_page_token: listed.next_page_token,
     }))
+}
+
+/// Every route of the API, relative to `/api/v1`: method, path and handler. The router is
+/// built from this table, and a test checks it against the OpenAPI document both ways.
+pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/products", get(list_products)),
+        (Method::GET, "/products/{product_id}", get(get_product)),
+        (Method::GET, "/search", get(search)),
+        (Method::GET, "/categories", get(categories)),
+        (Method::GET, "/recommendations", get(recommendations)),
+        (Method::GET, "/currencies", get(currencies)),
+        (Method::POST, "/session/guest", post(start_guest)),
+        (Method::POST, "/session/signup", post(signup)),
+        (Method::POST, "/session/login", post(login)),
+        (Method::POST, "/session/refresh", post(refresh)),
+        (Method::POST, "/session/logout", post(logout)),
+        (Method::GET, "/cart", get(get_cart)),
+        (Method::POST, "/cart/items", post(add_item)),
+        (Method::PUT, "/cart/items/{product_id}", put(set_quantity)),
+        (
+            Method::DELETE,
+            "/cart/items/{product_id}",
+            delete(remove_item),
+        ),
+        (Method::GET, "/orders", get(list_orders)),
+        (Method::POST, "/orders", post(place_order)),
+        (Method::GET, "/orders/{order_id}", get(get_order)),
+        (Method::GET, "/status", get(crate::status::json)),
+        (Method::GET, "/openapi.json", get(openapi)),
+    ]
 }
 
 /// GET /api/v1/openapi.json.

@@ -192,28 +192,11 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn_with_state(app.clone(), session::resolve))
         .layer(from_fn(security::same_origin));
 
-    let api = Router::new()
-        .route("/products", get(api::list_products))
-        .route("/products/{product_id}", get(api::get_product))
-        .route("/search", get(api::search))
-        .route("/categories", get(api::categories))
-        .route("/recommendations", get(api::recommendations))
-        .route("/currencies", get(api::currencies))
-        .route("/session/guest", post(api::start_guest))
-        .route("/session/signup", post(api::signup))
-        .route("/session/login", post(api::login))
-        .route("/session/refresh", post(api::refresh))
-        .route("/session/logout", post(api::logout))
-        .route("/cart", get(api::get_cart))
-        .route("/cart/items", post(api::add_item))
-        .route(
-            "/cart/items/{product_id}",
-            axum::routing::put(api::set_quantity).delete(api::remove_item),
-        )
-        .route("/orders", get(api::list_orders).post(api::place_order))
-        .route("/orders/{order_id}", get(api::get_order))
-        .route("/status", get(status::json))
-        .route("/openapi.json", get(api::openapi))
+    let api = api::routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, route)| {
+            router.route(path, route)
+        })
         .fallback(api::not_found);
 
     Router::new()

@@ -184,15 +184,17 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
         let status = self.0.http_status();
-        let heading = match (&self.0, self.0.service()) {
-            (_, Some("catalog")) if self.0.is_unavailable() => {
-                "The shop is unavailable right now".to_owned()
+        let heading = match self.0.code() {
+            _ if self.0.is_unavailable() && self.0.service() == Some("catalog") => {
+                "The shop is unavailable right now"
             }
-            (GatewayError::NotFound(_), _) => "Not found".to_owned(),
-            (GatewayError::Forbidden(_), _) => "Not allowed".to_owned(),
-            _ if self.0.is_unavailable() => "Unavailable right now".to_owned(),
-            _ => "Something went wrong".to_owned(),
-        };
+            _ if self.0.is_unavailable() => "Unavailable right now",
+            tonic::Code::NotFound => "Not found",
+            tonic::Code::PermissionDenied => "Not allowed",
+            tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => "That did not work",
+            _ => "Something went wrong",
+        }
+        .to_owned();
         let page = ErrorPage {
             chrome: Chrome::bare(&heading),
             status: status.as_u16(),

@@ -323,7 +323,12 @@ pub async fn order(
     let order = match found {
         Ok(response) => response.into_inner().order.unwrap_or_default(),
         Err(error) if error.is_unavailable() => return Ok(unavailable(chrome, heading, &error)),
-        Err(error) if error.code() == tonic::Code::InvalidArgument => {
+        Err(error)
+            if matches!(
+                error.code(),
+                tonic::Code::InvalidArgument | tonic::Code::NotFound
+            ) =>
+        {
             return Err(GatewayError::NotFound("The order".to_owned()).into());
         }
         Err(error) => return Err(error.into()),
