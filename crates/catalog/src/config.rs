@@ -17,14 +17,15 @@ pub struct Config {
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `catalog.db` in the data directory.
     #[arg(long, env = "BAZAAR_CATALOG_DATABASE_URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<chassis::config::StoreUrl>,
 }
 
 impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.as_str().to_owned())
             .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "catalog.db"))
     }
 }

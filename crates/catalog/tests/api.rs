@@ -28,7 +28,7 @@ impl Running {
     async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config {
             server: ServerArgs::for_tests(data_dir),
-            database_url,
+            database_url: database_url.map(Into::into),
         };
         let catalog = Catalog::bind(&config).await.expect("catalog binds");
         let address = catalog.local_addr();

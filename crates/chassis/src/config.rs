@@ -146,9 +146,85 @@ pub fn split_addresses(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// A store URL from the settings (`postgres://user:secret@host/db`, `redis://...`,
+/// `sqlite://file`). It is shown (in `Debug`, hence in the configuration logged at start)
+/// with the password of its user info replaced by `***`; [`StoreUrl::as_str`] is the URL
+/// itself, for connecting.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    /// The URL as given, password included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password, if any, replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return url.clone();
+        };
+        let authority_end = url[scheme_end..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| scheme_end + i);
+        let authority = &url[scheme_end..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => format!(
+                "{}***{}",
+                &url[..scheme_end + colon + 1],
+                &url[scheme_end + at..]
+            ),
+            _ => url.clone(),
+        }
+    }
+}
+
+impl From<String> for StoreUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::str::FromStr for StoreUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self(url.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_urls_are_shown_without_their_password() {
+        for (url, shown) in [
+            ("redis://:secret@host:6379/0", "redis://:***@host:6379/0"),
+            (
+                "postgres://cart:secret@db/cart",
+                "postgres://cart:***@db/cart",
+            ),
+            (
+                "postgres://u:p@ss@db:5432/x?ssl=1",
+                "postgres://u:***@db:5432/x?ssl=1",
+            ),
+            ("postgres://cart@db/cart", "postgres://cart@db/cart"),
+            ("redis://host:6379", "redis://host:6379"),
+            ("sqlite://data/cart.db", "sqlite://data/cart.db"),
+        ] {
+            let url = StoreUrl::from(url.to_owned());
+            assert_eq!(url.redacted(), shown);
+            assert_eq!(format!("{url:?}"), format!("{shown:?}"));
+        }
+    }
 
     #[test]
     fn address_lists_ignore_blanks_and_spaces() {

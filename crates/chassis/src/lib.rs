@@ -12,6 +12,7 @@
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
 //!   to every outbound call;
 //! - [`client`]: outbound channels that connect lazily and balance across every address;
+//! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
 //! - [`ids`]: the `request_id` idempotency key and looked-up ids, parsed one way;
@@ -23,6 +24,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod deadline;
 pub mod error;

@@ -377,6 +377,9 @@ impl Readiness {
     }
 }
 
+/// The path prefix of every `grpc.health.v1.Health` method.
+const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
+
 /// Layer that bounds the calls in progress in the whole process (see [`InFlightLimit`]).
 #[derive(Clone, Debug)]
 pub struct InFlightLimitLayer {
@@ -404,7 +407,7 @@ impl<S> Layer<S> for InFlightLimitLayer {
 }
 
 /// Refuses a call at once with `UNAVAILABLE` when the process already has as many calls in
-/// progress as it may. Shedding fast keeps latency bounded for the calls that are admitted
+/// progress as it may (health checks are neither counted nor refused). Shedding fast keeps latency bounded for the calls that are admitted
 /// and lets the caller retry on another replica, where a queue would make everyone wait.
 #[derive(Clone, Debug)]
 pub struct InFlightLimit<S> {
@@ -427,6 +430,12 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // Health checks are cheap and must answer at the limit too (an orchestrator that
+        // sees a busy replica as dead would restart it); a Watch stream must not hold a
+        // permit for its whole life.
+        if request.uri().path().starts_with(HEALTH_PATH) {
+            return Box::pin(self.inner.call(request));
+        }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 let response = self.inner.call(request);

@@ -462,6 +462,8 @@ async fn calls_beyond_the_in_flight_limit_are_refused_at_once() {
         1,
         "the refused call never reached the handler"
     );
+    // Health is not counted: a probe answers even when the process is at its limit.
+    assert_eq!(running.health("").await, ServingStatus::Serving);
     first
         .await
         .expect("the call task did not panic")

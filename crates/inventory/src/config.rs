@@ -26,7 +26,7 @@ pub struct Config {
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `inventory.db` in the data directory.
     #[arg(long, env = "BAZAAR_INVENTORY_DATABASE_URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<chassis::config::StoreUrl>,
 
     /// How often, in milliseconds, reservations past their expiry are marked EXPIRED and
     /// old failed-reservation records are forgotten. Correctness does not depend on it:
@@ -43,7 +43,8 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.as_str().to_owned())
             .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "inventory.db"))
     }
 

@@ -23,7 +23,7 @@ pub struct Config {
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `notification.db` in the data directory.
     #[arg(long, env = "BAZAAR_NOTIFICATION_DATABASE_URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<chassis::config::StoreUrl>,
 
     /// Maildir folder the emails are written to (its `tmp`, `new` and `cur` directories are
     /// created). Defaults to `maildir` in the data directory.
@@ -70,7 +70,8 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.as_str().to_owned())
             .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "notification.db"))
     }
 

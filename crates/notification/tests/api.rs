@@ -190,10 +190,8 @@ async fn an_unreachable_database_means_not_serving_not_a_crash() {
     let nowhere = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(dir.path(), nowhere.to_string());
-    config.database_url = Some(format!(
-        "postgres://postgres@127.0.0.1:{}/nothing",
-        nowhere.port()
-    ));
+    config.database_url =
+        Some(format!("postgres://postgres@127.0.0.1:{}/nothing", nowhere.port()).into());
     let running = Running::launch(config).await;
     assert_eq!(running.health().await, ServingStatus::NotServing);
     let status = list(&running, 0, "", "").await.unwrap_err();

@@ -321,7 +321,7 @@ async fn undelivered_notifications_are_delivered_after_a_crash(database_url: Opt
     orders.push(read.clone());
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(dir.path(), "127.0.0.1:1");
-    config.database_url = database_url;
+    config.database_url = database_url.map(Into::into);
 
     // What a crashed run left behind.
     let pool =

@@ -25,7 +25,7 @@ pub struct Config {
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `orders.db` in the data directory.
     #[arg(long, env = "BAZAAR_ORDERS_DATABASE_URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<chassis::config::StoreUrl>,
 
     /// Address(es) of the cart service, comma-separated.
     #[arg(long, env = "BAZAAR_CART_ADDR", default_value = "127.0.0.1:50054")]
@@ -146,7 +146,8 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.as_str().to_owned())
             .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "orders.db"))
     }
 

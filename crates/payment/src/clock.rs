@@ -1,65 +1,11 @@
 //! The time payment reads: whether a card has expired, and when charges happen. Tests
 //! replace it with a clock they set and move by hand.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+pub use chassis::clock::{Clock, ManualClock, SystemClock};
 
-/// Milliseconds since the Unix epoch.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Now.
-    fn now_ms(&self) -> i64;
-}
-
-/// The system's clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
-
-/// A clock that stands still until told to move.
-#[derive(Clone, Debug)]
-pub struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    /// Starts at the current system time.
-    pub fn new() -> Self {
-        Self::at(SystemClock.now_ms())
-    }
-
-    /// Starts at `ms` milliseconds since the Unix epoch.
-    pub fn at(ms: i64) -> Self {
-        Self(Arc::new(AtomicI64::new(ms)))
-    }
-
-    /// Starts at midnight UTC of a calendar day.
-    pub fn at_date(year: i32, month: u32, day: u32) -> Self {
-        Self::at(days_from_civil(year, month, day) * MS_PER_DAY)
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: std::time::Duration) {
-        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.0.fetch_add(by, Ordering::SeqCst);
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
+/// A manual clock at midnight UTC of a calendar day.
+pub fn at_date(year: i32, month: u32, day: u32) -> ManualClock {
+    ManualClock::at(days_from_civil(year, month, day) * MS_PER_DAY)
 }
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -131,7 +77,7 @@ mod tests {
 
     #[test]
     fn months_turn_at_midnight_utc() {
-        let clock = ManualClock::at_date(2030, 6, 30);
+        let clock = at_date(2030, 6, 30);
         assert_eq!(
             YearMonth::of_ms(clock.now_ms()),
             YearMonth {
@@ -150,7 +96,7 @@ mod tests {
             }
         );
         // 2024 is a leap year: March starts after February 29th.
-        let leap = ManualClock::at_date(2024, 2, 29);
+        let leap = at_date(2024, 2, 29);
         assert_eq!(YearMonth::of_ms(leap.now_ms()).month, 2);
     }
 }

@@ -67,7 +67,7 @@ impl Backend {
     pub async fn start_with(&self, settings: Settings) -> Running {
         let config = Config {
             server: ServerArgs::for_tests(self.dir.path()),
-            database_url: self.postgres.as_ref().map(|db| db.url.clone()),
+            database_url: self.postgres.as_ref().map(|db| db.url.clone().into()),
             admin_emails: settings.admin_emails,
             client_attempts_per_minute: settings.client_attempts_per_minute,
         };

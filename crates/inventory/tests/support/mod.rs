@@ -54,7 +54,7 @@ impl Running {
                 identity_addr: "127.0.0.1:1".to_owned(),
                 signing_keys_refresh_secs: 600,
             },
-            database_url,
+            database_url: database_url.map(Into::into),
             sweep_interval_ms,
         };
         let inventory = Inventory::bind_with(&config, issuer.verifier(), Arc::new(clock.clone()))

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod mail;
-pub mod orders_double;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,7 +19,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-pub use orders_double::{OrdersDouble, free_port};
+pub use bazaar_doubles::orders::{OrdersDouble, free_port};
 
 /// A notification service running on port 0.
 pub struct Running {
@@ -41,7 +40,7 @@ impl Running {
         orders: std::net::SocketAddr,
     ) -> Self {
         let mut config = Config::for_tests(data_dir, orders.to_string());
-        config.database_url = database_url;
+        config.database_url = database_url.map(Into::into);
         Self::start_with(config).await
     }
 

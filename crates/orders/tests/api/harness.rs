@@ -94,7 +94,7 @@ impl World {
 
     fn config(&self) -> Config {
         let mut config = Config::for_tests(self.dir.path(), self.doubles.addresses.clone());
-        config.database_url = self.database.as_ref().map(|d| d.url.clone());
+        config.database_url = self.database.as_ref().map(|d| d.url.clone().into());
         config
     }
 

@@ -35,7 +35,7 @@ pub struct Running {
 impl Running {
     pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
-        let clock = ManualClock::at_date(2030, 6, 15);
+        let clock = payment::clock::at_date(2030, 6, 15);
         let server = Payment::bind_with(&config, Arc::new(clock.clone()))
             .await
             .expect("payment binds");

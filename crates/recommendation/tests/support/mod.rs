@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod catalog_double;
-pub mod orders_double;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,8 +18,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
+pub use bazaar_doubles::orders::{OrdersDouble, free_port};
 pub use catalog_double::CatalogDouble;
-pub use orders_double::{OrdersDouble, free_port};
 
 /// The shop the catalog double sells: (product, categories).
 pub const SHOP: &[(&str, &[&str])] = &[
