@@ -42,7 +42,13 @@ for _ in $(seq 1 300); do
     grep -q "services up" "$data/up.log" 2>/dev/null && break
     sleep 0.1
 done
-grep -q "services up" "$data/up.log" || { cat "$data/up.log" >&2; exit 1; }
+if ! grep -q "services up" "$data/up.log"; then
+    cat "$data/up.log" >&2
+    for f in "$data"/logs/*.log; do
+        [ -f "$f" ] && { echo "--- $f (last 5 lines) ---" >&2; tail -n 5 "$f" >&2; }
+    done
+    exit 1
+fi
 
 # One guest session, as a returning browser holds it.
 curl -fsS -o /dev/null -c "$data/cookies" http://127.0.0.1:8080/
