@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Usage: scripts/smoke.sh [path/to/bazaar]
 #
-# Runs the whole system as a user would and checks it from the outside with grpcurl only:
-# `bazaar up` in a temporary data directory; for every service, reflection (list and
-# describe), a health check and a real call; a bad call that must fail with the right code;
+# Runs the whole system as a user would and checks it from the outside with grpcurl (and
+# curl for the storefront): `bazaar up` in a temporary data directory; for every service,
+# reflection (list and describe), a health check and a real call; the storefront's health,
+# home page and JSON API; a bad call that must fail with the right code;
 # a service killed with SIGKILL that must come back SERVING; then Ctrl-C (SIGINT), after
 # which `bazaar up` must exit 0 and leave no service process behind.
-# Needs grpcurl on PATH. Exits non-zero on the first failed check.
+# Needs grpcurl and curl on PATH. Exits non-zero on the first failed check.
 set -euo pipefail
 
 bin=${1:-target/debug/bazaar}
@@ -98,6 +99,16 @@ check_service 127.0.0.1:50057 bazaar.shipping.v1.ShippingService
 check_service 127.0.0.1:50058 bazaar.orders.v1.OrdersService
 check_service 127.0.0.1:50059 bazaar.notification.v1.NotificationService
 check_service 127.0.0.1:50060 bazaar.recommendation.v1.RecommendationService
+
+# The storefront: healthy, a home page with products, the JSON API, the status page.
+out=$(curl -fsS http://127.0.0.1:8080/healthz) || fail "the gateway's /healthz did not answer"
+out=$(curl -fsS http://127.0.0.1:8080/) || fail "the home page did not load"
+grep -q "All products" <<<"$out" || fail "the home page shows no products"
+out=$(curl -fsS "http://127.0.0.1:8080/api/v1/search?q=lamp") || fail "the API search failed"
+grep -q '"brass-desk-lamp"' <<<"$out" || fail "the API search found no lamp: $out"
+out=$(curl -fsS http://127.0.0.1:8080/api/v1/status) || fail "the status API failed"
+grep -q '"serving":10' <<<"$out" || fail "the status page does not see 10 services serving: $out"
+echo "smoke: the storefront at 127.0.0.1:8080 serves pages, the API and the status of every service"
 
 # Real calls.
 out=$(call 127.0.0.1:50051 bazaar.catalog.v1.CatalogService/ListProducts '{"page_size": 3}')

@@ -143,3 +143,26 @@ fn the_chassis_depends_on_no_service() {
         dependencies["bazaar-contract"]
     );
 }
+
+#[test]
+fn the_gateway_runs_on_the_contract_and_the_chassis_only() {
+    // Its tests start the whole shop (bazaar-testkit, a dev-dependency); the gateway itself
+    // knows the services only through the contract's clients, like a service does.
+    let metadata = workspace();
+    let packages = metadata["packages"].as_array().expect("packages");
+    let names: Vec<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
+    let gateway = packages
+        .iter()
+        .find(|p| p["name"] == "gateway")
+        .expect("the gateway is in the workspace");
+    let mut internal: Vec<&str> = gateway["dependencies"]
+        .as_array()
+        .expect("dependencies")
+        .iter()
+        .filter(|d| d["kind"].is_null())
+        .filter_map(|d| d["name"].as_str())
+        .filter(|d| names.contains(d))
+        .collect();
+    internal.sort_unstable();
+    assert_eq!(internal, ["bazaar-contract", "chassis"]);
+}

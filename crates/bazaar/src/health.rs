@@ -1,9 +1,12 @@
-//! Asking a service how it is, over `grpc.health.v1`.
+//! Asking a service how it is: over `grpc.health.v1` for the gRPC services, with a plain
+//! HTTP/1.1 `GET` of its health path for the gateway.
 
 use std::time::{Duration, Instant};
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+
+use crate::services::{Probe, ServiceSpec};
 
 /// What a health check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +30,56 @@ impl Health {
     }
 }
 
-/// Checks the overall health of the server at `address` (`host:port`), giving up after
+/// Checks the health of `service` at `address` (`host:port`) the way it answers, giving up
+/// after `timeout`. Returns what it found and how long the answer took.
+pub async fn check_service(
+    service: &ServiceSpec,
+    address: &str,
+    timeout: Duration,
+) -> (Health, Duration) {
+    match service.probe {
+        Probe::Grpc => check(address, timeout).await,
+        Probe::Http(path) => {
+            let started = Instant::now();
+            let health = match tokio::time::timeout(timeout, check_http(address, path)).await {
+                Ok(health) => health,
+                Err(_) => Health::Down("no answer in time".to_owned()),
+            };
+            (health, started.elapsed())
+        }
+    }
+}
+
+/// `GET path` over one HTTP/1.1 connection: SERVING on 200, NOT_SERVING on any other
+/// status, DOWN when nothing answers.
+async fn check_http(address: &str, path: &str) -> Health {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = match tokio::net::TcpStream::connect(address).await {
+        Ok(stream) => stream,
+        Err(error) => return Health::Down(error.to_string()),
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    if let Err(error) = stream.write_all(request.as_bytes()).await {
+        return Health::Down(error.to_string());
+    }
+    let mut head = [0_u8; 64];
+    let mut read = 0;
+    while read < 12 {
+        match stream.read(&mut head[read..]).await {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(error) => return Health::Down(error.to_string()),
+        }
+    }
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    match status_line.split_whitespace().nth(1) {
+        Some("200") => Health::Serving,
+        Some(_) => Health::NotServing,
+        None => Health::Down("not an HTTP answer".to_owned()),
+    }
+}
+
+/// Checks the overall gRPC health of the server at `address` (`host:port`), giving up after
 /// `timeout`. Returns what it found and how long the answer took.
 pub async fn check(address: &str, timeout: Duration) -> (Health, Duration) {
     let started = Instant::now();

@@ -1,5 +1,6 @@
 //! The services bazaar is made of, as the command line knows them: name, port, what each
-//! calls, and how to run one in this process.
+//! calls, how to tell it is ready, and how to run one in this process. The last is the
+//! gateway, the storefront for browsers, which answers HTTP rather than gRPC.
 //!
 //! This is the only place that lists them. The order is a dependency order: a service comes
 //! after every service it calls, so `bazaar up` starts them in this order and stops them in
@@ -19,6 +20,17 @@ pub struct ServiceSpec {
     pub port: u16,
     /// The services it calls.
     pub calls: &'static [&'static str],
+    /// How to ask it whether it is ready.
+    pub probe: Probe,
+}
+
+/// How a service says it is ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// `grpc.health.v1.Health/Check` answers SERVING.
+    Grpc,
+    /// `GET <path>` over HTTP/1.1 answers 200.
+    Http(&'static str),
 }
 
 /// Every service, callees before callers.
@@ -27,36 +39,43 @@ pub const SERVICES: &[ServiceSpec] = &[
         name: catalog::NAME,
         port: catalog::DEFAULT_PORT,
         calls: &[],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: currency::NAME,
         port: currency::DEFAULT_PORT,
         calls: &[],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: identity::NAME,
         port: identity::DEFAULT_PORT,
         calls: &[],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: cart::NAME,
         port: cart::DEFAULT_PORT,
         calls: &[identity::NAME],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: inventory::NAME,
         port: inventory::DEFAULT_PORT,
         calls: &[identity::NAME],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: payment::NAME,
         port: payment::DEFAULT_PORT,
         calls: &[],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: shipping::NAME,
         port: shipping::DEFAULT_PORT,
         calls: &[],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: orders::NAME,
@@ -70,16 +89,36 @@ pub const SERVICES: &[ServiceSpec] = &[
             payment::NAME,
             shipping::NAME,
         ],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: notification::NAME,
         port: notification::DEFAULT_PORT,
         calls: &[orders::NAME],
+        probe: Probe::Grpc,
     },
     ServiceSpec {
         name: recommendation::NAME,
         port: recommendation::DEFAULT_PORT,
         calls: &[catalog::NAME, orders::NAME],
+        probe: Probe::Grpc,
+    },
+    ServiceSpec {
+        name: gateway::NAME,
+        port: gateway::DEFAULT_PORT,
+        calls: &[
+            catalog::NAME,
+            currency::NAME,
+            identity::NAME,
+            cart::NAME,
+            inventory::NAME,
+            payment::NAME,
+            shipping::NAME,
+            orders::NAME,
+            notification::NAME,
+            recommendation::NAME,
+        ],
+        probe: Probe::Http("/healthz"),
     },
 ];
 
@@ -160,6 +199,12 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         recommendation::NAME => {
             let config = recommendation::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
             recommendation::serve(config, shutdown)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        gateway::NAME => {
+            let config = gateway::Config::try_parse_from(argv).map_err(|e| e.to_string())?;
+            gateway::serve(config, shutdown)
                 .await
                 .map_err(|e| failed(&e))
         }

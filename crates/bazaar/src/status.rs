@@ -18,7 +18,7 @@ pub fn address_of(name: &str, port: u16) -> String {
 pub async fn run() -> bool {
     let checks = SERVICES.iter().map(|service| async move {
         let address = address_of(service.name, service.port);
-        let (health, took) = health::check(&address, Duration::from_secs(2)).await;
+        let (health, took) = health::check_service(service, &address, Duration::from_secs(2)).await;
         (service.name, address, health, took)
     });
     let results = futures_join_all(checks).await;

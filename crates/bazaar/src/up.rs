@@ -137,6 +137,12 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             started.elapsed().as_secs_f64(),
             logs.display()
         );
+        if let Some(gateway) = SERVICES.iter().find(|s| s.name == gateway::NAME) {
+            println!(
+                "the shop is open at http://{}:{}/ (system status at /status)",
+                options.host, gateway.port
+            );
+        }
     }
 
     // Then report restarts until asked to stop.
@@ -216,7 +222,7 @@ impl Supervisor {
                     _ = &mut stop => return terminate(&mut child, pid).await,
                     status = child.wait() => break status,
                     () = tokio::time::sleep(Duration::from_millis(100)), if !reported => {
-                        let (health, _) = health::check(&self.address, Duration::from_secs(1)).await;
+                        let (health, _) = health::check_service(self.spec, &self.address, Duration::from_secs(1)).await;
                         if health == Health::Serving || began.elapsed() > START_TIMEOUT {
                             reported = true;
                             let _ = self.events.send(Event::Ready {

@@ -1,0 +1,330 @@
+//! One error type for everything a request to the gateway can run into, with one mapping
+//! from gRPC codes to HTTP status codes and one JSON shape for the API.
+//!
+//! A downstream failure keeps the service's name and its `tonic::Status`, so the API can
+//! pass on the code, the field violations (`google.rpc.BadRequest`) and the reason
+//! (`google.rpc.ErrorInfo`) that the service gave; pages show a short sentence instead.
+//! The JSON shape, stable and documented in the OpenAPI document:
+//!
+//! ```json
+//! {"error": {"code": "UNAVAILABLE", "status": 503, "message": "...", "service": "cart",
+//!            "reason": null, "field_violations": [{"field": "...", "description": "..."}]}}
+//! ```
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chassis::error::FieldViolation;
+use serde::Serialize;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// What went wrong with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A service answered with an error (or could not be reached).
+    #[error("{service}: {}", .status.message())]
+    Upstream {
+        /// Which service.
+        service: &'static str,
+        /// What it said.
+        status: tonic::Status,
+    },
+    /// The request itself is not acceptable (a form or JSON body the gateway checked).
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    /// A state-changing request without a valid anti-forgery token or from another origin.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// An API call that needs a shopper's token came without one.
+    #[error("missing or invalid access token")]
+    Unauthenticated,
+    /// No such page or resource.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A feature is turned off because a service it needs is down.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// A template failed to render (a bug).
+    #[error("rendering failed")]
+    Render(#[from] askama::Error),
+}
+
+impl GatewayError {
+    /// A downstream failure.
+    pub fn upstream(service: &'static str) -> impl FnOnce(tonic::Status) -> Self {
+        move |status| Self::Upstream { service, status }
+    }
+
+    /// The gRPC code this error stands for.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Upstream { status, .. } => status.code(),
+            Self::Invalid(_) => Code::InvalidArgument,
+            Self::Forbidden(_) => Code::PermissionDenied,
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Render(_) => Code::Internal,
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn http_status(&self) -> StatusCode {
+        http_status(self.code())
+    }
+
+    /// Whether the service behind this error is down or too slow (the feature degrades).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.code(),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled
+        )
+    }
+
+    /// The service that failed, if a service did.
+    pub fn service(&self) -> Option<&'static str> {
+        match self {
+            Self::Upstream { service, .. } => Some(service),
+            Self::Unavailable(service) => Some(service),
+            _ => None,
+        }
+    }
+
+    /// The `ErrorInfo` reason a service gave, if any.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Self::Upstream { status, .. } => status.get_details_error_info().map(|i| i.reason),
+            _ => None,
+        }
+    }
+
+    /// The fields that were wrong, from the gateway's own checks or a service's
+    /// `BadRequest` detail.
+    pub fn field_violations(&self) -> Vec<FieldViolation> {
+        match self {
+            Self::Invalid(violations) => violations.clone(),
+            Self::Upstream { status, .. } => status
+                .get_details_bad_request()
+                .map(|bad| {
+                    bad.field_violations
+                        .into_iter()
+                        .map(|v| FieldViolation::new(v.field, v.description))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A short message fit for the person using the shop. Internal causes are logged, not
+    /// shown.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Upstream { service, status } => match status.code() {
+                Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                    format!("The {service} service is unavailable right now; please try again in a moment.")
+                }
+                Code::Internal | Code::Unknown | Code::DataLoss => {
+                    format!("The {service} service failed; please try again.")
+                }
+                _ => status.message().to_owned(),
+            },
+            Self::Invalid(violations) => violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Forbidden(why) => format!("Forbidden: {why}."),
+            Self::Unauthenticated => {
+                "An access token is needed: send `Authorization: Bearer <token>` (POST /api/v1/session/guest gives one).".to_owned()
+            }
+            Self::NotFound(what) => format!("{what} was not found."),
+            Self::Unavailable(service) => {
+                format!("The {service} service is unavailable right now; please try again in a moment.")
+            }
+            Self::Render(_) => "The page could not be rendered.".to_owned(),
+        }
+    }
+
+    /// Logs the error at a level that fits it.
+    pub fn log(&self) {
+        match self.http_status().as_u16() {
+            500.. => {
+                tracing::warn!(error = %chassis::error::chain(self), code = ?self.code(), "request failed")
+            }
+            _ => tracing::debug!(error = %self, "request refused"),
+        }
+    }
+}
+
+/// The HTTP status code for a gRPC code, as Google's API guidelines map them.
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        // 499 "client closed request", as in Google's mapping.
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The name of a gRPC code as the API shows it ("NOT_FOUND").
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// The JSON body of an API error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// See [`ErrorBody`].
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// The gRPC code's name, e.g. "UNAVAILABLE".
+    pub code: &'static str,
+    /// The HTTP status code, repeated for clients that only see the body.
+    pub status: u16,
+    /// A short explanation.
+    pub message: String,
+    /// The service that failed, if one did.
+    pub service: Option<&'static str>,
+    /// The machine-readable reason a service gave (`ErrorInfo.reason`), if any.
+    pub reason: Option<String>,
+    /// The fields that were wrong.
+    pub field_violations: Vec<Violation>,
+}
+
+/// One field that was wrong.
+#[derive(Debug, Serialize)]
+pub struct Violation {
+    /// Its path, e.g. `shipping_address.postal_code`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl From<&GatewayError> for ErrorBody {
+    fn from(error: &GatewayError) -> Self {
+        Self {
+            error: ErrorDetail {
+                code: code_name(error.code()),
+                status: error.http_status().as_u16(),
+                message: error.message(),
+                service: error.service(),
+                reason: error.reason(),
+                field_violations: error
+                    .field_violations()
+                    .into_iter()
+                    .map(|v| Violation {
+                        field: v.field,
+                        description: v.description,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// An error as the JSON API answers it.
+#[derive(Debug)]
+pub struct ApiError(pub GatewayError);
+
+impl<E: Into<GatewayError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        (self.0.http_status(), Json(ErrorBody::from(&self.0))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_codes_map_to_the_usual_http_codes() {
+        assert_eq!(
+            http_status(Code::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(http_status(Code::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(http_status(Code::InvalidArgument), StatusCode::BAD_REQUEST);
+        assert_eq!(http_status(Code::Unauthenticated), StatusCode::UNAUTHORIZED);
+        assert_eq!(http_status(Code::AlreadyExists), StatusCode::CONFLICT);
+        assert_eq!(
+            http_status(Code::ResourceExhausted),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            http_status(Code::DeadlineExceeded),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            http_status(Code::Internal),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn the_json_body_carries_code_service_and_fields() {
+        let status =
+            chassis::error::invalid_argument([FieldViolation::new("email", "must contain @")]);
+        let error = GatewayError::Upstream {
+            service: "orders",
+            status,
+        };
+        let body = serde_json::to_value(ErrorBody::from(&error)).unwrap();
+        assert_eq!(body["error"]["code"], "INVALID_ARGUMENT");
+        assert_eq!(body["error"]["status"], 400);
+        assert_eq!(body["error"]["service"], "orders");
+        assert_eq!(body["error"]["field_violations"][0]["field"], "email");
+    }
+
+    #[test]
+    fn a_service_that_is_down_is_unavailable_and_named() {
+        let error = GatewayError::Upstream {
+            service: "cart",
+            status: tonic::Status::unavailable("connection refused"),
+        };
+        assert!(error.is_unavailable());
+        assert_eq!(error.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(error.message().contains("cart"));
+    }
+}

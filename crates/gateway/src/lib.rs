@@ -1,0 +1,243 @@
+//! The gateway: the shop's storefront for browsers and its JSON API, over the gRPC
+//! services.
+//!
+//! A browser meets the shop here. The gateway owns no data: it renders pages from compiled
+//! templates ([`pages`]), answers the JSON API ([`api`]) and keeps the shopper's session in
+//! cookies ([`session`]); everything else it asks the services for, through the generated
+//! clients of the contract and the chassis's upstream channels ([`upstreams`]). It depends
+//! on no service crate.
+//!
+//! It is where fault tolerance becomes visible: every downstream call has a deadline, and a
+//! page without an optional service (currency, recommendation, notification) renders with
+//! less on it; without the cart or orders, browsing goes on and only those features say
+//! they are unavailable; without the catalog, a clear 503 page. No request waits longer
+//! than [`security::REQUEST_TIME_LIMIT`].
+//!
+//! A request passes, top to bottom: the time limit, the security headers, then for pages
+//! the same-origin check of state-changing requests and the session ([`session::resolve`]),
+//! then the handler. Layout: [`config`], [`upstreams`], [`session`], [`security`],
+//! [`money`], [`shop`] (what pages and API show), [`pages`], [`api`], [`status`],
+//! [`assets`], [`error`]. [`Gateway::bind`] then [`Gateway::run`] is the whole life of a
+//! process; tests do the same on port 0.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod money;
+pub mod pages;
+pub mod security;
+pub mod session;
+pub mod shop;
+pub mod status;
+pub mod upstreams;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use chassis::Shutdown;
+use chassis::client::UpstreamError;
+
+pub use config::Config;
+
+use crate::money::Currencies;
+use crate::pages::{PageError, account, browse, cart, orders};
+use crate::upstreams::Upstreams;
+
+/// The gateway's name, as `bazaar serve` and the logs know it.
+pub const NAME: &str = "gateway";
+/// The port it listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    /// The services.
+    pub upstreams: Upstreams,
+    /// The currencies on offer, cached.
+    pub currencies: Currencies,
+    /// Whether cookies are `Secure`.
+    pub secure_cookies: bool,
+    /// When the gateway started.
+    pub started: Instant,
+    /// Where it listens.
+    pub local_addr: SocketAddr,
+}
+
+/// The shared state of handlers.
+pub type AppState = Arc<App>;
+
+/// Why the gateway could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An upstream address is wrong.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The server failed.
+    #[error("the server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A gateway bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Gateway {
+    listener: tokio::net::TcpListener,
+    app: AppState,
+    grace: Duration,
+    background: Shutdown,
+}
+
+impl Gateway {
+    /// Binds the listening socket and prepares the (lazy) channels to every service.
+    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let address = config.server.listen_or(DEFAULT_PORT);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| StartError::Bind { address, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { address, source })?;
+        let background = Shutdown::new();
+        let app = Arc::new(App {
+            upstreams: Upstreams::connect(config, &background)?,
+            currencies: Currencies::default(),
+            secure_cookies: config.secure_cookies,
+            started: Instant::now(),
+            local_addr,
+        });
+        tracing::info!(service = NAME, address = %local_addr, "listening");
+        Ok(Self {
+            listener,
+            app,
+            grace: config.server.shutdown_grace(),
+            background,
+        })
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.app.local_addr
+    }
+
+    /// Serves until `shutdown`, then lets requests in flight finish for up to the grace
+    /// period.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
+        let router = router(self.app.clone());
+        let listener = self.listener.tap_io(|stream| {
+            // Small responses would otherwise wait on Nagle's algorithm.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let stop = shutdown.clone();
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            stop.wait().await;
+            tracing::info!("stopping: draining requests in flight");
+        });
+        let grace = self.grace;
+        let result = tokio::select! {
+            result = server => result.map_err(StartError::Serve),
+            () = async { shutdown.wait().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "requests still in flight at the end of the grace period: cut off");
+                Ok(())
+            }
+        };
+        self.background.trigger();
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Runs the gateway as a process would: sets up logging, binds, serves until `shutdown`.
+pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
+    chassis::telemetry::init(&config.server);
+    tracing::info!(service = NAME, ?config, "starting");
+    let gateway = Gateway::bind(&config).await?;
+    gateway.run(shutdown).await
+}
+
+/// Every route, with its layers.
+pub fn router(app: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(browse::home))
+        .route("/category/{id}", get(browse::category))
+        .route("/search", get(browse::search))
+        .route("/product/{id}", get(browse::product))
+        .route("/cart", get(cart::show))
+        .route("/cart/items", post(cart::add))
+        .route("/cart/items/{product_id}", post(cart::set_quantity))
+        .route("/cart/items/{product_id}/remove", post(cart::remove))
+        .route("/checkout", get(orders::show).post(orders::place))
+        .route("/orders", get(orders::history))
+        .route("/orders/{id}", get(orders::order))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/currency", post(account::currency))
+        .layer(from_fn_with_state(app.clone(), session::resolve))
+        .layer(from_fn(security::same_origin));
+
+    let api = api::routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, route)| {
+            router.route(path, route)
+        })
+        .fallback(api::not_found);
+
+    Router::new()
+        .merge(pages)
+        .nest("/api/v1", api)
+        .route("/status", get(status::page))
+        .route("/healthz", get(healthz))
+        .route("/pictures/{file}", get(assets::picture))
+        .route("/static/{file}", get(assets::file))
+        .route("/favicon.ico", get(assets::favicon))
+        .fallback(not_found)
+        .with_state(app)
+        .layer(from_fn(security::headers))
+        .layer(from_fn(security::time_limit))
+        .layer(from_fn(log_request))
+}
+
+/// GET /healthz: the gateway itself answers (its services may not).
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn not_found() -> PageError {
+    PageError(error::GatewayError::NotFound("This page".to_owned()))
+}
+
+/// One log line per request, at debug level (info for server errors).
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::info!(%method, %path, status, took_ms, "request");
+    } else {
+        tracing::debug!(%method, %path, status, took_ms, "request");
+    }
+    response
+}

@@ -1,0 +1,480 @@
+//! Browser sessions: who the shopper is, kept in cookies, and the proof that a form was
+//! sent from one of our own pages.
+//!
+//! A session is identity's: the gateway keeps nothing but cookies.
+//!
+//! - `bazaar_session`: the access token (15 minutes), `bazaar_refresh`: the refresh token
+//!   (30 days). Both `HttpOnly` (page scripts cannot read them) and `SameSite=Lax` (other
+//!   sites' forms and scripts cannot send them). On a visit with no session, [`resolve`]
+//!   starts a guest session; an access token that has expired or is about to is renewed
+//!   with the refresh token; a session that has ended is replaced by a new guest session.
+//!   Tokens are verified offline with identity's keys, so pages work while identity is
+//!   down as long as the token is valid.
+//! - `bazaar_csrf`: a random anti-forgery token, made with the session and renewed at each
+//!   log-in. Every form that changes something carries it in a hidden field, and
+//!   [`CsrfForm`] refuses a form whose field does not match the cookie (a cross-site page
+//!   can make a browser send our cookies but cannot read them to fill the field). The
+//!   same-origin check in [`crate::security`] is the second line.
+//! - `bazaar_currency`: the currency the shopper chose; `bazaar_name`: who is logged in, to
+//!   greet them (display only, never trusted).
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bazaar_contract::identity::v1::{RefreshSessionRequest, StartGuestSessionRequest};
+use chassis::auth::{Caller, CallerKind, Claims, TokenError};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tonic::Code;
+
+use crate::AppState;
+use crate::error::GatewayError;
+use crate::money::{USD, is_currency_code};
+use crate::upstreams::call;
+
+/// The access token cookie.
+pub const ACCESS_COOKIE: &str = "bazaar_session";
+/// The refresh token cookie.
+pub const REFRESH_COOKIE: &str = "bazaar_refresh";
+/// The anti-forgery token cookie.
+pub const CSRF_COOKIE: &str = "bazaar_csrf";
+/// The chosen currency.
+pub const CURRENCY_COOKIE: &str = "bazaar_currency";
+/// The logged-in shopper's email, for greeting.
+pub const NAME_COOKIE: &str = "bazaar_name";
+/// How long session cookies live: identity's session lifetime.
+const SESSION_MAX_AGE_SECS: i64 = 30 * 24 * 3600;
+/// An access token with less than this left is renewed before use.
+const RENEW_BEFORE_SECS: i64 = 120;
+/// The largest form the gateway reads.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The shopper behind a page request.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The access token, when there is a valid session.
+    pub token: Option<String>,
+    /// Who the token names.
+    pub caller: Option<Caller>,
+    /// The anti-forgery token the page's forms must carry.
+    pub csrf: String,
+    /// The chosen currency code (syntactically valid; the shop may not offer it).
+    pub currency: String,
+    /// The logged-in shopper's email, for greeting.
+    pub display_name: Option<String>,
+}
+
+impl Session {
+    /// Whether a registered user (not a guest) is logged in.
+    pub fn is_user(&self) -> bool {
+        self.caller
+            .as_ref()
+            .is_some_and(|c| c.kind == CallerKind::User)
+    }
+
+    /// The access token, or the feature is unavailable (identity could not open a session).
+    pub fn require_token(&self) -> Result<&str, GatewayError> {
+        self.token
+            .as_deref()
+            .ok_or(GatewayError::Unavailable("identity"))
+    }
+}
+
+/// All cookies of a request, by name (the first of a name wins).
+pub fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    for header in headers.get_all(COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                found
+                    .entry(name.trim().to_owned())
+                    .or_insert_with(|| value.trim().trim_matches('"').to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// A `Set-Cookie` to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetCookie {
+    /// The cookie's name.
+    pub name: &'static str,
+    /// Its value (cookie-safe: base64url, JWT or a currency code).
+    pub value: String,
+    /// Seconds until it expires; 0 deletes it.
+    pub max_age: i64,
+}
+
+impl SetCookie {
+    /// A cookie that lives as long as a session.
+    pub fn session(name: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            max_age: SESSION_MAX_AGE_SECS,
+        }
+    }
+
+    /// Deletes a cookie.
+    pub fn delete(name: &'static str) -> Self {
+        Self {
+            name,
+            value: String::new(),
+            max_age: 0,
+        }
+    }
+
+    /// The header value: `HttpOnly`, `SameSite=Lax`, path `/`, and `Secure` when asked.
+    pub fn header(&self, secure: bool) -> Option<HeaderValue> {
+        let secure = if secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            self.name, self.value, self.max_age
+        ))
+        .ok()
+    }
+}
+
+/// Adds cookies to a response, except those the handler already set (a log-in replaces
+/// the session the middleware found).
+pub fn add_cookies(response: &mut Response, cookies: &[SetCookie], secure: bool) {
+    let already: Vec<String> = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once('=').map(|(name, _)| name.to_owned()))
+        .collect();
+    for cookie in cookies {
+        if already.iter().any(|name| name == cookie.name) {
+            continue;
+        }
+        if let Some(value) = cookie.header(secure) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+}
+
+/// A fresh random token: 32 bytes, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        // Without the OS's randomness no token can be trusted; a request that needs one
+        // fails its CSRF check rather than getting a guessable value.
+        tracing::error!(%error, "no randomness for a token");
+        return String::new();
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The cookies that hold a new session from identity, with a new anti-forgery token.
+pub fn session_cookies(access_token: &str, refresh_token: &str) -> Vec<SetCookie> {
+    vec![
+        SetCookie::session(ACCESS_COOKIE, access_token),
+        SetCookie::session(REFRESH_COOKIE, refresh_token),
+        SetCookie::session(CSRF_COOKIE, random_token()),
+    ]
+}
+
+/// Middleware for pages: finds (or starts, or renews) the session, hands it to the handler
+/// as an extension, and sets whatever cookies changed.
+pub async fn resolve(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let jar = cookies(request.headers());
+    let (session, set) = find_session(&app, &jar).await;
+    request.extensions_mut().insert(session);
+    let mut response = next.run(request).await;
+    add_cookies(&mut response, &set, app.secure_cookies);
+    response
+}
+
+async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session, Vec<SetCookie>) {
+    let mut set = Vec::new();
+    let mut csrf = jar
+        .get(CSRF_COOKIE)
+        .filter(|v| v.len() >= 32 && v.bytes().all(is_token_byte))
+        .cloned();
+    let mut display_name = jar
+        .get(NAME_COOKIE)
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .and_then(|v| String::from_utf8(v).ok());
+
+    let found = match jar.get(ACCESS_COOKIE).filter(|t| !t.is_empty()) {
+        Some(token) => match app.upstreams.verifier.verify(token).await {
+            Ok(caller) if !expiring(token) => Some((token.clone(), caller)),
+            Ok(_) | Err(TokenError::Expired) => {
+                match renew(app, jar.get(REFRESH_COOKIE)).await {
+                    Renewal::Renewed(token, caller) => {
+                        set.push(SetCookie::session(ACCESS_COOKIE, token.clone()));
+                        Some((token, caller))
+                    }
+                    Renewal::Ended => None,
+                    // identity is down: keep what we have while it still verifies.
+                    Renewal::Unavailable => match app.upstreams.verifier.verify(token).await {
+                        Ok(caller) => Some((token.clone(), caller)),
+                        Err(_) => return (degraded(csrf, jar, display_name), set),
+                    },
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "session cookie refused; starting a guest session");
+                None
+            }
+        },
+        None => None,
+    };
+
+    let (token, caller) = match found {
+        Some(found) => found,
+        None => match start_guest(app).await {
+            Some((token, refresh, caller)) => {
+                let cookies = session_cookies(&token, &refresh);
+                csrf = Some(cookies[2].value.clone());
+                set.extend(cookies);
+                if display_name.take().is_some() {
+                    set.push(SetCookie::delete(NAME_COOKIE));
+                }
+                (token, caller)
+            }
+            None => return (degraded(csrf, jar, display_name), set),
+        },
+    };
+    let csrf = match csrf {
+        Some(csrf) => csrf,
+        None => {
+            let fresh = random_token();
+            set.push(SetCookie::session(CSRF_COOKIE, fresh.clone()));
+            fresh
+        }
+    };
+    if caller.kind != CallerKind::User {
+        display_name = None;
+    }
+    let session = Session {
+        token: Some(token),
+        caller: Some(caller),
+        csrf,
+        currency: currency_of(jar),
+        display_name,
+    };
+    (session, set)
+}
+
+/// A session without a token: identity could not be reached. Pages that need no shopper
+/// still work; forms fail their anti-forgery check unless a token cookie exists.
+fn degraded(
+    csrf: Option<String>,
+    jar: &HashMap<String, String>,
+    display_name: Option<String>,
+) -> Session {
+    Session {
+        token: None,
+        caller: None,
+        csrf: csrf.unwrap_or_default(),
+        currency: currency_of(jar),
+        display_name,
+    }
+}
+
+fn currency_of(jar: &HashMap<String, String>) -> String {
+    jar.get(CURRENCY_COOKIE)
+        .filter(|c| is_currency_code(c))
+        .cloned()
+        .unwrap_or_else(|| USD.to_owned())
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Whether a (verified) token expires within [`RENEW_BEFORE_SECS`].
+fn expiring(token: &str) -> bool {
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|json| serde_json::from_slice::<Claims>(&json).ok());
+    match claims {
+        Some(claims) => claims.exp - chassis::auth::now_secs() < RENEW_BEFORE_SECS,
+        None => true,
+    }
+}
+
+enum Renewal {
+    Renewed(String, Caller),
+    Ended,
+    Unavailable,
+}
+
+async fn renew(app: &AppState, refresh: Option<&String>) -> Renewal {
+    let Some(refresh) = refresh.filter(|r| !r.is_empty()) else {
+        return Renewal::Ended;
+    };
+    let mut identity = app.upstreams.identity.clone();
+    let request = call(
+        RefreshSessionRequest {
+            refresh_token: refresh.clone(),
+        },
+        app.upstreams.deadlines.critical,
+        None,
+    );
+    match identity.refresh_session(request).await {
+        Ok(response) => {
+            let Some(session) = response.into_inner().session else {
+                return Renewal::Unavailable;
+            };
+            match app.upstreams.verifier.verify(&session.access_token).await {
+                Ok(caller) => Renewal::Renewed(session.access_token, caller),
+                Err(error) => {
+                    tracing::warn!(%error, "identity issued a token that does not verify");
+                    Renewal::Unavailable
+                }
+            }
+        }
+        Err(status) if matches!(status.code(), Code::Unauthenticated | Code::InvalidArgument) => {
+            Renewal::Ended
+        }
+        Err(status) => {
+            tracing::info!(code = ?status.code(), "cannot renew a session");
+            Renewal::Unavailable
+        }
+    }
+}
+
+async fn start_guest(app: &AppState) -> Option<(String, String, Caller)> {
+    let mut identity = app.upstreams.identity.clone();
+    let request = call(
+        StartGuestSessionRequest {},
+        app.upstreams.deadlines.critical,
+        None,
+    );
+    let session = match identity.start_guest_session(request).await {
+        Ok(response) => response.into_inner().session?,
+        Err(status) => {
+            tracing::info!(code = ?status.code(), "cannot start a guest session");
+            return None;
+        }
+    };
+    match app.upstreams.verifier.verify(&session.access_token).await {
+        Ok(caller) => Some((session.access_token, session.refresh_token, caller)),
+        Err(error) => {
+            tracing::warn!(%error, "identity issued a token that does not verify");
+            None
+        }
+    }
+}
+
+/// Compares two strings in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    if a.len() != b.len() || a.is_empty() {
+        return false;
+    }
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// A form that changes something, accepted only with the session's anti-forgery token in
+/// its `csrf` field. Any handler that takes a `CsrfForm` is protected by its type.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<T> FromRequest<AppState> for CsrfForm<T>
+where
+    T: DeserializeOwned,
+{
+    type Rejection = crate::pages::PageError;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = request.extensions().get::<Session>().cloned();
+        let body = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+            .await
+            .map_err(|_| {
+                GatewayError::Invalid(vec![chassis::error::FieldViolation::new(
+                    "form",
+                    "too large or unreadable",
+                )])
+            })?;
+        let given: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField {
+            csrf: String::new(),
+        });
+        let expected = session.map(|s| s.csrf).unwrap_or_default();
+        if !same_secret(&given.csrf, &expected) {
+            return Err(GatewayError::Forbidden(
+                "the form is out of date or was not sent from this shop; reload the page and try again",
+            )
+            .into());
+        }
+        let form = serde_urlencoded::from_bytes(&body).map_err(|error| {
+            GatewayError::Invalid(vec![chassis::error::FieldViolation::new(
+                "form",
+                error.to_string(),
+            )])
+        })?;
+        Ok(Self(form))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_parsed_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; bazaar_csrf=xyz ; b=\"q\""),
+        );
+        headers.append(COOKIE, HeaderValue::from_static("a=2; c=3"));
+        let jar = cookies(&headers);
+        assert_eq!(jar["a"], "1");
+        assert_eq!(jar["bazaar_csrf"], "xyz");
+        assert_eq!(jar["b"], "q");
+        assert_eq!(jar["c"], "3");
+    }
+
+    #[test]
+    fn set_cookie_is_http_only_and_same_site() {
+        let header = SetCookie::session(ACCESS_COOKIE, "tok")
+            .header(false)
+            .unwrap();
+        let text = header.to_str().unwrap();
+        assert!(text.starts_with("bazaar_session=tok; Path=/; Max-Age="));
+        assert!(text.contains("HttpOnly"));
+        assert!(text.contains("SameSite=Lax"));
+        assert!(!text.contains("Secure"));
+        let secure = SetCookie::delete(ACCESS_COOKIE).header(true).unwrap();
+        assert!(secure.to_str().unwrap().contains("Max-Age=0"));
+        assert!(secure.to_str().unwrap().ends_with("; Secure"));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+        assert!(!same_secret("", ""));
+    }
+
+    #[test]
+    fn random_tokens_differ_and_are_cookie_safe() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert!(a.len() >= 43 && a.bytes().all(is_token_byte));
+    }
+}

@@ -1,0 +1,171 @@
+//! The status page: every service of the shop, its address, its health and how long a
+//! health check took, checked concurrently through the same channels the gateway calls
+//! them with. The page is rendered complete on the server and refreshed in place every two
+//! seconds by a small script (`/static/status.js`) reading `/api/v1/status`.
+
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::pages::{Chrome, render};
+use crate::upstreams::call;
+use crate::{App, AppState};
+
+/// What a health check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Health {
+    /// Answered SERVING.
+    Serving,
+    /// Answered, but not SERVING (starting, stopping, its store unreachable).
+    NotServing,
+    /// No answer in time.
+    Down,
+}
+
+impl Health {
+    /// As shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Serving => "SERVING",
+            Self::NotServing => "NOT_SERVING",
+            Self::Down => "DOWN",
+        }
+    }
+}
+
+/// Checks one service's health; returns what it found and how long it took.
+pub async fn probe(app: &App, name: &str) -> (Health, Duration) {
+    let Some((_, upstream)) = app.upstreams.all.iter().find(|(s, _)| s.name == name) else {
+        return (Health::Down, Duration::ZERO);
+    };
+    let mut client = HealthClient::new(upstream.clone());
+    let started = Instant::now();
+    let answer = client
+        .check(call(
+            HealthCheckRequest {
+                service: String::new(),
+            },
+            app.upstreams.deadlines.optional,
+            None,
+        ))
+        .await;
+    let health = match answer {
+        Ok(response) if response.get_ref().status == 1 => Health::Serving,
+        Ok(_) => Health::NotServing,
+        Err(status) if status.code() == tonic::Code::Unavailable => Health::Down,
+        Err(status) if status.code() == tonic::Code::DeadlineExceeded => Health::Down,
+        Err(_) => Health::NotServing,
+    };
+    (health, started.elapsed())
+}
+
+/// How one service is doing.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceStatus {
+    /// Its name.
+    pub name: &'static str,
+    /// Where the gateway calls it (comma-separated replicas).
+    pub address: String,
+    /// "critical" (the shop needs it) or "optional" (features degrade without it).
+    pub role: &'static str,
+    /// What the health check found.
+    pub state: Health,
+    /// How long the check took, in milliseconds; `None` when it got no answer.
+    pub latency_ms: Option<f64>,
+}
+
+impl ServiceStatus {
+    /// The latency as shown.
+    pub fn latency_text(&self) -> String {
+        self.latency_ms
+            .map(|ms| format!("{ms:.1} ms"))
+            .unwrap_or_else(|| "—".to_owned())
+    }
+
+    /// The state as shown.
+    pub fn state_label(&self) -> &'static str {
+        self.state.label()
+    }
+}
+
+/// The whole shop's status.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusReport {
+    /// Every service, in start order.
+    pub services: Vec<ServiceStatus>,
+    /// How many are SERVING.
+    pub serving: usize,
+    /// The gateway's own address.
+    pub gateway_address: String,
+    /// Seconds since the gateway started.
+    pub gateway_uptime_secs: u64,
+    /// When the checks ran, "YYYY-MM-DD HH:MM UTC".
+    pub checked_at: String,
+}
+
+fn role(name: &str) -> &'static str {
+    match name {
+        "currency" | "recommendation" | "notification" => "optional",
+        _ => "critical",
+    }
+}
+
+/// Checks every service, concurrently.
+pub async fn report(app: &App) -> StatusReport {
+    let checks = app.upstreams.all.iter().map(|(service, _)| async move {
+        let (state, took) = probe(app, service.name).await;
+        ServiceStatus {
+            name: service.name,
+            address: service.addresses.join(","),
+            role: role(service.name),
+            state,
+            latency_ms: (state != Health::Down).then_some(took.as_secs_f64() * 1000.0),
+        }
+    });
+    let services = futures_util::future::join_all(checks).await;
+    StatusReport {
+        serving: services
+            .iter()
+            .filter(|s| s.state == Health::Serving)
+            .count(),
+        services,
+        gateway_address: app.local_addr.to_string(),
+        gateway_uptime_secs: app.started.elapsed().as_secs(),
+        checked_at: crate::shop::format_time(chassis::auth::now_secs()),
+    }
+}
+
+/// The status page.
+#[derive(Template)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    /// A header without shopper (the page needs no session).
+    pub chrome: Chrome,
+    /// What the checks found.
+    pub report: StatusReport,
+}
+
+/// GET /status.
+pub async fn page(State(app): State<AppState>) -> Response {
+    let report = report(&app).await;
+    render(
+        StatusCode::OK,
+        &StatusPage {
+            chrome: Chrome::bare("Status"),
+            report,
+        },
+    )
+}
+
+/// GET /api/v1/status.
+pub async fn json(State(app): State<AppState>) -> Json<StatusReport> {
+    Json(report(&app).await)
+}

@@ -1,0 +1,16 @@
+//! The storefront, tested from outside: the real shop in-process (bazaar-testkit), the
+//! gateway in front on a free port, and HTTP clients (a plain one that keeps cookies like a
+//! browser, and headless Chromium through chromedriver when it is installed).
+//!
+//! - [`pages`]: a whole purchase through the pages; sessions, log-in merging the cart,
+//!   forgery protection, escaping and security headers;
+//! - [`api`]: the JSON API, its error shape, and the OpenAPI document kept true;
+//! - [`degradation`]: each rule of graceful degradation, proven by stopping the service
+//!   and loading the page;
+//! - [`browser`]: the same in a real browser, with screenshots of the main pages.
+
+mod api;
+mod browser;
+mod common;
+mod degradation;
+mod pages;
