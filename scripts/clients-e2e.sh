@@ -10,9 +10,10 @@
 # in place of the Rust one (`bazaar up --replace currency=...`); the script then also checks
 # that it is the Python service that answers on the currency port, runs the conformance
 # kit's currency and orders suites against the live shop (orders prices carts through
-# currency), and the same two purchases, which price their orders in euros through it.
+# currency), that the storefront (gateway, :8080) shows prices in euros as it converts
+# them, and the same two purchases, which price their orders in euros through it.
 #
-# Needs: the bazaar binary (cargo build -p bazaar; with --python-currency also
+# Needs: curl, the bazaar binary (cargo build -p bazaar; with --python-currency also
 # bazaar-conformance next to it: cargo build -p bazaar -p bazaar-conformance), the Python
 # environment (scripts/python-env.sh) and clients/typescript/node_modules (npm ci there).
 set -euo pipefail
@@ -51,7 +52,7 @@ trap cleanup EXIT
 if $python_currency; then
     [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
 fi
-for port in $(seq 50051 50060); do
+for port in $(seq 50051 50060) 8080; do
     if ss -ltn "sport = :$port" | grep -q LISTEN; then
         fail "port $port is in use: stop whatever runs there (another bazaar up?) first"
     fi
@@ -84,6 +85,27 @@ if $python_currency; then
         --shipping-addr 127.0.0.1:50057 --admin-email "$BAZAAR_E2E_ADMIN_EMAIL" \
         --admin-password "a long admin password" ||
         fail "orders breaks the contract with the Python currency in place"
+    echo "== the storefront prices in euros through it"
+    product=$(curl -fsS "http://127.0.0.1:8080/api/v1/products/brass-desk-lamp?currency=EUR") ||
+        fail "the storefront API did not answer"
+    echo "$product"
+    "$root/.venv/bin/python" - "$product" <<'PY' || fail "the storefront did not price in euros"
+import json, sys
+
+from bazaar_client import Bazaar
+from bazaar_client.generated.bazaar.currency.v1 import currency_pb2
+from bazaar_client.generated.bazaar.type.v1 import money_pb2
+
+answer = json.loads(sys.argv[1])
+shown, usd = answer["product"]["price"], answer["product"]["price_usd"]
+with Bazaar() as shop:
+    expected = shop.currency.Convert(currency_pb2.ConvertRequest(
+        amount=money_pb2.Money(currency_code="USD", units=usd["units"], nanos=usd["nanos"]),
+        to_currency_code="EUR")).converted
+assert answer["currency_note"] is None, answer
+assert (shown["currency_code"], shown["units"], shown["nanos"]) == ("EUR", expected.units, expected.nanos), answer
+print(f"storefront: {usd['text']} shown as {shown['text']}, as the Python currency converts it")
+PY
 fi
 
 echo "== Python client: a whole purchase (pytest)"
