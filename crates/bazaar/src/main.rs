@@ -40,6 +40,12 @@ enum Command {
         /// The address every service listens on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Run another implementation of a service in place of `bazaar serve <service>`:
+        /// `--replace 'currency=.venv/bin/python -m bazaar_currency'`. The command (run by
+        /// `sh`) gets the same `--listen` and `--data-dir` flags and environment, and is
+        /// supervised the same way. Repeatable, once per service.
+        #[arg(long = "replace", value_name = "SERVICE=COMMAND", value_parser = up::parse_replacement)]
+        replacements: Vec<(String, String)>,
     },
     /// Run one service in the foreground until Ctrl-C or SIGTERM.
     Serve {
@@ -58,7 +64,18 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up { data_dir, host } => up::run(up::UpOptions { data_dir, host }).await,
+        Command::Up {
+            data_dir,
+            host,
+            replacements,
+        } => {
+            up::run(up::UpOptions {
+                data_dir,
+                host,
+                replacements: replacements.into_iter().collect(),
+            })
+            .await
+        }
         Command::Serve { service, args } => {
             if services::find(&service).is_none() {
                 Err(format!(

@@ -8,7 +8,13 @@
 //!
 //! A service that exits on its own is restarted after a backoff (0.5 s doubling up to 10 s,
 //! back to 0.5 s once it has stayed up for 30 s). Logs go to `<data-dir>/logs/<name>.log`.
+//!
+//! `--replace SERVICE=COMMAND` runs another implementation of a service instead (for
+//! example the Python currency service in `alt/currency-python`): `sh -c 'exec COMMAND'`
+//! with the same flags and environment, so it is signalled, restarted and stopped exactly
+//! like a `bazaar serve` child. Only the contract tells the two apart.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -36,6 +42,26 @@ pub struct UpOptions {
     pub data_dir: PathBuf,
     /// The host every service listens on.
     pub host: String,
+    /// Services to run with another command instead of `bazaar serve <name>`.
+    pub replacements: BTreeMap<String, String>,
+}
+
+/// Parses `SERVICE=COMMAND` (the value of `--replace`): a known service and a command.
+pub fn parse_replacement(text: &str) -> Result<(String, String), String> {
+    let (name, command) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVICE=COMMAND, got {text:?}"))?;
+    let name = name.trim();
+    if crate::services::find(name).is_none() {
+        return Err(format!(
+            "unknown service {name:?}; known: {}",
+            crate::services::names()
+        ));
+    }
+    if command.trim().is_empty() {
+        return Err(format!("no command given for {name}"));
+    }
+    Ok((name.to_owned(), command.trim().to_owned()))
 }
 
 /// A line of news from a supervisor to the terminal.
@@ -63,6 +89,9 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
 
+    for (name, command) in &options.replacements {
+        println!("{name}: running `{command}` in place of `bazaar serve {name}`");
+    }
     let mut supervisors = Vec::new();
     for spec in SERVICES {
         let (stop, stop_rx) = oneshot::channel();
@@ -73,6 +102,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             data_dir: options.data_dir.clone(),
             log: logs.join(format!("{}.log", spec.name)),
             events: events.clone(),
+            replacement: options.replacements.get(spec.name).cloned(),
         };
         supervisors.push((spec.name, stop, tokio::spawn(supervisor.run(stop_rx))));
     }
@@ -153,6 +183,8 @@ struct Supervisor {
     data_dir: PathBuf,
     log: PathBuf,
     events: mpsc::UnboundedSender<Event>,
+    /// The command that runs in place of `bazaar serve <name>`, if any.
+    replacement: Option<String>,
 }
 
 impl Supervisor {
@@ -223,10 +255,24 @@ impl Supervisor {
 
     fn spawn(&self) -> std::io::Result<Child> {
         let log = open_log(&self.log)?;
-        let mut command = Command::new(&self.exe);
+        let mut command = match &self.replacement {
+            None => {
+                let mut command = Command::new(&self.exe);
+                command.arg("serve").arg(self.spec.name);
+                command
+            }
+            // `exec` makes the service itself the child, so signals reach it directly;
+            // the flags below become its arguments ("$@").
+            Some(replacement) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("exec {replacement} \"$@\""))
+                    .arg(self.spec.name);
+                command
+            }
+        };
         command
-            .arg("serve")
-            .arg(self.spec.name)
             .arg("--listen")
             .arg(&self.address)
             .arg("--data-dir")
@@ -259,6 +305,25 @@ async fn terminate(child: &mut Child, pid: u32) -> String {
         Err(_) => {
             let _ = child.kill().await;
             "killed after not stopping in time".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacements_name_a_known_service_and_a_command() {
+        assert_eq!(
+            parse_replacement("currency=python3 -m bazaar_currency --log=debug"),
+            Ok((
+                "currency".to_owned(),
+                "python3 -m bazaar_currency --log=debug".to_owned()
+            ))
+        );
+        for bad in ["currency", "nosuch=cmd", "currency=", "currency=  "] {
+            assert!(parse_replacement(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,0 +1,358 @@
+"""The currency service as a process: flags, health, reflection, limits, graceful stop.
+
+It follows the conventions of the Rust chassis (crates/chassis), so that `bazaar up`, a
+load balancer or an operator cannot tell the two implementations apart:
+
+- the same flags and `BAZAAR_*` variables (`--listen` / `BAZAAR_LISTEN`, port 0 picks a
+  free port and the bound address is logged; the others are accepted, and applied where
+  they mean something for a service that calls nobody);
+- `grpc.health.v1`: NOT_SERVING until the table is loaded and the server listens, SERVING
+  for "" and `bazaar.currency.v1.CurrencyService`, NOT_SERVING again from the first moment
+  of a stop;
+- server reflection under both `grpc.reflection.v1` and `grpc.reflection.v1alpha`
+  (grpcio-reflection implements only v1alpha; v1 has the very same messages, so the v1alpha
+  servicer answers v1 calls too, and v1's descriptor is added for `describe`);
+- a bound on calls in progress in the whole process, refused at once with UNAVAILABLE
+  (health checks neither counted nor refused), and HTTP/2 stream and message size limits;
+- SIGTERM or SIGINT drains in-flight calls for up to the grace period, then stops; under
+  `bazaar up` (BAZAAR_SUPERVISED set) the end of standard input, meaning the supervisor is
+  gone, stops it too.
+
+grpcio's asyncio server runs the handlers; they do no I/O, so one event loop is plenty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
+
+from bazaar_client.generated.bazaar.currency.v1 import currency_pb2, currency_pb2_grpc
+from bazaar_currency.api import CurrencyApi
+from bazaar_currency.table import SHIPPED, RateTable, TableError
+
+NAME = "currency"
+DEFAULT_PORT = 50052
+SERVICE = currency_pb2.DESCRIPTOR.services_by_name["CurrencyService"].full_name
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+#: What reflection lists, as the Rust services list it.
+ADVERTISED = [SERVICE, health.SERVICE_NAME, REFLECTION_V1, reflection.SERVICE_NAME]
+
+log = logging.getLogger("bazaar_currency")
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def _env(name: str, default: str | None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    """An IP address and port, as Rust's SocketAddr takes them: `127.0.0.1:50052`,
+    `[::1]:0`. No host names."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid socket address {text!r}")
+    bracketed = host.startswith("[") and host.endswith("]")
+    try:
+        ip = ipaddress.ip_address(host[1:-1] if bracketed else host)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"invalid socket address {text!r}") from error
+    if ip.version == 6 and not bracketed:
+        raise argparse.ArgumentTypeError(f"invalid socket address {text!r}")
+    return (f"[{ip}]" if ip.version == 6 else str(ip)), int(port)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of the service; every one has a flag, a variable and a local default."""
+
+    listen: tuple[str, int]
+    data_dir: Path
+    log_format: str
+    log_filter: str
+    shutdown_grace_secs: int
+    max_concurrent_streams: int
+    max_in_flight: int
+    max_message_bytes: int
+    default_deadline_ms: int
+    rates: Path
+
+
+def parse_config(argv: list[str] | None = None) -> Config:
+    """Reads the flags (a flag wins over its variable)."""
+    parser = argparse.ArgumentParser(
+        prog=NAME, description="The bazaar currency service, in Python: exchange rates and conversion."
+    )
+
+    def option(flag: str, var: str, default: Any, kind: Callable = str, help: str = "", **extra: Any) -> None:
+        parser.add_argument(flag, type=kind, default=_env(var, default), help=f"{help} [env: {var}]", **extra)
+
+    option("--listen", "BAZAAR_LISTEN", f"127.0.0.1:{DEFAULT_PORT}", _listen_address,
+           "address to listen on; port 0 picks a free port (the bound address is logged)")
+    option("--data-dir", "BAZAAR_DATA_DIR", "data", Path,
+           "directory for local data (accepted for compatibility: this service keeps none)")
+    option("--log-format", "BAZAAR_LOG_FORMAT", "text", str, "log format", choices=["text", "json"])
+    option("--log", "BAZAAR_LOG", "info", str, "log level (error, warn, info, debug, trace)",
+           dest="log_filter")
+    option("--shutdown-grace-secs", "BAZAAR_SHUTDOWN_GRACE_SECS", "10", int,
+           "longest time in-flight calls get to finish after a stop is asked for")
+    option("--max-concurrent-streams", "BAZAAR_MAX_CONCURRENT_STREAMS", "200", int,
+           "most calls in progress at once on one connection")
+    option("--max-in-flight", "BAZAAR_MAX_IN_FLIGHT", "512", int,
+           "most calls in progress at once in the process; more are refused with UNAVAILABLE")
+    option("--max-message-bytes", "BAZAAR_MAX_MESSAGE_BYTES", str(4 * 1024 * 1024), int,
+           "largest request or response message, in bytes")
+    option("--default-deadline-ms", "BAZAAR_DEFAULT_DEADLINE_MS", "5000", int,
+           "deadline of outbound calls (accepted for compatibility: this service calls nobody)")
+    option("--rates", "BAZAAR_CURRENCY_RATES", str(SHIPPED), Path,
+           "the rate table (default: the one the Rust service ships)")
+    # argparse runs string defaults (hence the variables) through `type` too.
+    args = parser.parse_args(argv)
+    return Config(**vars(args))
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "target": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(line)
+
+
+def setup_logging(config: Config) -> None:
+    """One handler on stderr, text or JSON, at the level named by `--log` (for a filter in
+    the Rust services' `target=level` syntax, its last level counts)."""
+    levels = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
+              "warn": logging.WARNING, "error": logging.ERROR}
+    words = [part.rpartition("=")[2].strip().lower() for part in config.log_filter.split(",")]
+    level = next((levels[w] for w in reversed(words) if w in levels), logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _JsonFormatter()
+        if config.log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)5s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+# --- infrastructure services ---------------------------------------------------------------
+
+
+def _add_reflection_v1_descriptor() -> None:
+    """Puts `grpc/reflection/v1/reflection.proto` in the default pool, made from the v1alpha
+    file (the two differ only in their package), so reflection can describe v1 as well."""
+    name = "grpc/reflection/v1/reflection.proto"
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindFileByName(name)
+        return
+    except KeyError:
+        pass
+    file = descriptor_pb2.FileDescriptorProto.FromString(reflection_pb2.DESCRIPTOR.serialized_pb)
+    old, new = ".grpc.reflection.v1alpha.", ".grpc.reflection.v1."
+    file.name, file.package = name, "grpc.reflection.v1"
+    file.ClearField("options")
+    for message in file.message_type:
+        for field in message.field:
+            if field.type_name:
+                field.type_name = field.type_name.replace(old, new)
+    for service in file.service:
+        for method in service.method:
+            method.input_type = method.input_type.replace(old, new)
+            method.output_type = method.output_type.replace(old, new)
+    pool.AddSerializedFile(file.SerializeToString())
+
+
+def _add_reflection(server: grpc.aio.Server) -> None:
+    _add_reflection_v1_descriptor()
+    servicer = reflection.aio.ReflectionServicer(ADVERTISED)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    v1 = grpc.method_handlers_generic_handler(
+        REFLECTION_V1,
+        {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                servicer.ServerReflectionInfo,
+                request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+            )
+        },
+    )
+    server.add_generic_rpc_handlers((v1,))
+
+
+class InFlightLimit(grpc.aio.ServerInterceptor):
+    """Refuses a call at once with UNAVAILABLE when the process already has `limit` calls in
+    progress: shedding fast keeps latency bounded for admitted calls and lets the caller
+    retry elsewhere. Health checks are neither counted nor refused (a busy replica is not
+    a dead one), nor is a health Watch stream held against the limit for its whole life."""
+
+    MESSAGE = "server is at its limit of calls in progress; retry with backoff"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 1)
+        self.in_flight = 0
+
+    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(HEALTH_PREFIX):
+            return handler
+        if handler.unary_unary is not None:
+            inner_unary = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                await self._enter(context)
+                try:
+                    return await inner_unary(request, context)
+                finally:
+                    self.in_flight -= 1
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_stream is not None:
+            inner_stream = handler.stream_stream
+
+            async def stream(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+                await self._enter(context)
+                try:
+                    async for response in inner_stream(requests, context):
+                        yield response
+                finally:
+                    self.in_flight -= 1
+
+            return grpc.stream_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+    async def _enter(self, context: grpc.aio.ServicerContext) -> None:
+        if self.in_flight >= self.limit:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, self.MESSAGE)
+        self.in_flight += 1
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def _watch_supervisor(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Under `bazaar up`, standard input is a pipe from the supervisor: its end means the
+    supervisor is gone, and this process must not linger."""
+
+    def read_until_end() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked inside the
+        # buffered reader would hold its lock when the interpreter exits, and abort it.
+        try:
+            while os.read(0, 64):
+                pass
+            ended = "end of input"
+        except (OSError, ValueError) as error:
+            ended = str(error)
+        log.warning("supervisor gone: stopping (%s)", ended)
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=read_until_end, name="supervisor-lifeline", daemon=True).start()
+
+
+async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None] | None = None) -> None:
+    """Loads the table, binds, serves until `stop` is set, then drains and stops.
+    `bound` is told the port actually bound (for port 0)."""
+    table = RateTable.load(config.rates)
+    log.info("rate table loaded currencies=%d date=%s", len(table), table.date)
+
+    limit = InFlightLimit(config.max_in_flight)
+    server = grpc.aio.server(
+        interceptors=[limit],
+        options=[
+            # grpcio sets SO_REUSEPORT by default, which would let a second server take the
+            # same port silently; refuse to share it, as the Rust services do.
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_concurrent_streams", config.max_concurrent_streams),
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+        ],
+    )
+    currency_pb2_grpc.add_CurrencyServiceServicer_to_server(CurrencyApi(table), server)
+    health_servicer = health.aio.HealthServicer()
+    for name in ("", SERVICE):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    _add_reflection(server)
+
+    host, port = config.listen
+    address = f"{host}:{port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise OSError(f"cannot listen on {address}: {error}") from error
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    for name in ("", SERVICE):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info(
+        "listening service=%s address=%s:%d max_in_flight=%d max_concurrent_streams=%d",
+        NAME, host, port, config.max_in_flight, config.max_concurrent_streams,
+    )
+    if bound is not None:
+        bound(port)
+
+    await stop.wait()
+    await health_servicer.enter_graceful_shutdown()
+    log.info("stopping: draining in-flight calls in_flight=%d grace_secs=%d",
+             limit.in_flight, config.shutdown_grace_secs)
+    await server.stop(config.shutdown_grace_secs)
+    log.info("stopped service=%s", NAME)
+
+
+async def _main(config: Config) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if os.environ.get("BAZAAR_SUPERVISED"):
+        _watch_supervisor(loop, stop)
+    await serve(config, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the service until SIGTERM or SIGINT; the exit code says whether it ran."""
+    config = parse_config(argv)
+    setup_logging(config)
+    log.info("starting service=%s implementation=python config=%s", NAME, config)
+    try:
+        asyncio.run(_main(config))
+    except (TableError, OSError) as error:
+        print(f"{NAME}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
