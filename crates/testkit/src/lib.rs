@@ -15,9 +15,16 @@
 //! Services find each other by the address flags they take from the command line, so
 //! nothing here reaches into a service's internals: what a test sees is what a process
 //! would. [`buyer`] has the few calls most tests need to shop.
+//!
+//! A service can also be another implementation of its contract, run as a process of its
+//! own ([`ShopBuilder::replace`], or `BAZAAR_TEST_REPLACE=service=command` for every shop
+//! of a test run): it is given `--listen` and `--data-dir` as `bazaar up --replace` gives
+//! them, stopped with SIGTERM and killed with SIGKILL. This is how the whole-system tests
+//! run against the Python currency service.
 #![forbid(unsafe_code)]
 
 pub mod buyer;
+mod external;
 mod services;
 
 use std::collections::BTreeMap;
@@ -40,6 +47,9 @@ pub use services::SERVICES;
 /// The e-mail identity treats as an administrator in every [`Shop`].
 pub const ADMIN_EMAIL: &str = "admin@bazaar.test";
 
+/// Replacements for every shop of the process: `service=command`, several separated by `;`.
+pub const REPLACE_VAR: &str = "BAZAAR_TEST_REPLACE";
+
 /// How long a service may take to answer SERVING after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
@@ -50,9 +60,19 @@ pub struct ShopBuilder {
     postgres: bool,
     without: Vec<&'static str>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
+    replacements: BTreeMap<&'static str, String>,
 }
 
 impl ShopBuilder {
+    /// Runs `command` in place of `service`'s own implementation, as a process: the
+    /// command gets `--listen ADDRESS --data-dir DIR` appended (run by `sh`, so it may
+    /// carry arguments of its own). Its other flags are the command's business.
+    pub fn replace(mut self, service: &str, command: &str) -> Self {
+        self.replacements
+            .insert(services::name(service), command.to_owned());
+        self
+    }
+
     /// Puts every SQL store in a fresh PostgreSQL database of its own, on the server that
     /// `BAZAAR_TEST_POSTGRES_URL` names.
     pub fn postgres(mut self) -> Self {
@@ -135,6 +155,7 @@ impl ShopBuilder {
             databases,
             addresses,
             flags: configured,
+            replacements: self.replacements,
             running: Mutex::new(BTreeMap::new()),
         };
         for spec in SERVICES {
@@ -153,15 +174,21 @@ pub struct Shop {
     databases: BTreeMap<&'static str, TempPostgres>,
     addresses: BTreeMap<&'static str, SocketAddr>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
+    replacements: BTreeMap<&'static str, String>,
     running: Mutex<BTreeMap<&'static str, Running>>,
 }
 
-/// One service's runtime thread and the two ways to end it.
+/// A running service, and the two ways to end it.
 #[derive(Debug)]
-struct Running {
-    shutdown: Shutdown,
-    kill: oneshot::Sender<()>,
-    thread: JoinHandle<Result<(), String>>,
+enum Running {
+    /// One of ours: a runtime on a thread of its own.
+    InProcess {
+        shutdown: Shutdown,
+        kill: oneshot::Sender<()>,
+        thread: JoinHandle<Result<(), String>>,
+    },
+    /// A replacement, as a process.
+    External(external::Process),
 }
 
 impl Shop {
@@ -173,6 +200,7 @@ impl Shop {
             postgres: false,
             without: Vec::new(),
             flags: BTreeMap::new(),
+            replacements: external::from_env(),
         }
     }
 
@@ -214,8 +242,16 @@ impl Shop {
         let Some(running) = self.lock().remove(services::name(service)) else {
             return;
         };
-        running.shutdown.trigger();
-        if let Err(error) = join(running.thread).await {
+        let stopped = match running {
+            Running::InProcess {
+                shutdown, thread, ..
+            } => {
+                shutdown.trigger();
+                join(thread).await
+            }
+            Running::External(process) => process.stop().await,
+        };
+        if let Err(error) = stopped {
             eprintln!("{service} did not stop cleanly: {error}");
         }
     }
@@ -226,9 +262,14 @@ impl Shop {
         let Some(running) = self.lock().remove(services::name(service)) else {
             return;
         };
-        let _ = running.kill.send(());
-        // It ends as killed; that is the point.
-        let _ = join(running.thread).await;
+        match running {
+            Running::InProcess { kill, thread, .. } => {
+                let _ = kill.send(());
+                // It ends as killed; that is the point.
+                let _ = join(thread).await;
+            }
+            Running::External(process) => process.kill().await,
+        }
     }
 
     /// Starts `service` (again) on its address with its store, and waits until it answers
@@ -245,6 +286,13 @@ impl Shop {
             .iter()
             .map(|(flag, value)| format!("--{flag}={value}"))
             .collect();
+        if let Some(command) = self.replacements.get(name) {
+            let process = external::Process::start(name, command, self.addr(name), self.data_dir())
+                .unwrap_or_else(|e| panic!("{name} ({command}) does not start: {e}"));
+            self.lock().insert(name, Running::External(process));
+            wait_until_serving(name, self.channel(name)).await;
+            return;
+        }
         let started = Instant::now();
         // A port just released can take a moment to be bindable again.
         let running = loop {
@@ -253,15 +301,14 @@ impl Shop {
             match bound_rx.await {
                 Ok(Ok(())) => break running,
                 Ok(Err(error)) if started.elapsed() < READY_WITHIN => {
-                    let _ = join(running.thread).await;
+                    if let Running::InProcess { thread, .. } = running {
+                        let _ = join(thread).await;
+                    }
                     eprintln!("{name} did not bind yet ({error}); trying again");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Ok(Err(error)) => panic!("{name} does not start: {error}"),
-                Err(_) => panic!(
-                    "{name} ended before binding: {:?}",
-                    join(running.thread).await
-                ),
+                Err(_) => panic!("{name} ended before binding"),
             }
         };
         self.lock().insert(name, running);
@@ -292,18 +339,33 @@ impl Drop for Shop {
     fn drop(&mut self) {
         let running = std::mem::take(&mut *self.lock());
         for (_, running) in running {
-            let _ = running.kill.send(());
-            let _ = running.thread.join();
+            match running {
+                Running::InProcess { kill, thread, .. } => {
+                    let _ = kill.send(());
+                    let _ = thread.join();
+                }
+                Running::External(process) => process.kill_now(),
+            }
         }
     }
 }
 
 /// A free port of 127.0.0.1, found by binding port 0 and letting it go. (A service binds
-/// the address itself later; restarts need the address to stay the same.)
+/// the address itself later; restarts need the address to stay the same.) A port is never
+/// handed out twice in one process, so shops started side by side by parallel tests cannot
+/// be given the same port before either has bound it.
 fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
+    static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
+        Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port on 127.0.0.1");
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if handed_out.insert(address.port()) {
+            return address;
+        }
+    }
 }
 
 /// Runs `name` with `args` on a runtime of its own, on a thread of its own. `bound` hears
@@ -336,7 +398,7 @@ fn spawn(
             result
         })
         .expect("a thread for the service");
-    Running {
+    Running::InProcess {
         shutdown,
         kill,
         thread,
