@@ -11,7 +11,7 @@
 //! The card lives only in the memory of the process that took the order. A saga resumed
 //! elsewhere (after a crash or restart) before the charge is known cannot charge: if a
 //! Charge may have been sent, it asks payment for the order's charges and keeps a
-//! successful one; otherwise the order fails (reason PAYMENT_DECLINED, with a message
+//! successful one; otherwise the order fails (reason PAYMENT_UNAVAILABLE, with a message
 //! saying nothing was charged), and the refund step checks payment again, so that nothing
 //! stays charged. The same happens when the charge keeps failing for technical reasons for
 //! longer than `--charge-give-up-secs`.
@@ -231,7 +231,7 @@ async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
 /// for too long); the refund step checks once more that nothing stays charged.
 fn fail_uncharged(mut next: OrderRecord) -> Outcome {
     next.fail(Failure::new(
-        FailureReason::PaymentDeclined,
+        FailureReason::PaymentUnavailable,
         NOT_CHARGED,
         Vec::new(),
     ));

@@ -84,7 +84,7 @@ pub async fn a_restart_before_the_charge_fails_the_order_without_charging(backen
     let order = world.settled("user-a", &pending.id).await;
     assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
     let failure = order.failure.expect("a failure");
-    assert_eq!(failure.reason, FailureReason::PaymentDeclined as i32);
+    assert_eq!(failure.reason, FailureReason::PaymentUnavailable as i32);
     assert!(
         failure.message.contains("nothing was charged"),
         "{}",
@@ -131,7 +131,7 @@ pub async fn a_charge_failing_for_too_long_fails_the_order(backend: Backend) {
     assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
     assert_eq!(
         order.failure.unwrap().reason,
-        FailureReason::PaymentDeclined as i32
+        FailureReason::PaymentUnavailable as i32
     );
     assert!(world.doubles.payment.0.lock().charges.is_empty());
     assert_eq!(

@@ -25,6 +25,7 @@ class FailureReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_REASON_UNSPECIFIED: _ClassVar[FailureReason]
     FAILURE_REASON_OUT_OF_STOCK: _ClassVar[FailureReason]
     FAILURE_REASON_PAYMENT_DECLINED: _ClassVar[FailureReason]
+    FAILURE_REASON_PAYMENT_UNAVAILABLE: _ClassVar[FailureReason]
 
 class OrderEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -38,6 +39,7 @@ ORDER_STATE_FAILED: OrderState
 FAILURE_REASON_UNSPECIFIED: FailureReason
 FAILURE_REASON_OUT_OF_STOCK: FailureReason
 FAILURE_REASON_PAYMENT_DECLINED: FailureReason
+FAILURE_REASON_PAYMENT_UNAVAILABLE: FailureReason
 ORDER_EVENT_TYPE_UNSPECIFIED: OrderEventType
 ORDER_EVENT_TYPE_PLACED: OrderEventType
 ORDER_EVENT_TYPE_FAILED: OrderEventType
