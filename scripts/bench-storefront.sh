@@ -17,38 +17,15 @@ runs=${1:-5}
 seconds=${2:-10}
 connections=${3:-32}
 target=${CARGO_TARGET_DIR:-target}
-data=$(mktemp -d)
-up_pid=""
-
-cleanup() {
-    if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
-        kill -INT "$up_pid" 2>/dev/null || true
-        wait "$up_pid" 2>/dev/null || true
-    fi
-    rm -rf "$data"
-}
-trap cleanup EXIT
+script=bench
+# shellcheck source=lib/shop.sh
+source scripts/lib/shop.sh
 
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-if ss -ltn | grep -qE ':(5005[1-9]|50060|8080)\b'; then
-    echo "bench: a port of bazaar (50051-50060, 8080) is taken; stop what uses it first" >&2
-    exit 1
-fi
+shop_ports_free
 
 cargo build --release -q -p bazaar
-"$target/release/bazaar" up --data-dir "$data" >"$data/up.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 300); do
-    grep -q "services up" "$data/up.log" 2>/dev/null && break
-    sleep 0.1
-done
-if ! grep -q "services up" "$data/up.log"; then
-    cat "$data/up.log" >&2
-    for f in "$data"/logs/*.log; do
-        [ -f "$f" ] && { echo "--- $f (last 5 lines) ---" >&2; tail -n 5 "$f" >&2; }
-    done
-    exit 1
-fi
+shop_start "$target/release/bazaar" up --data-dir "$data"
 
 # One guest session, as a returning browser holds it.
 curl -fsS -o /dev/null -c "$data/cookies" http://127.0.0.1:8080/

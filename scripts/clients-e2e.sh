@@ -26,25 +26,9 @@ if [ "${1:-}" = "--python-currency" ]; then
 fi
 bin=$(realpath "${1:-$root/target/debug/bazaar}")
 kit=$(dirname "$bin")/bazaar-conformance
-data=$(mktemp -d)
-up_pid=""
-
-fail() {
-    echo "clients-e2e: FAIL: $*" >&2
-    for f in "$data"/logs/*.log; do
-        [ -f "$f" ] && { echo "--- $f (last 10 lines) ---" >&2; tail -n 10 "$f" >&2; }
-    done
-    exit 1
-}
-
-cleanup() {
-    if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
-        kill -INT "$up_pid" 2>/dev/null || true
-        wait "$up_pid" 2>/dev/null || true
-    fi
-    rm -rf "$data"
-}
-trap cleanup EXIT
+script=clients-e2e
+# shellcheck source=lib/shop.sh
+source "$root/scripts/lib/shop.sh"
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
 [ -x "$root/.venv/bin/python" ] || fail "no Python environment: run scripts/python-env.sh"
@@ -52,25 +36,14 @@ trap cleanup EXIT
 if $python_currency; then
     [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
 fi
-for port in $(seq 50051 50060) 8080; do
-    if ss -ltn "sport = :$port" | grep -q LISTEN; then
-        fail "port $port is in use: stop whatever runs there (another bazaar up?) first"
-    fi
-done
+shop_ports_free
 
 up_args=(up --data-dir "$data")
 if $python_currency; then
     up_args+=(--replace "currency=$root/.venv/bin/python -m bazaar_currency")
 fi
 export BAZAAR_E2E_ADMIN_EMAIL=admin@bazaar.test
-BAZAAR_IDENTITY_ADMIN_EMAILS=$BAZAAR_E2E_ADMIN_EMAIL "$bin" "${up_args[@]}" >"$data/up.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "services up" "$data/up.log" 2>/dev/null && break
-    kill -0 "$up_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q "services up" "$data/up.log" || fail "bazaar up did not start: $(cat "$data/up.log")"
+shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$BAZAAR_E2E_ADMIN_EMAIL "$bin" "${up_args[@]}"
 cat "$data/up.log"
 
 if $python_currency; then

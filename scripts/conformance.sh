@@ -11,44 +11,16 @@ set -euo pipefail
 
 bin=${1:-target/debug/bazaar}
 kit=${2:-$(dirname "$bin")/bazaar-conformance}
-data=$(mktemp -d)
-up_pid=""
+script=conformance
+# shellcheck source=lib/shop.sh
+source "$(dirname "$0")/lib/shop.sh"
 admin_email=admin@conformance.test
 admin_password="the conformance admin password"
 
-fail() {
-    echo "conformance: FAIL: $*" >&2
-    for f in "$data"/logs/*.log; do
-        [ -f "$f" ] && { echo "--- $f (last 10 lines) ---" >&2; tail -n 10 "$f" >&2; }
-    done
-    exit 1
-}
-
-cleanup() {
-    if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
-        kill -INT "$up_pid" 2>/dev/null || true
-        wait "$up_pid" 2>/dev/null || true
-    fi
-    rm -rf "$data"
-}
-trap cleanup EXIT
-
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
 [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
-for port in $(seq 50051 50060); do
-    if ss -ltn "sport = :$port" | grep -q LISTEN; then
-        fail "port $port is in use: stop whatever runs there (another bazaar up?) first"
-    fi
-done
-
-BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data" >"$data/up.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 300); do
-    grep -q "services up" "$data/up.log" 2>/dev/null && break
-    kill -0 "$up_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q "services up" "$data/up.log" || fail "bazaar up did not start"
+shop_ports_free
+shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data"
 cat "$data/up.log"
 
 addr() {

@@ -10,25 +10,9 @@
 set -euo pipefail
 
 bin=${1:-target/debug/bazaar}
-data=$(mktemp -d)
-up_pid=""
-
-fail() {
-    echo "walkthrough: FAIL: $*" >&2
-    for f in "$data"/logs/*.log; do
-        [ -f "$f" ] && { echo "--- $f (last 10 lines) ---" >&2; tail -n 10 "$f" >&2; }
-    done
-    exit 1
-}
-
-cleanup() {
-    if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
-        kill -INT "$up_pid" 2>/dev/null || true
-        wait "$up_pid" 2>/dev/null || true
-    fi
-    rm -rf "$data"
-}
-trap cleanup EXIT
+script=walkthrough
+# shellcheck source=lib/shop.sh
+source "$(dirname "$0")/lib/shop.sh"
 
 # field JSON PATH: prints one field of a JSON document (PATH like "session.accessToken").
 field() {
@@ -41,23 +25,18 @@ print(value)' "$1" "$2"
 
 # rpc ADDRESS METHOD JSON [grpcurl flags...]: shows the call and its answer.
 rpc() {
-    local addr=$1 method=$2 data=$3
+    local addr=$1 method=$2 body=$3
     shift 3
-    echo "\$ grpcurl $* -d '$data' $addr $method" >&2
+    echo "\$ grpcurl $* -d '$body' $addr $method" >&2
     local answer
-    answer=$(grpcurl -plaintext "$@" -d "$data" "$addr" "$method") || fail "$method failed"
+    answer=$(grpcurl -plaintext "$@" -d "$body" "$addr" "$method") || fail "$method failed"
     echo "$answer" | head -n 40 >&2
     echo "$answer"
 }
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
-BAZAAR_IDENTITY_ADMIN_EMAILS=admin@bazaar.test "$bin" up --data-dir "$data" >"$data/up.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 300); do
-    grep -q "services up" "$data/up.log" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q "services up" "$data/up.log" || fail "bazaar up did not start"
+shop_ports_free
+shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=admin@bazaar.test "$bin" up --data-dir "$data"
 cat "$data/up.log"
 
 echo "== the admin stocks a product"

@@ -1,0 +1,57 @@
+# Sourced (not run) by the scripts that drive a whole shop through `bazaar up`:
+#
+#   script=walkthrough; source "$(dirname "$0")/lib/shop.sh"
+#   shop_ports_free
+#   shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=admin@bazaar.test "$bin" up --data-dir "$data"
+#
+# Gives the script `data` (a temporary directory, removed on exit), `fail MESSAGE` (prints
+# the message and the end of every service's log, exits 1), `shop_ports_free` (fails if a
+# port of bazaar is taken), `shop_start COMMAND...` (runs `bazaar up` in the background and
+# waits until it reports every service up) and `shop_stop` (Ctrl-C, then waits); the shop is
+# stopped on exit whatever happens. `script` names the script in messages.
+
+data=$(mktemp -d)
+shop_pid=""
+
+fail() {
+    echo "${script:-shop}: FAIL: $*" >&2
+    for f in "$data"/logs/*.log; do
+        [ -f "$f" ] && { echo "--- $f (last 10 lines) ---" >&2; tail -n 10 "$f" >&2; }
+    done
+    exit 1
+}
+
+shop_stop() {
+    if [ -n "$shop_pid" ] && kill -0 "$shop_pid" 2>/dev/null; then
+        kill -INT "$shop_pid" 2>/dev/null || true
+        wait "$shop_pid" 2>/dev/null || true
+    fi
+    shop_pid=""
+}
+
+shop_cleanup() {
+    shop_stop
+    rm -rf "$data"
+}
+trap shop_cleanup EXIT
+
+shop_ports_free() {
+    local port
+    for port in $(seq 50051 50060) 8080; do
+        if ss -ltn "sport = :$port" | grep -q LISTEN; then
+            fail "port $port is in use: stop whatever runs there (another bazaar up?) first"
+        fi
+    done
+}
+
+shop_start() {
+    "$@" >"$data/up.log" 2>&1 &
+    shop_pid=$!
+    local _
+    for _ in $(seq 1 600); do
+        grep -q "services up" "$data/up.log" 2>/dev/null && break
+        kill -0 "$shop_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q "services up" "$data/up.log" || fail "bazaar up did not start: $(cat "$data/up.log")"
+}
