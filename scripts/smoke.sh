@@ -160,6 +160,13 @@ wait_for 30 "catalog to come back" serving 127.0.0.1:50051
 echo "smoke: catalog killed with SIGKILL was SERVING again after $(elapsed "$killed") s"
 wait_for 10 "bazaar up to report the restart" grep -q "catalog is back" "$log"
 
+# A second bazaar up refuses to start over the first one's ports.
+if second=$("$bin" up --data-dir "$data/second" 2>&1); then
+    fail "a second bazaar up started over the first one"
+fi
+grep -q "already in use: catalog (127.0.0.1:50051)" <<<"$second" || fail "unexpected refusal: $second"
+echo "smoke: a second bazaar up refuses the taken ports"
+
 # Ctrl-C stops everything, gracefully.
 kill -INT "$up_pid"
 status=0

@@ -89,6 +89,16 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
 
+    let wanted: Vec<(&str, u16)> = SERVICES.iter().map(|s| (s.name, s.port)).collect();
+    let taken = taken_ports(&options.host, &wanted);
+    if !taken.is_empty() {
+        // Health checks would be answered by whatever holds the port, and the service
+        // itself could never bind: refuse rather than report someone else's process.
+        return Err(format!(
+            "already in use: {}; is another bazaar up running? Stop it first",
+            taken.join(", ")
+        ));
+    }
     for (name, command) in &options.replacements {
         println!("{name}: running `{command}` in place of `bazaar serve {name}`");
     }
@@ -309,9 +319,33 @@ async fn terminate(child: &mut Child, pid: u32) -> String {
     }
 }
 
+/// The services of `wanted` whose port on `host` something else already listens on, as
+/// `name (host:port)`.
+fn taken_ports(host: &str, wanted: &[(&str, u16)]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|(_, port)| std::net::TcpListener::bind((host, *port)).is_err())
+        .map(|(name, port)| format!("{name} ({host}:{port})"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_held_by_another_process_are_named() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let free = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        assert_eq!(
+            taken_ports("127.0.0.1", &[("catalog", port), ("currency", free)]),
+            [format!("catalog (127.0.0.1:{port})")]
+        );
+    }
 
     #[test]
     fn replacements_name_a_known_service_and_a_command() {
