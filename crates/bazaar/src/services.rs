@@ -2,9 +2,10 @@
 //! calls, how to tell it is ready, and how to run one in this process. The last is the
 //! gateway, the storefront for browsers, which answers HTTP rather than gRPC.
 //!
-//! This is the only place that lists them. The order is a dependency order: a service comes
+//! This is the list the command line runs. The order is a dependency order: a service comes
 //! after every service it calls, so `bazaar up` starts them in this order and stops them in
-//! the reverse one.
+//! the reverse one. `bazaar-testkit` keeps the test-time view of the same gRPC services
+//! (their stores and quick test flags); a test below keeps the two lists equal.
 
 use std::ffi::OsString;
 
@@ -228,6 +229,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_testkit_starts_the_same_services_in_the_same_order() {
+        let here: Vec<(&str, &[&str])> = SERVICES
+            .iter()
+            .filter(|s| s.probe == Probe::Grpc)
+            .map(|s| (s.name, s.calls))
+            .collect();
+        let testkit: Vec<(&str, &[&str])> = bazaar_testkit::SERVICES
+            .iter()
+            .map(|s| (s.name, s.calls))
+            .collect();
+        assert_eq!(here, testkit);
     }
 
     #[test]
