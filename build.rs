@@ -27,6 +27,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         descriptors.encode_to_vec(),
     )?;
 
+    write_message_limits(&descriptors, &out_dir.join("message_limits.rs"))?;
+
     tonic_prost_build::configure()
         .emit_rerun_if_changed(false)
         .compile_fds(descriptors)?;
@@ -36,6 +38,54 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
     Ok(())
+}
+
+/// Writes an implementation of `MessageLimits` (see `src/lib.rs`) for the generated server of
+/// every service of the contract, so that whoever serves one can bound its messages without
+/// naming its type.
+fn write_message_limits(
+    descriptors: &prost_types::FileDescriptorSet,
+    path: &Path,
+) -> Result<(), Box<dyn Error>> {
+    let mut code = String::new();
+    for file in &descriptors.file {
+        let package = file.package();
+        let Some(module) = package
+            .strip_prefix("bazaar.")
+            .map(|rest| rest.replace('.', "::"))
+        else {
+            continue;
+        };
+        for service in &file.service {
+            let name = service.name();
+            let server_module = format!("{}_server", snake_case(name));
+            code.push_str(&format!(
+                "impl<T: crate::{module}::{server_module}::{name}> crate::MessageLimits\n    \
+                 for crate::{module}::{server_module}::{name}Server<T>\n{{\n    \
+                 fn limit_messages(self, max_bytes: usize) -> Self {{\n        \
+                 self.max_decoding_message_size(max_bytes)\n            \
+                 .max_encoding_message_size(max_bytes)\n    }}\n}}\n"
+            ));
+        }
+    }
+    std::fs::write(path, code)?;
+    Ok(())
+}
+
+/// `CatalogService` -> `catalog_service`, as the generated module names are spelled.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn collect_protos(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

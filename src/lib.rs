@@ -82,6 +82,17 @@ contract_package!(
 /// `bazaar.type.v1` under a name that needs no raw identifier.
 pub use r#type as types;
 
+/// Bounds the size of the messages a generated server takes and gives. `build.rs`
+/// implements it for the server of every service in `proto/`, so that the chassis can apply
+/// one configured limit to whatever service it is handed.
+pub trait MessageLimits {
+    /// The server, refusing requests and responses larger than `max_bytes`.
+    #[must_use]
+    fn limit_messages(self, max_bytes: usize) -> Self;
+}
+
+include!(concat!(env!("OUT_DIR"), "/message_limits.rs"));
+
 /// The encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` and the
 /// well-known types they import, with source info (comments).
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::services::{Probe, ServiceSpec};
+use crate::services::{Probe, Spec};
 
 /// What a health check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,11 +32,7 @@ impl Health {
 
 /// Checks the health of `service` at `address` (`host:port`) the way it answers, giving up
 /// after `timeout`. Returns what it found and how long the answer took.
-pub async fn check_service(
-    service: &ServiceSpec,
-    address: &str,
-    timeout: Duration,
-) -> (Health, Duration) {
+pub async fn check_service(service: &Spec, address: &str, timeout: Duration) -> (Health, Duration) {
     match service.probe {
         Probe::Grpc => check(address, timeout).await,
         Probe::Http(path) => {
@@ -52,7 +48,7 @@ pub async fn check_service(
 
 /// `GET path` over one HTTP/1.1 connection: SERVING on 200, NOT_SERVING on any other
 /// status, DOWN when nothing answers.
-async fn check_http(address: &str, path: &str) -> Health {
+pub async fn check_http(address: &str, path: &str) -> Health {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = match tokio::net::TcpStream::connect(address).await {
         Ok(stream) => stream,

@@ -6,14 +6,10 @@
 //! - `bazaar status` prints the health of every service.
 #![forbid(unsafe_code)]
 
-mod health;
-mod services;
-mod status;
-mod up;
-
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use bazaar::{services, status, up};
 use chassis::Shutdown;
 use clap::{Parser, Subcommand};
 use tokio::io::AsyncReadExt;
@@ -76,16 +72,7 @@ async fn main() {
             })
             .await
         }
-        Command::Serve { service, args } => {
-            if services::find(&service).is_none() {
-                Err(format!(
-                    "unknown service {service:?}; known: {}",
-                    services::names()
-                ))
-            } else {
-                services::serve(&service, args, serve_shutdown()).await
-            }
-        }
+        Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
         Command::Status => {
             if status::run().await {
                 Ok(())

@@ -26,7 +26,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::health::{self, Health};
-use crate::services::{SERVICES, ServiceSpec};
+use crate::services::{SERVICES, Spec};
 
 /// How long `bazaar up` waits for a service to report SERVING.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -44,6 +44,18 @@ pub struct UpOptions {
     pub host: String,
     /// Services to run with another command instead of `bazaar serve <name>`.
     pub replacements: BTreeMap<String, String>,
+}
+
+/// Loads the home page at `address` until it answers 200, for up to [`START_TIMEOUT`].
+async fn home_page_loads(address: &str, shutdown: &Shutdown) -> bool {
+    let began = Instant::now();
+    while began.elapsed() < START_TIMEOUT && !shutdown.is_triggered() {
+        if health::check_http(address, "/").await == Health::Serving {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 /// Parses `SERVICE=COMMAND` (the value of `--replace`): a known service and a command.
@@ -141,17 +153,38 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         for (name, address, pid, state) in &table {
             println!("{name:<16} {address:<22} {pid:>8}  {state}");
         }
-        println!(
-            "all {} services up in {:.1}s; logs in {}; Ctrl-C stops them",
-            table.len(),
-            started.elapsed().as_secs_f64(),
-            logs.display()
-        );
-        if let Some(gateway) = SERVICES.iter().find(|s| s.name == gateway::NAME) {
+        let serving = table
+            .iter()
+            .filter(|(.., state)| state == "SERVING")
+            .count();
+        if serving == table.len() {
             println!(
-                "the shop is open at http://{}:{}/ (system status at /status)",
-                options.host, gateway.port
+                "all {} services up in {:.1}s; logs in {}; Ctrl-C stops them",
+                table.len(),
+                started.elapsed().as_secs_f64(),
+                logs.display()
             );
+        } else {
+            println!(
+                "{serving} of {} services SERVING after {:.1}s; see the logs in {}; Ctrl-C stops them",
+                table.len(),
+                started.elapsed().as_secs_f64(),
+                logs.display()
+            );
+        }
+        let storefront = SERVICES
+            .iter()
+            .find(|s| matches!(s.probe, chassis::topology::Probe::Http(_)));
+        if let Some(storefront) = storefront {
+            let address = format!("{}:{}", options.host, storefront.port);
+            // Every service SERVING is not yet a page: wait until the home page itself loads.
+            if home_page_loads(&address, &shutdown).await {
+                println!("the shop is open at http://{address}/ (system status at /status)");
+            } else if !shutdown.is_triggered() {
+                println!(
+                    "the home page at http://{address}/ does not load yet; system status at /status"
+                );
+            }
         }
     }
 
@@ -187,7 +220,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
 
 /// Keeps one service running.
 struct Supervisor {
-    spec: &'static ServiceSpec,
+    spec: &'static Spec,
     exe: PathBuf,
     address: String,
     data_dir: PathBuf,

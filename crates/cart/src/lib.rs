@@ -9,8 +9,8 @@
 //! Layout: [`domain`] parses ids and quantities and applies the cart's rules (no I/O),
 //! [`carts`] runs each operation as read–decide–commit over a store, [`store`] keeps carts,
 //! [`api`] is the gRPC face, [`error`] the one error type and its mapping to gRPC,
-//! [`clock`] the time it reads, [`config`] the settings. [`CartServer::bind`] then
-//! [`CartServer::run`] is the whole life of a process; tests do the same on port 0.
+//! [`clock`] the time it reads, [`config`] the settings. [`Carts`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -21,141 +21,61 @@ pub mod domain;
 pub mod error;
 pub mod store;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use bazaar_contract::cart::v1::cart_service_server::CartServiceServer;
-use chassis::auth::Verifier;
-use chassis::client::UpstreamError;
-use chassis::server::ServeError;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::StoreCell;
-use chassis::{Readiness, Server, Shutdown};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
 
 use crate::api::CartApi;
-use crate::clock::{Clock, SystemClock};
-use crate::store::{BadStoreUrl, Location, SharedStore};
+use crate::store::{Location, SharedStore};
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "cart";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50054;
-
-/// Why the service could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The server could not bind or serve.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-    /// The identity address is not usable.
-    #[error("bad identity address")]
-    Identity(#[from] UpstreamError),
-    /// The store URL names no store the cart can use.
-    #[error("bad --database-url")]
-    Store(#[from] BadStoreUrl),
-}
-
-/// Triggers its [`Shutdown`] when dropped: stops what a bound cart started in the
-/// background (the refresher of identity's keys) when [`CartServer::run`] ends, or when the
-/// cart is dropped without running.
-#[derive(Debug, Default)]
-struct StopOnDrop(Shutdown);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.trigger();
-    }
-}
-
-/// A cart service bound to its address, not yet serving.
+/// The cart service: carts kept in SQL or Redis, as its store URL says.
 #[derive(Debug)]
-pub struct CartServer {
-    server: Server,
-    readiness: Readiness,
+pub struct Carts {
+    api: CartApi,
     store: StoreCell<SharedStore>,
     location: Location,
-    stop: StopOnDrop,
 }
 
-impl CartServer {
-    /// Binds the listening socket, trusting the keys identity publishes (fetched now and
-    /// then refreshed in the background); the store is opened when [`CartServer::run`]
-    /// starts.
-    pub async fn bind(config: &Config) -> Result<Self, StartError> {
-        let stop = StopOnDrop::default();
-        let verifier = config.identity.verifier(&config.server, &stop.0)?;
-        Self::bind_inner(config, verifier, Arc::new(SystemClock), stop).await
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
     }
+}
 
-    /// Binds with a given token verifier and clock (tests use a test issuer's verifier and
-    /// a clock they move).
-    pub async fn bind_with(
-        config: &Config,
-        verifier: Verifier,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartError> {
-        Self::bind_inner(config, verifier, clock, StopOnDrop::default()).await
-    }
+impl Service for Carts {
+    const SPEC: &'static Spec = &topology::CART;
+    type Config = Config;
 
-    async fn bind_inner(
-        config: &Config,
-        verifier: Verifier,
-        clock: Arc<dyn Clock>,
-        stop: StopOnDrop,
-    ) -> Result<Self, StartError> {
+    /// A store URL that names no store fails the start here, rather than leaving the
+    /// service `NOT_SERVING` for ever. Callers' tokens are checked with identity's keys; the
+    /// API keeps a clone of the verifier for MergeGuestCart's guest tokens.
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
         let location = Location::parse(&config.database_url(), &config.redis_key_prefix)?;
+        let verifier = setup.verify_with_identity(&config.identity)?;
         let store = StoreCell::new();
-        // The API keeps a clone of the server's verifier for MergeGuestCart's guest tokens.
-        let api = CartApi::new(store.clone(), clock, verifier.clone());
-        let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .with_auth(verifier)
-            .add_service(
-                CartServiceServer::new(api)
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        let readiness = server.readiness();
+        let api = CartApi::new(store.clone(), setup.clock(), verifier);
         Ok(Self {
-            server,
-            readiness,
+            api,
             store,
             location,
-            stop,
         })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(CartServiceServer::new(self.api.clone()));
     }
 
-    /// Opens the store in the background (reporting `SERVING` once it is open) and serves
-    /// until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), ServeError> {
-        // Dropped when this returns: stops the key refresher.
-        let _stop = self.stop;
-        let opener = store::open_in_background(
-            self.location,
-            shutdown.clone(),
-            self.readiness,
-            self.store.clone(),
-        );
-        let result = self.server.serve(shutdown).await;
-        opener.abort();
+    async fn open(&self) -> Result<(), BoxError> {
+        self.store.set(self.location.open().await?);
+        Ok(())
+    }
+
+    async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.close().await;
         }
-        result
     }
-}
-
-/// Runs the service as a process would: sets up logging, binds, serves until `shutdown`
-/// (the binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let cart = CartServer::bind(&config).await?;
-    Ok(cart.run(shutdown).await?)
 }

@@ -1,15 +1,5 @@
-//! The cart as a process of its own.
+//! The cart service as a process of its own.
 
-use clap::Parser;
-
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = cart::Config::parse();
-    match cart::serve(config, chassis::Shutdown::on_signals()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("cart: {}", chassis::error::chain(&error));
-            std::process::ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    chassis::service::main::<cart::Carts>()
 }

@@ -149,7 +149,11 @@ async fn a_store_url_of_no_known_store_fails_the_start() {
             panic!("{url}: the cart started");
         };
         assert!(
-            matches!(error, cart::StartError::Store(_)),
+            matches!(
+                &error,
+                chassis::service::StartError::Build { source, .. }
+                    if source.is::<cart::store::BadStoreUrl>()
+            ),
             "{url}: {error:?}"
         );
     }

@@ -30,7 +30,9 @@ impl Running {
             server: ServerArgs::for_tests(data_dir),
             database_url: database_url.map(Into::into),
         };
-        let catalog = Catalog::bind(&config).await.expect("catalog binds");
+        let catalog = chassis::Bound::<Catalog>::bind(&config)
+            .await
+            .expect("catalog binds");
         let address = catalog.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -7,6 +7,9 @@
 //!   run on a laptop;
 //! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
 //! - [`shutdown`]: one small type that says "stop now", fed by SIGINT/SIGTERM or by a test;
+//! - [`service`]: the life of a service process, written once: a service implements
+//!   [`service::Service`] and every binary, `bazaar up` and the test shop run it the same way;
+//! - [`topology`]: the one table of the shop's services: names, ports, roles, who calls whom;
 //! - [`server`]: binds (port 0 works), serves gRPC with health and reflection, limits what one
 //!   connection and the whole process take on, and drains gracefully by a hard deadline;
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
@@ -31,10 +34,13 @@ pub mod error;
 pub mod ids;
 pub mod page;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod topology;
 
 pub use config::ServerArgs;
 pub use server::{Readiness, Server};
+pub use service::{Bound, Service};
 pub use shutdown::Shutdown;

@@ -150,9 +150,24 @@ impl Server {
         S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
-        self.service_names.push(S::NAME);
-        self.routes = self.routes.add_service(service);
+        self.push_service(service);
         self
+    }
+
+    /// [`Server::add_service`], in place.
+    pub(crate) fn push_service<S>(&mut self, service: S)
+    where
+        S: Service<Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes = std::mem::take(&mut self.routes).add_service(service);
     }
 
     /// Verifies the access token of every call that carries one with `verifier`, so that

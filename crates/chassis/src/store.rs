@@ -6,8 +6,9 @@
 //! Each service keeps `migrations/sqlite` and `migrations/postgres` with the same versions and
 //! embeds both with [`Migration`]; [`migrate`] applies the set that fits the backend.
 //!
-//! [`connect_with_backoff`] never gives up on a database that is still starting: a service
-//! reports `NOT_SERVING` and keeps trying, it does not crash.
+//! [`open`] connects and migrates once; the service runner (`crate::service`) retries it with
+//! backoff, so a service never gives up on a database that is still starting: it reports
+//! `NOT_SERVING` and keeps trying, it does not crash.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -16,8 +17,6 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
-
-use crate::shutdown::Shutdown;
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,36 +143,11 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
     Ok(pool)
 }
 
-/// Connects and migrates, retrying with exponential backoff (100 ms doubling to 5 s) for as
-/// long as it takes, or until `shutdown` fires (then `None`). Errors that no retry can cure
-/// (a bad URL, a failed migration) are returned at once.
-pub async fn connect_with_backoff(
-    url: &str,
-    migrations: &Migrations,
-    shutdown: &Shutdown,
-) -> Result<Option<AnyPool>, StoreError> {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match connect(url).await {
-            Ok(pool) => {
-                migrate(&pool, Backend::of(url)?, migrations).await?;
-                return Ok(Some(pool));
-            }
-            Err(StoreError::Connect(error)) => {
-                tracing::warn!(
-                    error = %crate::error::chain(&error),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "database not reachable yet"
-                );
-            }
-            Err(other) => return Err(other),
-        }
-        tokio::select! {
-            () = shutdown.wait() => return Ok(None),
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+/// Connects and migrates, once: the service runner retries with backoff while this fails.
+pub async fn open(url: &str, migrations: &Migrations) -> Result<AnyPool, StoreError> {
+    let pool = connect(url).await?;
+    migrate(&pool, Backend::of(url)?, migrations).await?;
+    Ok(pool)
 }
 
 /// Applies the migrations for `backend` that the database does not have yet.
@@ -212,7 +186,13 @@ pub async fn migrate(
 /// `UNAVAILABLE` until then, so the service answers health checks (as `NOT_SERVING`) while
 /// its database is still starting instead of crashing.
 #[derive(Debug)]
-pub struct StoreCell<T>(std::sync::Arc<std::sync::OnceLock<T>>);
+pub struct StoreCell<T>(std::sync::Arc<Slot<T>>);
+
+#[derive(Debug)]
+struct Slot<T> {
+    store: std::sync::OnceLock<T>,
+    opened: tokio::sync::Notify,
+}
 
 impl<T> Clone for StoreCell<T> {
     fn clone(&self) -> Self {
@@ -222,7 +202,10 @@ impl<T> Clone for StoreCell<T> {
 
 impl<T> Default for StoreCell<T> {
     fn default() -> Self {
-        Self(std::sync::Arc::new(std::sync::OnceLock::new()))
+        Self(std::sync::Arc::new(Slot {
+            store: std::sync::OnceLock::new(),
+            opened: tokio::sync::Notify::new(),
+        }))
     }
 }
 
@@ -234,66 +217,30 @@ impl<T> StoreCell<T> {
 
     /// The store, or `UNAVAILABLE` while it is not open yet.
     pub fn get(&self) -> Result<&T, tonic::Status> {
-        self.0.get().ok_or_else(|| {
+        self.0.store.get().ok_or_else(|| {
             tonic::Status::unavailable("the service's store is not ready yet; retry shortly")
         })
     }
 
     /// Sets the store; later calls are ignored (the first store stays).
     pub fn set(&self, store: T) {
-        let _ = self.0.set(store);
+        let _ = self.0.store.set(store);
+        self.0.opened.notify_waiters();
     }
-}
 
-/// Opens the database at `url` in the background and then marks the service ready:
-/// connects and migrates with [`connect_with_backoff`], turns the pool into the service's
-/// store with `init` (seeding, caches), puts it in `cell`, and reports `SERVING`. A failing
-/// `init` is logged and retried with backoff, like an unreachable database.
-pub fn open_in_background<T, F, Fut>(
-    url: String,
-    migrations: Migrations,
-    shutdown: Shutdown,
-    readiness: crate::server::Readiness,
-    cell: StoreCell<T>,
-    init: F,
-) -> tokio::task::JoinHandle<()>
-where
-    T: Send + Sync + 'static,
-    F: Fn(AnyPool) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<T, Box<dyn std::error::Error + Send + Sync>>> + Send,
-{
-    tokio::spawn(async move {
-        let mut delay = Duration::from_millis(100);
+    /// The store, once it is open (at once if it already is).
+    pub async fn opened(&self) -> &T {
         loop {
-            let attempt: Result<Option<T>, Box<dyn std::error::Error + Send + Sync>> =
-                match connect_with_backoff(&url, &migrations, &shutdown).await {
-                    Ok(Some(pool)) => init(pool).await.map(Some),
-                    Ok(None) => return,
-                    Err(error) => Err(error.into()),
-                };
-            match attempt {
-                Ok(Some(store)) => {
-                    cell.set(store);
-                    readiness.set_serving().await;
-                    tracing::info!("store ready");
-                    return;
-                }
-                Ok(None) => return,
-                Err(error) => {
-                    tracing::error!(
-                        error = %crate::error::chain(error.as_ref()),
-                        retry_in_ms = delay.as_millis() as u64,
-                        "cannot open the store"
-                    );
-                }
+            let notified = self.0.opened.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a `set` in between still wakes us.
+            notified.as_mut().enable();
+            if let Some(store) = self.0.store.get() {
+                return store;
             }
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(30));
+            notified.await;
         }
-    })
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -423,10 +370,7 @@ mod tests {
             sqlite: SQLITE,
             postgres: &[],
         };
-        let pool = connect_with_backoff(&url, &migrations, &Shutdown::new())
-            .await
-            .unwrap()
-            .unwrap();
+        let pool = open(&url, &migrations).await.unwrap();
         sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
             .bind("a")
             .bind(7_i64)

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use bazaar_conformance::{Admin, Runner, Target, Verdict};
-use bazaar_testkit::{ADMIN_EMAIL, SERVICES, Shop};
+use bazaar_testkit::{ADMIN_EMAIL, Shop, grpc_services};
 
 async fn conforms(service: &'static str, postgres: bool) {
     let test = format!("conformance of {service}");
@@ -15,7 +15,7 @@ async fn conforms(service: &'static str, postgres: bool) {
         return;
     };
     let mut target = Target::new(service, shop.channel(service));
-    for spec in SERVICES {
+    for spec in grpc_services() {
         target = target.with(spec.name, shop.channel(spec.name));
     }
     let target = target.with_admin(Admin::Account {

@@ -12,74 +12,45 @@ pub mod api;
 pub mod config;
 pub mod domain;
 
-use std::net::SocketAddr;
-
 use bazaar_contract::currency::v1::currency_service_server::CurrencyServiceServer;
-use chassis::server::ServeError;
-use chassis::{Server, Shutdown};
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
 
 use crate::api::CurrencyApi;
 use crate::domain::RateTable;
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "currency";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50052;
-
-/// A currency service bound to its address, not yet serving.
+/// The currency service: its rate table, loaded once, behind the gRPC API.
 #[derive(Debug)]
-pub struct CurrencyService {
-    server: Server,
+pub struct Currency {
+    table: RateTable,
 }
 
-/// Why the service cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The shipped table is broken (a build that should never pass its tests).
-    #[error("the shipped rate table is invalid")]
-    Table(#[from] domain::TableError),
-    /// The server could not be bound or run.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
+    }
 }
 
-impl CurrencyService {
-    /// Loads the shipped table and binds the listening socket.
-    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+impl Service for Currency {
+    const SPEC: &'static Spec = &topology::CURRENCY;
+    type Config = Config;
+
+    /// Loads the shipped table: a broken one fails the start (and every build's tests).
+    async fn build(_config: &Config, _setup: &mut Setup<'_>) -> Result<Self, BoxError> {
         let table = RateTable::shipped()?;
         tracing::info!(
             currencies = table.len(),
             date = table.date(),
             "rate table loaded"
         );
-        let server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .add_service(
-                CurrencyServiceServer::new(CurrencyApi::new(table))
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        Ok(Self { server })
+        Ok(Self { table })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(CurrencyServiceServer::new(CurrencyApi::new(
+            self.table.clone(),
+        )));
     }
-
-    /// Serves until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
-        Ok(self.server.serve(shutdown).await?)
-    }
-}
-
-/// Runs the service as a process would: sets up logging, binds, serves until `shutdown`
-/// (the binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let service = CurrencyService::bind(&config).await?;
-    service.run(shutdown).await
 }

@@ -3,8 +3,8 @@
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
 use bazaar_contract::currency::v1::*;
 use bazaar_contract::types::v1::Money;
-use chassis::{ServerArgs, Shutdown};
-use currency::{Config, CurrencyService};
+use chassis::{Bound, ServerArgs, Shutdown};
+use currency::{Config, Currency};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -14,7 +14,7 @@ async fn start() -> (CurrencyServiceClient<Channel>, Shutdown, tempfile::TempDir
     let config = Config {
         server: ServerArgs::for_tests(dir.path()),
     };
-    let service = CurrencyService::bind(&config).await.expect("binds");
+    let service = Bound::<Currency>::bind(&config).await.expect("binds");
     let address = service.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(service.run(shutdown.clone()));

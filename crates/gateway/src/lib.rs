@@ -17,8 +17,8 @@
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
 //! then the handler. Layout: [`config`], [`upstreams`], [`session`], [`security`],
 //! [`money`], [`shop`] (what pages and API show), [`pages`], [`api`], [`status`],
-//! [`assets`], [`error`]. [`Gateway::bind`] then [`Gateway::run`] is the whole life of a
-//! process; tests do the same on port 0.
+//! [`assets`], [`error`]. [`Gateway`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -51,9 +51,9 @@ use crate::pages::{PageError, account, browse, cart, orders};
 use crate::upstreams::Upstreams;
 
 /// The gateway's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "gateway";
+pub const NAME: &str = chassis::topology::GATEWAY.name;
 /// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_PORT: u16 = chassis::topology::GATEWAY.port;
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -163,12 +163,30 @@ impl Gateway {
     }
 }
 
-/// Runs the gateway as a process would: sets up logging, binds, serves until `shutdown`.
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let gateway = Gateway::bind(&config).await?;
-    gateway.run(shutdown).await
+/// The gateway is run like every service of the shop: the same binary `main`, the same way
+/// `bazaar up` and the test shop start it, only it answers HTTP rather than gRPC.
+impl chassis::service::Process for Gateway {
+    const SPEC: &'static chassis::topology::Spec = &chassis::topology::GATEWAY;
+    type Config = Config;
+    type Error = StartError;
+
+    async fn bind(config: &Config) -> Result<Self, StartError> {
+        Gateway::bind(config).await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Gateway::local_addr(self)
+    }
+
+    async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
+        Gateway::run(self, shutdown).await
+    }
+}
+
+impl chassis::service::ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
+    }
 }
 
 /// Every route, with its layers.

@@ -27,73 +27,58 @@ pub mod session;
 pub mod store;
 pub mod throttle;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bazaar_contract::identity::v1::identity_service_server::IdentityServiceServer;
 use chassis::auth::Verifier;
-use chassis::server::ServeError;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::StoreCell;
-use chassis::{Readiness, Server, Shutdown};
+use chassis::topology::{self, Spec};
 use ed25519_dalek::VerifyingKey;
 
 pub use config::Config;
 
 use crate::api::{IdentityApi, Ready};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::domain::Password;
 use crate::keys::{hex, random_bytes};
 use crate::store::{IdentityStore, MIGRATIONS};
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "identity";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50053;
-
-/// identity bound to its address, not yet serving.
+/// The identity service: accounts and sessions in its store, and the keys that sign tokens.
 #[derive(Debug)]
 pub struct Identity {
-    server: Server,
-    readiness: Readiness,
+    api: IdentityApi,
     ready: StoreCell<Ready>,
     verifier: Verifier,
     clock: Arc<dyn Clock>,
     database_url: String,
 }
 
-impl Identity {
-    /// Binds the listening socket, with the system clock.
-    pub async fn bind(config: &Config) -> Result<Self, ServeError> {
-        Self::bind_with_clock(config, Arc::new(SystemClock)).await
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
     }
+}
 
-    /// Binds the listening socket, reading time from `clock` (tests pass a clock they move).
-    pub async fn bind_with_clock(
-        config: &Config,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ServeError> {
+impl Service for Identity {
+    const SPEC: &'static Spec = &topology::IDENTITY;
+    type Config = Config;
+
+    /// identity verifies the tokens of LogOut and GetCurrentUser with its own keys, the same
+    /// way every service does; they are added as soon as they are loaded.
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
         let ready = StoreCell::new();
-        // identity verifies the tokens of LogOut and GetCurrentUser with its own keys, the
-        // same way every service does; they are added as soon as they are loaded.
+        let clock = setup.clock();
         let verifier = Verifier::with_keys([]);
+        setup.verify_with(verifier.clone());
         let api = IdentityApi::new(
             ready.clone(),
             clock.clone(),
             config.admins(),
             config.client_attempts_per_minute,
         );
-        let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .with_auth(verifier.clone())
-            .add_service(
-                IdentityServiceServer::new(api)
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        let readiness = server.readiness();
         Ok(Self {
-            server,
-            readiness,
+            api,
             ready,
             verifier,
             clock,
@@ -101,61 +86,39 @@ impl Identity {
         })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(IdentityServiceServer::new(self.api.clone()));
     }
 
-    /// Opens the store and loads (or makes) the signing keys in the background, then serves
-    /// until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), ServeError> {
-        let verifier = self.verifier.clone();
-        let clock = self.clock.clone();
-        let opener = chassis::store::open_in_background(
-            self.database_url,
-            MIGRATIONS,
-            shutdown.clone(),
-            self.readiness,
-            self.ready.clone(),
-            move |pool| {
-                let verifier = verifier.clone();
-                let clock = clock.clone();
-                async move {
-                    let store = IdentityStore::new(pool);
-                    let keys = keys::load_or_create(&store, clock.now_ms()).await?;
-                    for key in &keys.all {
-                        let bytes: [u8; 32] = key
-                            .public_key
-                            .as_slice()
-                            .try_into()
-                            .map_err(|_| keys::KeyError::Corrupt(key.key_id.clone()))?;
-                        let public = VerifyingKey::from_bytes(&bytes)
-                            .map_err(|_| keys::KeyError::Corrupt(key.key_id.clone()))?;
-                        verifier.add_key(key.key_id.clone(), public);
-                    }
-                    let decoy = Password::new_for(None, &hex(&random_bytes::<16>()?))?;
-                    let decoy_hash = password::hash(decoy).await?;
-                    Ok(Ready {
-                        store,
-                        keys,
-                        decoy_hash,
-                    })
-                }
-            },
-        );
-        let result = self.server.serve(shutdown).await;
-        opener.abort();
+    /// Opens the store, loads (or makes) the signing keys and trusts them, and hashes a
+    /// decoy password so that log-ins of unknown accounts take as long as real ones.
+    async fn open(&self) -> Result<(), BoxError> {
+        let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
+        let store = IdentityStore::new(pool);
+        let keys = keys::load_or_create(&store, self.clock.now_ms()).await?;
+        for key in &keys.all {
+            let bytes: [u8; 32] = key
+                .public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| keys::KeyError::Corrupt(key.key_id.clone()))?;
+            let public = VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| keys::KeyError::Corrupt(key.key_id.clone()))?;
+            self.verifier.add_key(key.key_id.clone(), public);
+        }
+        let decoy = Password::new_for(None, &hex(&random_bytes::<16>()?))?;
+        let decoy_hash = password::hash(decoy).await?;
+        self.ready.set(Ready {
+            store,
+            keys,
+            decoy_hash,
+        });
+        Ok(())
+    }
+
+    async fn close(&self) {
         if let Ok(ready) = self.ready.get() {
             ready.store.pool().close().await;
         }
-        result
     }
-}
-
-/// Runs identity as a process would: sets up logging, binds, serves until `shutdown`.
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), ServeError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let identity = Identity::bind(&config).await?;
-    identity.run(shutdown).await
 }

@@ -1,15 +1,5 @@
-//! identity as a process of its own.
+//! The identity service as a process of its own.
 
-use clap::Parser;
-
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = identity::Config::parse();
-    match identity::serve(config, chassis::Shutdown::on_signals()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("identity: {}", chassis::error::chain(&error));
-            std::process::ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    chassis::service::main::<identity::Identity>()
 }

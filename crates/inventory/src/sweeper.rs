@@ -15,13 +15,13 @@ use crate::clock::Clock;
 use crate::store::InventoryStore;
 
 /// Sweeps every `every` until `shutdown`, once the store is open.
-pub fn spawn(
+pub async fn run(
     store: StoreCell<InventoryStore>,
     clock: Arc<dyn Clock>,
     every: Duration,
     shutdown: Shutdown,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) {
+    {
         loop {
             tokio::select! {
                 () = shutdown.wait() => return,
@@ -38,5 +38,5 @@ pub fn spawn(
                 }
             }
         }
-    })
+    }
 }

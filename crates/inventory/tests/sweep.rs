@@ -3,7 +3,6 @@
 //! counts; failed ReserveStock calls are forgotten after a day. On SQLite, and on
 //! PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
 
-use chassis::Shutdown;
 use chassis::store::Backend;
 use chassis::store::testing::TempPostgres;
 use inventory::domain::{
@@ -15,10 +14,9 @@ use inventory::store::{InventoryStore, MIGRATIONS};
 const MINUTE: i64 = 60_000;
 
 async fn open(url: &str) -> InventoryStore {
-    let pool = chassis::store::connect_with_backoff(url, &MIGRATIONS, &Shutdown::new())
+    let pool = chassis::store::open(url, &MIGRATIONS)
         .await
-        .expect("store opens")
-        .expect("not shut down");
+        .expect("store opens");
     InventoryStore::new(pool, Backend::of(url).unwrap())
 }
 

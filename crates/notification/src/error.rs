@@ -30,12 +30,6 @@ pub enum NotificationError {
     /// The order event stream could not be opened or broke.
     #[error("the order event stream failed")]
     Stream(#[from] tonic::Status),
-    /// The orders address is not usable.
-    #[error("bad orders address")]
-    Upstream(#[from] chassis::client::UpstreamError),
-    /// The server could not start.
-    #[error("cannot serve")]
-    Serve(#[from] chassis::server::ServeError),
 }
 
 impl From<FieldViolation> for NotificationError {

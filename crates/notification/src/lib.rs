@@ -13,8 +13,8 @@
 //!
 //! Layout: [`domain`] (ids, addresses, what a confirmation says; no I/O), [`money`] (exact
 //! amounts), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
-//! [`error`], [`config`]. [`Notifier::bind`] then [`Notifier::run`] is the whole life of a
-//! process; tests do the same on port 0.
+//! [`error`], [`config`]. [`Notifier`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -28,13 +28,13 @@ pub mod money;
 pub mod render;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bazaar_contract::notification::v1::notification_service_server::NotificationServiceServer;
-use chassis::client::Upstream;
+use chassis::Shutdown;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::StoreCell;
-use chassis::{Readiness, Server, Shutdown};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
 pub use error::NotificationError;
@@ -44,39 +44,29 @@ use crate::follower::Follower;
 use crate::maildir::Maildir;
 use crate::store::{MIGRATIONS, NotificationStore};
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "notification";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50059;
-
-/// A notification service bound to its address, not yet serving.
+/// The notification service: follows the order event stream once its store is open, and
+/// lists what it sent.
 #[derive(Debug)]
 pub struct Notifier {
-    server: Server,
-    readiness: Readiness,
     store: StoreCell<NotificationStore>,
     database_url: String,
-    follower: Follower,
+    /// Taken by the background work when it starts.
+    follower: Mutex<Option<Follower>>,
 }
 
-impl Notifier {
-    /// Binds the listening socket and prepares the (lazy) channel to orders; the store is
-    /// opened and the event stream followed when [`Notifier::run`] starts.
-    pub async fn bind(config: &Config) -> Result<Self, NotificationError> {
-        let store = StoreCell::new();
-        let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .add_service(
-                NotificationServiceServer::new(NotificationApi::new(store.clone()))
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        let readiness = server.readiness();
-        let orders = Upstream::connect(
-            "orders",
-            &chassis::config::split_addresses(&config.orders_addr),
-            config.server.default_deadline(),
-        )?;
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
+    }
+}
+
+impl Service for Notifier {
+    const SPEC: &'static Spec = &topology::NOTIFICATION;
+    type Config = Config;
+
+    /// The channel to orders connects lazily: notification starts while orders is down.
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        let orders = setup.upstream("orders", &config.orders_addr)?;
         let follower = Follower::new(
             orders,
             Maildir::new(config.maildir()),
@@ -84,68 +74,40 @@ impl Notifier {
             config.orders_reconnect_max(),
         );
         Ok(Self {
-            server,
-            readiness,
-            store,
+            store: StoreCell::new(),
             database_url: config.database_url(),
-            follower,
+            follower: Mutex::new(Some(follower)),
         })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(NotificationServiceServer::new(NotificationApi::new(
+            self.store.clone(),
+        )));
     }
 
-    /// Opens the store in the background (reporting `SERVING` once it is open), then follows
-    /// the order event stream, and serves until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), NotificationError> {
-        // The opener hands the store to the follower once, when it is ready.
-        let (ready, opened) = tokio::sync::oneshot::channel::<NotificationStore>();
-        let ready = Arc::new(Mutex::new(Some(ready)));
-        let opener = chassis::store::open_in_background(
-            self.database_url,
-            MIGRATIONS,
-            shutdown.clone(),
-            self.readiness,
-            self.store.clone(),
-            move |pool| {
-                let ready = ready.clone();
-                async move {
-                    let store = NotificationStore::new(pool);
-                    if let Some(ready) = ready.lock().ok().and_then(|mut r| r.take()) {
-                        let _ = ready.send(store.clone());
-                    }
-                    Ok(store)
-                }
-            },
-        );
-        let follower = self.follower;
-        let stop = shutdown.clone();
-        let following = tokio::spawn(async move {
-            if let Ok(store) = opened.await {
-                follower.run(store, stop).await;
-            }
-        });
-        let result = self.server.serve(shutdown).await;
-        opener.abort();
-        // The follower stops between two events on shutdown; wait for it so that its last
-        // write is done before the pool closes.
-        if let Err(error) = following.await {
-            tracing::error!(%error, "the event follower panicked");
-        }
+    async fn open(&self) -> Result<(), BoxError> {
+        let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
+        self.store.set(NotificationStore::new(pool));
+        Ok(())
+    }
+
+    /// Follows the order event stream from the stored position once the store is open; it
+    /// stops between two events, so its last write is done before the store closes.
+    async fn background(self: Arc<Self>, stop: Shutdown) {
+        let Some(follower) = self.follower.lock().ok().and_then(|mut f| f.take()) else {
+            return;
+        };
+        let store = tokio::select! {
+            () = stop.wait() => return,
+            store = self.store.opened() => store.clone(),
+        };
+        follower.run(store, stop).await;
+    }
+
+    async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;
         }
-        Ok(result?)
     }
-}
-
-/// Runs the service as a process would: sets up logging, binds, serves until `shutdown`
-/// (the binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), NotificationError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let notifier = Notifier::bind(&config).await?;
-    notifier.run(shutdown).await
 }

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 
 use bazaar_contract::notification::v1::NotificationChannel;
 use bazaar_contract::orders::v1::OrderEventType;
-use chassis::Shutdown;
 use chassis::store::testing::TempPostgres;
 use notification::Config;
 use notification::domain::{Channel, NotificationId};
@@ -324,11 +323,9 @@ async fn undelivered_notifications_are_delivered_after_a_crash(database_url: Opt
     config.database_url = database_url.map(Into::into);
 
     // What a crashed run left behind.
-    let pool =
-        chassis::store::connect_with_backoff(&config.database_url(), &MIGRATIONS, &Shutdown::new())
-            .await
-            .unwrap()
-            .unwrap();
+    let pool = chassis::store::open(&config.database_url(), &MIGRATIONS)
+        .await
+        .unwrap();
     let store = NotificationStore::new(pool.clone());
     let left_behind =
         |event: &bazaar_contract::orders::v1::OrderEvent, body: &str| NewNotification {

@@ -1,9 +1,7 @@
 //! What an orders call can fail with, and its one mapping to a `tonic::Status`; and what
 //! can stop orders from starting.
 
-use chassis::client::UpstreamError;
 use chassis::error::FieldViolation;
-use chassis::server::ServeError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetail, ErrorInfo, ResourceInfo, StatusExt};
 
@@ -129,15 +127,4 @@ impl From<OrdersError> for Status {
             }
         }
     }
-}
-
-/// What can keep orders from starting.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The server could not bind or serve.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-    /// An address of a service it calls is not valid.
-    #[error(transparent)]
-    Upstream(#[from] UpstreamError),
 }

@@ -17,8 +17,8 @@
 //!
 //! Layout: [`domain`] (request fields, parsed), [`money`] (exact amounts), [`order`] (an
 //! order and its saga position), [`pricing`], [`checkout`], [`saga`], [`steps`], [`store`],
-//! [`outbox`], [`clients`], [`api`], [`error`], [`clock`], [`config`]. [`Orders::bind`] then
-//! [`Orders::run`] is the whole life of a process; tests do the same on port 0.
+//! [`outbox`], [`clients`], [`api`], [`error`], [`clock`], [`config`]. [`Orders`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -38,136 +38,85 @@ pub mod saga;
 pub mod steps;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bazaar_contract::orders::v1::orders_service_server::OrdersServiceServer;
-use chassis::auth::Verifier;
+use chassis::Shutdown;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::{Backend, StoreCell};
-use chassis::{Readiness, Server, Shutdown};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
-pub use error::{OrdersError, StartError};
+pub use error::OrdersError;
 
 use crate::api::OrdersApi;
 use crate::clients::Clients;
-use crate::clock::{Clock, SystemClock};
 use crate::saga::Sagas;
 use crate::store::{MIGRATIONS, OrdersStore};
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "orders";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50058;
-
-/// orders bound to its address, not yet serving.
+/// The orders service: orders, their sagas and the event outbox in its store.
 #[derive(Debug)]
 pub struct Orders {
-    server: Server,
-    readiness: Readiness,
     store: StoreCell<OrdersStore>,
     sagas: Sagas,
-    /// Fired when the stop given to [`Orders::run`] fires: stops sagas, event streams, the
-    /// key refresher.
-    stop: Shutdown,
     database_url: String,
-    grace: std::time::Duration,
+    grace: Duration,
 }
 
-impl Orders {
-    /// Binds the listening socket; callers' tokens are verified with identity's keys.
-    pub async fn bind(config: &Config) -> Result<Self, StartError> {
-        let stop = Shutdown::new();
-        let verifier = config.identity.verifier(&config.server, &stop)?;
-        Self::bind_with(config, verifier, Arc::new(SystemClock), stop).await
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
     }
+}
 
-    /// Binds the listening socket, verifying tokens with `verifier` and reading time from
-    /// `clock` (tests use a test issuer's verifier and a manual clock).
-    pub async fn bind_with_verifier(
-        config: &Config,
-        verifier: Verifier,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartError> {
-        Self::bind_with(config, verifier, clock, Shutdown::new()).await
-    }
+impl Service for Orders {
+    const SPEC: &'static Spec = &topology::ORDERS;
+    type Config = Config;
 
-    async fn bind_with(
-        config: &Config,
-        verifier: Verifier,
-        clock: Arc<dyn Clock>,
-        stop: Shutdown,
-    ) -> Result<Self, StartError> {
+    /// Callers' tokens are checked with identity's keys; sagas stop between two steps when
+    /// the service stops.
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        setup.verify_with_identity(&config.identity)?;
         let store = StoreCell::new();
         let clients = Clients::connect(config)?;
-        let sagas = Sagas::new(store.clone(), clients, clock, config.timing(), stop.clone());
-        let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .with_auth(verifier)
-            .add_service(
-                OrdersServiceServer::new(OrdersApi::new(sagas.clone()))
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        let readiness = server.readiness();
+        let sagas = Sagas::new(
+            store.clone(),
+            clients,
+            setup.clock(),
+            config.timing(),
+            setup.stop(),
+        );
         Ok(Self {
-            server,
-            readiness,
             store,
             sagas,
-            stop,
             database_url: config.database_url(),
             grace: config.server.shutdown_grace(),
         })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(OrdersServiceServer::new(OrdersApi::new(self.sagas.clone())));
     }
 
-    /// Opens the store in the background (reporting `SERVING` once it is open), resumes
-    /// unfinished sagas, and serves until `shutdown`; then lets running sagas pause (they
-    /// resume at the next start) and closes the store.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
-        let stop = self.stop.clone();
-        let forward = shutdown.clone();
-        let forwarder = tokio::spawn(async move {
-            forward.wait().await;
-            stop.trigger();
-        });
-        // An unsupported URL is refused (and logged) by the opener itself; the backend
-        // only matters once a pool exists.
-        let backend = Backend::of(&self.database_url).unwrap_or(Backend::Sqlite);
-        let opener = chassis::store::open_in_background(
-            self.database_url,
-            MIGRATIONS,
-            shutdown.clone(),
-            self.readiness,
-            self.store.clone(),
-            move |pool| async move { Ok(OrdersStore::new(pool, backend)) },
-        );
-        let recovery = tokio::spawn(self.sagas.clone().recover());
-        let result = self.server.serve(shutdown).await;
-        self.stop.trigger();
-        forwarder.abort();
-        opener.abort();
-        if let Err(error) = recovery.await {
-            tracing::error!(%error, "saga recovery ended abnormally");
-        }
+    async fn open(&self) -> Result<(), BoxError> {
+        let backend = Backend::of(&self.database_url)?;
+        let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
+        self.store.set(OrdersStore::new(pool, backend));
+        Ok(())
+    }
+
+    /// Resumes the sagas that a stopped or crashed process left unfinished.
+    async fn background(self: Arc<Self>, _stop: Shutdown) {
+        self.sagas.clone().recover().await;
+    }
+
+    /// Lets running sagas pause at a step boundary (they resume at the next start), then
+    /// closes the store.
+    async fn close(&self) {
         self.sagas.drain(self.grace).await;
         if let Ok(store) = self.store.get() {
             store.pool().close().await;
         }
-        Ok(result?)
     }
-}
-
-/// Runs orders as a process would: sets up logging, binds, serves until `shutdown` (the
-/// binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let orders = Orders::bind(&config).await?;
-    orders.run(shutdown).await
 }

@@ -13,12 +13,6 @@ pub enum RecommendationError {
     /// The order event stream could not be opened or broke.
     #[error("the order event stream failed")]
     Stream(#[from] tonic::Status),
-    /// An address of orders or catalog is not usable.
-    #[error("bad upstream address")]
-    Upstream(#[from] chassis::client::UpstreamError),
-    /// The server could not start.
-    #[error("cannot serve")]
-    Serve(#[from] chassis::server::ServeError),
 }
 
 impl From<RecommendationError> for Status {

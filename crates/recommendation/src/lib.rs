@@ -12,8 +12,8 @@
 //! listens.
 //!
 //! Layout: [`domain`] (ids, context, reasons, cursors; no I/O), [`model`], [`ranking`],
-//! [`catalog`], [`follower`], [`api`], [`error`], [`config`]. [`Recommender::bind`] then
-//! [`Recommender::run`] is the whole life of a process; tests do the same on port 0.
+//! [`catalog`], [`follower`], [`api`], [`error`], [`config`]. [`Recommender`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -25,13 +25,12 @@ pub mod follower;
 pub mod model;
 pub mod ranking;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bazaar_contract::recommendation::v1::recommendation_service_server::RecommendationServiceServer;
-use chassis::client::Upstream;
-use chassis::config::split_addresses;
-use chassis::{Server, Shutdown};
+use chassis::Shutdown;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
 pub use error::RecommendationError;
@@ -41,62 +40,49 @@ use crate::catalog::Catalog;
 use crate::follower::Follower;
 use crate::model::Model;
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "recommendation";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50060;
-
-/// A recommendation service bound to its address, not yet serving.
+/// The recommendation service: a model rebuilt from the order event stream, in memory.
 #[derive(Debug)]
 pub struct Recommender {
-    server: Server,
-    follower: Follower,
+    api: RecommendationApi,
+    /// Taken by the background work when it starts.
+    follower: Mutex<Option<Follower>>,
 }
 
-impl Recommender {
-    /// Binds the listening socket and prepares the (lazy) channels to orders and catalog.
-    pub async fn bind(config: &Config) -> Result<Self, RecommendationError> {
-        let deadline = config.server.default_deadline();
-        let orders = Upstream::connect("orders", &split_addresses(&config.orders_addr), deadline)?;
-        let catalog =
-            Upstream::connect("catalog", &split_addresses(&config.catalog_addr), deadline)?;
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
+    }
+}
+
+impl Service for Recommender {
+    const SPEC: &'static Spec = &topology::RECOMMENDATION;
+    type Config = Config;
+
+    /// The channels to orders and catalog connect lazily: it starts while they are down.
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        let orders = setup.upstream("orders", &config.orders_addr)?;
+        let catalog = setup.upstream("catalog", &config.catalog_addr)?;
         let model = Arc::new(RwLock::new(Model::new()));
         let api = RecommendationApi::new(
             model.clone(),
             Catalog::new(catalog, config.catalog_timeout()),
         );
-        let server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .add_service(
-                RecommendationServiceServer::new(api)
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
         let follower = Follower::new(orders, model, config.orders_reconnect_max());
-        Ok(Self { server, follower })
+        Ok(Self {
+            api,
+            follower: Mutex::new(Some(follower)),
+        })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(RecommendationServiceServer::new(self.api.clone()));
     }
 
-    /// Follows the order event stream and serves until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), RecommendationError> {
-        let following = tokio::spawn(self.follower.run(shutdown.clone()));
-        let result = self.server.serve(shutdown).await;
-        if let Err(error) = following.await {
-            tracing::error!(%error, "the event follower panicked");
+    /// Follows the order event stream into the model.
+    async fn background(self: Arc<Self>, stop: Shutdown) {
+        let follower = self.follower.lock().ok().and_then(|mut f| f.take());
+        if let Some(follower) = follower {
+            follower.run(stop).await;
         }
-        Ok(result?)
     }
-}
-
-/// Runs the service as a process would: sets up logging, binds, serves until `shutdown`
-/// (the binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), RecommendationError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let recommender = Recommender::bind(&config).await?;
-    recommender.run(shutdown).await
 }

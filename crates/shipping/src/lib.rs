@@ -13,8 +13,8 @@
 //! [`shipments`] runs each call's steps, [`store`] keeps shipments in SQL (SQLite by
 //! default, PostgreSQL for `postgres://` URLs), [`api`] is the gRPC face, [`error`] the one
 //! error type and its mapping to gRPC, [`clock`] the time it reads, [`config`] the
-//! settings. [`Shipping::bind`] then [`Shipping::run`] is the whole life of a
-//! process; tests do the same on port 0.
+//! settings. [`Shipping`] is run by the
+//! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -25,89 +25,59 @@ pub mod error;
 pub mod shipments;
 pub mod store;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use bazaar_contract::shipping::v1::shipping_service_server::ShippingServiceServer;
-use chassis::server::ServeError;
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::StoreCell;
-use chassis::{Readiness, Server, Shutdown};
+use chassis::topology::{self, Spec};
 
 pub use config::Config;
 
 use crate::api::ShippingApi;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::store::{MIGRATIONS, ShipmentStore};
 
-/// The service's name, as `bazaar serve` and the logs know it.
-pub const NAME: &str = "shipping";
-/// The port it listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 50057;
-
-/// A shipping service bound to its address, not yet serving.
+/// The shipping service: quotes, and the shipments kept in its store.
 #[derive(Debug)]
 pub struct Shipping {
-    server: Server,
-    readiness: Readiness,
     store: StoreCell<ShipmentStore>,
+    clock: std::sync::Arc<dyn Clock>,
     database_url: String,
 }
 
-impl Shipping {
-    /// Binds the listening socket; the store is opened when [`Shipping::run`] starts.
-    pub async fn bind(config: &Config) -> Result<Self, ServeError> {
-        Self::bind_with(config, Arc::new(SystemClock)).await
+impl ServiceConfig for Config {
+    fn server(&self) -> &chassis::ServerArgs {
+        &self.server
     }
+}
 
-    /// Binds with a given clock (tests use one they move).
-    pub async fn bind_with(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
-        let store = StoreCell::new();
-        let mut server = Server::bind(NAME, &config.server, DEFAULT_PORT)
-            .await?
-            .add_service(
-                ShippingServiceServer::new(ShippingApi::new(store.clone(), clock))
-                    .max_decoding_message_size(config.server.max_message_bytes)
-                    .max_encoding_message_size(config.server.max_message_bytes),
-            );
-        let readiness = server.readiness();
+impl Service for Shipping {
+    const SPEC: &'static Spec = &topology::SHIPPING;
+    type Config = Config;
+
+    async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
         Ok(Self {
-            server,
-            readiness,
-            store,
+            store: StoreCell::new(),
+            clock: setup.clock(),
             database_url: config.database_url(),
         })
     }
 
-    /// The address it is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+    fn routes(&self, routes: &mut Routes<'_>) {
+        routes.add(ShippingServiceServer::new(ShippingApi::new(
+            self.store.clone(),
+            self.clock.clone(),
+        )));
     }
 
-    /// Opens the store in the background (reporting `SERVING` once it is open) and serves
-    /// until `shutdown`.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), ServeError> {
-        let opener = chassis::store::open_in_background(
-            self.database_url,
-            MIGRATIONS,
-            shutdown.clone(),
-            self.readiness,
-            self.store.clone(),
-            |pool| async move { Ok(ShipmentStore::new(pool)) },
-        );
-        let result = self.server.serve(shutdown).await;
-        opener.abort();
+    async fn open(&self) -> Result<(), BoxError> {
+        let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
+        self.store.set(ShipmentStore::new(pool));
+        Ok(())
+    }
+
+    async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;
         }
-        result
     }
-}
-
-/// Runs the service as a process would: sets up logging, binds, serves until `shutdown`
-/// (the binary passes one that fires on SIGINT or SIGTERM).
-pub async fn serve(config: Config, shutdown: Shutdown) -> Result<(), ServeError> {
-    chassis::telemetry::init(&config.server);
-    tracing::info!(service = NAME, ?config, "starting");
-    let shipping = Shipping::bind(&config).await?;
-    shipping.run(shutdown).await
 }

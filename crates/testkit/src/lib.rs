@@ -42,7 +42,8 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-pub use services::SERVICES;
+/// The shop's gRPC services, callees before callers (the service table of the chassis).
+pub use chassis::topology::{Spec, grpc_services};
 
 /// The e-mail identity treats as an administrator in every [`Shop`].
 pub const ADMIN_EMAIL: &str = "admin@bazaar.test";
@@ -88,7 +89,7 @@ impl ShopBuilder {
     /// Gives `service` the flag `--name=value` (replacing the shop's own setting of it).
     ///
     /// # Panics
-    /// If `service` is not one of [`SERVICES`] or the flag is not of the form
+    /// If `service` is not one of the shop's gRPC services or the flag is not of the form
     /// `--name=value` (a mistake in the test).
     pub fn arg(mut self, service: &str, flag: &str) -> Self {
         let service = services::name(service);
@@ -120,7 +121,7 @@ impl ShopBuilder {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut databases = BTreeMap::new();
         if self.postgres {
-            for spec in SERVICES.iter().filter(|s| s.sql) {
+            for spec in services::grpc_services().filter(|s| s.sql) {
                 let test = format!("{} ({})", self.test, spec.name);
                 let database = TempPostgres::create(&test)
                     .await
@@ -128,10 +129,11 @@ impl ShopBuilder {
                 databases.insert(spec.name, database);
             }
         }
-        let addresses: BTreeMap<&'static str, SocketAddr> =
-            SERVICES.iter().map(|s| (s.name, free_address())).collect();
+        let addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
+            .map(|s| (s.name, free_address()))
+            .collect();
         let mut configured = BTreeMap::new();
-        for spec in SERVICES {
+        for spec in services::grpc_services() {
             let mut flags = BTreeMap::new();
             flags.insert("listen".to_owned(), addresses[spec.name].to_string());
             flags.insert("data-dir".to_owned(), dir.path().display().to_string());
@@ -139,7 +141,7 @@ impl ShopBuilder {
             for callee in spec.calls {
                 flags.insert(format!("{callee}-addr"), addresses[callee].to_string());
             }
-            for (name, value) in spec.test_flags {
+            for (name, value) in services::test_flags(spec.name) {
                 flags.insert((*name).to_owned(), (*value).to_owned());
             }
             if let Some(database) = databases.get(spec.name) {
@@ -158,7 +160,7 @@ impl ShopBuilder {
             replacements: self.replacements,
             running: Mutex::new(BTreeMap::new()),
         };
-        for spec in SERVICES {
+        for spec in services::grpc_services() {
             if !self.without.contains(&spec.name) {
                 shop.restart(spec.name).await;
             }
@@ -318,7 +320,11 @@ impl Shop {
     /// Stops every running service gracefully, callers first, and drops the PostgreSQL
     /// databases.
     pub async fn shutdown(mut self) {
-        for spec in SERVICES.iter().rev() {
+        for spec in services::grpc_services()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             self.stop(spec.name).await;
         }
         for (_, database) in std::mem::take(&mut self.databases) {

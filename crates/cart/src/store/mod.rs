@@ -16,8 +16,7 @@ pub mod sql;
 
 use std::sync::Arc;
 
-use chassis::store::{Migration, Migrations, StoreCell};
-use chassis::{Readiness, Shutdown};
+use chassis::store::{Migration, Migrations};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Cart, Rejection};
@@ -180,25 +179,18 @@ impl Location {
     }
 }
 
-/// Opens the store at `location` in the background, puts it in `cell` and reports
-/// `SERVING`; until then the service answers `UNAVAILABLE` and health `NOT_SERVING`.
-pub fn open_in_background(
-    location: Location,
-    shutdown: Shutdown,
-    readiness: Readiness,
-    cell: StoreCell<SharedStore>,
-) -> tokio::task::JoinHandle<()> {
-    match location {
-        Location::Redis { client, prefix } => {
-            redis::open_in_background(client, prefix, shutdown, readiness, cell)
-        }
-        Location::Sql(url) => chassis::store::open_in_background(
-            url,
-            MIGRATIONS,
-            shutdown,
-            readiness,
-            cell,
-            |pool| async move { Ok(Arc::new(sql::SqlCartStore::new(pool)) as SharedStore) },
-        ),
+impl Location {
+    /// Opens the store: connects (and migrates, for SQL), once; the service runner retries
+    /// with backoff while the server is not reachable.
+    pub async fn open(&self) -> Result<SharedStore, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(match self {
+            Location::Redis { client, prefix } => {
+                Arc::new(redis::RedisCartStore::connect(client.clone(), prefix).await?)
+            }
+            Location::Sql(url) => {
+                let pool = chassis::store::open(url, &MIGRATIONS).await?;
+                Arc::new(sql::SqlCartStore::new(pool))
+            }
+        })
     }
 }

@@ -9,12 +9,10 @@
 
 use std::time::Duration;
 
-use chassis::store::StoreCell;
-use chassis::{Readiness, Shutdown};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
-use super::{CartStore, Commit, RequestRecord, SharedStore};
+use super::{CartStore, Commit, RequestRecord};
 use crate::domain::Cart;
 use crate::error::CartError;
 
@@ -131,39 +129,4 @@ impl CartStore for RedisCartStore {
     }
 
     async fn close(&self) {}
-}
-
-/// Connects to Redis in the background, retrying with backoff (100 ms doubling to 5 s)
-/// until it answers or `shutdown` fires; then fills `cell` and reports `SERVING`. The same
-/// for Redis as [`chassis::store::open_in_background`] is for SQL.
-pub fn open_in_background(
-    client: redis::Client,
-    prefix: String,
-    shutdown: Shutdown,
-    readiness: Readiness,
-    cell: StoreCell<SharedStore>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match RedisCartStore::connect(client.clone(), &prefix).await {
-                Ok(store) => {
-                    cell.set(std::sync::Arc::new(store));
-                    readiness.set_serving().await;
-                    tracing::info!("store ready");
-                    return;
-                }
-                Err(error) => tracing::warn!(
-                    error = %chassis::error::chain(&error),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "redis not reachable yet"
-                ),
-            }
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
-    })
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
 use cart::clock::ManualClock;
-use cart::{CartServer, Config};
+use cart::{Carts, Config};
 use chassis::auth::testing::TestIssuer;
 use chassis::config::IdentityArgs;
 use chassis::{ServerArgs, Shutdown};
@@ -47,7 +47,7 @@ impl Running {
         data_dir: &std::path::Path,
         database_url: Option<String>,
         redis_key_prefix: &str,
-    ) -> Result<Self, cart::StartError> {
+    ) -> Result<Self, chassis::service::StartError> {
         let config = Config {
             server: ServerArgs::for_tests(data_dir),
             identity: IdentityArgs {
@@ -59,8 +59,13 @@ impl Running {
         };
         let issuer = TestIssuer::new();
         let clock = ManualClock::new();
-        let server =
-            CartServer::bind_with(&config, issuer.verifier(), Arc::new(clock.clone())).await?;
+        let server = chassis::Bound::<Carts>::bind_with(
+            &config,
+            &chassis::service::Overrides::default()
+                .clock(Arc::new(clock.clone()))
+                .verifier(issuer.verifier()),
+        )
+        .await?;
         let address = server.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -72,9 +72,12 @@ impl Backend {
             client_attempts_per_minute: settings.client_attempts_per_minute,
         };
         let clock = ManualClock::new();
-        let identity = Identity::bind_with_clock(&config, Arc::new(clock.clone()))
-            .await
-            .expect("identity binds");
+        let identity = chassis::Bound::<Identity>::bind_with(
+            &config,
+            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+        )
+        .await
+        .expect("identity binds");
         let address = identity.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

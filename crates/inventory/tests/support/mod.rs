@@ -57,9 +57,14 @@ impl Running {
             database_url: database_url.map(Into::into),
             sweep_interval_ms,
         };
-        let inventory = Inventory::bind_with(&config, issuer.verifier(), Arc::new(clock.clone()))
-            .await
-            .expect("inventory binds");
+        let inventory = chassis::Bound::<Inventory>::bind_with(
+            &config,
+            &chassis::service::Overrides::default()
+                .clock(Arc::new(clock.clone()))
+                .verifier(issuer.verifier()),
+        )
+        .await
+        .expect("inventory binds");
         let address = inventory.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -54,7 +54,9 @@ impl Running {
     /// Starts it with `config`, without waiting for it to be ready.
     pub async fn launch(config: Config) -> Self {
         let maildir = config.maildir();
-        let notifier = Notifier::bind(&config).await.expect("notification binds");
+        let notifier = chassis::Bound::<Notifier>::bind(&config)
+            .await
+            .expect("notification binds");
         let address = notifier.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -108,9 +108,14 @@ impl World {
     pub async fn replica(&self, configure: impl Fn(&mut Config), clock: Arc<dyn Clock>) -> Replica {
         let mut config = self.config();
         configure(&mut config);
-        let orders = Orders::bind_with_verifier(&config, self.issuer.verifier(), clock)
-            .await
-            .expect("orders binds");
+        let orders = chassis::Bound::<Orders>::bind_with(
+            &config,
+            &chassis::service::Overrides::default()
+                .clock(clock)
+                .verifier(self.issuer.verifier()),
+        )
+        .await
+        .expect("orders binds");
         let address = orders.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -36,9 +36,12 @@ impl Running {
     pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
         let clock = payment::clock::at_date(2030, 6, 15);
-        let server = Payment::bind_with(&config, Arc::new(clock.clone()))
-            .await
-            .expect("payment binds");
+        let server = chassis::Bound::<Payment>::bind_with(
+            &config,
+            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+        )
+        .await
+        .expect("payment binds");
         let address = server.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

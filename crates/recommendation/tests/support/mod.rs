@@ -45,7 +45,7 @@ impl Running {
     /// Starts it with orders and catalog at the given addresses.
     pub async fn start(orders: SocketAddr, catalog: SocketAddr) -> Self {
         let config = Config::for_tests(orders.to_string(), catalog.to_string());
-        let recommender = Recommender::bind(&config)
+        let recommender = chassis::Bound::<Recommender>::bind(&config)
             .await
             .expect("recommendation binds");
         let address = recommender.local_addr();

@@ -36,9 +36,12 @@ impl Running {
         let config = Config::for_tests(data_dir, database_url);
         // 2030-06-15T12:00:00.250Z
         let clock = ManualClock::at(1_907_755_200_250);
-        let server = Shipping::bind_with(&config, Arc::new(clock.clone()))
-            .await
-            .expect("shipping binds");
+        let server = chassis::Bound::<Shipping>::bind_with(
+            &config,
+            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+        )
+        .await
+        .expect("shipping binds");
         let address = server.local_addr();
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();

@@ -1,0 +1,10 @@
+//! The `bazaar` command line as a library: the services bound to their implementations
+//! ([`services`]), the supervisor of `bazaar up` ([`up`]), health checks ([`health`]) and
+//! `bazaar status` ([`status`]). The in-process test shop starts services through the same
+//! [`services::RUNNERS`].
+#![forbid(unsafe_code)]
+
+pub mod health;
+pub mod services;
+pub mod status;
+pub mod up;

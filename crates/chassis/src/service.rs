@@ -1,0 +1,531 @@
+//! The life of a service process, written once.
+//!
+//! A service crate says what is its own by implementing [`Service`]: its row of the
+//! [`topology`](crate::topology), its `Config`, how it builds its handlers and clients, the
+//! gRPC services it serves, how it opens its store, what it runs in the background and what it
+//! finishes before it exits. Everything else is the same for every service and happens here,
+//! in this order:
+//!
+//! 1. [`serve`]: telemetry, then the effective configuration logged (store URLs hide their
+//!    passwords in `Debug`);
+//! 2. [`Bound::bind`]: the service is built ([`Service::build`]), the socket bound (port 0
+//!    works; [`Bound::local_addr`] tells the real one), its routes added with the configured
+//!    message-size limit, token verification installed when it checks callers;
+//! 3. [`Bound::run`]: health reports `NOT_SERVING` while [`Service::open`] is retried with
+//!    backoff, and `SERVING` once it succeeds, so a service answers only once it can serve
+//!    its RPCs; the background work starts; the server serves until the stop signal;
+//! 4. on stop: health turns `NOT_SERVING`, in-flight calls drain by a hard deadline, the
+//!    background work is told to stop and awaited, and [`Service::close`] closes the store.
+//!
+//! Every binary (`main.rs` is one line: [`main`]), `bazaar serve`, `bazaar up` and the
+//! in-process test shop go through this one path, by way of a [`Runner`], so what is added
+//! here (TLS, metrics, replicas) reaches every service at once.
+
+use std::ffi::OsString;
+use std::fmt::Debug;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_contract::MessageLimits;
+use tokio::sync::oneshot;
+
+use crate::auth::Verifier;
+use crate::client::{Upstream, UpstreamError};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{IdentityArgs, ServerArgs, split_addresses};
+use crate::server::{Readiness, ServeError, Server};
+use crate::shutdown::Shutdown;
+use crate::topology::Spec;
+
+/// Any error a service reports from building or opening; logged with its whole chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The settings of a service: a `clap` parser that flattens the shared [`ServerArgs`].
+pub trait ServiceConfig: clap::Parser + Debug + Send + Sync + 'static {
+    /// The settings every service shares.
+    fn server(&self) -> &ServerArgs;
+}
+
+/// A service of the shop, as the chassis runs it. See the [module](self) documentation.
+pub trait Service: Sized + Send + Sync + 'static {
+    /// Its row of the service table.
+    const SPEC: &'static Spec;
+
+    /// Its settings.
+    type Config: ServiceConfig;
+
+    /// Builds the handlers and the (lazily connecting) clients. Nothing here waits for
+    /// another service or a database: that is [`Service::open`]'s job.
+    fn build(
+        config: &Self::Config,
+        setup: &mut Setup<'_>,
+    ) -> impl Future<Output = Result<Self, BoxError>> + Send;
+
+    /// Adds the gRPC services it serves.
+    fn routes(&self, routes: &mut Routes<'_>);
+
+    /// Opens what the service needs before it can answer (its store, its keys). Retried
+    /// with backoff while it fails; the service reports `SERVING` once it succeeds.
+    fn open(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Work that runs beside the server (sweepers, followers of an event stream, resuming
+    /// sagas) until `stop` fires; awaited before [`Service::close`].
+    fn background(self: Arc<Self>, stop: Shutdown) -> impl Future<Output = ()> + Send + 'static {
+        let _ = stop;
+        std::future::ready(())
+    }
+
+    /// Finishes after the server has drained: lets its own work pause, closes the store.
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+/// The gRPC services a service adds to its server, each bounded by the configured message
+/// size.
+pub struct Routes<'a> {
+    server: &'a mut Server,
+    max_message_bytes: usize,
+}
+
+impl Routes<'_> {
+    /// Adds `service`; reflection and health advertise it under its full name.
+    pub fn add<S>(&mut self, service: S)
+    where
+        S: MessageLimits
+            + tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
+            + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.server
+            .push_service(service.limit_messages(self.max_message_bytes));
+    }
+}
+
+/// What a service may ask for while it is built: the clock, the stop signal of its
+/// background work, clients of the services it calls, and who checks its callers.
+pub struct Setup<'a> {
+    server: &'a ServerArgs,
+    overrides: &'a Overrides,
+    stop: Shutdown,
+    verifier: Option<Verifier>,
+    refresh: Option<(Verifier, Duration)>,
+}
+
+impl Setup<'_> {
+    /// The clock the service reads (the system's, or a test's).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.overrides
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock))
+    }
+
+    /// Fires when the service stops (or is dropped without running): work started while
+    /// building watches it.
+    pub fn stop(&self) -> Shutdown {
+        self.stop.clone()
+    }
+
+    /// The settings every service shares.
+    pub fn server(&self) -> &ServerArgs {
+        self.server
+    }
+
+    /// A lazily connecting client channel to `service` at `addresses` (comma-separated),
+    /// with the default deadline of outbound calls.
+    pub fn upstream(
+        &self,
+        service: &'static str,
+        addresses: &str,
+    ) -> Result<Upstream, UpstreamError> {
+        Upstream::connect(
+            service,
+            &split_addresses(addresses),
+            self.server.default_deadline(),
+        )
+    }
+
+    /// Checks callers' tokens with the keys identity publishes: fetched when the service
+    /// starts, then every refresh period and on an unknown key. A test's verifier, when
+    /// given, is used instead.
+    pub fn verify_with_identity(
+        &mut self,
+        identity: &IdentityArgs,
+    ) -> Result<Verifier, UpstreamError> {
+        if let Some(verifier) = self.overrides.verifier.clone() {
+            self.verifier = Some(verifier.clone());
+            return Ok(verifier);
+        }
+        let verifier = Verifier::from_identity(self.upstream("identity", &identity.identity_addr)?);
+        let every = Duration::from_secs(identity.signing_keys_refresh_secs.max(1));
+        self.refresh = Some((verifier.clone(), every));
+        self.verifier = Some(verifier.clone());
+        Ok(verifier)
+    }
+
+    /// Checks callers' tokens with `verifier`, whose keys the service keeps itself.
+    pub fn verify_with(&mut self, verifier: Verifier) {
+        self.verifier = Some(verifier);
+    }
+}
+
+/// What a test puts in place of the real thing when it binds a service.
+#[derive(Clone, Default)]
+pub struct Overrides {
+    clock: Option<Arc<dyn Clock>>,
+    verifier: Option<Verifier>,
+}
+
+impl Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("clock", &self.clock.is_some())
+            .field("verifier", &self.verifier.is_some())
+            .finish()
+    }
+}
+
+impl Overrides {
+    /// Time read from `clock`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Tokens checked by `verifier` rather than with identity's keys.
+    pub fn verifier(mut self, verifier: Verifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+}
+
+/// Why a service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The service could not be built from its settings.
+    #[error("cannot set up {service}")]
+    Build {
+        /// Which service.
+        service: &'static str,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// The server could not bind or serve.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Fires a [`Shutdown`] when dropped, so that what a service started while being built
+/// stops with it even when it is dropped without running.
+#[derive(Debug)]
+struct StopOnDrop(Shutdown);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.trigger();
+    }
+}
+
+/// A service built and bound to its address, not yet serving.
+pub struct Bound<S: Service> {
+    service: Arc<S>,
+    server: Server,
+    readiness: Readiness,
+    refresh: Option<(Verifier, Duration)>,
+    stop: StopOnDrop,
+}
+
+impl<S: Service> Debug for Bound<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("service", &S::SPEC.name)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Service> Bound<S> {
+    /// Builds the service and binds its socket.
+    pub async fn bind(config: &S::Config) -> Result<Self, StartError> {
+        Self::bind_with(config, &Overrides::default()).await
+    }
+
+    /// Builds the service with a test's clock or verifier, and binds its socket.
+    pub async fn bind_with(config: &S::Config, overrides: &Overrides) -> Result<Self, StartError> {
+        let stop = StopOnDrop(Shutdown::new());
+        let args = config.server();
+        let mut setup = Setup {
+            server: args,
+            overrides,
+            stop: stop.0.clone(),
+            verifier: None,
+            refresh: None,
+        };
+        let service = S::build(config, &mut setup)
+            .await
+            .map_err(|source| StartError::Build {
+                service: S::SPEC.name,
+                source,
+            })?;
+        let Setup {
+            verifier, refresh, ..
+        } = setup;
+        let mut server = Server::bind(S::SPEC.name, args, S::SPEC.port).await?;
+        if let Some(verifier) = verifier {
+            server = server.with_auth(verifier);
+        }
+        service.routes(&mut Routes {
+            server: &mut server,
+            max_message_bytes: args.max_message_bytes,
+        });
+        let readiness = server.readiness();
+        Ok(Self {
+            service: Arc::new(service),
+            server,
+            readiness,
+            refresh,
+            stop,
+        })
+    }
+
+    /// The address it is bound to (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The service itself, for tests that look inside.
+    pub fn service(&self) -> &Arc<S> {
+        &self.service
+    }
+
+    /// Opens, serves until `shutdown`, drains and closes. See the [module](self) docs.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
+        let Bound {
+            service,
+            server,
+            readiness,
+            refresh,
+            stop,
+        } = self;
+        let forward = {
+            let (outer, inner) = (shutdown.clone(), stop.0.clone());
+            tokio::spawn(async move {
+                outer.wait().await;
+                inner.trigger();
+            })
+        };
+        let refresher =
+            refresh.map(|(verifier, every)| verifier.spawn_refresher(every, stop.0.clone()));
+        let opener = tokio::spawn(open_until_ready(service.clone(), readiness, stop.0.clone()));
+        let background = tokio::spawn(service.clone().background(stop.0.clone()));
+
+        let served = server.serve(shutdown).await;
+
+        stop.0.trigger();
+        forward.abort();
+        opener.abort();
+        if let Some(refresher) = refresher {
+            refresher.abort();
+        }
+        if let Err(error) = background.await {
+            tracing::error!(service = S::SPEC.name, %error, "background work ended abnormally");
+        }
+        service.close().await;
+        Ok(served?)
+    }
+}
+
+/// Calls [`Service::open`] until it succeeds (then reports `SERVING`) or `stop` fires,
+/// waiting longer after each failure.
+async fn open_until_ready<S: Service>(service: Arc<S>, readiness: Readiness, stop: Shutdown) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let opened = tokio::select! {
+            () = stop.wait() => return,
+            opened = service.open() => opened,
+        };
+        match opened {
+            Ok(()) => {
+                readiness.set_serving().await;
+                tracing::info!(service = S::SPEC.name, "ready");
+                return;
+            }
+            Err(error) => tracing::error!(
+                service = S::SPEC.name,
+                error = %crate::error::chain(error.as_ref()),
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "cannot open; not serving yet"
+            ),
+        }
+        tokio::select! {
+            () = stop.wait() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Something the command line runs as a process of the shop: a bound [`Service`]
+/// ([`Bound`]), or the storefront, which answers HTTP rather than gRPC.
+pub trait Process: Sized + Send + 'static {
+    /// Its row of the service table.
+    const SPEC: &'static Spec;
+    /// Its settings.
+    type Config: ServiceConfig;
+    /// Why it could not start or stopped with an error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Builds it and binds its socket.
+    fn bind(config: &Self::Config) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+
+    /// The address it is bound to.
+    fn local_addr(&self) -> SocketAddr;
+
+    /// Serves until `shutdown`, then drains.
+    fn run(self, shutdown: Shutdown) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+impl<S: Service> Process for Bound<S> {
+    const SPEC: &'static Spec = S::SPEC;
+    type Config = S::Config;
+    type Error = StartError;
+
+    async fn bind(config: &S::Config) -> Result<Self, StartError> {
+        Bound::bind(config).await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Bound::local_addr(self)
+    }
+
+    async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
+        Bound::run(self, shutdown).await
+    }
+}
+
+/// Runs `P` as a process would: telemetry, the configuration logged, bind, serve until
+/// `shutdown`.
+pub async fn serve<P: Process>(config: P::Config, shutdown: Shutdown) -> Result<(), P::Error> {
+    crate::telemetry::init(config.server());
+    tracing::info!(service = P::SPEC.name, ?config, "starting");
+    P::bind(&config).await?.run(shutdown).await
+}
+
+/// The whole `main` of a service's own binary: flags, a runtime, [`serve`] until SIGINT or
+/// SIGTERM; a start error goes to stderr with its causes, and the exit code is 1.
+pub fn main<S: Service>() -> ExitCode {
+    process_main::<Bound<S>>()
+}
+
+/// [`main`] for any [`Process`].
+pub fn process_main<P: Process>() -> ExitCode {
+    let config = <P::Config as clap::Parser>::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{}: cannot start the runtime: {error}", P::SPEC.name);
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match serve::<P>(config, Shutdown::on_signals()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("{}: {}", P::SPEC.name, crate::error::chain(&error));
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// How a [`Runner`] starts a service: as the process (telemetry and the configuration
+/// logged) or inside a test, and whom to tell the bound address.
+#[derive(Debug, Default)]
+pub struct Launch {
+    /// Set up telemetry and log the configuration, as a process does.
+    pub process: bool,
+    /// Told the bound address (or why binding failed) before serving starts.
+    pub bound: Option<oneshot::Sender<Result<SocketAddr, String>>>,
+}
+
+/// What a [`Runner`] returns: the service's run to its end, or why it failed.
+pub type RunFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// A service of the table, runnable from its command-line flags: the one way the command
+/// line and the test shop start a service.
+#[derive(Clone, Copy)]
+pub struct Runner {
+    /// Its row of the service table.
+    pub spec: &'static Spec,
+    run: fn(Vec<OsString>, Shutdown, Launch) -> RunFuture,
+}
+
+impl Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Runner").field(&self.spec.name).finish()
+    }
+}
+
+impl Runner {
+    /// The runner of gRPC service `S`.
+    pub const fn of<S: Service>() -> Self {
+        Self::process::<Bound<S>>()
+    }
+
+    /// The runner of any [`Process`].
+    pub const fn process<P: Process>() -> Self {
+        Self {
+            spec: P::SPEC,
+            run: run_process::<P>,
+        }
+    }
+
+    /// Parses `args` (the service's own flags, as its binary takes them) and runs it until
+    /// `shutdown`.
+    pub fn run(&self, args: Vec<OsString>, shutdown: Shutdown, launch: Launch) -> RunFuture {
+        (self.run)(args, shutdown, launch)
+    }
+}
+
+fn run_process<P: Process>(args: Vec<OsString>, shutdown: Shutdown, launch: Launch) -> RunFuture {
+    Box::pin(async move {
+        let Launch { process, bound } = launch;
+        let refuse = |message: String, bound: Option<oneshot::Sender<_>>| {
+            if let Some(bound) = bound {
+                let _ = bound.send(Err(message.clone()));
+            }
+            message
+        };
+        let argv = std::iter::once(OsString::from(P::SPEC.name)).chain(args);
+        let config = match <P::Config as clap::Parser>::try_parse_from(argv) {
+            Ok(config) => config,
+            Err(error) => return Err(refuse(error.to_string(), bound)),
+        };
+        if process {
+            crate::telemetry::init(config.server());
+            tracing::info!(service = P::SPEC.name, ?config, "starting");
+        }
+        let failed = |error: &P::Error| format!("{}: {}", P::SPEC.name, crate::error::chain(error));
+        let running = match P::bind(&config).await {
+            Ok(running) => running,
+            Err(error) => return Err(refuse(failed(&error), bound)),
+        };
+        if let Some(bound) = bound {
+            let _ = bound.send(Ok(running.local_addr()));
+        }
+        running.run(shutdown).await.map_err(|error| failed(&error))
+    })
+}
