@@ -7,7 +7,7 @@ use tonic::Code;
 use super::{Client, add_as, add_request, get, line, lines, set_as};
 use crate::check::{Checked, invalid, ok, reason, refused};
 use crate::ensure;
-use crate::shopper::guest;
+use crate::shopper::{Caller, guest};
 use crate::target::{Target, authorized, unique};
 
 pub(super) async fn add(mut c: Client, target: Target) -> Checked {
@@ -158,21 +158,15 @@ pub(super) async fn add_invalid(mut c: Client, target: Target) -> Checked {
 pub(super) async fn line_limit(mut c: Client, target: Target) -> Checked {
     let who = guest(&target).await?;
     add_as(&mut c, &who, "lamp", 60).await?;
-    let status = refused(
-        c.add_item(authorized(
-            who.token(),
-            add_request(&unique("r"), "lamp", 40),
-        ))
-        .await,
-        Code::FailedPrecondition,
+    over_limit(
+        &mut c,
+        &who,
+        ("lamp", 40),
         "AddItem(60 + 40 units)",
-    )?;
-    let info = reason(&status, "LINE_QUANTITY_LIMIT", "AddItem(60 + 40 units)")?;
-    ensure!(
-        info.metadata.get("max_quantity").map(String::as_str) == Some("99"),
-        "LINE_QUANTITY_LIMIT metadata is {:?}, expected max_quantity = 99",
-        info.metadata
-    );
+        "LINE_QUANTITY_LIMIT",
+        ("max_quantity", "99"),
+    )
+    .await?;
     ensure!(
         lines(&get(&mut c, &who).await?) == vec![line("lamp", 60)],
         "a refused AddItem changed the cart"
@@ -199,21 +193,15 @@ pub(super) async fn cart_limit(mut c: Client, target: Target) -> Checked {
         "100 lines set in order read back as {} lines, in another order",
         ids.len()
     );
-    let status = refused(
-        c.add_item(authorized(
-            who.token(),
-            add_request(&unique("r"), "p100", 1),
-        ))
-        .await,
-        Code::FailedPrecondition,
+    over_limit(
+        &mut c,
+        &who,
+        ("p100", 1),
         "AddItem(a 101st line)",
-    )?;
-    let info = reason(&status, "CART_LINE_LIMIT", "AddItem(a 101st line)")?;
-    ensure!(
-        info.metadata.get("max_lines").map(String::as_str) == Some("100"),
-        "CART_LINE_LIMIT metadata is {:?}, expected max_lines = 100",
-        info.metadata
-    );
+        "CART_LINE_LIMIT",
+        ("max_lines", "100"),
+    )
+    .await?;
     let status = refused(
         c.set_item_quantity(authorized(
             who.token(),
@@ -231,6 +219,34 @@ pub(super) async fn cart_limit(mut c: Client, target: Target) -> Checked {
     ensure!(
         lines(&cart).len() == 100 && lines(&cart)[5] == line("p5", 3),
         "adding to an existing line of a full cart failed or moved it"
+    );
+    Ok(())
+}
+
+/// Checks that AddItem of `quantity` more of `product` is refused FAILED_PRECONDITION with
+/// the ErrorInfo `reason_code`, whose metadata names the limit (`key` = `value`).
+async fn over_limit(
+    c: &mut Client,
+    who: &Caller,
+    (product, quantity): (&str, i32),
+    call: &str,
+    reason_code: &str,
+    (key, value): (&str, &str),
+) -> Checked {
+    let status = refused(
+        c.add_item(authorized(
+            who.token(),
+            add_request(&unique("r"), product, quantity),
+        ))
+        .await,
+        Code::FailedPrecondition,
+        call,
+    )?;
+    let info = reason(&status, reason_code, call)?;
+    ensure!(
+        info.metadata.get(key).map(String::as_str) == Some(value),
+        "{reason_code} metadata is {:?}, expected {key} = {value}",
+        info.metadata
     );
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! capped at 99 a line, once; guests and bad guest tokens are refused.
 
 use bazaar_contract::cart::v1::*;
-use tonic::Code;
+use tonic::{Code, Request};
 
 use super::{Client, add_as, get, line, lines};
 use crate::check::{Checked, ok, reason, refused, violation};
@@ -18,13 +18,8 @@ pub(super) async fn merge(mut c: Client, target: Target) -> Checked {
     add_as(&mut c, &user, "bowl", 1).await?;
     add_as(&mut c, &user, "lamp", 50).await?;
     let merged = ok(
-        c.merge_guest_cart(authorized(
-            user.token(),
-            MergeGuestCartRequest {
-                guest_access_token: visitor.token().to_owned(),
-            },
-        ))
-        .await,
+        c.merge_guest_cart(merge_request(user.token(), visitor.token()))
+            .await,
         "MergeGuestCart",
     )?;
     ensure!(
@@ -42,13 +37,8 @@ pub(super) async fn merge(mut c: Client, target: Target) -> Checked {
         "the guest's cart is not empty after the merge"
     );
     let again = ok(
-        c.merge_guest_cart(authorized(
-            user.token(),
-            MergeGuestCartRequest {
-                guest_access_token: visitor.token().to_owned(),
-            },
-        ))
-        .await,
+        c.merge_guest_cart(merge_request(user.token(), visitor.token()))
+            .await,
         "MergeGuestCart again",
     )?;
     ensure!(
@@ -65,13 +55,8 @@ pub(super) async fn merge_refused(mut c: Client, target: Target) -> Checked {
     let (user, _) = registered(&target).await?;
     let (other_user, _) = registered(&target).await?;
     let status = refused(
-        c.merge_guest_cart(authorized(
-            visitor.token(),
-            MergeGuestCartRequest {
-                guest_access_token: other_guest.token().to_owned(),
-            },
-        ))
-        .await,
+        c.merge_guest_cart(merge_request(visitor.token(), other_guest.token()))
+            .await,
         Code::FailedPrecondition,
         "MergeGuestCart(caller is a guest)",
     )?;
@@ -89,13 +74,8 @@ pub(super) async fn merge_refused(mut c: Client, target: Target) -> Checked {
     ] {
         let call = format!("MergeGuestCart({what} guest_access_token)");
         let status = refused(
-            c.merge_guest_cart(authorized(
-                user.token(),
-                MergeGuestCartRequest {
-                    guest_access_token: token,
-                },
-            ))
-            .await,
+            c.merge_guest_cart(merge_request(user.token(), &token))
+                .await,
             Code::InvalidArgument,
             &call,
         )?;
@@ -106,4 +86,14 @@ pub(super) async fn merge_refused(mut c: Client, target: Target) -> Checked {
         "refused merges changed the caller's cart"
     );
     Ok(())
+}
+
+/// A MergeGuestCart by the caller of `token` of the guest cart of `guest_token`.
+fn merge_request(token: &str, guest_token: &str) -> Request<MergeGuestCartRequest> {
+    authorized(
+        token,
+        MergeGuestCartRequest {
+            guest_access_token: guest_token.to_owned(),
+        },
+    )
 }

@@ -69,37 +69,32 @@ pub(super) async fn products_paged(c: Client) -> Checked {
     Ok(())
 }
 
+/// The first page of the unfiltered listing, `page_size` products asked for.
+async fn first_page(c: &mut Client, page_size: i32) -> Checked<ListProductsResponse> {
+    ok(
+        c.list_products(ListProductsRequest {
+            page_size,
+            ..Default::default()
+        })
+        .await,
+        &format!("ListProducts(page_size {page_size})"),
+    )
+}
+
 pub(super) async fn products_page_sizes(mut c: Client) -> Checked {
-    let default = ok(
-        c.list_products(ListProductsRequest::default()).await,
-        "ListProducts(page_size 0)",
-    )?;
+    let default = first_page(&mut c, 0).await?;
     ensure!(
         default.products.len() <= 20,
         "page_size 0 gave {} products, more than the default 20",
         default.products.len()
     );
-    let huge = ok(
-        c.list_products(ListProductsRequest {
-            page_size: 100_000,
-            ..Default::default()
-        })
-        .await,
-        "ListProducts(page_size 100000)",
-    )?;
+    let huge = first_page(&mut c, 100_000).await?;
     ensure!(
         huge.products.len() <= 100,
         "page_size 100000 gave {} products, more than the maximum 100",
         huge.products.len()
     );
-    let one = ok(
-        c.list_products(ListProductsRequest {
-            page_size: 1,
-            ..Default::default()
-        })
-        .await,
-        "ListProducts(page_size 1)",
-    )?;
+    let one = first_page(&mut c, 1).await?;
     ensure!(
         one.products.len() <= 1,
         "page_size 1 gave {} products",
@@ -127,14 +122,7 @@ pub(super) async fn products_bad_paging(mut c: Client) -> Checked {
         "page_token",
         "ListProducts(page_token \"garbage\")",
     )?;
-    let first = ok(
-        c.list_products(ListProductsRequest {
-            page_size: 1,
-            ..Default::default()
-        })
-        .await,
-        "ListProducts(page_size 1)",
-    )?;
+    let first = first_page(&mut c, 1).await?;
     if first.next_page_token.is_empty() {
         return Ok(()); // a one-product catalog has no token to tamper with
     }
@@ -152,14 +140,7 @@ pub(super) async fn products_bad_paging(mut c: Client) -> Checked {
 }
 
 pub(super) async fn products_token_bound(mut c: Client) -> Checked {
-    let first = ok(
-        c.list_products(ListProductsRequest {
-            page_size: 1,
-            ..Default::default()
-        })
-        .await,
-        "ListProducts(page_size 1)",
-    )?;
+    let first = first_page(&mut c, 1).await?;
     ensure!(
         !first.next_page_token.is_empty() || first.products.len() <= 1,
         "page_size 1 of a catalog with more products returned no next_page_token"

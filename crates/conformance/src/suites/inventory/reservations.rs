@@ -26,15 +26,7 @@ async fn reserved(c: &mut Client, target: &Target, units: i32) -> Checked<(Strin
 pub(super) async fn commit(mut c: Client, target: Target) -> Checked {
     let (p, reservation) = reserved(&mut c, &target, 4).await?;
     let id = reservation.id.clone();
-    let committed = ok(
-        c.commit_reservation(CommitReservationRequest {
-            reservation_id: id.clone(),
-        })
-        .await,
-        "CommitReservation",
-    )?
-    .reservation
-    .unwrap_or_default();
+    let committed = commit_ok(&mut c, &id, "CommitReservation").await?;
     ensure!(
         committed.state() == ReservationState::Committed,
         "a committed reservation is {:?}",
@@ -45,15 +37,7 @@ pub(super) async fn commit(mut c: Client, target: Target) -> Checked {
         "after committing 4 of 10, stock is {:?} (expected 6 available, 0 reserved)",
         stock_of(&mut c, &p).await?
     );
-    let again = ok(
-        c.commit_reservation(CommitReservationRequest {
-            reservation_id: id.clone(),
-        })
-        .await,
-        "CommitReservation again",
-    )?
-    .reservation
-    .unwrap_or_default();
+    let again = commit_ok(&mut c, &id, "CommitReservation again").await?;
     ensure!(
         again == committed,
         "committing again changed the reservation: {again:?}"
@@ -83,15 +67,7 @@ pub(super) async fn commit(mut c: Client, target: Target) -> Checked {
 pub(super) async fn release(mut c: Client, target: Target) -> Checked {
     let (p, reservation) = reserved(&mut c, &target, 4).await?;
     let id = reservation.id.clone();
-    let released = ok(
-        c.release_reservation(ReleaseReservationRequest {
-            reservation_id: id.clone(),
-        })
-        .await,
-        "ReleaseReservation",
-    )?
-    .reservation
-    .unwrap_or_default();
+    let released = release_ok(&mut c, &id, "ReleaseReservation").await?;
     ensure!(
         released.state() == ReservationState::Released,
         "a released reservation is {:?}",
@@ -106,15 +82,7 @@ pub(super) async fn release(mut c: Client, target: Target) -> Checked {
         "after releasing 4 of 10, stock is {:?}",
         stock_of(&mut c, &p).await?
     );
-    let again = ok(
-        c.release_reservation(ReleaseReservationRequest {
-            reservation_id: id.clone(),
-        })
-        .await,
-        "ReleaseReservation again",
-    )?
-    .reservation
-    .unwrap_or_default();
+    let again = release_ok(&mut c, &id, "ReleaseReservation again").await?;
     ensure!(
         again == released,
         "releasing again changed the reservation: {again:?}"
@@ -181,15 +149,8 @@ pub(super) async fn expiry(mut c: Client, target: Target) -> Checked {
                 got.update_time,
                 got.expire_time
             );
-            let released = ok(
-                c.release_reservation(ReleaseReservationRequest {
-                    reservation_id: reservation.id,
-                })
-                .await,
-                "ReleaseReservation(expired)",
-            )?
-            .reservation
-            .unwrap_or_default();
+            let released =
+                release_ok(&mut c, &reservation.id, "ReleaseReservation(expired)").await?;
             ensure!(
                 released.state() == ReservationState::Expired,
                 "releasing an EXPIRED reservation made it {:?}",
@@ -251,4 +212,30 @@ pub(super) async fn reservation_errors(mut c: Client) -> Checked {
         "ReleaseReservation(unknown)",
     )?;
     Ok(())
+}
+
+/// Commits reservation `id` and returns it as the answer carries it.
+async fn commit_ok(c: &mut Client, id: &str, call: &str) -> Checked<Reservation> {
+    Ok(ok(
+        c.commit_reservation(CommitReservationRequest {
+            reservation_id: id.to_owned(),
+        })
+        .await,
+        call,
+    )?
+    .reservation
+    .unwrap_or_default())
+}
+
+/// Releases reservation `id` and returns it as the answer carries it.
+async fn release_ok(c: &mut Client, id: &str, call: &str) -> Checked<Reservation> {
+    Ok(ok(
+        c.release_reservation(ReleaseReservationRequest {
+            reservation_id: id.to_owned(),
+        })
+        .await,
+        call,
+    )?
+    .reservation
+    .unwrap_or_default())
 }

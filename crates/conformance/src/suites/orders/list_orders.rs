@@ -9,6 +9,7 @@ use crate::pages::walk;
 use crate::shopper::{
     GOOD_CARD, add_to_cart, guest, order_request, place_order, placed_order, products, restock,
 };
+use crate::suites::instant;
 use crate::target::{Target, authorized};
 
 pub(super) async fn list(mut c: Client, target: Target) -> Checked {
@@ -42,11 +43,7 @@ pub(super) async fn list(mut c: Client, target: Target) -> Checked {
     .await?;
     let times: Vec<(i64, i32)> = listed
         .iter()
-        .map(|o| {
-            o.create_time
-                .as_ref()
-                .map_or((0, 0), |t| (t.seconds, t.nanos))
-        })
+        .map(|o| instant(o.create_time.as_ref()))
         .collect();
     ensure!(
         times.windows(2).all(|w| w[0] >= w[1]),

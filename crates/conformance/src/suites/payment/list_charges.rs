@@ -6,6 +6,7 @@ use super::{Client, charge_request, of_order, usd};
 use crate::check::{Checked, invalid, ok, reason};
 use crate::ensure;
 use crate::shopper::{DECLINED_CARD, GOOD_CARD};
+use crate::suites::instant;
 use crate::target::unique;
 
 pub(super) async fn list(mut c: Client) -> Checked {
@@ -27,11 +28,7 @@ pub(super) async fn list(mut c: Client) -> Checked {
     let mut listed_ids: Vec<String> = listed.iter().map(|c| c.id.clone()).collect();
     let order_times: Vec<(i64, i32)> = listed
         .iter()
-        .map(|c| {
-            c.create_time
-                .as_ref()
-                .map_or((0, 0), |t| (t.seconds, t.nanos))
-        })
+        .map(|c| instant(c.create_time.as_ref()))
         .collect();
     ensure!(
         order_times.windows(2).all(|w| w[0] >= w[1]),
@@ -78,11 +75,7 @@ pub(super) async fn list(mut c: Client) -> Checked {
     let times: Vec<(i64, i32)> = all
         .charges
         .iter()
-        .map(|c| {
-            c.create_time
-                .as_ref()
-                .map_or((0, 0), |t| (t.seconds, t.nanos))
-        })
+        .map(|c| instant(c.create_time.as_ref()))
         .collect();
     ensure!(
         times.windows(2).all(|w| w[0] >= w[1]),

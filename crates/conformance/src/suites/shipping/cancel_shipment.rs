@@ -4,7 +4,7 @@
 use bazaar_contract::shipping::v1::*;
 use tonic::Code;
 
-use super::{Client, create_request, created};
+use super::{Client, create_request, created, get_shipment};
 use crate::check::{Checked, invalid, ok, refused};
 use crate::ensure;
 use crate::target::unique;
@@ -12,15 +12,7 @@ use crate::target::unique;
 pub(super) async fn cancel(mut c: Client) -> Checked {
     let order = unique("order");
     let shipment = created(&mut c, create_request(&order, &[("lamp", 1)])).await?;
-    let cancelled = ok(
-        c.cancel_shipment(CancelShipmentRequest {
-            shipment_id: shipment.id.clone(),
-        })
-        .await,
-        "CancelShipment",
-    )?
-    .shipment
-    .unwrap_or_default();
+    let cancelled = cancel_ok(&mut c, &shipment.id, "CancelShipment").await?;
     ensure!(
         cancelled.state() == ShipmentState::Cancelled,
         "a cancelled shipment is {:?}",
@@ -31,27 +23,12 @@ pub(super) async fn cancel(mut c: Client) -> Checked {
             && cancelled.create_time == shipment.create_time,
         "cancelling changed the tracking id or create_time"
     );
-    let again = ok(
-        c.cancel_shipment(CancelShipmentRequest {
-            shipment_id: shipment.id.clone(),
-        })
-        .await,
-        "CancelShipment again",
-    )?
-    .shipment
-    .unwrap_or_default();
+    let again = cancel_ok(&mut c, &shipment.id, "CancelShipment again").await?;
     ensure!(
         again == cancelled,
         "cancelling again changed the shipment: {again:?}"
     );
-    let got = ok(
-        c.get_shipment(GetShipmentRequest {
-            shipment_id: shipment.id.clone(),
-        })
-        .await,
-        "GetShipment",
-    )?
-    .shipment;
+    let got = get_shipment(&mut c, &shipment.id).await?;
     ensure!(
         got.as_ref() == Some(&cancelled),
         "GetShipment differs from CancelShipment: {got:?}"
@@ -92,4 +69,17 @@ pub(super) async fn shipment_errors(mut c: Client) -> Checked {
         "CancelShipment(unknown)",
     )?;
     Ok(())
+}
+
+/// Cancels shipment `id` and returns it as the answer carries it.
+async fn cancel_ok(c: &mut Client, id: &str, call: &str) -> Checked<Shipment> {
+    Ok(ok(
+        c.cancel_shipment(CancelShipmentRequest {
+            shipment_id: id.to_owned(),
+        })
+        .await,
+        call,
+    )?
+    .shipment
+    .unwrap_or_default())
 }

@@ -7,8 +7,8 @@ use bazaar_contract::shipping::v1::*;
 use bazaar_contract::types::v1::Address;
 use tonic::Code;
 
-use super::{Client, abroad, create_request, created, items, quote};
-use crate::check::{Checked, ok, reason, refused, violation_within};
+use super::{Client, abroad, create_request, created, get_shipment, items, quote};
+use crate::check::{Checked, reason, refused, violation_within};
 use crate::ensure;
 use crate::suites::repeat;
 use crate::target::unique;
@@ -58,14 +58,7 @@ pub(super) async fn create(mut c: Client) -> Checked {
             shipment.update_time,
             shipment.create_time
         );
-        let got = ok(
-            c.get_shipment(GetShipmentRequest {
-                shipment_id: shipment.id.clone(),
-            })
-            .await,
-            "GetShipment",
-        )?
-        .shipment;
+        let got = get_shipment(&mut c, &shipment.id).await?;
         ensure!(
             got.as_ref() == Some(&shipment),
             "GetShipment differs from CreateShipment: {got:?}"

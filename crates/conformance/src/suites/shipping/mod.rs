@@ -106,3 +106,15 @@ async fn created(c: &mut Client, request: CreateShipmentRequest) -> Checked<Ship
         .shipment
         .map_or_else(|| fail("CreateShipment answered without the shipment"), Ok)
 }
+
+/// Shipment `id` as GetShipment answers it.
+async fn get_shipment(c: &mut Client, id: &str) -> Checked<Option<Shipment>> {
+    Ok(ok(
+        c.get_shipment(GetShipmentRequest {
+            shipment_id: id.to_owned(),
+        })
+        .await,
+        "GetShipment",
+    )?
+    .shipment)
+}
