@@ -159,8 +159,8 @@ pub async fn stock(target: &Target, product_id: &str) -> Checked<Stock> {
         .map_or_else(|| fail("GetStock answered without the stock"), Ok)
 }
 
-/// The first `count` products of the catalog (by id), for checks that need real products.
-pub async fn products(target: &Target, count: usize) -> Checked<Vec<Product>> {
+/// The first page of the catalog: up to 100 products, by id.
+pub async fn catalog_page(target: &Target) -> Checked<Vec<Product>> {
     let mut catalog = CatalogServiceClient::new(target.channel("catalog")?);
     let response = ok(
         catalog
@@ -171,13 +171,19 @@ pub async fn products(target: &Target, count: usize) -> Checked<Vec<Product>> {
             .await,
         "catalog ListProducts",
     )?;
-    if response.products.len() < count {
+    Ok(response.products)
+}
+
+/// The first `count` products of the catalog (by id), for checks that need real products.
+pub async fn products(target: &Target, count: usize) -> Checked<Vec<Product>> {
+    let page = catalog_page(target).await?;
+    if page.len() < count {
         return fail(format!(
             "the catalog lists {} products; this check needs {count}",
-            response.products.len()
+            page.len()
         ));
     }
-    Ok(response.products.into_iter().take(count).collect())
+    Ok(page.into_iter().take(count).collect())
 }
 
 /// Adds `quantity` of `product_id` to the caller's cart.

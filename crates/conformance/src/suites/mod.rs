@@ -79,6 +79,11 @@ pub fn valid_money(money: Option<&Money>, currency_code: &str, what: &str) -> Ch
     Ok(money.clone())
 }
 
+/// `time` as (seconds, nanos), to compare for order; a missing time is the earliest.
+pub fn instant(time: Option<&prost_types::Timestamp>) -> (i64, i32) {
+    time.map_or((0, 0), |t| (t.seconds, t.nanos))
+}
+
 /// How far `time` is from now (positive: in the future).
 pub fn from_now(time: Option<&prost_types::Timestamp>) -> Option<f64> {
     let time = time?;

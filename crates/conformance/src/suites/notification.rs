@@ -9,7 +9,7 @@ use bazaar_contract::orders::v1::Order;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use super::{pause, show_none};
+use super::{instant, pause, show_none};
 use crate::check::{Checked, fail, invalid, ok, refused};
 use crate::pages::walk;
 use crate::shopper::{placed_order, products};
@@ -127,17 +127,22 @@ async fn get_errors(mut c: Client) -> Checked {
     Ok(())
 }
 
+/// The first page of the notifications of `order`, as ListNotifications answers it now.
+async fn of_order_page(c: &mut Client, order: &Order) -> Checked<ListNotificationsResponse> {
+    ok(
+        c.list_notifications(ListNotificationsRequest {
+            order_id: order.id.clone(),
+            ..Default::default()
+        })
+        .await,
+        "ListNotifications(order)",
+    )
+}
+
 /// The notifications of `order`, once there is at least one (polled for up to 30 s).
 async fn of_order(c: &mut Client, order: &Order) -> Checked<Vec<Notification>> {
     for _ in 0..300 {
-        let page = ok(
-            c.list_notifications(ListNotificationsRequest {
-                order_id: order.id.clone(),
-                ..Default::default()
-            })
-            .await,
-            "ListNotifications(order)",
-        )?;
+        let page = of_order_page(c, order).await?;
         if !page.notifications.is_empty() {
             return Ok(page.notifications);
         }
@@ -194,14 +199,7 @@ async fn confirmation(mut c: Client, target: Target) -> Checked {
         show_none(&got)
     );
     pause(1_000).await;
-    let later = ok(
-        c.list_notifications(ListNotificationsRequest {
-            order_id: order.id.clone(),
-            ..Default::default()
-        })
-        .await,
-        "ListNotifications(order)",
-    )?;
+    let later = of_order_page(&mut c, &order).await?;
     ensure!(
         later.notifications.len() == 1,
         "a second later, order {} has {} notifications",
@@ -280,11 +278,7 @@ async fn list_paged(c: Client, target: Target) -> Checked {
     .await?;
     let times: Vec<(i64, i32)> = listed
         .iter()
-        .map(|n| {
-            n.send_time
-                .as_ref()
-                .map_or((0, 0), |t| (t.seconds, t.nanos))
-        })
+        .map(|n| instant(n.send_time.as_ref()))
         .collect();
     ensure!(
         times.windows(2).all(|w| w[0] >= w[1]),
