@@ -1,13 +1,14 @@
-//! Embeds the product pictures that the catalog ships (`crates/catalog/data/pictures`), so
-//! the gateway serves them from its own binary, wherever it is installed: writes
-//! `$OUT_DIR/pictures.rs`, a sorted table of `(file name, bytes)`.
+//! Embeds the shop's product pictures (`assets/pictures` at the workspace root: the published
+//! assets that the catalog's `picture_uri` names), so the gateway serves them from its own
+//! binary, wherever it is installed: writes `$OUT_DIR/pictures.rs`, a sorted table of
+//! `(file name, bytes)`.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let dir = Path::new(&manifest).join("../catalog/data/pictures");
+    let dir = Path::new(&manifest).join("../../assets/pictures");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))

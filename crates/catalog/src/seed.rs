@@ -36,7 +36,8 @@ pub struct SeedProduct {
     pub price_usd: String,
     /// Ids of its categories.
     pub category_ids: Vec<String>,
-    /// File name of its picture in `data/pictures/`.
+    /// File name of its picture among the shop's published pictures (`assets/pictures/` at
+    /// the workspace root); the storefront serves it as `/pictures/<file>`.
     pub picture: String,
 }
 
@@ -138,7 +139,7 @@ mod tests {
         for product in &seed.products {
             assert!(!product.description.is_empty(), "{}", product.id);
             let picture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("data/pictures")
+                .join("../../assets/pictures")
                 .join(&product.picture);
             assert!(picture.exists(), "{} has no picture", product.id);
         }

@@ -1,5 +1,6 @@
-//! Files served as they are: the product pictures (embedded at build time from the
-//! catalog's `data/pictures`, see `build.rs`), the style sheet and the status page's script.
+//! Files served as they are: the product pictures (embedded at build time from the shop's
+//! published assets, `assets/pictures` at the workspace root, see `build.rs`), the style
+//! sheet and the status page's script.
 //! No page loads anything from another site: the shop works offline.
 
 use axum::extract::Path;

@@ -15,22 +15,25 @@
 //!
 //! A request passes, top to bottom: the time limit, the security headers, then for pages
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
-//! then the handler. Layout: [`config`], [`upstreams`], [`session`], [`security`],
-//! [`money`], [`shop`] (what pages and API show), [`pages`], [`api`], [`status`],
-//! [`assets`], [`error`]. [`Gateway`] is run by the
-//! chassis (`chassis::service`); tests run it the same way on port 0.
+//! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
+//! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
+//! call to the services, each action written once for both faces), [`money`],
+//! [`upstreams`], [`app`], [`config`], [`security`], [`assets`], [`random`], [`error`].
+//! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
+//! tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod assets;
 pub mod config;
 pub mod error;
 pub mod money;
 pub mod pages;
+pub mod random;
 pub mod security;
 pub mod session;
 pub mod shop;
-pub mod status;
 pub mod upstreams;
 
 use std::net::SocketAddr;
@@ -44,34 +47,17 @@ use axum::serve::ListenerExt;
 use chassis::Shutdown;
 use chassis::client::UpstreamError;
 
+pub use app::{App, AppState};
 pub use config::Config;
 
 use crate::money::Currencies;
-use crate::pages::{PageError, account, browse, cart, orders};
+use crate::pages::{PageError, account, browse, cart, orders, status};
 use crate::upstreams::Upstreams;
 
 /// The gateway's name, as `bazaar serve` and the logs know it.
 pub const NAME: &str = chassis::topology::GATEWAY.name;
 /// The port it listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = chassis::topology::GATEWAY.port;
-
-/// What every handler shares.
-#[derive(Debug)]
-pub struct App {
-    /// The services.
-    pub upstreams: Upstreams,
-    /// The currencies on offer, cached.
-    pub currencies: Currencies,
-    /// Whether cookies are `Secure`.
-    pub secure_cookies: bool,
-    /// When the gateway started.
-    pub started: Instant,
-    /// Where it listens.
-    pub local_addr: SocketAddr,
-}
-
-/// The shared state of handlers.
-pub type AppState = Arc<App>;
 
 /// Why the gateway could not start or stopped.
 #[derive(Debug, thiserror::Error)]

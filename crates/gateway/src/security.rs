@@ -6,7 +6,7 @@
 //!   policy, and `no-store` on pages (they are personal: a cart, an order).
 //! - [`same_origin`]: a POST whose `Origin` (or, without it, `Referer`) names another host
 //!   is refused before any handler runs; the anti-forgery token of
-//!   [`crate::session::CsrfForm`] is checked as well.
+//!   [`crate::pages::form::CsrfForm`] is checked as well.
 //! - [`time_limit`]: no request is answered later than a fixed bound, whatever happens
 //!   downstream; each downstream call has its own, shorter deadline.
 

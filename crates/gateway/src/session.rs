@@ -1,5 +1,5 @@
-//! Browser sessions: who the shopper is, kept in cookies, and the proof that a form was
-//! sent from one of our own pages.
+//! Browser sessions: who the shopper is, kept in cookies, with the anti-forgery token that
+//! their forms carry.
 //!
 //! A session is identity's: the gateway keeps nothing but cookies.
 //!
@@ -12,31 +12,27 @@
 //!   down as long as the token is valid.
 //! - `bazaar_csrf`: a random anti-forgery token, made with the session and renewed at each
 //!   log-in. Every form that changes something carries it in a hidden field, and
-//!   [`CsrfForm`] refuses a form whose field does not match the cookie (a cross-site page
-//!   can make a browser send our cookies but cannot read them to fill the field). The
-//!   same-origin check in [`crate::security`] is the second line.
+//!   [`crate::pages::form::CsrfForm`] refuses a form whose field does not match the cookie.
 //! - `bazaar_currency`: the currency the shopper chose; `bazaar_name`: who is logged in, to
 //!   greet them (display only, never trusted).
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bazaar_contract::identity::v1::{RefreshSessionRequest, StartGuestSessionRequest};
 use chassis::auth::{Caller, CallerKind, Claims, TokenError};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use tonic::Code;
 
-use crate::AppState;
+use crate::app::AppState;
 use crate::error::GatewayError;
 use crate::money::{USD, is_currency_code};
-use crate::upstreams::call;
+use crate::random;
+use crate::shop::account;
 
 /// The access token cookie.
 pub const ACCESS_COOKIE: &str = "bazaar_session";
@@ -52,8 +48,6 @@ pub const NAME_COOKIE: &str = "bazaar_name";
 const SESSION_MAX_AGE_SECS: i64 = 30 * 24 * 3600;
 /// An access token with less than this left is renewed before use.
 const RENEW_BEFORE_SECS: i64 = 120;
-/// The largest form the gateway reads.
-const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The shopper behind a page request.
 #[derive(Clone, Debug)]
@@ -163,24 +157,12 @@ pub fn add_cookies(response: &mut Response, cookies: &[SetCookie], secure: bool)
     }
 }
 
-/// A fresh random token: 32 bytes, base64url.
-pub fn random_token() -> String {
-    let mut bytes = [0_u8; 32];
-    if let Err(error) = getrandom::fill(&mut bytes) {
-        // Without the OS's randomness no token can be trusted; a request that needs one
-        // fails its CSRF check rather than getting a guessable value.
-        tracing::error!(%error, "no randomness for a token");
-        return String::new();
-    }
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// The cookies that hold a new session from identity, with a new anti-forgery token.
 pub fn session_cookies(access_token: &str, refresh_token: &str) -> Vec<SetCookie> {
     vec![
         SetCookie::session(ACCESS_COOKIE, access_token),
         SetCookie::session(REFRESH_COOKIE, refresh_token),
-        SetCookie::session(CSRF_COOKIE, random_token()),
+        SetCookie::session(CSRF_COOKIE, random::token()),
     ]
 }
 
@@ -207,7 +189,7 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
         .and_then(|v| String::from_utf8(v).ok());
 
     let found = match jar.get(ACCESS_COOKIE).filter(|t| !t.is_empty()) {
-        Some(token) => match app.upstreams.verifier.verify(token).await {
+        Some(token) => match account::verify(app, token).await {
             Ok(caller) if !expiring(token) => Some((token.clone(), caller)),
             Ok(_) | Err(TokenError::Expired) => {
                 match renew(app, jar.get(REFRESH_COOKIE)).await {
@@ -217,7 +199,7 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
                     }
                     Renewal::Ended => None,
                     // identity is down: keep what we have while it still verifies.
-                    Renewal::Unavailable => match app.upstreams.verifier.verify(token).await {
+                    Renewal::Unavailable => match account::verify(app, token).await {
                         Ok(caller) => Some((token.clone(), caller)),
                         Err(_) => return (degraded(csrf, jar, display_name), set),
                     },
@@ -249,7 +231,7 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
     let csrf = match csrf {
         Some(csrf) => csrf,
         None => {
-            let fresh = random_token();
+            let fresh = random::token();
             set.push(SetCookie::session(CSRF_COOKIE, fresh.clone()));
             fresh
         }
@@ -317,115 +299,38 @@ async fn renew(app: &AppState, refresh: Option<&String>) -> Renewal {
     let Some(refresh) = refresh.filter(|r| !r.is_empty()) else {
         return Renewal::Ended;
     };
-    let mut identity = app.upstreams.identity.clone();
-    let request = call(
-        RefreshSessionRequest {
-            refresh_token: refresh.clone(),
-        },
-        app.upstreams.deadlines.critical,
-        None,
-    );
-    match identity.refresh_session(request).await {
-        Ok(response) => {
-            let Some(session) = response.into_inner().session else {
-                return Renewal::Unavailable;
-            };
-            match app.upstreams.verifier.verify(&session.access_token).await {
-                Ok(caller) => Renewal::Renewed(session.access_token, caller),
-                Err(error) => {
-                    tracing::warn!(%error, "identity issued a token that does not verify");
-                    Renewal::Unavailable
-                }
+    match account::refresh(app, refresh.clone()).await {
+        Ok(session) => match account::verify(app, &session.access_token).await {
+            Ok(caller) => Renewal::Renewed(session.access_token, caller),
+            Err(error) => {
+                tracing::warn!(%error, "identity issued a token that does not verify");
+                Renewal::Unavailable
             }
-        }
-        Err(status) if matches!(status.code(), Code::Unauthenticated | Code::InvalidArgument) => {
+        },
+        Err(error) if matches!(error.code(), Code::Unauthenticated | Code::InvalidArgument) => {
             Renewal::Ended
         }
-        Err(status) => {
-            tracing::info!(code = ?status.code(), "cannot renew a session");
+        Err(error) => {
+            tracing::info!(code = ?error.code(), "cannot renew a session");
             Renewal::Unavailable
         }
     }
 }
 
 async fn start_guest(app: &AppState) -> Option<(String, String, Caller)> {
-    let mut identity = app.upstreams.identity.clone();
-    let request = call(
-        StartGuestSessionRequest {},
-        app.upstreams.deadlines.critical,
-        None,
-    );
-    let session = match identity.start_guest_session(request).await {
-        Ok(response) => response.into_inner().session?,
-        Err(status) => {
-            tracing::info!(code = ?status.code(), "cannot start a guest session");
+    let session = match account::start_guest(app).await {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::info!(code = ?error.code(), "cannot start a guest session");
             return None;
         }
     };
-    match app.upstreams.verifier.verify(&session.access_token).await {
+    match account::verify(app, &session.access_token).await {
         Ok(caller) => Some((session.access_token, session.refresh_token, caller)),
         Err(error) => {
             tracing::warn!(%error, "identity issued a token that does not verify");
             None
         }
-    }
-}
-
-/// Compares two strings in time that does not depend on where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    if a.len() != b.len() || a.is_empty() {
-        return false;
-    }
-    a.bytes()
-        .zip(b.bytes())
-        .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// A form that changes something, accepted only with the session's anti-forgery token in
-/// its `csrf` field. Any handler that takes a `CsrfForm` is protected by its type.
-#[derive(Debug)]
-pub struct CsrfForm<T>(pub T);
-
-#[derive(Deserialize)]
-struct CsrfField {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl<T> FromRequest<AppState> for CsrfForm<T>
-where
-    T: DeserializeOwned,
-{
-    type Rejection = crate::pages::PageError;
-
-    async fn from_request(request: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let session = request.extensions().get::<Session>().cloned();
-        let body = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
-            .await
-            .map_err(|_| {
-                GatewayError::Invalid(vec![chassis::error::FieldViolation::new(
-                    "form",
-                    "too large or unreadable",
-                )])
-            })?;
-        let given: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField {
-            csrf: String::new(),
-        });
-        let expected = session.map(|s| s.csrf).unwrap_or_default();
-        if !same_secret(&given.csrf, &expected) {
-            return Err(GatewayError::Forbidden(
-                "the form is out of date or was not sent from this shop; reload the page and try again",
-            )
-            .into());
-        }
-        let form = serde_urlencoded::from_bytes(&body).map_err(|error| {
-            GatewayError::Invalid(vec![chassis::error::FieldViolation::new(
-                "form",
-                error.to_string(),
-            )])
-        })?;
-        Ok(Self(form))
     }
 }
 
@@ -461,20 +366,5 @@ mod tests {
         let secure = SetCookie::delete(ACCESS_COOKIE).header(true).unwrap();
         assert!(secure.to_str().unwrap().contains("Max-Age=0"));
         assert!(secure.to_str().unwrap().ends_with("; Secure"));
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "ab"));
-        assert!(!same_secret("", ""));
-    }
-
-    #[test]
-    fn random_tokens_differ_and_are_cookie_safe() {
-        let (a, b) = (random_token(), random_token());
-        assert_ne!(a, b);
-        assert!(a.len() >= 43 && a.bytes().all(is_token_byte));
     }
 }

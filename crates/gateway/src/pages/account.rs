@@ -12,21 +12,21 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bazaar_contract::cart::v1::MergeGuestCartRequest;
-use bazaar_contract::identity::v1::{LogInRequest, LogOutRequest, SignUpRequest};
 use chassis::auth::CallerKind;
 use serde::Deserialize;
 use tonic::Code;
 
+use super::form::{CsrfForm, EmptyForm};
 use super::{Chrome, PageError, here, local_path, render};
+use crate::app::{App, AppState};
 use crate::error::GatewayError;
 use crate::money::is_currency_code;
 use crate::session::{
-    ACCESS_COOKIE, CURRENCY_COOKIE, CsrfForm, NAME_COOKIE, REFRESH_COOKIE, Session, SetCookie,
-    add_cookies, session_cookies,
+    ACCESS_COOKIE, CURRENCY_COOKIE, NAME_COOKIE, REFRESH_COOKIE, Session, SetCookie, add_cookies,
+    session_cookies,
 };
-use crate::upstreams::call;
-use crate::{App, AppState};
+use crate::shop::account::{self, Opened, SignUp};
+use crate::shop::cart;
 
 /// The sign-up or log-in page.
 #[derive(Template)]
@@ -72,7 +72,7 @@ async fn page(
     } else {
         "Log in"
     };
-    let (chrome, _) = Chrome::new(app, session, title, &here(uri)).await;
+    let chrome = Chrome::new(app, session, title, &here(uri)).await;
     render(
         status,
         &AccountPage {
@@ -128,19 +128,15 @@ pub async fn signup(
     uri: Uri,
     CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
-    let mut identity = app.upstreams.identity.clone();
-    let result = identity
-        .sign_up(call(
-            SignUpRequest {
-                email: form.email.trim().to_owned(),
-                password: form.password.clone(),
-                display_name: form.display_name.trim().to_owned(),
-            },
-            app.upstreams.deadlines.critical,
-            None,
-        ))
-        .await
-        .map(|r| r.into_inner().session);
+    let result = account::sign_up(
+        &app,
+        SignUp {
+            email: form.email.trim().to_owned(),
+            password: form.password.clone(),
+            display_name: form.display_name.trim().to_owned(),
+        },
+    )
+    .await;
     finish(&app, &session, &uri, "signup", &form, result).await
 }
 
@@ -151,18 +147,7 @@ pub async fn login(
     uri: Uri,
     CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
-    let mut identity = app.upstreams.identity.clone();
-    let result = identity
-        .log_in(call(
-            LogInRequest {
-                email: form.email.trim().to_owned(),
-                password: form.password.clone(),
-            },
-            app.upstreams.deadlines.critical,
-            None,
-        ))
-        .await
-        .map(|r| r.into_inner().session);
+    let result = account::log_in(&app, form.email.trim().to_owned(), form.password.clone()).await;
     finish(&app, &session, &uri, "login", &form, result).await
 }
 
@@ -174,22 +159,11 @@ async fn finish(
     uri: &Uri,
     mode: &'static str,
     form: &AccountForm,
-    result: Result<Option<bazaar_contract::identity::v1::Session>, tonic::Status>,
+    result: Result<Opened, GatewayError>,
 ) -> Response {
     let opened = match result {
-        Ok(Some(opened)) => opened,
-        Ok(None) => {
-            let error = GatewayError::Upstream {
-                service: "identity",
-                status: tonic::Status::internal("no session in the answer"),
-            };
-            return PageError(error).into_response();
-        }
-        Err(status) => {
-            let error = GatewayError::Upstream {
-                service: "identity",
-                status,
-            };
+        Ok(opened) => opened,
+        Err(error) => {
             let message = match error.code() {
                 Code::AlreadyExists => {
                     "An account with this email already exists; log in instead.".to_owned()
@@ -217,19 +191,7 @@ async fn finish(
         .filter(|c| c.kind == CallerKind::Guest)
         .and(session.token.as_deref());
     if let Some(guest_token) = guest {
-        let mut cart = app.upstreams.cart.clone();
-        let merged = cart
-            .merge_guest_cart(call(
-                MergeGuestCartRequest {
-                    guest_access_token: guest_token.to_owned(),
-                },
-                app.upstreams.deadlines.critical,
-                Some(&opened.access_token),
-            ))
-            .await;
-        if let Err(status) = merged {
-            tracing::warn!(code = ?status.code(), "the guest cart could not be merged at log-in");
-        }
+        cart::merge_guest(app, guest_token, &opened.access_token).await;
     }
     let mut cookies = session_cookies(&opened.access_token, &opened.refresh_token);
     cookies.push(SetCookie::session(
@@ -246,20 +208,12 @@ async fn finish(
 pub async fn logout(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
-    CsrfForm(_): CsrfForm<super::cart::EmptyForm>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    if let Some(token) = session.token.as_deref() {
-        let mut identity = app.upstreams.identity.clone();
-        if let Err(status) = identity
-            .log_out(call(
-                LogOutRequest {},
-                app.upstreams.deadlines.critical,
-                Some(token),
-            ))
-            .await
-        {
-            tracing::info!(code = ?status.code(), "log-out not recorded at identity");
-        }
+    if let Some(token) = session.token.as_deref()
+        && let Err(error) = account::log_out(&app, token).await
+    {
+        tracing::info!(code = ?error.code(), "log-out not recorded at identity");
     }
     let mut response = Redirect::to("/").into_response();
     add_cookies(

@@ -10,10 +10,11 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, PageError, here, render};
-use crate::AppState;
+use crate::app::AppState;
 use crate::error::GatewayError;
 use crate::session::Session;
-use crate::shop::{self, CategoryView, ProductView};
+use crate::shop::browse::{self, CategoryView, Listing};
+use crate::shop::catalog::ProductView;
 
 /// Products on one page of a listing.
 const PAGE_SIZE: i32 = 12;
@@ -52,32 +53,26 @@ pub async fn home(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let back = here(&uri);
-    let ((mut chrome, target), categories, listing, recommended) = tokio::join!(
+    let (mut chrome, home) = tokio::join!(
         Chrome::new(&app, &session, "bazaar", &back),
-        shop::categories(&app),
-        shop::list_products(&app, None, PAGE_SIZE, &query.page_token),
-        shop::recommendations(&app, &[], RECOMMENDATIONS),
+        browse::home(
+            &app,
+            &session.currency,
+            PAGE_SIZE,
+            &query.page_token,
+            RECOMMENDATIONS
+        ),
     );
-    let (products, next) = listing?;
-    let categories = categories?;
-    let has_recommendations = recommended.is_some();
-    let (mut priced, note) = shop::price_products(
-        &app,
-        &target,
-        vec![products, recommended.unwrap_or_default()],
-    )
-    .await;
-    chrome.currency_note = note;
-    let recommended = priced.pop().filter(|_| has_recommendations);
-    let products = priced.pop().unwrap_or_default();
+    let home = home?;
+    chrome.currency_note = home.currency_note;
     Ok(render(
         StatusCode::OK,
         &HomePage {
             chrome,
-            categories,
-            products,
-            next_page: next_link("/", &next),
-            recommended,
+            categories: home.categories,
+            products: home.products,
+            next_page: next_link("/", &home.next_page_token),
+            recommended: home.recommended,
         },
     ))
 }
@@ -112,23 +107,31 @@ pub async fn category(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let back = here(&uri);
-    let ((mut chrome, target), category, listing) = tokio::join!(
+    let (mut chrome, category, listing) = tokio::join!(
         Chrome::new(&app, &session, "", &back),
-        shop::category(&app, &id),
-        shop::list_products(&app, Some(&id), PAGE_SIZE, &query.page_token),
+        browse::category(&app, &id),
+        browse::products(
+            &app,
+            Some(&id),
+            PAGE_SIZE,
+            &query.page_token,
+            &session.currency
+        ),
     );
     let category = category?;
-    let (products, next) = listing?;
-    let (mut priced, note) = shop::price_products(&app, &target, vec![products]).await;
-    chrome.currency_note = note;
+    let listing = listing?;
+    chrome.currency_note = listing.currency_note;
     chrome.title = category.name.clone();
     Ok(render(
         StatusCode::OK,
         &CategoryPage {
             chrome,
-            next_page: next_link(&format!("/category/{}", category.id), &next),
+            next_page: next_link(
+                &format!("/category/{}", category.id),
+                &listing.next_page_token,
+            ),
             category,
-            products: priced.pop().unwrap_or_default(),
+            products: listing.products,
         },
     ))
 }
@@ -167,28 +170,27 @@ pub async fn search(
 ) -> Result<Response, PageError> {
     let text = query.q.trim().to_owned();
     let back = here(&uri);
-    let ((mut chrome, target), found) =
-        tokio::join!(Chrome::new(&app, &session, "Search", &back), async {
-            if text.is_empty() {
-                Ok((Vec::new(), String::new()))
-            } else {
-                shop::search(&app, &text, PAGE_SIZE, &query.page_token).await
-            }
-        });
-    let (products, next) = match found {
-        Ok(found) => found,
+    let (mut chrome, found) = tokio::join!(Chrome::new(&app, &session, "Search", &back), async {
+        if text.is_empty() {
+            Ok(Listing::default())
+        } else {
+            browse::search(&app, &text, PAGE_SIZE, &query.page_token, &session.currency).await
+        }
+    });
+    let listing = match found {
+        Ok(listing) => listing,
         // A query the catalog refuses (too long, ...) finds nothing rather than an error.
         Err(GatewayError::Upstream { status, .. })
             if status.code() == tonic::Code::InvalidArgument =>
         {
-            (Vec::new(), String::new())
+            Listing::default()
         }
         Err(error) => return Err(error.into()),
     };
-    let (mut priced, note) = shop::price_products(&app, &target, vec![products]).await;
-    chrome.currency_note = note;
+    chrome.currency_note = listing.currency_note;
     chrome.title = format!("Search: {text}");
     chrome.query = text.clone();
+    let next = listing.next_page_token;
     let next_page = (!next.is_empty()).then(|| {
         let query =
             serde_urlencoded::to_string([("q", text.as_str()), ("page_token", next.as_str())])
@@ -200,7 +202,7 @@ pub async fn search(
         &SearchPage {
             chrome,
             query: text,
-            products: priced.pop().unwrap_or_default(),
+            products: listing.products,
             next_page,
         },
     ))
@@ -227,15 +229,13 @@ pub async fn product(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let context = [id.clone()];
     let back = here(&uri);
-    let ((mut chrome, target), product, recommended) = tokio::join!(
+    let (mut chrome, detail) = tokio::join!(
         Chrome::new(&app, &session, "", &back),
-        shop::product(&app, &id),
-        shop::recommendations(&app, &context, RECOMMENDATIONS),
+        browse::product(&app, &id, &session.currency, Some(RECOMMENDATIONS)),
     );
-    let product = match product {
-        Ok(product) => product,
+    let detail = match detail {
+        Ok(detail) => detail,
         Err(GatewayError::Upstream { status, .. })
             if matches!(
                 status.code(),
@@ -246,19 +246,9 @@ pub async fn product(
         }
         Err(error) => return Err(error.into()),
     };
-    let has_recommendations = recommended.is_some();
-    let (mut priced, note) = shop::price_products(
-        &app,
-        &target,
-        vec![vec![product], recommended.unwrap_or_default()],
-    )
-    .await;
-    chrome.currency_note = note;
-    let recommended = priced.pop().filter(|_| has_recommendations);
-    let product = priced
-        .pop()
-        .and_then(|mut list| list.pop())
-        .ok_or_else(|| GatewayError::NotFound(format!("Product {id:?}")))?;
+    chrome.currency_note = detail.currency_note;
+    let product = detail.product;
+    let recommended = detail.recommended;
     chrome.title = product.name.clone();
     let paragraphs = product
         .description

@@ -6,15 +6,17 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use bazaar_contract::cart::v1::{AddItemRequest, RemoveItemRequest, SetItemQuantityRequest};
 use serde::Deserialize;
 
+use super::form::{CsrfForm, EmptyForm};
 use super::{Chrome, PageError, here, render, unavailable};
-use crate::AppState;
+use crate::app::AppState;
 use crate::error::GatewayError;
-use crate::session::{CsrfForm, Session, random_token};
-use crate::shop::{self, CartView};
-use crate::upstreams::call;
+use crate::session::Session;
+use crate::shop::{self, cart::CartView};
+
+/// What the cart and checkout pages say when the cart cannot be shown.
+const UNAVAILABLE: &str = "Your cart is unavailable right now";
 
 /// The cart page.
 #[derive(Template)]
@@ -32,18 +34,11 @@ pub async fn show(
     Extension(session): Extension<Session>,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let (mut chrome, target) = Chrome::new(&app, &session, "Your cart", &here(&uri)).await;
-    let token = match session.require_token() {
-        Ok(token) => token,
-        Err(error) => {
-            return Ok(unavailable(
-                chrome,
-                "Your cart is unavailable right now",
-                &error,
-            ));
-        }
-    };
-    match shop::cart(&app, &target, token).await {
+    let back = here(&uri);
+    let (mut chrome, cart) = tokio::join!(Chrome::new(&app, &session, "Your cart", &back), async {
+        shop::cart::read(&app, session.require_token()?, &session.currency).await
+    },);
+    match cart {
         Ok((cart, note)) => {
             chrome.currency_note = note;
             chrome.cart_count = Some(cart.item_count);
@@ -51,11 +46,7 @@ pub async fn show(
         }
         Err(error) if error.is_unavailable() => {
             chrome.cart_count = None;
-            Ok(unavailable(
-                chrome,
-                "Your cart is unavailable right now",
-                &error,
-            ))
+            Ok(unavailable(chrome, UNAVAILABLE, &error))
         }
         Err(error) => Err(error.into()),
     }
@@ -79,21 +70,10 @@ pub async fn add(
 ) -> Result<Response, PageError> {
     let result = async {
         let token = session.require_token()?;
-        let mut cart = app.upstreams.cart.clone();
-        cart.add_item(call(
-            AddItemRequest {
-                request_id: random_token(),
-                product_id: form.product_id.clone(),
-                quantity: form.quantity,
-            },
-            app.upstreams.deadlines.critical,
-            Some(token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("cart"))
+        shop::cart::add(&app, token, form.product_id, form.quantity, None).await
     }
     .await;
-    after_change(&app, &session, &uri, result.map(|_| ())).await
+    after_change(&app, &session, &uri, result).await
 }
 
 /// The quantity form of a cart line.
@@ -113,25 +93,11 @@ pub async fn set_quantity(
 ) -> Result<Response, PageError> {
     let result = async {
         let token = session.require_token()?;
-        let mut cart = app.upstreams.cart.clone();
-        cart.set_item_quantity(call(
-            SetItemQuantityRequest {
-                product_id,
-                quantity: form.quantity,
-            },
-            app.upstreams.deadlines.critical,
-            Some(token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("cart"))
+        shop::cart::set_quantity(&app, token, product_id, form.quantity).await
     }
     .await;
-    after_change(&app, &session, &uri, result.map(|_| ())).await
+    after_change(&app, &session, &uri, result).await
 }
-
-/// A form with nothing but its anti-forgery token.
-#[derive(Debug, Deserialize)]
-pub struct EmptyForm {}
 
 /// POST /cart/items/{product_id}/remove: removes a line.
 pub async fn remove(
@@ -143,17 +109,10 @@ pub async fn remove(
 ) -> Result<Response, PageError> {
     let result = async {
         let token = session.require_token()?;
-        let mut cart = app.upstreams.cart.clone();
-        cart.remove_item(call(
-            RemoveItemRequest { product_id },
-            app.upstreams.deadlines.critical,
-            Some(token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("cart"))
+        shop::cart::remove(&app, token, product_id).await
     }
     .await;
-    after_change(&app, &session, &uri, result.map(|_| ())).await
+    after_change(&app, &session, &uri, result).await
 }
 
 /// To the cart after a change; the "unavailable" page when the cart service is down.
@@ -166,13 +125,9 @@ async fn after_change(
     match result {
         Ok(()) => Ok(Redirect::to("/cart").into_response()),
         Err(error) if error.is_unavailable() => {
-            let (mut chrome, _) = Chrome::new(app, session, "Your cart", &here(uri)).await;
+            let mut chrome = Chrome::new(app, session, "Your cart", &here(uri)).await;
             chrome.cart_count = None;
-            Ok(unavailable(
-                chrome,
-                "Your cart is unavailable right now",
-                &error,
-            ))
+            Ok(unavailable(chrome, UNAVAILABLE, &error))
         }
         Err(error) => Err(error.into()),
     }

@@ -1,9 +1,11 @@
 //! The storefront's pages: server-rendered HTML from compiled templates (askama), with
 //! every value escaped by the template engine.
 //!
-//! Every page shares [`Chrome`]: the header with the search box, the currency selector, the
-//! cart count and the account links, and the anti-forgery token its forms carry. How a
-//! page degrades when a service is down:
+//! One file per part of the shop, as the JSON API has ([`crate::api`]); each handler reads
+//! its input (path, query, a [`form::CsrfForm`], the session), calls the service layer
+//! ([`crate::shop`]) and renders a template. Every page shares [`Chrome`]: the header with
+//! the search box, the currency selector, the cart count and the account links, and the
+//! anti-forgery token its forms carry. How a page degrades when a service is down:
 //!
 //! - catalog: nothing can be shown; a 503 page says so;
 //! - cart or orders: browsing works; the cart, checkout and order pages answer 503 with a
@@ -14,16 +16,18 @@
 pub mod account;
 pub mod browse;
 pub mod cart;
+pub mod form;
 pub mod orders;
+pub mod status;
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
-use crate::App;
+use crate::app::App;
 use crate::error::GatewayError;
-use crate::money::{CurrencyInfo, USD};
+use crate::money::USD;
 use crate::session::Session;
 use crate::shop;
 
@@ -65,31 +69,27 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    /// The header for `session` on the page at `back`, and the currency to price in.
-    pub async fn new(
-        app: &App,
-        session: &Session,
-        title: &str,
-        back: &str,
-    ) -> (Self, CurrencyInfo) {
+    /// The header for `session` on the page at `back`. The page's prices are in the
+    /// shopper's currency, `session.currency`, which the service layer resolves the same
+    /// way from the same (cached) list.
+    pub async fn new(app: &App, session: &Session, title: &str, back: &str) -> Self {
         let (count, list) = tokio::join!(
-            shop::cart_count(app, session.token.as_deref()),
-            app.currencies.list(&app.upstreams)
+            shop::cart::count(app, session.token.as_deref()),
+            shop::currency::offered(app)
         );
-        let target = list
+        let selected = list
             .iter()
             .find(|c| c.code == session.currency)
-            .cloned()
-            .unwrap_or_else(CurrencyInfo::usd);
+            .map_or(USD, |c| c.code.as_str());
         let currencies = list
             .iter()
             .map(|c| CurrencyOption {
                 code: c.code.clone(),
                 label: format!("{} — {}", c.code, c.name),
-                selected: c.code == target.code,
+                selected: c.code == selected,
             })
             .collect();
-        let chrome = Self {
+        Self {
             title: title.to_owned(),
             csrf: session.csrf.clone(),
             signed_in: session.is_user(),
@@ -100,8 +100,7 @@ impl Chrome {
             back: back.to_owned(),
             query: String::new(),
             interactive: true,
-        };
-        (chrome, target)
+        }
     }
 
     /// A header that needs no service: for error pages.

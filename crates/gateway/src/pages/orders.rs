@@ -10,20 +10,25 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use bazaar_contract::notification::v1::ListNotificationsRequest;
-use bazaar_contract::orders::v1::{GetOrderRequest, ListOrdersRequest, PlaceOrderRequest};
 use bazaar_contract::payment::v1::Card;
 use bazaar_contract::types::v1::Address;
 use serde::Deserialize;
 
 use super::browse::PageQuery;
+use super::form::CsrfForm;
 use super::{Chrome, PageError, here, render, unavailable};
+use crate::app::{App, AppState};
 use crate::error::GatewayError;
-use crate::session::{CsrfForm, Session, random_token};
-use crate::shop::{self, CartView, OrderView};
-use crate::status::{self, Health};
-use crate::upstreams::call;
-use crate::{App, AppState};
+use crate::random;
+use crate::session::Session;
+use crate::shop::cart::CartView;
+use crate::shop::orders::{Checkout, OrderView};
+use crate::shop::{self, currency};
+
+/// What the checkout pages say when no order can be placed.
+const CHECKOUT_UNAVAILABLE: &str = "Checkout is unavailable right now";
+/// What the order pages say when orders cannot be read.
+const ORDERS_UNAVAILABLE: &str = "Your orders are unavailable right now";
 
 /// What the shopper typed into the checkout form (never the card number or CVV: those are
 /// not shown again).
@@ -81,30 +86,31 @@ impl CheckoutForm {
         self
     }
 
-    /// The PlaceOrder request; orders checks every field and names those that are wrong.
-    pub fn to_request(&self, currency_code: &str) -> PlaceOrderRequest {
+    /// The checkout as the service layer takes it, charged in `currency_code`; orders
+    /// checks every field and names those that are wrong.
+    pub fn to_checkout(&self, currency_code: &str) -> Checkout {
         let mut street_lines = vec![self.street.trim().to_owned()];
         if !self.street2.trim().is_empty() {
             street_lines.push(self.street2.trim().to_owned());
         }
-        PlaceOrderRequest {
+        Checkout {
             request_id: self.request_id.clone(),
-            shipping_address: Some(Address {
+            shipping_address: Address {
                 recipient_name: self.recipient_name.clone(),
                 street_lines,
                 city: self.city.clone(),
                 region: self.region.clone(),
                 postal_code: self.postal_code.clone(),
                 country_code: self.country_code.trim().to_uppercase(),
-            }),
+            },
             email: self.email.trim().to_owned(),
-            card: Some(Card {
+            card: Card {
                 number: self.card_number.clone(),
                 expiry_month: self.expiry_month.trim().parse().unwrap_or(0),
                 expiry_year: self.expiry_year.trim().parse().unwrap_or(0),
                 cvv: self.cvv.trim().to_owned(),
                 holder_name: self.holder_name.clone(),
-            }),
+            },
             currency_code: currency_code.to_owned(),
         }
     }
@@ -131,7 +137,7 @@ pub async fn show(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let form = CheckoutForm {
-        request_id: random_token(),
+        request_id: random::token(),
         country_code: "US".to_owned(),
         ..CheckoutForm::default()
     };
@@ -146,28 +152,24 @@ async fn checkout_page(
     errors: Vec<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let (mut chrome, target) = Chrome::new(app, session, "Checkout", &here(uri)).await;
-    let heading = "Checkout is unavailable right now";
-    let token = match session.require_token() {
-        Ok(token) => token,
-        Err(error) => return Ok(unavailable(chrome, heading, &error)),
-    };
-    let (cart, orders) = tokio::join!(
-        shop::cart(app, &target, token),
-        status::probe(app, "orders")
+    let back = here(uri);
+    let (mut chrome, cart, accepting) = tokio::join!(
+        Chrome::new(app, session, "Checkout", &back),
+        async { shop::cart::read(app, session.require_token()?, &session.currency).await },
+        shop::orders::accepting(app),
     );
     let (cart, note) = match cart {
         Ok(cart) => cart,
         Err(error) if error.is_unavailable() => {
             chrome.cart_count = None;
-            return Ok(unavailable(chrome, heading, &error));
+            return Ok(unavailable(chrome, CHECKOUT_UNAVAILABLE, &error));
         }
         Err(error) => return Err(error.into()),
     };
-    if orders.0 != Health::Serving {
+    if !accepting {
         return Ok(unavailable(
             chrome,
-            heading,
+            CHECKOUT_UNAVAILABLE,
             &GatewayError::Unavailable("orders"),
         ));
     }
@@ -192,59 +194,28 @@ pub async fn place(
     CsrfForm(form): CsrfForm<CheckoutForm>,
 ) -> Result<Response, PageError> {
     let token = match session.require_token() {
-        Ok(token) => token.to_owned(),
-        Err(error) => {
-            let (chrome, _) = Chrome::new(&app, &session, "Checkout", &here(&uri)).await;
-            return Ok(unavailable(
-                chrome,
-                "Checkout is unavailable right now",
-                &error,
-            ));
-        }
+        Ok(token) => token,
+        Err(error) => return checkout_unavailable(&app, &session, &uri, &error).await,
     };
-    let currency = app
-        .currencies
-        .find(&app.upstreams, &session.currency)
-        .await
-        .map(|c| c.code)
-        .unwrap_or_else(|| crate::money::USD.to_owned());
-    let mut orders = app.upstreams.orders.clone();
-    let placed = orders
-        .place_order(call(
-            form.to_request(&currency),
-            app.upstreams.deadlines.checkout,
-            Some(&token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("orders"));
-    match placed {
-        Ok(response) => {
-            let order = response.into_inner().order.unwrap_or_default();
-            let view = shop::order_view(order, None);
-            if view.state == "failed" {
-                let reason = view
-                    .failure_message
-                    .unwrap_or_else(|| "The order could not be placed.".to_owned());
-                // A new key: the failed order is final, a new attempt is a new order.
-                let form = CheckoutForm {
-                    request_id: random_token(),
-                    ..form
-                };
-                return checkout_page(&app, &session, &uri, form, vec![reason], StatusCode::OK)
-                    .await;
-            }
-            Ok(
-                Redirect::to(&format!("/orders/{}?placed=1", encode_segment(&view.id)))
-                    .into_response(),
-            )
+    let currency = currency::target(&app, &session.currency).await.code;
+    match shop::orders::place(&app, token, form.to_checkout(&currency)).await {
+        Ok(order) if order.state == "failed" => {
+            let reason = order
+                .failure_message
+                .unwrap_or_else(|| "The order could not be placed.".to_owned());
+            // A new key: the failed order is final, a new attempt is a new order.
+            let form = CheckoutForm {
+                request_id: random::token(),
+                ..form
+            };
+            checkout_page(&app, &session, &uri, form, vec![reason], StatusCode::OK).await
         }
+        Ok(order) => Ok(
+            Redirect::to(&format!("/orders/{}?placed=1", encode_segment(&order.id)))
+                .into_response(),
+        ),
         Err(error) if error.is_unavailable() => {
-            let (chrome, _) = Chrome::new(&app, &session, "Checkout", &here(&uri)).await;
-            Ok(unavailable(
-                chrome,
-                "Checkout is unavailable right now",
-                &error,
-            ))
+            checkout_unavailable(&app, &session, &uri, &error).await
         }
         Err(error) => {
             let mut errors: Vec<String> = error
@@ -258,6 +229,17 @@ pub async fn place(
             checkout_page(&app, &session, &uri, form, errors, error.http_status()).await
         }
     }
+}
+
+/// The "unavailable" page of the checkout.
+async fn checkout_unavailable(
+    app: &App,
+    session: &Session,
+    uri: &Uri,
+    error: &GatewayError,
+) -> Result<Response, PageError> {
+    let chrome = Chrome::new(app, session, "Checkout", &here(uri)).await;
+    Ok(unavailable(chrome, CHECKOUT_UNAVAILABLE, error))
 }
 
 /// A path segment, percent-encoded where needed.
@@ -303,26 +285,16 @@ pub async fn order(
     Query(query): Query<OrderQuery>,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let (chrome, _) = Chrome::new(&app, &session, "Your order", &here(&uri)).await;
-    let heading = "Your orders are unavailable right now";
+    let chrome = Chrome::new(&app, &session, "Your order", &here(&uri)).await;
     let token = match session.require_token() {
         Ok(token) => token,
-        Err(error) => return Ok(unavailable(chrome, heading, &error)),
+        Err(error) => return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error)),
     };
-    let mut orders = app.upstreams.orders.clone();
-    let found = orders
-        .get_order(call(
-            GetOrderRequest {
-                order_id: id.clone(),
-            },
-            app.upstreams.deadlines.critical,
-            Some(token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("orders"));
-    let order = match found {
-        Ok(response) => response.into_inner().order.unwrap_or_default(),
-        Err(error) if error.is_unavailable() => return Ok(unavailable(chrome, heading, &error)),
+    let (order, confirmation) = match shop::orders::receipt(&app, token, &id).await {
+        Ok(receipt) => receipt,
+        Err(error) if error.is_unavailable() => {
+            return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error));
+        }
         Err(error)
             if matches!(
                 error.code(),
@@ -333,62 +305,15 @@ pub async fn order(
         }
         Err(error) => return Err(error.into()),
     };
-    let currency_code = order
-        .total
-        .as_ref()
-        .map(|m| m.currency_code.clone())
-        .unwrap_or_default();
-    let (currency, confirmation) = tokio::join!(
-        app.currencies.find(&app.upstreams, &currency_code),
-        confirmation(&app, &order.id, &order.email, order.state)
-    );
-    let view = shop::order_view(order, currency.as_ref());
     Ok(render(
         StatusCode::OK,
         &OrderPage {
             chrome,
-            just_placed: query.placed.is_some() && view.state != "failed",
-            order: view,
+            just_placed: query.placed.is_some() && order.state != "failed",
+            order,
             confirmation,
         },
     ))
-}
-
-/// What to say about the confirmation e-mail; notification is optional, so when it cannot
-/// be asked the page says only that one will come.
-async fn confirmation(app: &App, order_id: &str, email: &str, state: i32) -> String {
-    use bazaar_contract::orders::v1::OrderState;
-    if OrderState::try_from(state) != Ok(OrderState::Placed) {
-        return String::new();
-    }
-    let mut notification = app.upstreams.notification.clone();
-    let sent = notification
-        .list_notifications(call(
-            ListNotificationsRequest {
-                page_size: 1,
-                page_token: String::new(),
-                order_id: order_id.to_owned(),
-            },
-            app.upstreams.deadlines.optional,
-            None,
-        ))
-        .await;
-    match sent {
-        Ok(response) => match response.into_inner().notifications.into_iter().next() {
-            Some(sent) => format!(
-                "A confirmation was e-mailed to {} at {}.",
-                sent.recipient,
-                sent.send_time
-                    .map(|t| shop::format_time(t.seconds))
-                    .unwrap_or_default()
-            ),
-            None => format!("A confirmation will be e-mailed to {email} in a moment."),
-        },
-        Err(status) => {
-            tracing::info!(code = ?status.code(), "cannot ask notification about the confirmation");
-            format!("A confirmation will be e-mailed to {email}.")
-        }
-    }
 }
 
 /// The order history.
@@ -410,43 +335,18 @@ pub async fn history(
     Query(query): Query<PageQuery>,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let (chrome, _) = Chrome::new(&app, &session, "Your orders", &here(&uri)).await;
-    let heading = "Your orders are unavailable right now";
+    let chrome = Chrome::new(&app, &session, "Your orders", &here(&uri)).await;
     let token = match session.require_token() {
         Ok(token) => token,
-        Err(error) => return Ok(unavailable(chrome, heading, &error)),
+        Err(error) => return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error)),
     };
-    let mut orders = app.upstreams.orders.clone();
-    let listed = orders
-        .list_orders(call(
-            ListOrdersRequest {
-                page_size: 20,
-                page_token: query.page_token,
-            },
-            app.upstreams.deadlines.critical,
-            Some(token),
-        ))
-        .await
-        .map_err(GatewayError::upstream("orders"));
-    let listed = match listed {
-        Ok(response) => response.into_inner(),
-        Err(error) if error.is_unavailable() => return Ok(unavailable(chrome, heading, &error)),
+    let listed = match shop::orders::list(&app, token, &query.page_token).await {
+        Ok(listed) => listed,
+        Err(error) if error.is_unavailable() => {
+            return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error));
+        }
         Err(error) => return Err(error.into()),
     };
-    let currencies = app.currencies.list(&app.upstreams).await;
-    let orders = listed
-        .orders
-        .into_iter()
-        .map(|order| {
-            let code = order
-                .total
-                .as_ref()
-                .map(|m| m.currency_code.clone())
-                .unwrap_or_default();
-            let info = currencies.iter().find(|c| c.code == code);
-            shop::order_view(order, info)
-        })
-        .collect();
     let next_page = (!listed.next_page_token.is_empty()).then(|| {
         format!(
             "/orders?{}",
@@ -458,7 +358,7 @@ pub async fn history(
         StatusCode::OK,
         &OrdersPage {
             chrome,
-            orders,
+            orders: listed.orders,
             next_page,
         },
     ))

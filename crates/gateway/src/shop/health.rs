@@ -1,22 +1,16 @@
-//! The status page: every service of the shop, its address, its health and how long a
-//! health check took, checked concurrently through the same channels the gateway calls
-//! them with. The page is rendered complete on the server and refreshed in place every two
-//! seconds by a small script (`/static/status.js`) reading `/api/v1/status`.
+//! Every service's health, as the status page and the checkout need it: checked
+//! concurrently, through the same channels the gateway calls the services with, each check
+//! with the optional deadline.
 
 use std::time::{Duration, Instant};
 
-use askama::Template;
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Serialize;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::pages::{Chrome, render};
+use super::format_time;
+use crate::app::App;
 use crate::upstreams::call;
-use crate::{App, AppState};
 
 /// What a health check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -111,11 +105,9 @@ pub struct StatusReport {
     pub checked_at: String,
 }
 
+/// The role the service table gives `name`.
 fn role(name: &str) -> &'static str {
-    match name {
-        "currency" | "recommendation" | "notification" => "optional",
-        _ => "critical",
-    }
+    chassis::topology::find(name).map_or("critical", |spec| spec.role.label())
 }
 
 /// Checks every service, concurrently.
@@ -139,33 +131,6 @@ pub async fn report(app: &App) -> StatusReport {
         services,
         gateway_address: app.local_addr.to_string(),
         gateway_uptime_secs: app.started.elapsed().as_secs(),
-        checked_at: crate::shop::format_time(chassis::auth::now_secs()),
+        checked_at: format_time(chassis::auth::now_secs()),
     }
-}
-
-/// The status page.
-#[derive(Template)]
-#[template(path = "status.html")]
-pub struct StatusPage {
-    /// A header without shopper (the page needs no session).
-    pub chrome: Chrome,
-    /// What the checks found.
-    pub report: StatusReport,
-}
-
-/// GET /status.
-pub async fn page(State(app): State<AppState>) -> Response {
-    let report = report(&app).await;
-    render(
-        StatusCode::OK,
-        &StatusPage {
-            chrome: Chrome::bare("Status"),
-            report,
-        },
-    )
-}
-
-/// GET /api/v1/status.
-pub async fn json(State(app): State<AppState>) -> Json<StatusReport> {
-    Json(report(&app).await)
 }

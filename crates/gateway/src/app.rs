@@ -1,0 +1,27 @@
+//! What every handler shares: the services, the cached currency list, and the few facts
+//! about this process that pages show. Built once by [`crate::Gateway::bind`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::money::Currencies;
+use crate::upstreams::Upstreams;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    /// The services; called only through [`crate::shop`].
+    pub upstreams: Upstreams,
+    /// The currencies on offer, cached.
+    pub currencies: Currencies,
+    /// Whether cookies are `Secure`.
+    pub secure_cookies: bool,
+    /// When the gateway started.
+    pub started: Instant,
+    /// Where it listens.
+    pub local_addr: SocketAddr,
+}
+
+/// The shared state of handlers.
+pub type AppState = Arc<App>;
