@@ -12,18 +12,8 @@ use crate::domain::{SearchQuery, Slug, fold};
 use crate::seed::{Seed, parse_usd};
 
 /// The catalog's migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "catalog",
-        sql: include_str!("../migrations/sqlite/0001_catalog.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "catalog",
-        sql: include_str!("../migrations/postgres/0001_catalog.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "catalog", "0001_catalog"];
 
 /// A product as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]

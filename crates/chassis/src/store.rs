@@ -70,6 +70,34 @@ pub struct Migrations {
     pub postgres: &'static [Migration],
 }
 
+/// The [`Migrations`] of the calling crate, from its `migrations/sqlite/FILE.sql` and
+/// `migrations/postgres/FILE.sql`, one `VERSION => "description", "FILE"` per migration:
+///
+/// ```ignore
+/// pub const MIGRATIONS: chassis::store::Migrations =
+///     chassis::migrations![1 => "catalog", "0001_catalog"];
+/// ```
+///
+/// Both backends get the same versions by construction; a file missing on either side fails
+/// the build.
+#[macro_export]
+macro_rules! migrations {
+    ($($version:literal => $description:literal, $file:literal),+ $(,)?) => {
+        $crate::store::Migrations {
+            sqlite: &[$($crate::store::Migration {
+                version: $version,
+                description: $description,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $file, ".sql")),
+            }),+],
+            postgres: &[$($crate::store::Migration {
+                version: $version,
+                description: $description,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/", $file, ".sql")),
+            }),+],
+        }
+    };
+}
+
 impl Backend {
     /// The backend of a database URL.
     pub fn of(url: &str) -> Result<Self, StoreError> {

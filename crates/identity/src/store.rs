@@ -9,32 +9,10 @@
 use sqlx::{AnyPool, Row};
 
 /// The migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[
-        chassis::store::Migration {
-            version: 1,
-            description: "identity",
-            sql: include_str!("../migrations/sqlite/0001_identity.sql"),
-        },
-        chassis::store::Migration {
-            version: 2,
-            description: "login failures by time",
-            sql: include_str!("../migrations/sqlite/0002_login_failures_by_time.sql"),
-        },
-    ],
-    postgres: &[
-        chassis::store::Migration {
-            version: 1,
-            description: "identity",
-            sql: include_str!("../migrations/postgres/0001_identity.sql"),
-        },
-        chassis::store::Migration {
-            version: 2,
-            description: "login failures by time",
-            sql: include_str!("../migrations/postgres/0002_login_failures_by_time.sql"),
-        },
-    ],
-};
+pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![
+    1 => "identity", "0001_identity",
+    2 => "login failures by time", "0002_login_failures_by_time",
+];
 
 /// A user as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]

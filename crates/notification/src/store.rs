@@ -9,18 +9,8 @@
 use sqlx::{AnyPool, Row};
 
 /// The notification's migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "notification",
-        sql: include_str!("../migrations/sqlite/0001_notification.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "notification",
-        sql: include_str!("../migrations/postgres/0001_notification.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "notification", "0001_notification"];
 
 /// The event stream whose position is kept (the row of `event_cursors`).
 const ORDERS_STREAM: &str = "orders";

@@ -15,18 +15,8 @@ use crate::domain::{self, Address, Items, Quote, ShipmentState};
 use crate::error::ShippingError;
 
 /// The migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "shipping",
-        sql: include_str!("../migrations/sqlite/0001_shipping.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "shipping",
-        sql: include_str!("../migrations/postgres/0001_shipping.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "shipping", "0001_shipping"];
 
 const CREATED: &str = "CREATED";
 const CANCELLED: &str = "CANCELLED";

@@ -16,25 +16,13 @@ pub mod sql;
 
 use std::sync::Arc;
 
-use chassis::store::{Migration, Migrations};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Cart, Rejection};
 use crate::error::CartError;
 
 /// The embedded SQL migrations, the same versions for both backends.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[Migration {
-        version: 1,
-        description: "cart",
-        sql: include_str!("../../migrations/sqlite/0001_cart.sql"),
-    }],
-    postgres: &[Migration {
-        version: 1,
-        description: "cart",
-        sql: include_str!("../../migrations/postgres/0001_cart.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![1 => "cart", "0001_cart"];
 
 /// What an AddItem call came to: remembered with its `request_id` and replayed to retries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,18 +46,8 @@ use crate::domain::{Line, ProductId, Reservation, ReservationState, StockCounts,
 use crate::error::InventoryError;
 
 /// The inventory's migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "inventory",
-        sql: include_str!("../../migrations/sqlite/0001_inventory.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "inventory",
-        sql: include_str!("../../migrations/postgres/0001_inventory.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "inventory", "0001_inventory"];
 
 /// How many times a transaction that failed transiently is tried in all.
 const ATTEMPTS: u32 = 8;

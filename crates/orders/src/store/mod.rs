@@ -21,18 +21,8 @@ mod read;
 pub use claims::Claim;
 
 /// orders' migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "orders",
-        sql: include_str!("../../migrations/sqlite/0001_orders.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "orders",
-        sql: include_str!("../../migrations/postgres/0001_orders.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "orders", "0001_orders"];
 
 /// The outcome of a saga's write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

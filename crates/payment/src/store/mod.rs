@@ -22,18 +22,8 @@ pub use claims::{Claim, Finished, NewClaim, Settlement};
 pub use refunds::Refunded;
 
 /// The migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::store::Migrations {
-    sqlite: &[chassis::store::Migration {
-        version: 1,
-        description: "payment",
-        sql: include_str!("../../migrations/sqlite/0001_payment.sql"),
-    }],
-    postgres: &[chassis::store::Migration {
-        version: 1,
-        description: "payment",
-        sql: include_str!("../../migrations/postgres/0001_payment.sql"),
-    }],
-};
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "payment", "0001_payment"];
 
 /// Stored status codes: the contract's numbers, and 0 for a claim.
 pub(crate) const CLAIMED: i64 = 0;
