@@ -3,6 +3,7 @@
 //! A service crate owns its domain and its store; the chassis owns the rest, written once:
 //!
 //! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
+//! - [`backoff`]: the one exponential backoff of every retry loop, on a clock tests control;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
 //!   run on a laptop;
 //! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod backoff;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -17,7 +17,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
-use crate::shutdown::Shutdown;
+use crate::backoff::Backoff;
+use crate::shutdown::{Shutdown, Slept};
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,7 +153,7 @@ pub async fn connect_with_backoff(
     migrations: &Migrations,
     shutdown: &Shutdown,
 ) -> Result<Option<AnyPool>, StoreError> {
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match connect(url).await {
             Ok(pool) => {
@@ -160,19 +161,18 @@ pub async fn connect_with_backoff(
                 return Ok(Some(pool));
             }
             Err(StoreError::Connect(error)) => {
+                let delay = backoff.next_delay();
                 tracing::warn!(
                     error = %crate::error::chain(&error),
                     retry_in_ms = delay.as_millis() as u64,
                     "database not reachable yet"
                 );
+                if shutdown.sleep(delay).await == Slept::Stopped {
+                    return Ok(None);
+                }
             }
             Err(other) => return Err(other),
         }
-        tokio::select! {
-            () = shutdown.wait() => return Ok(None),
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -263,7 +263,7 @@ where
     Fut: std::future::Future<Output = Result<T, Box<dyn std::error::Error + Send + Sync>>> + Send,
 {
     tokio::spawn(async move {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
         loop {
             let attempt: Result<Option<T>, Box<dyn std::error::Error + Send + Sync>> =
                 match connect_with_backoff(&url, &migrations, &shutdown).await {
@@ -280,18 +280,17 @@ where
                 }
                 Ok(None) => return,
                 Err(error) => {
+                    let delay = backoff.next_delay();
                     tracing::error!(
                         error = %crate::error::chain(error.as_ref()),
                         retry_in_ms = delay.as_millis() as u64,
                         "cannot open the store"
                     );
+                    if shutdown.sleep(delay).await == Slept::Stopped {
+                        return;
+                    }
                 }
             }
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(30));
         }
     })
 }
