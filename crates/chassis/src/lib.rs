@@ -13,6 +13,8 @@
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
 //!   to every outbound call;
 //! - [`client`]: outbound channels that connect lazily and balance across every address;
+//! - [`follow`]: following another service's event stream from a stored position, each item
+//!   once, reconnecting with backoff;
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod follow;
 pub mod ids;
 pub mod page;
 pub mod server;
