@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chassis::backoff::Backoff;
+use chassis::shutdown::Slept;
 use chassis::store::StoreCell;
 use chassis::{Readiness, Shutdown};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -144,7 +146,7 @@ pub fn open_in_background(
     cell: StoreCell<SharedStore>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             match RedisCartStore::connect(client.clone(), &prefix).await {
                 Ok(store) => {
@@ -153,17 +155,18 @@ pub fn open_in_background(
                     tracing::info!("store ready");
                     return;
                 }
-                Err(error) => tracing::warn!(
-                    error = %chassis::error::chain(&error),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "redis not reachable yet"
-                ),
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        error = %chassis::error::chain(&error),
+                        retry_in_ms = delay.as_millis() as u64,
+                        "redis not reachable yet"
+                    );
+                    if shutdown.sleep(delay).await == Slept::Stopped {
+                        return;
+                    }
+                }
             }
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
     })
 }
