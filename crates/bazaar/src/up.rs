@@ -20,6 +20,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
+use chassis::backoff::Backoff;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
@@ -233,22 +234,22 @@ struct Supervisor {
 impl Supervisor {
     /// Runs the service, restarting it when it exits, until `stop`; returns how it ended.
     async fn run(self, mut stop: oneshot::Receiver<()>) -> String {
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         loop {
             let mut child = match self.spawn() {
                 Ok(child) => child,
                 Err(error) => {
+                    let delay = backoff.next_delay();
                     let _ = self.events.send(Event::Exited {
                         name: self.spec.name,
                         pid: 0,
                         status: format!("cannot start: {error}"),
-                        retry_in: backoff,
+                        retry_in: delay,
                     });
                     tokio::select! {
                         _ = &mut stop => return "never started".to_owned(),
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(delay) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                     continue;
                 }
             };
@@ -276,23 +277,23 @@ impl Supervisor {
                 }
             };
             if began.elapsed() > Duration::from_secs(30) {
-                backoff = Duration::from_millis(500);
+                backoff.reset();
             }
             let status = match status {
                 Ok(status) => status.to_string(),
                 Err(error) => format!("cannot wait for it: {error}"),
             };
+            let delay = backoff.next_delay();
             let _ = self.events.send(Event::Exited {
                 name: self.spec.name,
                 pid,
                 status,
-                retry_in: backoff,
+                retry_in: delay,
             });
             tokio::select! {
                 _ = &mut stop => return "was not running".to_owned(),
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(delay) => {}
             }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
 

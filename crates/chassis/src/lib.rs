@@ -3,6 +3,7 @@
 //! A service crate owns its domain and its store; the chassis owns the rest, written once:
 //!
 //! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
+//! - [`backoff`]: the one exponential backoff of every retry loop, on a clock tests control;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
 //!   run on a laptop;
 //! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
@@ -15,6 +16,8 @@
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
 //!   to every outbound call;
 //! - [`client`]: outbound channels that connect lazily and balance across every address;
+//! - [`follow`]: following another service's event stream from a stored position, each item
+//!   once, reconnecting with backoff;
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
@@ -26,11 +29,13 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod backoff;
 pub mod client;
 pub mod clock;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod follow;
 pub mod ids;
 pub mod page;
 pub mod server;

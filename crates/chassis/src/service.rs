@@ -34,11 +34,12 @@ use bazaar_contract::MessageLimits;
 use tokio::sync::oneshot;
 
 use crate::auth::Verifier;
+use crate::backoff::Backoff;
 use crate::client::{Upstream, UpstreamError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IdentityArgs, ServerArgs, split_addresses};
 use crate::server::{Readiness, ServeError, Server};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, Slept};
 use crate::topology::Spec;
 
 /// Any error a service reports from building or opening; logged with its whole chain.
@@ -351,30 +352,30 @@ impl<S: Service> Bound<S> {
 /// Calls [`Service::open`] until it succeeds (then reports `SERVING`) or `stop` fires,
 /// waiting longer after each failure.
 async fn open_until_ready<S: Service>(service: Arc<S>, readiness: Readiness, stop: Shutdown) {
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     loop {
         let opened = tokio::select! {
             () = stop.wait() => return,
             opened = service.open() => opened,
         };
-        match opened {
+        let error = match opened {
             Ok(()) => {
                 readiness.set_serving().await;
                 tracing::info!(service = S::SPEC.name, "ready");
                 return;
             }
-            Err(error) => tracing::error!(
-                service = S::SPEC.name,
-                error = %crate::error::chain(error.as_ref()),
-                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                "cannot open; not serving yet"
-            ),
+            Err(error) => error,
+        };
+        let delay = backoff.next_delay();
+        tracing::error!(
+            service = S::SPEC.name,
+            error = %crate::error::chain(error.as_ref()),
+            retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "cannot open; not serving yet"
+        );
+        if stop.sleep(delay).await == Slept::Stopped {
+            return;
         }
-        tokio::select! {
-            () = stop.wait() => return,
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -1,10 +1,12 @@
 //! The order event follower: reads `OrdersService.StreamOrderEvents` and sends an order
 //! confirmation for every placed order, exactly once.
 //!
-//! The loop: connect from the stored cursor, handle each event in order, and when the stream
-//! ends or fails (orders restarting, down, unreachable), wait and reconnect, 100 ms doubling
-//! up to `--orders-reconnect-max-ms`; the wait starts over once events flow again. It stops
-//! on shutdown, between two events, never in the middle of one.
+//! The loop is the chassis's [`chassis::follow`]: connect after the stored cursor, handle
+//! each event in order, and when the stream ends or fails (orders restarting, down,
+//! unreachable), wait and reconnect, 100 ms doubling up to `--orders-reconnect-max-ms`; the
+//! wait starts over once events flow again. It stops on shutdown, between two events, never
+//! in the middle of one. What is this service's own is here: where the cursor is kept, what
+//! is done with an event, and how the stream is opened (`OrderEvents`).
 //!
 //! Exactly once, across duplicate deliveries and crashes. Handling a placed event is:
 //!
@@ -22,21 +24,15 @@
 //! 4 again). A crash between 3 and 4 makes that redelivery find the file already in `new/`
 //! (or in `cur/`, if a mail reader took it), or overwrite its own half-written copy in `tmp/`,
 //! so the Maildir never holds a message twice. Other event types only move the cursor.
-//!
-//! The stream is opened through the chassis [`Upstream`], whose outbound deadline layer
-//! gives every call the default deadline (5 s) when it is not made inside an inbound call.
-//! A stream is not cut by it (the layer bounds the wait for the response headers, which the
-//! server sends at once), but to state the intent and keep the header honest, the call is
-//! made inside [`chassis::deadline::scope`] with a deadline a day away and the same
-//! `grpc-timeout` on the request; a stream that lives that long is simply reopened.
 
 use std::time::Duration;
 
 use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
 use bazaar_contract::orders::v1::{OrderEvent, OrderEventType, StreamOrderEventsRequest};
 use chassis::Shutdown;
+use chassis::backoff::Backoff;
 use chassis::client::Upstream;
-use tokio::time::Instant;
+use chassis::follow::{self, Handler, Items, Source};
 
 use crate::domain::{CONFIRMATION_SUBJECT, Channel, Confirmation, MailFrom, NotificationId};
 use crate::error::NotificationError;
@@ -45,8 +41,6 @@ use crate::mime::Message;
 use crate::render;
 use crate::store::{NewNotification, NotificationRecord, NotificationStore};
 
-/// How long one stream may stay open before it is reopened.
-pub const STREAM_DEADLINE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The first wait before reconnecting.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 /// Undelivered notifications handled per store query.
@@ -55,18 +49,10 @@ const DELIVERY_BATCH: u32 = 50;
 /// Follows the order event stream and sends confirmations.
 #[derive(Debug)]
 pub struct Follower {
-    orders: OrdersServiceClient<Upstream>,
+    events: OrderEvents,
     maildir: Maildir,
     from: MailFrom,
     max_retry: Duration,
-}
-
-/// How one connection to the stream ended.
-enum Ended {
-    /// The server closed it (or it broke) after this many events were handled.
-    Closed(u64),
-    /// Shutdown.
-    Stopped,
 }
 
 impl Follower {
@@ -74,89 +60,86 @@ impl Follower {
     /// `maildir`, waiting at most `max_retry` between reconnects.
     pub fn new(orders: Upstream, maildir: Maildir, from: MailFrom, max_retry: Duration) -> Self {
         Self {
-            orders: OrdersServiceClient::new(orders),
+            events: OrderEvents(OrdersServiceClient::new(orders)),
             maildir,
             from,
-            max_retry: max_retry.max(FIRST_RETRY),
+            max_retry,
         }
     }
 
     /// Follows the stream until `shutdown`, reconnecting with backoff.
-    pub async fn run(mut self, store: NotificationStore, shutdown: Shutdown) {
-        let mut delay = FIRST_RETRY;
-        loop {
-            match self.follow_once(&store, &shutdown).await {
-                Ok(Ended::Stopped) => return,
-                Ok(Ended::Closed(handled)) => {
-                    if handled > 0 {
-                        delay = FIRST_RETRY;
-                    }
-                    tracing::info!(handled, "order event stream ended; reconnecting");
-                }
-                Err(error) => tracing::warn!(
-                    error = %chassis::error::chain(&error),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "following order events failed; retrying"
-                ),
-            }
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(self.max_retry);
-        }
+    pub async fn run(self, store: NotificationStore, shutdown: Shutdown) {
+        let mut confirmations = Confirmations {
+            store,
+            maildir: self.maildir,
+            from: self.from,
+        };
+        let backoff = Backoff::new(FIRST_RETRY, self.max_retry);
+        follow::run(
+            "order events",
+            self.events,
+            &mut confirmations,
+            backoff,
+            &shutdown,
+        )
+        .await;
+    }
+}
+
+/// `OrdersService.StreamOrderEvents`, after a sequence: the events are the items, their
+/// sequences the positions.
+#[derive(Debug)]
+struct OrderEvents(OrdersServiceClient<Upstream>);
+
+impl Source for OrderEvents {
+    type Item = OrderEvent;
+    type Error = NotificationError;
+
+    async fn open(
+        &mut self,
+        after: i64,
+    ) -> Result<Items<OrderEvent, NotificationError>, NotificationError> {
+        let client = &mut self.0;
+        let events = follow::open_stream(
+            StreamOrderEventsRequest {
+                after_sequence: after,
+            },
+            |request| client.stream_order_events(request),
+            |message| message.event,
+        )
+        .await?;
+        Ok(events)
     }
 
-    /// Delivers what a previous run left undelivered, then opens the stream at the cursor and
-    /// handles events until it ends.
-    async fn follow_once(
-        &mut self,
-        store: &NotificationStore,
-        shutdown: &Shutdown,
-    ) -> Result<Ended, NotificationError> {
+    fn position(event: &OrderEvent) -> i64 {
+        event.sequence
+    }
+}
+
+/// Sends the confirmations; the cursor and the record of what was sent are in `store`.
+struct Confirmations {
+    store: NotificationStore,
+    maildir: Maildir,
+    from: MailFrom,
+}
+
+impl Handler<OrderEvent> for Confirmations {
+    type Error = NotificationError;
+
+    /// Delivers what a previous run left undelivered, then reads the cursor.
+    async fn position(&mut self) -> Result<i64, NotificationError> {
         let maildir = self.maildir.clone();
         tokio::task::spawn_blocking(move || maildir.create())
             .await?
             .map_err(|source| self.maildir_error(source))?;
-        self.deliver_pending(store).await?;
-        let after = store.cursor().await?;
-        let mut request = tonic::Request::new(StreamOrderEventsRequest {
-            after_sequence: after,
-        });
-        request.set_timeout(STREAM_DEADLINE);
-        let opened = chassis::deadline::scope(
-            Instant::now() + STREAM_DEADLINE,
-            self.orders.stream_order_events(request),
-        );
-        let mut stream = tokio::select! {
-            () = shutdown.wait() => return Ok(Ended::Stopped),
-            opened = opened => opened?.into_inner(),
-        };
-        tracing::info!(after_sequence = after, "following order events");
-        let mut handled = 0;
-        loop {
-            let message = tokio::select! {
-                () = shutdown.wait() => return Ok(Ended::Stopped),
-                message = stream.message() => message?,
-            };
-            let Some(message) = message else {
-                return Ok(Ended::Closed(handled));
-            };
-            if let Some(event) = message.event {
-                self.handle(store, &event).await?;
-                handled += 1;
-            }
-        }
+        self.deliver_pending().await?;
+        Ok(self.store.cursor().await?)
     }
 
     /// Handles one event and moves the cursor past it.
-    async fn handle(
-        &self,
-        store: &NotificationStore,
-        event: &OrderEvent,
-    ) -> Result<(), NotificationError> {
+    async fn handle(&mut self, event: OrderEvent) -> Result<(), NotificationError> {
         match OrderEventType::try_from(event.r#type) {
-            Ok(OrderEventType::Placed) => self.confirm(store, event).await,
+            Ok(OrderEventType::Placed) => self.confirm(&event).await,
             // Failed orders get no email today; unknown types are skipped, as the contract
             // asks.
             _ => {
@@ -165,16 +148,15 @@ impl Follower {
                     r#type = event.r#type,
                     "event skipped"
                 );
-                Ok(store.advance(event.sequence).await?)
+                Ok(self.store.advance(event.sequence).await?)
             }
         }
     }
+}
 
-    async fn confirm(
-        &self,
-        store: &NotificationStore,
-        event: &OrderEvent,
-    ) -> Result<(), NotificationError> {
+impl Confirmations {
+    async fn confirm(&self, event: &OrderEvent) -> Result<(), NotificationError> {
+        let store = &self.store;
         let confirmation = match Confirmation::from_event(event) {
             Ok(confirmation) => confirmation,
             Err(why) => {
@@ -227,11 +209,12 @@ impl Follower {
                 "order confirmation recorded"
             );
         }
-        self.deliver_pending(store).await
+        self.deliver_pending().await
     }
 
     /// Writes every recorded, undelivered notification into the Maildir.
-    async fn deliver_pending(&self, store: &NotificationStore) -> Result<(), NotificationError> {
+    async fn deliver_pending(&self) -> Result<(), NotificationError> {
+        let store = &self.store;
         loop {
             let batch = store.undelivered(DELIVERY_BATCH).await?;
             if batch.is_empty() {

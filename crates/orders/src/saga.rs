@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chassis::Shutdown;
+use chassis::backoff::Backoff;
 use chassis::store::StoreCell;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -250,7 +251,7 @@ impl Sagas {
         let timing = self.inner.timing;
         let owner = self.inner.owner.as_str();
         let stop = &self.inner.stop;
-        let mut delay = timing.retry_initial;
+        let mut backoff = Backoff::new(timing.retry_initial, timing.retry_max);
         let mut attempt: u32 = 0;
         while !order.is_done() {
             if stop.is_triggered() {
@@ -290,7 +291,7 @@ impl Sagas {
                                 to = next.step.as_str(), "saga step done");
                             order = *next;
                             progress.send_replace(order.clone());
-                            delay = timing.retry_initial;
+                            backoff.reset();
                             attempt = 0;
                             continue;
                         }
@@ -304,6 +305,7 @@ impl Sagas {
                 Outcome::Retry(problem) => problem,
             };
             attempt += 1;
+            let delay = backoff.next_delay();
             tracing::warn!(order_id = %order.id, step = order.step.as_str(), attempt,
                 retry_in_ms = delay.as_millis() as u64, %problem, "saga step failed; will retry");
             let lease_until = self.now_ms() + timing.lease_ms;
@@ -315,7 +317,6 @@ impl Sagas {
                 () = stop.wait() => {}
                 () = tokio::time::sleep(delay) => {}
             }
-            delay = (delay * 2).min(timing.retry_max);
         }
         tracing::info!(order_id = %order.id, state = ?order.state, "saga finished");
     }

@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use chassis::backoff::{Backoff, Jitter};
 use chassis::store::Backend;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
@@ -109,11 +110,12 @@ where
     Fut: Future<Output = Result<T, InventoryError>>,
 {
     let mut tries = 1;
+    let mut backoff = contention_backoff();
     loop {
         match attempt().await {
             Err(InventoryError::Store(error)) if tries < ATTEMPTS && is_contention(&error) => {
                 tracing::debug!(what, tries, error = %error, "transaction conflicted; retrying");
-                tokio::time::sleep(backoff(tries)).await;
+                tokio::time::sleep(backoff.next_delay()).await;
                 tries += 1;
             }
             outcome => return outcome,
@@ -121,15 +123,11 @@ where
     }
 }
 
-/// 5 ms, 10 ms, 20 ms, ... at most 200 ms, with up to half of it again as jitter so that
+/// 10 ms, 20 ms, 40 ms, ... at most 200 ms, with up to half of it again as jitter so that
 /// transactions that collided do not collide again.
-fn backoff(tries: u32) -> Duration {
-    let base = (5_u64 << tries.min(6)).min(200);
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos()) % (base / 2 + 1))
-        .unwrap_or(0);
-    Duration::from_millis(base + jitter)
+fn contention_backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(10), Duration::from_millis(200))
+        .with_jitter(Jitter::Added { percent: 50 })
 }
 
 /// Whether a transaction failed only because of other transactions: SQLite busy or
@@ -363,7 +361,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_bounded() {
-        assert!(backoff(1) >= Duration::from_millis(10));
-        assert!(backoff(20) <= Duration::from_millis(300));
+        let mut backoff = contention_backoff();
+        assert!(backoff.next_delay() >= Duration::from_millis(10));
+        for _ in 1..20 {
+            backoff.next_delay();
+        }
+        assert!(backoff.next_delay() <= Duration::from_millis(300));
     }
 }

@@ -1,0 +1,67 @@
+//! Makes signing keys and tokens for tests of services that check callers.
+
+use ed25519_dalek::SigningKey;
+
+use super::{AUDIENCE, Claims, ISSUER, Verifier, now_secs, sign};
+
+/// A signing key and a verifier that trusts it.
+#[derive(Clone, Debug)]
+pub struct TestIssuer {
+    /// The key id.
+    pub key_id: String,
+    /// The private key.
+    pub key: SigningKey,
+}
+
+impl TestIssuer {
+    /// A fresh key, from the operating system's randomness.
+    pub fn new() -> Self {
+        let mut seed = [0_u8; 32];
+        getrandom_fill(&mut seed);
+        Self {
+            key_id: "test-key".to_owned(),
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// A verifier that trusts this issuer's key.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::with_keys([(self.key_id.clone(), self.key.verifying_key())])
+    }
+
+    /// Valid claims for `user_id` (kind "user"), 15 minutes.
+    pub fn claims(&self, user_id: &str) -> Claims {
+        let now = now_secs();
+        Claims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: user_id.to_owned(),
+            sid: format!("session-of-{user_id}"),
+            kind: "user".to_owned(),
+            roles: Vec::new(),
+            iat: now,
+            exp: now + 900,
+        }
+    }
+
+    /// A signed token for these claims.
+    pub fn token(&self, claims: &Claims) -> String {
+        sign(claims, &self.key_id, &self.key)
+    }
+
+    /// `Bearer <token>` for a valid token of `user_id`.
+    pub fn bearer(&self, user_id: &str) -> String {
+        format!("Bearer {}", self.token(&self.claims(user_id)))
+    }
+}
+
+impl Default for TestIssuer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn getrandom_fill(buffer: &mut [u8]) {
+    // Tests only: a failure of the OS random source is a broken machine.
+    getrandom::fill(buffer).expect("the operating system provides randomness");
+}

@@ -1,0 +1,150 @@
+//! Verifying tokens offline, with cached keys.
+//!
+//! A [`Verifier`] holds the public keys a service trusts; its clones share them. While the key
+//! a token names is cached, verifying it needs nobody, so tokens keep verifying while
+//! identity is down. A token signed by a key it does not know makes it fetch identity's keys
+//! (at most every 30 s, so that tokens naming made-up keys cannot turn into a stream of calls
+//! to identity) and try once more. How keys are fetched is [`super::keys`]'s business: the
+//! verifier only holds the function that does it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use tonic::Status;
+
+use super::{Caller, TokenError, now_secs, verify};
+use crate::shutdown::{Shutdown, Slept};
+
+/// The least time between two key refreshes caused by unknown key ids.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Fetches the current keys into the verifier it is given; answers how many it added.
+pub(super) type FetchKeys = Box<
+    dyn Fn(Verifier) -> Pin<Box<dyn Future<Output = Result<usize, Status>> + Send>> + Send + Sync,
+>;
+
+/// The public keys a service trusts, with where to get more.
+struct KeyRing {
+    keys: RwLock<HashMap<String, VerifyingKey>>,
+    last_refresh: Mutex<Option<std::time::Instant>>,
+    fetch: Option<FetchKeys>,
+}
+
+/// Verifies tokens with cached public keys; clones share the cache.
+#[derive(Clone)]
+pub struct Verifier {
+    ring: Arc<KeyRing>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.ring.keys.read().map(|k| k.len()).unwrap_or(0);
+        f.debug_struct("Verifier").field("keys", &count).finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier with a fixed set of keys (identity itself, and tests).
+    pub fn with_keys(keys: impl IntoIterator<Item = (String, VerifyingKey)>) -> Self {
+        let verifier = Self::new(None);
+        for (kid, key) in keys {
+            verifier.add_key(kid, key);
+        }
+        verifier
+    }
+
+    /// A verifier that gets more keys with `fetch`.
+    pub(super) fn fetching(fetch: FetchKeys) -> Self {
+        Self::new(Some(fetch))
+    }
+
+    fn new(fetch: Option<FetchKeys>) -> Self {
+        Self {
+            ring: Arc::new(KeyRing {
+                keys: RwLock::new(HashMap::new()),
+                last_refresh: Mutex::new(None),
+                fetch,
+            }),
+        }
+    }
+
+    /// Trusts one more key.
+    pub fn add_key(&self, key_id: String, key: VerifyingKey) {
+        if let Ok(mut keys) = self.ring.keys.write() {
+            keys.insert(key_id, key);
+        }
+    }
+
+    /// Verifies a token and returns its caller. An unknown `kid` triggers a refresh from
+    /// identity (rate-limited), then one more try.
+    pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        match self.verify_cached(token) {
+            Err(TokenError::UnknownKey) if self.ring.fetch.is_some() => {
+                if self.refresh_allowed()
+                    && let Err(error) = self.refresh().await
+                {
+                    tracing::warn!(%error, "cannot refresh signing keys from identity");
+                }
+                self.verify_cached(token)
+            }
+            other => other,
+        }
+    }
+
+    fn verify_cached(&self, token: &str) -> Result<Caller, TokenError> {
+        let keys = self.ring.keys.read().map_err(|_| TokenError::UnknownKey)?;
+        verify(token, &keys, now_secs()).map(Caller::from)
+    }
+
+    fn refresh_allowed(&self) -> bool {
+        let Ok(mut last) = self.ring.last_refresh.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        match *last {
+            Some(at) if now.duration_since(at) < MIN_REFRESH_INTERVAL => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+
+    /// Fetches every current key from identity and adds them to the cache. Keys already
+    /// cached stay: a token signed by a key identity no longer lists expires soon anyway.
+    /// A verifier with fixed keys fetches nothing.
+    pub async fn refresh(&self) -> Result<usize, Status> {
+        match &self.ring.fetch {
+            Some(fetch) => fetch(self.clone()).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Refreshes the keys now and then every `every`, until `shutdown`; failures are logged
+    /// and the cached keys keep working.
+    pub fn spawn_refresher(
+        &self,
+        every: Duration,
+        shutdown: Shutdown,
+    ) -> tokio::task::JoinHandle<()> {
+        let verifier = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match verifier.refresh().await {
+                    Ok(count) => tracing::debug!(count, "signing keys refreshed"),
+                    Err(status) => {
+                        tracing::warn!(code = ?status.code(), message = status.message(),
+                            "cannot refresh signing keys; keeping the cached ones")
+                    }
+                }
+                if shutdown.sleep(every).await == Slept::Stopped {
+                    return;
+                }
+            }
+        })
+    }
+}
