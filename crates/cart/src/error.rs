@@ -1,12 +1,12 @@
 //! Everything a cart call can fail with, and its one mapping to a gRPC status.
 
-use chassis::error::FieldViolation;
+use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 
 use crate::domain::{MAX_LINES, MAX_QUANTITY, Rejection};
 
 /// The `ErrorInfo` domain of the cart's errors, as the contract names it.
-pub const ERROR_DOMAIN: &str = "bazaar.cart";
+pub const ERROR_DOMAIN: ErrorDomain = ErrorDomain("bazaar.cart");
 
 /// What a cart call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -52,49 +52,34 @@ impl From<Rejection> for CartError {
     }
 }
 
-fn reason(code: Code, reason: &str, message: &str, metadata: &[(&str, String)]) -> Status {
-    chassis::error::with_reason(
-        code,
-        ERROR_DOMAIN,
-        reason,
-        message,
-        metadata.iter().map(|(k, v)| ((*k).to_owned(), v.clone())),
-    )
-}
-
 impl From<CartError> for Status {
     fn from(error: CartError) -> Self {
         match error {
             CartError::Invalid(violations) => chassis::error::invalid_argument(violations),
-            CartError::Rejected(Rejection::LineQuantityLimit) => reason(
+            CartError::Rejected(Rejection::LineQuantityLimit) => ERROR_DOMAIN.reason(
                 Code::FailedPrecondition,
                 "LINE_QUANTITY_LIMIT",
                 "a line holds at most 99 units; use SetItemQuantity to set an exact quantity",
-                &[("max_quantity", MAX_QUANTITY.to_string())],
+                [("max_quantity", MAX_QUANTITY.to_string())],
             ),
-            CartError::Rejected(Rejection::CartLineLimit) => reason(
+            CartError::Rejected(Rejection::CartLineLimit) => ERROR_DOMAIN.reason(
                 Code::FailedPrecondition,
                 "CART_LINE_LIMIT",
                 "a cart holds at most 100 lines",
-                &[("max_lines", MAX_LINES.to_string())],
+                [("max_lines", MAX_LINES.to_string())],
             ),
-            CartError::RequestIdReused => reason(
-                Code::AlreadyExists,
-                "REQUEST_ID_REUSED",
-                "request_id was already used with different parameters",
-                &[],
-            ),
-            CartError::EtagMismatch => reason(
+            CartError::RequestIdReused => ERROR_DOMAIN.request_id_reused([]),
+            CartError::EtagMismatch => ERROR_DOMAIN.reason(
                 Code::Aborted,
                 "ETAG_MISMATCH",
                 "the cart changed since it was read: read it again",
-                &[],
+                [],
             ),
-            CartError::CallerIsGuest => reason(
+            CartError::CallerIsGuest => ERROR_DOMAIN.reason(
                 Code::FailedPrecondition,
                 "CALLER_IS_GUEST",
                 "only a registered user can merge a guest cart",
-                &[],
+                [],
             ),
             CartError::Contended => {
                 Status::aborted("the cart is being changed concurrently; retry")

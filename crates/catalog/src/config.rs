@@ -23,9 +23,7 @@ pub struct Config {
 impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .as_ref()
-            .map(|url| url.as_str().to_owned())
-            .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "catalog.db"))
+        self.server
+            .store_url(self.database_url.as_ref(), "catalog.db")
     }
 }

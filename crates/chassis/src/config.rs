@@ -87,6 +87,15 @@ impl ServerArgs {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
     }
 
+    /// The store URL in effect: the configured one, or SQLite file `file_name` in the data
+    /// directory.
+    pub fn store_url(&self, configured: Option<&StoreUrl>, file_name: &str) -> String {
+        configured.map_or_else(
+            || crate::store::sqlite_url(&self.data_dir, file_name),
+            |url| url.as_str().to_owned(),
+        )
+    }
+
     /// How long in-flight calls get to finish after a stop is asked for.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)

@@ -71,6 +71,36 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// A gRPC service as the generated servers are: routed by its full name, answering every
+/// call (errors are statuses, never transport failures).
+pub trait GrpcService:
+    Service<
+        Request<Body>,
+        Error = Infallible,
+        Response: axum::response::IntoResponse,
+        Future: Send + 'static,
+    > + NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> GrpcService for S where
+    S: Service<
+            Request<Body>,
+            Error = Infallible,
+            Response: axum::response::IntoResponse,
+            Future: Send + 'static,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The names reflection advertises next to the service's own.
 const INFRASTRUCTURE_SERVICES: [&str; 3] = [
     "grpc.health.v1.Health",
@@ -139,33 +169,13 @@ impl Server {
     }
 
     /// Adds a gRPC service; it is advertised by reflection and health under its full name.
-    pub fn add_service<S>(mut self, service: S) -> Self
-    where
-        S: Service<Request<Body>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    pub fn add_service(mut self, service: impl GrpcService) -> Self {
         self.push_service(service);
         self
     }
 
     /// [`Server::add_service`], in place.
-    pub(crate) fn push_service<S>(&mut self, service: S)
-    where
-        S: Service<Request<Body>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    pub(crate) fn push_service<S: GrpcService>(&mut self, service: S) {
         self.service_names.push(S::NAME);
         self.routes = std::mem::take(&mut self.routes).add_service(service);
     }

@@ -38,7 +38,7 @@ use crate::backoff::Backoff;
 use crate::client::{Upstream, UpstreamError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IdentityArgs, ServerArgs, split_addresses};
-use crate::server::{Readiness, ServeError, Server};
+use crate::server::{GrpcService, Readiness, ServeError, Server};
 use crate::shutdown::{Shutdown, Slept};
 use crate::topology::Spec;
 
@@ -97,18 +97,7 @@ pub struct Routes<'a> {
 
 impl Routes<'_> {
     /// Adds `service`; reflection and health advertise it under its full name.
-    pub fn add<S>(&mut self, service: S)
-    where
-        S: MessageLimits
-            + tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
-            + tonic::server::NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    pub fn add(&mut self, service: impl MessageLimits + GrpcService) {
         self.server
             .push_service(service.limit_messages(self.max_message_bytes));
     }

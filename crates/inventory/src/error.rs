@@ -4,7 +4,7 @@
 //! contract names; a shortage also carries a `google.rpc.PreconditionFailure` with one
 //! violation per short line.
 
-use chassis::error::FieldViolation;
+use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -75,13 +75,9 @@ impl From<InventoryError> for Status {
             InventoryError::NotAdmin => {
                 Status::permission_denied("Restock needs a caller with the admin role")
             }
-            InventoryError::RequestIdReused(id) => chassis::error::with_reason(
-                Code::AlreadyExists,
-                DOMAIN,
-                "REQUEST_ID_REUSED",
-                message,
-                id_metadata("request_id", id),
-            ),
+            InventoryError::RequestIdReused(id) => {
+                ErrorDomain(DOMAIN).request_id_reused([("request_id", id)])
+            }
             InventoryError::InProgress(_) => Status::aborted(format!("{message}; retry later")),
             InventoryError::InsufficientStock(shortages) => insufficient_stock(&shortages),
             InventoryError::ReservationNotFound(id) => {

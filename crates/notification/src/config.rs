@@ -69,10 +69,8 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .as_ref()
-            .map(|url| url.as_str().to_owned())
-            .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "notification.db"))
+        self.server
+            .store_url(self.database_url.as_ref(), "notification.db")
     }
 
     /// The Maildir folder in effect.

@@ -1,7 +1,7 @@
 //! What an orders call can fail with, and its one mapping to a `tonic::Status`; and what
 //! can stop orders from starting.
 
-use chassis::error::FieldViolation;
+use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetail, ErrorInfo, ResourceInfo, StatusExt};
 
@@ -93,16 +93,8 @@ impl From<OrdersError> for Status {
                     details,
                 )
             }
-            OrdersError::RequestIdReused => with_reason(
-                Code::AlreadyExists,
-                DOMAIN,
-                "REQUEST_ID_REUSED",
-                "this request_id was used with different parameters; use a new one",
-                [],
-            ),
-            OrdersError::InProgress => {
-                Status::aborted("a call with this request_id is still in progress; retry it later")
-            }
+            OrdersError::RequestIdReused => ErrorDomain(DOMAIN).request_id_reused([]),
+            OrdersError::InProgress => chassis::error::in_progress(),
             OrdersError::OrderNotFound(id) => chassis::error::not_found(ORDER_RESOURCE, &id),
             OrdersError::Upstream { service, status } => {
                 tracing::warn!(service, code = ?status.code(), message = status.message(),

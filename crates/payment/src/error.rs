@@ -1,12 +1,12 @@
 //! Everything a payment call can fail with, and its one mapping to a gRPC status.
 
-use chassis::error::FieldViolation;
+use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 
 use crate::domain::DeclineReason;
 
 /// The `ErrorInfo` domain of payment's errors, as the contract names it.
-pub const ERROR_DOMAIN: &str = "bazaar.payment";
+pub const ERROR_DOMAIN: ErrorDomain = ErrorDomain("bazaar.payment");
 
 /// What a payment call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -66,16 +66,6 @@ impl From<FieldViolation> for PaymentError {
     }
 }
 
-fn reason(code: Code, reason: &str, message: &str, metadata: Vec<(&str, String)>) -> Status {
-    chassis::error::with_reason(
-        code,
-        ERROR_DOMAIN,
-        reason,
-        message,
-        metadata.into_iter().map(|(k, v)| (k.to_owned(), v)),
-    )
-}
-
 impl From<PaymentError> for Status {
     fn from(error: PaymentError) -> Self {
         match error {
@@ -83,7 +73,7 @@ impl From<PaymentError> for Status {
             PaymentError::Declined {
                 charge_id,
                 reason: why,
-            } => reason(
+            } => ERROR_DOMAIN.reason(
                 Code::FailedPrecondition,
                 "CARD_DECLINED",
                 why.message(),
@@ -92,21 +82,14 @@ impl From<PaymentError> for Status {
                     ("decline_reason", why.to_pb().as_str_name().to_owned()),
                 ],
             ),
-            PaymentError::OrderAlreadyCharged { charge_id } => reason(
+            PaymentError::OrderAlreadyCharged { charge_id } => ERROR_DOMAIN.reason(
                 Code::AlreadyExists,
                 "ORDER_ALREADY_CHARGED",
                 "the order has already been charged",
-                vec![("charge_id", charge_id)],
+                [("charge_id", charge_id)],
             ),
-            PaymentError::RequestIdReused => reason(
-                Code::AlreadyExists,
-                "REQUEST_ID_REUSED",
-                "request_id was already used with different parameters",
-                vec![],
-            ),
-            PaymentError::InProgress => {
-                Status::aborted("a call with this request_id is still in progress; retry it later")
-            }
+            PaymentError::RequestIdReused => ERROR_DOMAIN.request_id_reused([]),
+            PaymentError::InProgress => chassis::error::in_progress(),
             PaymentError::ProcessingError => Status::unavailable(
                 "the card could not be processed right now; nothing was charged; retry with \
                  the same request_id",
@@ -114,11 +97,11 @@ impl From<PaymentError> for Status {
             PaymentError::ChargeNotFound(id) => {
                 chassis::error::not_found("bazaar.payment.v1.Charge", &id)
             }
-            PaymentError::NotRefundable(_) => reason(
+            PaymentError::NotRefundable(_) => ERROR_DOMAIN.reason(
                 Code::FailedPrecondition,
                 "CHARGE_NOT_REFUNDABLE",
                 "the charge was declined: there is nothing to refund",
-                vec![],
+                [],
             ),
             error @ PaymentError::Random(_) => chassis::error::internal("charge id", &error),
             error @ PaymentError::Corrupt(_) => chassis::error::internal("payment store", &error),

@@ -26,10 +26,8 @@ pub struct Config {
 impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .as_ref()
-            .map(|url| url.as_str().to_owned())
-            .unwrap_or_else(|| chassis::store::sqlite_url(&self.server.data_dir, "shipping.db"))
+        self.server
+            .store_url(self.database_url.as_ref(), "shipping.db")
     }
 
     /// The settings a test wants: port 0, data in `data_dir`, defaults elsewhere.

@@ -3,11 +3,11 @@
 //! The contract's "SHIPMENT_DISPATCHED" has no variant: no state defined today means a
 //! parcel has left, so a cancel never meets it.
 
-use chassis::error::FieldViolation;
+use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 
 /// The `ErrorInfo` domain of shipping's errors, as the contract names it.
-pub const ERROR_DOMAIN: &str = "bazaar.shipping";
+pub const ERROR_DOMAIN: ErrorDomain = ErrorDomain("bazaar.shipping");
 
 /// What a shipping call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -53,32 +53,17 @@ impl From<FieldViolation> for ShippingError {
     }
 }
 
-fn reason(code: Code, reason: &str, message: &str, metadata: Vec<(&str, String)>) -> Status {
-    chassis::error::with_reason(
-        code,
-        ERROR_DOMAIN,
-        reason,
-        message,
-        metadata.into_iter().map(|(k, v)| (k.to_owned(), v)),
-    )
-}
-
 impl From<ShippingError> for Status {
     fn from(error: ShippingError) -> Self {
         match error {
             ShippingError::Invalid(violations) => chassis::error::invalid_argument(violations),
-            ShippingError::OrderAlreadyShipped { shipment_id } => reason(
+            ShippingError::OrderAlreadyShipped { shipment_id } => ERROR_DOMAIN.reason(
                 Code::AlreadyExists,
                 "ORDER_ALREADY_SHIPPED",
                 "the order already has a shipment",
-                vec![("shipment_id", shipment_id)],
+                [("shipment_id", shipment_id)],
             ),
-            ShippingError::RequestIdReused => reason(
-                Code::AlreadyExists,
-                "REQUEST_ID_REUSED",
-                "request_id was already used with different parameters",
-                vec![],
-            ),
+            ShippingError::RequestIdReused => ERROR_DOMAIN.request_id_reused([]),
             ShippingError::InProgress => Status::aborted(
                 "a conflicting call with this request_id or order is in progress; retry it later",
             ),
