@@ -538,7 +538,9 @@ where
     }
 }
 
-/// Makes signing keys and tokens for tests of services that check callers.
+/// Makes signing keys and tokens for tests of services that check callers (feature
+/// `testing`; also `chassis::testing`).
+#[cfg(any(test, feature = "testing"))]
 pub mod testing {
     use ed25519_dalek::SigningKey;
 
