@@ -2,7 +2,7 @@
 //!
 //! A test starts the real service the way its binary does, through the same
 //! [`Bound::bind_with`] and [`Bound::run`] that every process goes through, on the address
-//! its configuration names (port 0 with [`ServerArgs::for_tests`](crate::ServerArgs::for_tests)):
+//! its configuration names (port 0 with [`crate::ServerArgs::for_tests`]):
 //!
 //! - [`spawn`] binds, runs, and waits until the service answers `SERVING` on
 //!   `grpc.health.v1`, that is until its [`Service::open`] succeeded; [`start`] does not wait,
@@ -10,7 +10,8 @@
 //! - the [`Spawned`] handle has its address, a connected [`Channel`] and [`Spawned::stop`],
 //!   which stops it as SIGTERM would and awaits the end of its run, reporting its error;
 //! - [`field_violations`], [`violated_fields`] and [`assert_invalid_argument`] read the
-//!   `google.rpc.BadRequest` detail every validation error carries;
+//!   `google.rpc.BadRequest` detail every validation error carries, and [`assert_reason`]
+//!   the `ErrorInfo` of a refusal a client can act on;
 //! - [`eventually`] waits for a condition that becomes true in the background (a saga that
 //!   settles, a follower that catches up), polling on tokio's clock.
 //!
@@ -21,6 +22,7 @@
 //! `bazaar-testkit`). Helpers here panic on failure, with a message that says what did not
 //! happen: in a test that is the report.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -250,4 +252,32 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&
         Ok(value) => panic!("expected INVALID_ARGUMENT naming {fields:?}, got {value:?}"),
         Err(status) => assert_invalid_argument(&status, fields),
     }
+}
+
+/// Asserts that `status` has `code` and an `ErrorInfo` detail of `domain` with `reason`;
+/// its metadata.
+#[track_caller]
+pub fn assert_reason(
+    status: &Status,
+    code: Code,
+    domain: &str,
+    reason: &str,
+) -> HashMap<String, String> {
+    assert_eq!(status.code(), code, "{status:?}");
+    let info = status
+        .get_details_error_info()
+        .unwrap_or_else(|| panic!("an ErrorInfo detail in {status:?}"));
+    assert_eq!(info.domain, domain, "{status:?}");
+    assert_eq!(info.reason, reason, "{status:?}");
+    info.metadata
+}
+
+/// A PostgreSQL URL on a loopback port where nothing listens: a database server that is
+/// not there (yet).
+pub fn unreachable_postgres_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on loopback")
+        .port();
+    format!("postgres://postgres@127.0.0.1:{port}/nothing")
 }
