@@ -7,7 +7,7 @@ use bazaar_contract::cart::v1::cart_service_server::CartService;
 use bazaar_contract::cart::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{Shared, down};
+use crate::{Shared, down};
 
 #[derive(Debug, Default)]
 pub struct CartState {

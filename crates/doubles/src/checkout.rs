@@ -1,35 +1,10 @@
-//! In-process stand-ins for the services orders calls, each a small implementation of the
-//! generated server trait with shared state the tests inspect and switches that inject
-//! faults (down, declining, out of stock, failing N times). They follow the contracts as far
-//! as checkout uses them: idempotency on request ids, error reasons and details.
-
-pub mod cart;
-pub mod catalog;
-pub mod currency;
-pub mod inventory;
-pub mod payment;
-pub mod shipping;
-
-use std::sync::{Arc, Mutex, MutexGuard};
+//! Every service a checkout calls, as doubles served together on port 0: what orders'
+//! tests start before they start orders, and the addresses to give it.
 
 use chassis::auth::Verifier;
 use chassis::{Server, ServerArgs, Shutdown};
 
-/// Shared, lockable state of a double.
-#[derive(Debug, Default)]
-pub struct Shared<T>(Arc<Mutex<T>>);
-
-impl<T> Clone for Shared<T> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<T> Shared<T> {
-    pub fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock().unwrap()
-    }
-}
+use crate::{cart, catalog, currency, inventory, payment, shipping};
 
 /// Every double, served on port 0, and where.
 pub struct Doubles {
@@ -106,23 +81,8 @@ impl Doubles {
         }
     }
 
+    /// Stops every double (without waiting for their calls to drain).
     pub fn stop(&self) {
         self.shutdown.trigger();
-    }
-}
-
-/// `UNAVAILABLE`, as a service that is down answers.
-pub fn down() -> tonic::Status {
-    tonic::Status::unavailable("test double switched off")
-}
-
-/// Money from a decimal text in `currency`: "19.99".
-pub fn money(currency: &str, text: &str) -> bazaar_contract::types::v1::Money {
-    let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let fraction = format!("{fraction:0<9}");
-    bazaar_contract::types::v1::Money {
-        currency_code: currency.to_owned(),
-        units: units.parse().unwrap(),
-        nanos: fraction.parse().unwrap(),
     }
 }

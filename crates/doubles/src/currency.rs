@@ -7,7 +7,7 @@ use bazaar_contract::types::v1::Money;
 use chassis::error::FieldViolation;
 use tonic::{Request, Response, Status};
 
-use super::{Shared, down};
+use crate::{Shared, down};
 
 #[derive(Debug, Default)]
 pub struct CurrencyState {

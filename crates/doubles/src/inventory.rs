@@ -9,7 +9,7 @@ use bazaar_contract::inventory::v1::*;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::{Shared, down};
+use crate::{Shared, down};
 
 /// A product lacking stock: (id, requested, available).
 pub type Short = (String, i64, i64);

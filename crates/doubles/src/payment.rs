@@ -9,7 +9,7 @@ use bazaar_contract::payment::v1::payment_service_server::PaymentService;
 use bazaar_contract::payment::v1::*;
 use tonic::{Code, Request, Response, Status};
 
-use super::{Shared, down};
+use crate::{Shared, down};
 
 pub const DECLINED_CARD: &str = "4000000000000002";
 pub const DECLINE_MESSAGE: &str = "Your card was declined.";

@@ -8,7 +8,7 @@ use bazaar_contract::shipping::v1::shipping_service_server::ShippingService;
 use bazaar_contract::shipping::v1::*;
 use tonic::{Code, Request, Response, Status};
 
-use super::{Shared, down, money};
+use crate::{Shared, down, money};
 
 #[derive(Debug, Default)]
 pub struct ShippingState {
