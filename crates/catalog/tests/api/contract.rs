@@ -1,89 +1,19 @@
-//! The catalog through its contract only: real gRPC on a real socket, a real SQLite file,
-//! and the real PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
+//! Everything the catalog's contract promises (paging, batches, search, categories, bad
+//! input named by field), on a real SQLite file and on the real PostgreSQL when
+//! `BAZAAR_TEST_POSTGRES_URL` is set; data that survives a restart; and a database that is
+//! not there.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use bazaar_contract::catalog::v1::catalog_service_client::CatalogServiceClient;
 use bazaar_contract::catalog::v1::*;
-use catalog::{Catalog, Config};
-use chassis::store::testing::TempPostgres;
-use chassis::{ServerArgs, Shutdown};
+use chassis::testing::{TempPostgres, unreachable_postgres_url, violated_fields};
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-/// A catalog running on port 0.
-struct Running {
-    client: CatalogServiceClient<Channel>,
-    channel: Channel,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
-        let config = Config {
-            server: ServerArgs::for_tests(data_dir),
-            database_url: database_url.map(Into::into),
-        };
-        let catalog = chassis::Bound::<Catalog>::bind(&config)
-            .await
-            .expect("catalog binds");
-        let address = catalog.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            catalog.run(stop).await.expect("catalog runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
-        Self {
-            client: CatalogServiceClient::new(channel.clone()),
-            channel,
-            shutdown,
-            task,
-        }
-    }
-
-    async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.catalog.v1.CatalogService".to_owned(),
-            })
-            .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
-    }
-
-    async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("catalog never became SERVING");
-    }
-
-    async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("catalog task ends cleanly");
-    }
-}
-
-fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
+use crate::support::Running;
 
 fn seed_count() -> usize {
     catalog::seed::Seed::embedded().unwrap().products.len()
@@ -184,7 +114,7 @@ async fn contract_holds(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["category_id"]);
+    assert_eq!(violated_fields(&status), ["category_id"]);
     let status = client
         .list_products(ListProductsRequest {
             page_size: -1,
@@ -194,7 +124,7 @@ async fn contract_holds(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_size", "page_token"]);
+    assert_eq!(violated_fields(&status), ["page_size", "page_token"]);
     // A token is bound to the filter that produced it.
     let first = client
         .list_products(ListProductsRequest {
@@ -214,7 +144,7 @@ async fn contract_holds(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
 
     // Get.
     let lamp = client
@@ -245,7 +175,7 @@ async fn contract_holds(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["product_id"]);
+    assert_eq!(violated_fields(&status), ["product_id"]);
 
     // BatchGet keeps the request's order, duplicates included.
     let wanted = vec![ids[3].clone(), ids[1].clone(), ids[3].clone()];
@@ -283,7 +213,7 @@ async fn contract_holds(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["product_ids[1]"]);
+    assert_eq!(violated_fields(&status), ["product_ids[1]"]);
     let status = client
         .batch_get_products(BatchGetProductsRequest {
             product_ids: vec![ids[0].clone(); 101],
@@ -386,7 +316,7 @@ async fn contract_holds(running: &Running) {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(field_violations(&status), ["query"]);
+        assert_eq!(violated_fields(&status), ["query"]);
     }
     let other_token = token_for_other_query(&mut client).await;
     let status = client
@@ -397,7 +327,7 @@ async fn contract_holds(running: &Running) {
         })
         .await
         .unwrap_err();
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
 
     // Categories.
     let categories = client
@@ -502,18 +432,8 @@ async fn the_contract_holds_on_postgres() {
 
 #[tokio::test]
 async fn an_unreachable_database_means_not_serving_not_a_crash() {
-    // A port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
-        dir.path(),
-        Some(format!("postgres://postgres@127.0.0.1:{port}/nothing")),
-    )
-    .await;
+    let running = Running::start(dir.path(), Some(unreachable_postgres_url())).await;
     assert_eq!(running.health().await, ServingStatus::NotServing);
     let status = running
         .client
