@@ -1,28 +1,14 @@
-//! The currency service through its contract only, over a real socket.
+//! Listing, getting and converting currencies: pages, exact rounding, and bad input named
+//! by field.
 
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
 use bazaar_contract::currency::v1::*;
 use bazaar_contract::types::v1::Money;
-use chassis::{Bound, ServerArgs, Shutdown};
-use currency::{Config, Currency};
+use chassis::testing::violated_fields;
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
-async fn start() -> (CurrencyServiceClient<Channel>, Shutdown, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        server: ServerArgs::for_tests(dir.path()),
-    };
-    let service = Bound::<Currency>::bind(&config).await.expect("binds");
-    let address = service.local_addr();
-    let shutdown = Shutdown::new();
-    tokio::spawn(service.run(shutdown.clone()));
-    let client = CurrencyServiceClient::connect(format!("http://{address}"))
-        .await
-        .expect("connects");
-    (client, shutdown, dir)
-}
+use crate::support::Running;
 
 fn money(code: &str, units: i64, nanos: i32) -> Money {
     Money {
@@ -46,16 +32,10 @@ async fn convert(
         .map(|r| r.into_inner().converted.expect("a converted amount"))
 }
 
-fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn lists_every_currency_in_pages() {
-    let (mut client, shutdown, _dir) = start().await;
+    let running = Running::start().await;
+    let mut client = running.client.clone();
     let mut codes = Vec::new();
     let mut token = String::new();
     loop {
@@ -89,13 +69,14 @@ async fn lists_every_currency_in_pages() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(fields(&status), ["page_size", "page_token"]);
-    shutdown.trigger();
+    assert_eq!(violated_fields(&status), ["page_size", "page_token"]);
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn gets_one_currency() {
-    let (mut client, shutdown, _dir) = start().await;
+    let running = Running::start().await;
+    let mut client = running.client.clone();
     let yen = client
         .get_currency(GetCurrencyRequest {
             code: "JPY".to_owned(),
@@ -131,13 +112,14 @@ async fn gets_one_currency() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(fields(&status), ["code"]);
-    shutdown.trigger();
+    assert_eq!(violated_fields(&status), ["code"]);
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn converts_exactly_and_rounds_half_to_even() {
-    let (mut client, shutdown, _dir) = start().await;
+    let running = Running::start().await;
+    let mut client = running.client.clone();
     // Rounding within the same currency: 0.125 → 0.12, 0.135 → 0.14 (ties to even).
     assert_eq!(
         convert(&mut client, Some(money("USD", 0, 125_000_000)), "USD")
@@ -175,12 +157,13 @@ async fn converts_exactly_and_rounds_half_to_even() {
             .unwrap(),
         money("GBP", 0, 0)
     );
-    shutdown.trigger();
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn bad_conversions_name_the_field() {
-    let (mut client, shutdown, _dir) = start().await;
+    let running = Running::start().await;
+    let mut client = running.client.clone();
     let cases: Vec<(Option<Money>, &str, Vec<&str>)> = vec![
         (None, "EUR", vec!["amount"]),
         (
@@ -218,7 +201,7 @@ async fn bad_conversions_name_the_field() {
     for (amount, to, expected) in cases {
         let status = convert(&mut client, amount.clone(), to).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{amount:?} → {to}");
-        assert_eq!(fields(&status), expected, "{amount:?} → {to}");
+        assert_eq!(violated_fields(&status), expected, "{amount:?} → {to}");
     }
-    shutdown.trigger();
+    running.stop().await;
 }
