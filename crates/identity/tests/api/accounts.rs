@@ -1,15 +1,14 @@
 //! Accounts through the contract only: signing up, logging in, guests, admins, and the
 //! throttles that slow guessers down. Every scenario runs on SQLite and on PostgreSQL.
 
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
 use bazaar_contract::identity::v1::*;
 use chassis::auth::CallerKind;
-use common::{Backend, PASSWORD, Settings, fields, reason, retry_delay};
+use chassis::testing::violated_fields;
 use tonic::Code;
+
+use crate::support::{Backend, PASSWORD, Settings, reason, retry_delay};
 
 on_every_backend!(
     sign_up_log_in_and_get_current_user_round_trip,
@@ -184,7 +183,7 @@ async fn bad_sign_ups_name_every_bad_field(backend: &Backend) {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{email}");
-        assert_eq!(fields(&status), expected, "{email}");
+        assert_eq!(violated_fields(&status), expected, "{email}");
     }
     // Nothing was created: the email is still free, and the limits themselves are fine.
     let limits = identity
@@ -219,7 +218,7 @@ async fn bad_log_ins_name_every_bad_field(backend: &Backend) {
     ] {
         let status = identity.log_in(email, password).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{email:?}");
-        assert_eq!(fields(&status), expected, "{email:?}");
+        assert_eq!(violated_fields(&status), expected, "{email:?}");
     }
     identity.stop().await;
 }

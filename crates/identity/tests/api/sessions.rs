@@ -3,19 +3,17 @@
 //! stored. Every scenario runs on SQLite and on PostgreSQL, except the look at the SQLite
 //! file's bytes.
 
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bazaar_contract::identity::v1::*;
-use chassis::auth::testing::TestIssuer;
 use chassis::auth::{CallerKind, Claims};
 use chassis::client::Upstream;
-use common::{Backend, PASSWORD, authorized, fields, reason};
+use chassis::testing::{TestIssuer, violated_fields};
 use tonic::{Code, Request};
+
+use crate::support::{Backend, PASSWORD, authorized, reason};
 
 on_every_backend!(
     tokens_verify_with_the_keys_identity_publishes,
@@ -101,7 +99,7 @@ async fn signing_keys_page_like_any_list(backend: &Backend) {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(fields(&status), expected);
+        assert_eq!(violated_fields(&status), expected);
     }
     identity.stop().await;
 }
@@ -150,7 +148,7 @@ async fn refresh_issues_access_tokens_until_log_out(backend: &Backend) {
     assert_eq!(reason(&status), "SESSION_ENDED");
     let status = identity.refresh("").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(fields(&status), ["refresh_token"]);
+    assert_eq!(violated_fields(&status), ["refresh_token"]);
     identity.stop().await;
 }
 

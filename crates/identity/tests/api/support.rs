@@ -1,24 +1,23 @@
 //! What every black-box test of identity shares: a backend (a SQLite file in a temporary
 //! directory, or a PostgreSQL database of its own), an identity started on port 0 over it
-//! with a clock the test moves, and small helpers to read rich errors.
+//! with a clock the test moves (by the chassis's test harness), and small helpers to read
+//! rich errors.
 //!
 //! Each scenario is an `async fn(&Backend)`; [`on_every_backend!`] turns a list of them into
 //! `sqlite::<name>` and `postgres::<name>` tests. The PostgreSQL ones say SKIPPED and pass
 //! when `BAZAAR_TEST_POSTGRES_URL` is not set.
-
-#![allow(dead_code)] // Each test file uses its own part of these helpers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
 use bazaar_contract::identity::v1::*;
-use chassis::store::testing::TempPostgres;
-use chassis::{ServerArgs, Shutdown};
+use chassis::ServerArgs;
+use chassis::testing::{Overrides, Spawned, TempPostgres, spawn};
 use identity::clock::{Clock, ManualClock};
 use identity::{Config, Identity};
+use tonic::Request;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
 /// The password every helper signs up with.
@@ -63,7 +62,8 @@ impl Backend {
         self.start_with(Settings::default()).await
     }
 
-    /// Starts identity on port 0 over this backend and waits until it is ready.
+    /// Starts identity on port 0 over this backend and waits until it is SERVING: its store
+    /// open and its signing keys loaded.
     pub async fn start_with(&self, settings: Settings) -> Running {
         let config = Config {
             server: ServerArgs::for_tests(self.dir.path()),
@@ -72,28 +72,17 @@ impl Backend {
             client_attempts_per_minute: settings.client_attempts_per_minute,
         };
         let clock = ManualClock::new();
-        let identity = chassis::Bound::<Identity>::bind_with(
+        let server = spawn::<Identity>(
             &config,
-            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+            &Overrides::default().clock(Arc::new(clock.clone())),
         )
-        .await
-        .expect("identity binds");
-        let address = identity.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move { identity.run(stop).await.expect("identity runs") });
-        let client = IdentityServiceClient::connect(format!("http://{address}"))
-            .await
-            .expect("connects");
-        let running = Running {
-            client,
-            address,
+        .await;
+        Running {
+            client: IdentityServiceClient::new(server.channel()),
+            address: server.addr(),
             clock,
-            shutdown,
-            task,
-        };
-        running.wait_until_ready().await;
-        running
+            server,
+        }
     }
 
     /// Drops the PostgreSQL database, if any (after every identity on it stopped).
@@ -129,30 +118,10 @@ pub struct Running {
     pub address: std::net::SocketAddr,
     /// Its clock: frozen unless the test moves it.
     pub clock: ManualClock,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Identity>,
 }
 
 impl Running {
-    async fn wait_until_ready(&self) {
-        // UNAVAILABLE until the store is open and the keys are loaded.
-        for _ in 0..400 {
-            match self
-                .client
-                .clone()
-                .list_signing_keys(ListSigningKeysRequest::default())
-                .await
-            {
-                Ok(_) => return,
-                Err(status) if status.code() == Code::Unavailable => {
-                    tokio::time::sleep(Duration::from_millis(50)).await
-                }
-                Err(status) => panic!("unexpected {status:?}"),
-            }
-        }
-        panic!("identity never became ready");
-    }
-
     /// A client of its own.
     pub fn client(&self) -> IdentityServiceClient<Channel> {
         self.client.clone()
@@ -246,8 +215,7 @@ impl Running {
 
     /// Stops it and waits until it has (its pool closed).
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("identity stops cleanly");
+        self.server.stop().await.expect("identity stops cleanly");
     }
 }
 
@@ -259,14 +227,6 @@ pub fn authorized<T>(message: T, token: &str) -> Request<T> {
         format!("Bearer {token}").parse().expect("ASCII"),
     );
     request
-}
-
-/// The field paths of a status's BadRequest detail.
-pub fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 /// The reason of a status's ErrorInfo, checking it is in identity's domain.
@@ -295,7 +255,7 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    let backend = crate::common::Backend::sqlite();
+                    let backend = crate::support::Backend::sqlite();
                     super::$scenario(&backend).await;
                     backend.finish().await;
                 }
@@ -306,7 +266,7 @@ macro_rules! on_every_backend {
                 #[tokio::test]
                 async fn $scenario() {
                     let Some(backend) =
-                        crate::common::Backend::postgres(stringify!($scenario)).await
+                        crate::support::Backend::postgres(stringify!($scenario)).await
                     else {
                         return;
                     };
