@@ -1,18 +1,16 @@
-//! The cart through its contract only: real gRPC on a real socket, against a real SQLite
-//! file, and the same suite against PostgreSQL (`BAZAAR_TEST_POSTGRES_URL`) and Redis
-//! (`BAZAAR_TEST_REDIS_URL`) when they are set.
-
-mod suite;
-mod support;
+//! The one suite on every backend: a real SQLite file, and PostgreSQL
+//! (`BAZAAR_TEST_POSTGRES_URL`) and Redis (`BAZAAR_TEST_REDIS_URL`) when they are set; and
+//! what the cart does while its store is not there yet, or cannot be.
 
 use bazaar_contract::cart::v1::GetCartRequest;
-use chassis::store::testing::TempPostgres;
-use suite::callers::*;
-use suite::changes::*;
-use suite::idempotency::*;
-use support::{RedisKeys, Running, authed};
+use chassis::testing::TempPostgres;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::callers::*;
+use crate::changes::*;
+use crate::idempotency::*;
+use crate::support::{self, RedisKeys, Running, authed};
 
 /// Everything the contract promises, run against whichever backend `running` uses.
 async fn contract_holds(running: &Running) {
@@ -135,7 +133,7 @@ async fn a_redis_that_comes_up_later_is_used_once_it_answers() {
     // Redis is up: the cart serves from it.
     redis.open();
     running.wait_until_serving().await;
-    let cart = suite::calls::add(&mut client, &alice, "r1", "lamp", 2).await;
+    let cart = crate::calls::add(&mut client, &alice, "r1", "lamp", 2).await;
     assert_eq!(cart.items.len(), 1);
     assert!(!keys.list().is_empty(), "the cart is in Redis");
     running.stop().await;

@@ -1,11 +1,11 @@
 //! Who may see and change which cart: guest merges, other users, bad tokens.
 
 use bazaar_contract::cart::v1::*;
-use chassis::auth::testing::TestIssuer;
+use chassis::testing::{TestIssuer, violated_fields};
 use tonic::Code;
 
-use super::calls::*;
-use crate::support::{Running, authed, field_violations};
+use crate::calls::*;
+use crate::support::{Running, authed};
 
 pub(crate) async fn guest_carts_merge(running: &Running) {
     let mut client = running.client.clone();
@@ -75,7 +75,7 @@ pub(crate) async fn guest_carts_merge(running: &Running) {
     for token in ["", "garbage", &forged, &expired, &bob_token, &alice_token] {
         let status = merge(&mut client, &alice, token).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{token}");
-        assert_eq!(field_violations(&status), ["guest_access_token"]);
+        assert_eq!(violated_fields(&status), ["guest_access_token"]);
     }
     assert_eq!(
         items(&get(&mut client, &guest).await),

@@ -1,10 +1,11 @@
 //! Adding, setting, removing and emptying, bad input, limits and etags.
 
 use bazaar_contract::cart::v1::*;
+use chassis::testing::violated_fields;
 use tonic::Code;
 
-use super::calls::*;
-use crate::support::{Running, authed, error_info, field_violations};
+use crate::calls::*;
+use crate::support::{Running, authed, error_info};
 
 pub(crate) async fn basic_changes(running: &Running) {
     let mut client = running.client.clone();
@@ -80,7 +81,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         ["request_id", "product_id", "quantity"]
     );
     for (id, product, quantity, field) in [
@@ -101,7 +102,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
             Code::InvalidArgument,
             "{id} {product} {quantity}"
         );
-        assert_eq!(field_violations(&status), [field]);
+        assert_eq!(violated_fields(&status), [field]);
     }
 
     for (product, quantity, fields) in [
@@ -119,7 +120,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(field_violations(&status), fields);
+        assert_eq!(violated_fields(&status), fields);
     }
 
     let request = RemoveItemRequest {
@@ -130,7 +131,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["product_id"]);
+    assert_eq!(violated_fields(&status), ["product_id"]);
 
     // Nothing was written.
     assert!(get(&mut client, &alice).await.items.is_empty());

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tonic::Code;
 
-use super::calls::*;
+use crate::calls::*;
 use crate::support::Running;
 
 pub(crate) async fn request_ids_make_add_item_idempotent(running: &Running) {

@@ -1,22 +1,18 @@
-//! One helper that starts the real cart on port 0 with a temporary store, and the small
-//! tools the black-box tests share.
-
-#![allow(dead_code)]
+//! The cart on port 0 with a temporary store, started by the chassis's test harness, and
+//! the small tools the black-box tests share: tokens, error details, Redis keys of one test,
+//! and a Redis that is still starting.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
 use cart::clock::ManualClock;
 use cart::{Carts, Config};
-use chassis::auth::testing::TestIssuer;
+use chassis::ServerArgs;
 use chassis::config::IdentityArgs;
-use chassis::{ServerArgs, Shutdown};
+use chassis::testing::{Overrides, Spawned, TestIssuer};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
 /// The variable that points tests at a Redis server (`redis://127.0.0.1:6379`).
@@ -25,14 +21,14 @@ pub const REDIS_URL_VAR: &str = "BAZAAR_TEST_REDIS_URL";
 /// A cart running on port 0, with the issuer whose tokens it trusts and the clock it reads.
 pub struct Running {
     pub client: CartServiceClient<Channel>,
-    pub channel: Channel,
     pub issuer: TestIssuer,
     pub clock: ManualClock,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Carts>,
 }
 
 impl Running {
+    /// Starts the cart on `database_url` (SQLite in `data_dir` when `None`), without
+    /// waiting until it serves.
     pub async fn start(
         data_dir: &std::path::Path,
         database_url: Option<String>,
@@ -43,6 +39,7 @@ impl Running {
             .expect("cart binds")
     }
 
+    /// [`Running::start`], or why the cart did not start.
     pub async fn try_start(
         data_dir: &std::path::Path,
         database_url: Option<String>,
@@ -59,57 +56,34 @@ impl Running {
         };
         let issuer = TestIssuer::new();
         let clock = ManualClock::new();
-        let server = chassis::Bound::<Carts>::bind_with(
+        let server = chassis::testing::start::<Carts>(
             &config,
-            &chassis::service::Overrides::default()
+            &Overrides::default()
                 .clock(Arc::new(clock.clone()))
                 .verifier(issuer.verifier()),
         )
         .await?;
-        let address = server.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            server.run(stop).await.expect("cart runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
         Ok(Self {
-            client: CartServiceClient::new(channel.clone()),
-            channel,
+            client: CartServiceClient::new(server.channel()),
             issuer,
             clock,
-            shutdown,
-            task,
+            server,
         })
     }
 
+    /// The health of the cart service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.cart.v1.CartService".to_owned(),
-            })
-            .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
+        self.server.health("bazaar.cart.v1.CartService").await
     }
 
+    /// Waits until the cart answers SERVING.
     pub async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("cart never became SERVING");
+        self.server.wait_until_serving().await;
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("cart task ends cleanly");
+        self.server.stop().await.expect("cart stops cleanly");
     }
 
     /// `Bearer <token>` of a registered user.
@@ -134,14 +108,6 @@ pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
     request
 }
 
-/// The field paths of a status's `BadRequest` detail.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
 /// The `ErrorInfo` of a status: (domain, reason, metadata).
 pub fn error_info(
     status: &tonic::Status,
@@ -154,7 +120,7 @@ pub fn error_info(
 
 /// Says on the real stderr that a test did not run.
 pub fn skipped(test: &str) {
-    chassis::store::testing::skipped(test, REDIS_URL_VAR, "Redis");
+    chassis::testing::skipped(test, REDIS_URL_VAR, "Redis");
 }
 
 /// A key prefix no other test uses.
