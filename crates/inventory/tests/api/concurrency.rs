@@ -3,20 +3,18 @@
 //! each other; then expiry racing new reservations. After each phase the books must
 //! balance exactly. On SQLite, and on PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::inventory::v1::*;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::TempPostgres;
 use tokio::sync::Barrier;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use support::*;
+use crate::support::*;
 
 const STOCKED: i64 = 10;
 const RESERVERS: usize = 50;

@@ -2,15 +2,13 @@
 //! release with their idempotency and preconditions, and expiry under a clock the test
 //! moves. On SQLite, and on PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
 
-mod support;
-
 use std::time::Duration;
 
 use bazaar_contract::inventory::v1::*;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::TempPostgres;
 use tonic::Code;
 
-use support::*;
+use crate::support::*;
 
 const ACTIVE: i32 = ReservationState::Active as i32;
 const COMMITTED: i32 = ReservationState::Committed as i32;
@@ -71,11 +69,7 @@ async fn release(running: &Running, id: &str) -> Result<Reservation, tonic::Stat
 }
 
 fn assert_reason(status: &tonic::Status, code: Code, reason: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        error_info(status),
-        ("bazaar.inventory".to_owned(), reason.to_owned())
-    );
+    chassis::testing::assert_reason(status, code, "bazaar.inventory", reason);
 }
 
 /// One short line and nothing is reserved; the error names every short line.

@@ -2,14 +2,12 @@
 //! real socket, a real SQLite file, and the real PostgreSQL when
 //! `BAZAAR_TEST_POSTGRES_URL` is set.
 
-mod support;
-
 use bazaar_contract::inventory::v1::*;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::{TempPostgres, unreachable_postgres_url, violated_fields};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use support::*;
+use crate::support::*;
 
 /// GetStock, BatchGetStock and Restock, with Restock's idempotency.
 async fn stock_is_read_and_restocked(running: &Running) {
@@ -99,7 +97,7 @@ async fn stock_is_read_and_restocked(running: &Running) {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(field_violations(&status), ["product_id"]);
+        assert_eq!(violated_fields(&status), ["product_id"]);
     }
     let status = client
         .batch_get_stock(BatchGetStockRequest {
@@ -109,7 +107,7 @@ async fn stock_is_read_and_restocked(running: &Running) {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         ["product_ids[1]", "product_ids[3]"]
     );
     let status = client
@@ -119,7 +117,7 @@ async fn stock_is_read_and_restocked(running: &Running) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["product_ids"]);
+    assert_eq!(violated_fields(&status), ["product_ids"]);
 }
 
 /// Restock needs an admin's valid token; its inputs are checked field by field.
@@ -137,7 +135,7 @@ async fn restock_needs_an_admin(running: &Running) {
     expired.roles = vec!["admin".to_owned()];
     expired.iat -= 3600;
     expired.exp = chassis::auth::now_secs() - 3600;
-    let other = chassis::auth::testing::TestIssuer::new();
+    let other = chassis::testing::TestIssuer::new();
     let mut forged = other.claims("admin-1");
     forged.roles = vec!["admin".to_owned()];
     for bearer in [
@@ -170,7 +168,7 @@ async fn restock_needs_an_admin(running: &Running) {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         ["request_id", "product_id", "quantity"]
     );
     for quantity in [-1, 1_000_001] {
@@ -184,7 +182,7 @@ async fn restock_needs_an_admin(running: &Running) {
             ))
             .await
             .unwrap_err();
-        assert_eq!(field_violations(&status), ["quantity"], "{quantity}");
+        assert_eq!(violated_fields(&status), ["quantity"], "{quantity}");
     }
     for request_id in [String::new(), "x".repeat(65), "é".to_owned()] {
         let status = client
@@ -197,7 +195,7 @@ async fn restock_needs_an_admin(running: &Running) {
             ))
             .await
             .unwrap_err();
-        assert_eq!(field_violations(&status), ["request_id"]);
+        assert_eq!(violated_fields(&status), ["request_id"]);
     }
     let stock = client
         .restock(authed(
@@ -224,7 +222,7 @@ async fn reservation_inputs_are_checked(running: &Running) {
         async move {
             let status = client.reserve_stock(request).await.unwrap_err();
             assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-            field_violations(&status)
+            violated_fields(&status)
         }
     };
     let good = || reserve_request(&[("checked", 1)]);
@@ -312,7 +310,7 @@ async fn reservation_inputs_are_checked(running: &Running) {
     ];
     for status in statuses {
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(field_violations(&status), ["reservation_id"]);
+        assert_eq!(violated_fields(&status), ["reservation_id"]);
     }
     for id in ["rsv-nothing".to_owned(), "x".repeat(100)] {
         let statuses = [
@@ -380,17 +378,8 @@ async fn the_contract_holds_on_postgres() {
 
 #[tokio::test]
 async fn an_unreachable_database_means_not_serving_not_a_crash() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
-        dir.path(),
-        Some(format!("postgres://postgres@127.0.0.1:{port}/nothing")),
-    )
-    .await;
+    let running = Running::start(dir.path(), Some(unreachable_postgres_url())).await;
     assert_eq!(running.health().await, ServingStatus::NotServing);
     let status = running
         .client

@@ -1,34 +1,25 @@
-//! One helper that starts the real inventory on port 0 with a temporary store, and the
-//! small tools the black-box tests share.
+//! The real inventory on port 0 with a temporary store, started by the chassis's test
+//! harness, and the small tools the black-box tests share.
 
-#![allow(dead_code)]
-
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::inventory::v1::*;
-use chassis::auth::testing::TestIssuer;
+use chassis::ServerArgs;
 use chassis::config::IdentityArgs;
-use chassis::{ServerArgs, Shutdown};
+use chassis::testing::{Overrides, Spawned, TestIssuer};
 use inventory::clock::ManualClock;
 use inventory::{Config, Inventory};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
 /// The inventory, with the issuer whose tokens it trusts and the clock it reads.
 pub struct Running {
     pub client: InventoryServiceClient<Channel>,
-    pub channel: Channel,
-    pub address: SocketAddr,
     pub issuer: TestIssuer,
     pub clock: ManualClock,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Inventory>,
 }
 
 impl Running {
@@ -57,60 +48,42 @@ impl Running {
             database_url: database_url.map(Into::into),
             sweep_interval_ms,
         };
-        let inventory = chassis::Bound::<Inventory>::bind_with(
+        let server = chassis::testing::start::<Inventory>(
             &config,
-            &chassis::service::Overrides::default()
+            &Overrides::default()
                 .clock(Arc::new(clock.clone()))
                 .verifier(issuer.verifier()),
         )
         .await
-        .expect("inventory binds");
-        let address = inventory.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            inventory.run(stop).await.expect("inventory runs");
-        });
-        let channel = connect(address).await;
+        .expect("inventory starts");
         Self {
-            client: InventoryServiceClient::new(channel.clone()),
-            channel,
-            address,
+            client: InventoryServiceClient::new(server.channel()),
             issuer,
             clock,
-            shutdown,
-            task,
+            server,
         }
     }
 
     /// A client on a connection of its own.
     pub async fn new_client(&self) -> InventoryServiceClient<Channel> {
-        InventoryServiceClient::new(connect(self.address).await)
+        InventoryServiceClient::new(self.server.connect())
     }
 
+    /// The health of the inventory service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.inventory.v1.InventoryService".to_owned(),
-            })
+        self.server
+            .health("bazaar.inventory.v1.InventoryService")
             .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
     }
 
+    /// Waits until it answers SERVING.
     pub async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("inventory never became SERVING");
+        self.server.wait_until_serving().await;
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("inventory task ends cleanly");
+        self.server.stop().await.expect("inventory stops cleanly");
     }
 
     /// The test clock's time, ms since the epoch.
@@ -161,14 +134,6 @@ impl Running {
     }
 }
 
-async fn connect(address: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("a valid URI")
-        .connect()
-        .await
-        .expect("connects")
-}
-
 /// A request id no other call of this process uses.
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -203,14 +168,6 @@ pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
         .metadata_mut()
         .insert("authorization", bearer.parse().expect("ascii token"));
     request
-}
-
-/// The field paths of a status's `BadRequest` detail.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 /// The `ErrorInfo` of a status: (domain, reason).

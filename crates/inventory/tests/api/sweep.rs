@@ -4,7 +4,7 @@
 //! PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
 
 use chassis::store::Backend;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::TempPostgres;
 use inventory::domain::{
     ProductId, ReservationId, ReservationState, ReserveRequest, RestockRequest, TtlField,
 };
