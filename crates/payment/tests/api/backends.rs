@@ -1,18 +1,16 @@
-//! Payment through its contract only: real gRPC on a real socket, against a real SQLite
-//! file, and the same suite against PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
-
-mod suite;
-mod support;
+//! The one suite on every backend: a real SQLite file, and PostgreSQL when
+//! `BAZAAR_TEST_POSTGRES_URL` is set; and a database that is not there.
 
 use bazaar_contract::payment::v1::GetChargeRequest;
-use chassis::store::testing::TempPostgres;
-use suite::charges::*;
-use suite::idempotency::*;
-use suite::ledger::*;
-use suite::refunds::*;
-use support::Running;
+use chassis::testing::{TempPostgres, unreachable_postgres_url};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::charges::*;
+use crate::idempotency::*;
+use crate::ledger::*;
+use crate::refunds::*;
+use crate::support::Running;
 
 /// Everything the contract promises, run against whichever backend `running` uses.
 async fn contract_holds(running: &Running) {
@@ -58,18 +56,8 @@ async fn contract_holds_on_postgres() {
 
 #[tokio::test]
 async fn an_unreachable_database_means_not_serving_not_a_crash() {
-    // A port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
-        dir.path(),
-        Some(format!("postgres://postgres@127.0.0.1:{port}/nothing")),
-    )
-    .await;
+    let running = Running::start(dir.path(), Some(unreachable_postgres_url())).await;
     assert_eq!(running.health().await, ServingStatus::NotServing);
     let status = running
         .client

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bazaar_contract::payment::v1::*;
+use chassis::testing::violated_fields;
 use tonic::Code;
 
 use crate::support::*;
@@ -272,7 +273,7 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
             Code::InvalidArgument,
             "{fields:?}: {status:?}"
         );
-        assert_eq!(field_violations(&status), fields, "{status:?}");
+        assert_eq!(violated_fields(&status), fields, "{status:?}");
         // The number is never echoed.
         if let Some(number) = number.filter(|n| n.len() > 4) {
             assert!(!status.message().contains(&number), "{status:?}");

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bazaar_contract::payment::v1::*;
+use chassis::testing::assert_invalid;
 use tonic::Code;
 
 use crate::support::*;

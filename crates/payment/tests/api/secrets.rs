@@ -1,18 +1,19 @@
 //! The full card number and the CVV never reach the database or the logs.
 //!
-//! A test binary of its own: it installs a global tracing subscriber at TRACE level that
-//! writes every event of every crate (ours, tonic, h2, sqlx, ...) into a buffer, runs
-//! charges with distinctive card numbers and CVVs through the real service on a real SQLite
-//! file, and then searches the raw bytes of the database files and of the logs.
-
-mod support;
+//! It installs the test binary's global tracing subscriber, at TRACE level, that writes
+//! every event of every crate (ours, tonic, h2, sqlx, ...) into a buffer, runs charges with
+//! distinctive card numbers and CVVs through the real service on a real SQLite file, and
+//! then searches the raw bytes of the database files and of the logs. No other test sets a
+//! subscriber, and none uses these numbers: what the other tests log meanwhile only widens
+//! the search.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bazaar_contract::payment::v1::*;
-use support::*;
 use tonic::Code;
+
+use crate::support::*;
 
 /// Log output, kept in memory.
 #[derive(Clone, Default)]

@@ -1,86 +1,57 @@
-//! One helper that starts the real payment service on port 0 with a temporary store and
-//! a clock the test controls, and the small tools the black-box tests share.
-
-#![allow(dead_code)]
+//! The real payment service on port 0 with a temporary store and a clock the test controls,
+//! started by the chassis's test harness, and the small tools the black-box tests share.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bazaar_contract::payment::v1::payment_service_client::PaymentServiceClient;
 use bazaar_contract::payment::v1::*;
 use bazaar_contract::types::v1::Money;
-use chassis::Shutdown;
+use chassis::testing::{Overrides, Spawned};
 use payment::clock::ManualClock;
 use payment::{Config, Payment};
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_types::StatusExt;
 
 pub type Client = PaymentServiceClient<Channel>;
 
 /// A payment service running on port 0, with the clock it reads (set to 15 June 2030).
 pub struct Running {
     pub client: Client,
-    pub channel: Channel,
     pub clock: ManualClock,
     pub database_url: String,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Payment>,
 }
 
 impl Running {
+    /// Starts it on `database_url` (SQLite in `data_dir` when `None`), without waiting until
+    /// it serves.
     pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
         let clock = payment::clock::at_date(2030, 6, 15);
-        let server = chassis::Bound::<Payment>::bind_with(
+        let server = chassis::testing::start::<Payment>(
             &config,
-            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+            &Overrides::default().clock(Arc::new(clock.clone())),
         )
         .await
-        .expect("payment binds");
-        let address = server.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            server.run(stop).await.expect("payment runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
+        .expect("payment starts");
         Self {
-            client: PaymentServiceClient::new(channel.clone()),
-            channel,
+            client: PaymentServiceClient::new(server.channel()),
             clock,
             database_url: config.database_url(),
-            shutdown,
-            task,
+            server,
         }
     }
 
+    /// The health of the payment service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.payment.v1.PaymentService".to_owned(),
-            })
-            .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
+        self.server.health("bazaar.payment.v1.PaymentService").await
     }
 
+    /// Waits until it answers SERVING.
     pub async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("payment never became SERVING");
+        self.server.wait_until_serving().await;
     }
 
     /// What the service's clock says, in milliseconds since the Unix epoch.
@@ -89,9 +60,9 @@ impl Running {
         self.clock.now_ms()
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("payment task ends cleanly");
+        self.server.stop().await.expect("payment stops cleanly");
     }
 }
 
@@ -179,29 +150,8 @@ pub async fn list_all(client: &mut Client, order_id: &str, page_size: i32) -> Ve
     }
 }
 
-/// The field paths of a status's `BadRequest` detail.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// Asserts `INVALID_ARGUMENT` naming exactly `fields`.
-pub fn assert_invalid(result: Result<impl std::fmt::Debug, tonic::Status>, fields: &[&str]) {
-    let status = result.expect_err("INVALID_ARGUMENT expected");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(field_violations(&status), fields, "{status:?}");
-}
-
 /// Asserts `code` with an `ErrorInfo` of domain bazaar.payment and `reason`; returns its
 /// metadata.
 pub fn assert_reason(status: &tonic::Status, code: Code, reason: &str) -> HashMap<String, String> {
-    assert_eq!(status.code(), code, "{status:?}");
-    let info = status
-        .get_details_error_info()
-        .expect("an ErrorInfo detail");
-    assert_eq!(info.domain, "bazaar.payment");
-    assert_eq!(info.reason, reason);
-    info.metadata
+    chassis::testing::assert_reason(status, code, "bazaar.payment", reason)
 }
