@@ -1,15 +1,13 @@
-//! Shipping through its contract only: real gRPC on a real socket, against a real SQLite
-//! file, and the same suite against PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
+//! The one suite on every backend: a real SQLite file, and PostgreSQL when
+//! `BAZAAR_TEST_POSTGRES_URL` is set; and quotes without a database.
 
-mod suite;
-mod support;
-
-use chassis::store::testing::TempPostgres;
-use suite::quotes::*;
-use suite::shipments::*;
-use support::*;
+use chassis::testing::{TempPostgres, unreachable_postgres_url};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::quotes::*;
+use crate::shipments::*;
+use crate::support::*;
 
 /// Everything the contract promises, run against whichever backend `running` uses.
 async fn contract_holds(running: &Running) {
@@ -65,18 +63,8 @@ async fn contract_holds_on_postgres() {
 
 #[tokio::test]
 async fn quotes_need_no_database() {
-    // A port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
-        dir.path(),
-        Some(format!("postgres://postgres@127.0.0.1:{port}/nothing")),
-    )
-    .await;
+    let running = Running::start(dir.path(), Some(unreachable_postgres_url())).await;
     assert_eq!(running.health().await, ServingStatus::NotServing);
     let mut client = running.client.clone();
     // The storefront's estimates keep working ...

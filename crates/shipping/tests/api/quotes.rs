@@ -2,6 +2,7 @@
 
 use bazaar_contract::shipping::v1::*;
 use bazaar_contract::types::v1::Address;
+use chassis::testing::assert_invalid;
 
 use crate::support::*;
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bazaar_contract::shipping::v1::*;
+use chassis::testing::assert_invalid;
 use tonic::Code;
 
 use crate::support::*;

@@ -1,85 +1,59 @@
-//! One helper that starts the real shipping service on port 0 with a temporary store and
-//! a clock the test controls, and the small tools the black-box tests share.
-
-#![allow(dead_code)]
+//! The real shipping service on port 0 with a temporary store and a clock the test
+//! controls, started by the chassis's test harness, and the small tools the black-box tests
+//! share.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bazaar_contract::shipping::v1::shipping_service_client::ShippingServiceClient;
 use bazaar_contract::shipping::v1::*;
 use bazaar_contract::types::v1::{Address, Money};
-use chassis::Shutdown;
+use chassis::testing::{Overrides, Spawned};
 use shipping::clock::{Clock, ManualClock};
 use shipping::{Config, Shipping};
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_types::StatusExt;
 
 pub type Client = ShippingServiceClient<Channel>;
 
 /// A shipping service running on port 0, with the clock it reads.
 pub struct Running {
     pub client: Client,
-    pub channel: Channel,
     pub clock: ManualClock,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Shipping>,
 }
 
 impl Running {
+    /// Starts it on `database_url` (SQLite in `data_dir` when `None`), without waiting until
+    /// it serves.
     pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
         // 2030-06-15T12:00:00.250Z
         let clock = ManualClock::at(1_907_755_200_250);
-        let server = chassis::Bound::<Shipping>::bind_with(
+        let server = chassis::testing::start::<Shipping>(
             &config,
-            &chassis::service::Overrides::default().clock(Arc::new(clock.clone())),
+            &Overrides::default().clock(Arc::new(clock.clone())),
         )
         .await
-        .expect("shipping binds");
-        let address = server.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            server.run(stop).await.expect("shipping runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
+        .expect("shipping starts");
         Self {
-            client: ShippingServiceClient::new(channel.clone()),
-            channel,
+            client: ShippingServiceClient::new(server.channel()),
             clock,
-            shutdown,
-            task,
+            server,
         }
     }
 
+    /// The health of the shipping service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.shipping.v1.ShippingService".to_owned(),
-            })
+        self.server
+            .health("bazaar.shipping.v1.ShippingService")
             .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
     }
 
+    /// Waits until it answers SERVING.
     pub async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("shipping never became SERVING");
+        self.server.wait_until_serving().await;
     }
 
     /// What the service's clock says, as a protobuf timestamp.
@@ -91,9 +65,9 @@ impl Running {
         }
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("shipping task ends cleanly");
+        self.server.stop().await.expect("shipping stops cleanly");
     }
 }
 
@@ -178,29 +152,8 @@ pub async fn get(client: &mut Client, shipment_id: &str) -> Result<Shipment, ton
         .map(|r| r.into_inner().shipment.expect("a shipment"))
 }
 
-/// The field paths of a status's `BadRequest` detail.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// Asserts `INVALID_ARGUMENT` naming exactly `fields`.
-pub fn assert_invalid(result: Result<impl std::fmt::Debug, tonic::Status>, fields: &[&str]) {
-    let status = result.expect_err("INVALID_ARGUMENT expected");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(field_violations(&status), fields, "{status:?}");
-}
-
 /// Asserts `code` with an `ErrorInfo` of domain bazaar.shipping and `reason`; returns its
 /// metadata.
 pub fn assert_reason(status: &tonic::Status, code: Code, reason: &str) -> HashMap<String, String> {
-    assert_eq!(status.code(), code, "{status:?}");
-    let info = status
-        .get_details_error_info()
-        .expect("an ErrorInfo detail");
-    assert_eq!(info.domain, "bazaar.shipping");
-    assert_eq!(info.reason, reason);
-    info.metadata
+    chassis::testing::assert_reason(status, code, "bazaar.shipping", reason)
 }
