@@ -1,6 +1,6 @@
-//! One helper that starts orders on port 0 against the doubles, with a real SQLite file in
-//! a temporary directory or a PostgreSQL database of its own, and stops and restarts it on
-//! the same store.
+//! One helper that starts orders on port 0 (by the chassis's test harness) against the
+//! doubles of `bazaar_doubles::checkout`, with a real SQLite file in a temporary directory
+//! or a PostgreSQL database of its own, and stops and restarts it on the same store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,19 +9,16 @@ use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
 use bazaar_contract::orders::v1::*;
 use bazaar_contract::payment::v1::Card;
 use bazaar_contract::types::v1::Address;
-use chassis::Shutdown;
-use chassis::auth::testing::TestIssuer;
-use chassis::store::testing::TempPostgres;
+use bazaar_doubles::checkout::Doubles;
+use chassis::testing::{Overrides, Spawned, TempPostgres, TestIssuer, spawn};
 use orders::clock::{Clock, SystemClock};
 use orders::{Config, Orders};
 use tonic::transport::Channel;
 use tonic::{Request, Status};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-use crate::doubles::Doubles;
+/// How long a checkout may take to settle, or a condition to come true.
+const WITHIN: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -32,15 +29,13 @@ pub enum Backend {
 /// An orders process running on port 0.
 pub struct Replica {
     pub client: OrdersServiceClient<Channel>,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Orders>,
 }
 
 impl Replica {
     /// Stops it (as SIGTERM would) and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("orders stops cleanly");
+        self.server.stop().await.expect("orders stops cleanly");
     }
 }
 
@@ -108,45 +103,16 @@ impl World {
     pub async fn replica(&self, configure: impl Fn(&mut Config), clock: Arc<dyn Clock>) -> Replica {
         let mut config = self.config();
         configure(&mut config);
-        let orders = chassis::Bound::<Orders>::bind_with(
+        let server = spawn::<Orders>(
             &config,
-            &chassis::service::Overrides::default()
+            &Overrides::default()
                 .clock(clock)
                 .verifier(self.issuer.verifier()),
         )
-        .await
-        .expect("orders binds");
-        let address = orders.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move { orders.run(stop).await.expect("orders runs") });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
-        let mut health = HealthClient::new(channel.clone());
-        let mut serving = false;
-        for _ in 0..400 {
-            let status = health
-                .check(HealthCheckRequest {
-                    service: "bazaar.orders.v1.OrdersService".to_owned(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .status;
-            if status == ServingStatus::Serving as i32 {
-                serving = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        assert!(serving, "orders never became SERVING");
+        .await;
         Replica {
-            client: OrdersServiceClient::new(channel),
-            shutdown,
-            task,
+            client: OrdersServiceClient::new(server.channel()),
+            server,
         }
     }
 
@@ -196,26 +162,23 @@ impl World {
 
     /// Polls GetOrder until the order is no longer PENDING.
     pub async fn settled(&self, user: &str, order_id: &str) -> Order {
-        for _ in 0..800 {
-            let order = self.get(user, order_id).await.expect("GetOrder");
-            if order.state != OrderState::Pending as i32 {
-                return order;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("order {order_id} stayed PENDING");
+        let mut order = None;
+        let settled = chassis::testing::eventually(WITHIN, async || {
+            let found = self.get(user, order_id).await.expect("GetOrder");
+            let pending = found.state == OrderState::Pending as i32;
+            order = Some(found);
+            !pending
+        })
+        .await;
+        assert!(settled, "order {order_id} stayed PENDING");
+        order.expect("GetOrder answered")
     }
 }
 
-/// Polls `condition` until it holds (at most ~20 s).
+/// Polls `condition` until it holds (at most 20 s).
 pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    for _ in 0..800 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never happened: {what}");
+    let happened = chassis::testing::eventually(WITHIN, async || condition()).await;
+    assert!(happened, "never happened: {what}");
 }
 
 /// A request carrying `bearer` and a deadline, as a storefront sends it.
@@ -260,13 +223,6 @@ pub fn place_request(request_id: &str, card_number: &str, currency: &str) -> Pla
         card: Some(card(card_number)),
         currency_code: currency.to_owned(),
     }
-}
-
-pub fn field_violations(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 pub fn reason(status: &Status) -> Option<(String, String)> {
