@@ -2,17 +2,16 @@
 //! every bad input with its field path, on SQLite and, when `BAZAAR_TEST_POSTGRES_URL` is
 //! set, PostgreSQL.
 
-mod support;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use bazaar_contract::notification::v1::*;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::{TempPostgres, violated_fields};
 use notification::Config;
-use support::*;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::support::*;
 
 async fn list(
     running: &Running,
@@ -115,25 +114,25 @@ async fn the_contract_holds(database_url: Option<String>) {
     // Bad inputs, each with its field.
     let status = list(&running, -1, "", "").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_size"]);
+    assert_eq!(violated_fields(&status), ["page_size"]);
     let status = list(&running, 0, "junk", "").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
     let status = list(&running, -5, "junk", "").await.unwrap_err();
-    assert_eq!(field_violations(&status), ["page_size", "page_token"]);
+    assert_eq!(violated_fields(&status), ["page_size", "page_token"]);
     // A token is bound to its query.
     let status = list(&running, 4, &first.next_page_token, "order-1")
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
     // A well-formed token with a position this server never writes.
     let forged = chassis::page::encode(
         chassis::page::fingerprint(&["notifications", ""]),
         "not-a-position",
     );
     let status = list(&running, 4, &forged, "").await.unwrap_err();
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
 
     // Get.
     let mut client = running.client.clone();
@@ -155,7 +154,7 @@ async fn the_contract_holds(database_url: Option<String>) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["notification_id"]);
+    assert_eq!(violated_fields(&status), ["notification_id"]);
     let status = client
         .get_notification(GetNotificationRequest {
             notification_id: "no-such-notification".to_owned(),

@@ -3,20 +3,19 @@
 //! orders service that is down), on SQLite and, when `BAZAAR_TEST_POSTGRES_URL` is set,
 //! PostgreSQL.
 
-mod support;
-
 use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 
 use bazaar_contract::notification::v1::NotificationChannel;
 use bazaar_contract::orders::v1::OrderEventType;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::TempPostgres;
 use notification::Config;
 use notification::domain::{Channel, NotificationId};
 use notification::maildir::Maildir;
 use notification::store::{MIGRATIONS, NewNotification, NotificationRecord, NotificationStore};
-use support::*;
+
+use crate::support::*;
 
 const ANY_PORT: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 

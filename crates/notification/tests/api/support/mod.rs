@@ -1,6 +1,6 @@
-//! What every notification test uses: the orders double, a notification service on port 0,
-//! order events, and a reader for the Maildir messages it writes.
-#![allow(dead_code)]
+//! What every notification test uses: the orders double, a notification service on port 0
+//! (started by the chassis's test harness), order events, and a reader for the Maildir
+//! messages it writes.
 
 pub mod mail;
 
@@ -11,22 +11,18 @@ use bazaar_contract::notification::v1::notification_service_client::Notification
 use bazaar_contract::notification::v1::*;
 use bazaar_contract::orders::v1::*;
 use bazaar_contract::types::v1::{Address, Money};
-use chassis::Shutdown;
+use chassis::testing::{Overrides, Spawned, eventually};
 use notification::{Config, Notifier};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_types::StatusExt;
 
-pub use bazaar_doubles::orders::{OrdersDouble, free_port};
+pub use bazaar_doubles::free_port;
+pub use bazaar_doubles::orders::OrdersDouble;
 
 /// A notification service running on port 0.
 pub struct Running {
     pub client: NotificationServiceClient<Channel>,
-    channel: Channel,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Notifier>,
     /// Its Maildir folder.
     pub maildir: PathBuf,
 }
@@ -54,71 +50,49 @@ impl Running {
     /// Starts it with `config`, without waiting for it to be ready.
     pub async fn launch(config: Config) -> Self {
         let maildir = config.maildir();
-        let notifier = chassis::Bound::<Notifier>::bind(&config)
+        let server = chassis::testing::start::<Notifier>(&config, &Overrides::default())
             .await
-            .expect("notification binds");
-        let address = notifier.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            notifier.run(stop).await.expect("notification runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
+            .expect("notification starts");
         Self {
-            client: NotificationServiceClient::new(channel.clone()),
-            channel,
-            shutdown,
-            task,
+            client: NotificationServiceClient::new(server.channel()),
+            server,
             maildir,
         }
     }
 
     /// The health of the notification service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.notification.v1.NotificationService".to_owned(),
-            })
+        self.server
+            .health("bazaar.notification.v1.NotificationService")
             .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
     }
 
     async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if self.health().await == ServingStatus::Serving {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("notification never became SERVING");
+        self.server.wait_until_serving().await;
     }
 
     /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("notification stops cleanly");
+        self.server
+            .stop()
+            .await
+            .expect("notification stops cleanly");
     }
 
     /// Waits until the Maildir holds `count` messages, then returns them (name, text),
     /// ordered by name. Fails if it never does, or if it holds more.
     pub async fn wait_for_messages(&self, count: usize) -> Vec<(String, String)> {
-        for _ in 0..400 {
-            let messages = mail::messages(&self.maildir);
-            if messages.len() >= count {
-                assert_eq!(messages.len(), count, "more messages than expected");
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "the Maildir never held {count} messages: {:?}",
-            mail::messages(&self.maildir)
+        let arrived = eventually(Duration::from_secs(20), async || {
+            mail::messages(&self.maildir).len() >= count
+        })
+        .await;
+        let messages = mail::messages(&self.maildir);
+        assert!(
+            arrived,
+            "the Maildir never held {count} messages: {messages:?}"
         );
+        assert_eq!(messages.len(), count, "more messages than expected");
+        messages
     }
 
     /// Every notification, through ListNotifications.
@@ -237,12 +211,4 @@ pub fn placed(orders: &OrdersDouble, event_id: &str, order_id: &str) -> OrderEve
         &format!("{order_id}@example.com"),
         vec![item("brass-desk-lamp", "Brass desk lamp", 1, 49, 0)],
     )
-}
-
-/// The field paths of a status's `BadRequest` violations.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
