@@ -1,15 +1,15 @@
 //! The recommendation service through its contract, learning from an orders double and
 //! reading categories from a catalog double, over real gRPC.
 
-mod support;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use bazaar_contract::orders::v1::OrderEventType;
-use support::*;
+use chassis::testing::violated_fields;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::support::*;
 
 const ANY_PORT: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
@@ -254,7 +254,7 @@ async fn bad_inputs_name_their_fields() {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let status = running.list(&ids, page_size, token).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{ids:?}");
-        assert_eq!(field_violations(&status), fields, "{ids:?}");
+        assert_eq!(violated_fields(&status), fields, "{ids:?}");
     }
     // 50 context products are fine.
     let fifty: Vec<String> = (0..50).map(|i| format!("p{i}")).collect();
@@ -280,7 +280,7 @@ async fn page_tokens_are_bound_to_their_context_and_authorization_is_ignored() {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(field_violations(&status), ["page_token"]);
+        assert_eq!(violated_fields(&status), ["page_token"]);
     }
     // A well-formed token whose position this server never writes.
     let forged = chassis::page::encode(
@@ -288,7 +288,7 @@ async fn page_tokens_are_bound_to_their_context_and_authorization_is_ignored() {
         "9/1/mug/c",
     );
     let status = running.list(&["kettle"], 1, &forged).await.unwrap_err();
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_eq!(violated_fields(&status), ["page_token"]);
 
     // Public: a token, even a bad one, is ignored.
     let mut request = tonic::Request::new(

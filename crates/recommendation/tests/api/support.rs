@@ -1,8 +1,6 @@
-//! What every recommendation test uses: doubles of orders and catalog, a recommendation
-//! service on port 0, order events, and a shorthand for ListRecommendations.
-#![allow(dead_code)]
-
-pub mod catalog_double;
+//! What every recommendation test uses: doubles of orders and catalog (from
+//! `bazaar_doubles`), a recommendation service on port 0 (started by the chassis's test
+//! harness), order events, and a shorthand for ListRecommendations.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,16 +8,14 @@ use std::time::Duration;
 use bazaar_contract::orders::v1::*;
 use bazaar_contract::recommendation::v1::recommendation_service_client::RecommendationServiceClient;
 use bazaar_contract::recommendation::v1::*;
-use chassis::Shutdown;
+use chassis::testing::{Overrides, Spawned, eventually};
 use recommendation::{Config, Recommender};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_types::StatusExt;
 
-pub use bazaar_doubles::orders::{OrdersDouble, free_port};
-pub use catalog_double::CatalogDouble;
+pub use bazaar_doubles::catalog::CatalogDouble;
+pub use bazaar_doubles::free_port;
+pub use bazaar_doubles::orders::OrdersDouble;
 
 /// The shop the catalog double sells: (product, categories).
 pub const SHOP: &[(&str, &[&str])] = &[
@@ -36,52 +32,35 @@ pub const SHOP: &[(&str, &[&str])] = &[
 /// A recommendation service running on port 0.
 pub struct Running {
     pub client: RecommendationServiceClient<Channel>,
-    channel: Channel,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    server: Spawned<Recommender>,
 }
 
 impl Running {
     /// Starts it with orders and catalog at the given addresses.
     pub async fn start(orders: SocketAddr, catalog: SocketAddr) -> Self {
         let config = Config::for_tests(orders.to_string(), catalog.to_string());
-        let recommender = chassis::Bound::<Recommender>::bind(&config)
+        let server = chassis::testing::start::<Recommender>(&config, &Overrides::default())
             .await
-            .expect("recommendation binds");
-        let address = recommender.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            recommender.run(stop).await.expect("recommendation runs");
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects");
+            .expect("recommendation starts");
         Self {
-            client: RecommendationServiceClient::new(channel.clone()),
-            channel,
-            shutdown,
-            task,
+            client: RecommendationServiceClient::new(server.channel()),
+            server,
         }
     }
 
     /// The health of the recommendation service.
     pub async fn health(&self) -> ServingStatus {
-        let response = HealthClient::new(self.channel.clone())
-            .check(HealthCheckRequest {
-                service: "bazaar.recommendation.v1.RecommendationService".to_owned(),
-            })
+        self.server
+            .health("bazaar.recommendation.v1.RecommendationService")
             .await
-            .expect("health answers");
-        ServingStatus::try_from(response.into_inner().status).expect("known status")
     }
 
     /// Stops it and waits until it has stopped.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("recommendation stops cleanly");
+        self.server
+            .stop()
+            .await
+            .expect("recommendation stops cleanly");
     }
 
     /// ListRecommendations.
@@ -123,13 +102,11 @@ impl Running {
     /// Waits until `product` is among the best sellers: every event before the one that
     /// first sold it has been learnt by then (events are learnt in order).
     pub async fn wait_until_sold(&self, product: &str) {
-        for _ in 0..400 {
-            if self.all(&[], 20).await.iter().any(|(p, _)| p == product) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{product} never became a best seller");
+        let sold = eventually(Duration::from_secs(20), async || {
+            self.all(&[], 20).await.iter().any(|(p, _)| p == product)
+        })
+        .await;
+        assert!(sold, "{product} never became a best seller");
     }
 }
 
@@ -223,12 +200,4 @@ pub fn history(orders: &OrdersDouble) {
         orders.push(again);
     }
     orders.push(order_event(orders, Placed, "e5", &[("tent", 5)]));
-}
-
-/// The field paths of a status's `BadRequest` violations.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
