@@ -17,10 +17,11 @@
 //!
 //! It also gathers what the chassis offers tests elsewhere: [`TestIssuer`] signs tokens a
 //! service trusts (given to it as a verifier through [`Overrides`]), and [`TempPostgres`]
-//! gives a test a database of its own. None of this is compiled into a service: only test
-//! code enables the feature (a service's `[dev-dependencies]`, and the test shop of
-//! `bazaar-testkit`). Helpers here panic on failure, with a message that says what did not
-//! happen: in a test that is the report.
+//! gives a test a database of its own ([`on_postgres`] runs a scenario on one). None of this
+//! is compiled into a service: only test code enables the feature (a service's
+//! `[dev-dependencies]`, and the test-only `bazaar-testkit` and `bazaar-doubles`). Helpers
+//! here panic on failure, with a message that says what did not happen: in a test that is
+//! the report.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -280,4 +281,28 @@ pub fn unreachable_postgres_url() -> String {
         .expect("a free port on loopback")
         .port();
     format!("postgres://postgres@127.0.0.1:{port}/nothing")
+}
+
+/// Runs `scenario` with the URL of a PostgreSQL database of its own, then drops the
+/// database. Without [`POSTGRES_URL_VAR`] it says that `test` was SKIPPED and runs nothing.
+///
+/// # Panics
+///
+/// When the PostgreSQL server does not answer, or the database cannot be dropped.
+pub async fn on_postgres(test: &str, scenario: impl AsyncFnOnce(String)) {
+    let database = match TempPostgres::create(test).await {
+        Ok(Some(database)) => database,
+        Ok(None) => return,
+        Err(error) => panic!(
+            "{test}: PostgreSQL does not answer: {}",
+            crate::error::chain(&error)
+        ),
+    };
+    scenario(database.url.clone()).await;
+    if let Err(error) = database.drop_database().await {
+        panic!(
+            "{test}: the database is not dropped: {}",
+            crate::error::chain(&error)
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! what the cart does while its store is not there yet, or cannot be.
 
 use bazaar_contract::cart::v1::GetCartRequest;
-use chassis::testing::TempPostgres;
+use chassis::testing::on_postgres;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -37,18 +37,14 @@ async fn contract_holds_on_sqlite() {
 
 #[tokio::test]
 async fn contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("contract_holds_on_postgres")
-        .await
-        .expect("postgres reachable")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone()), "unused:").await;
-    running.wait_until_serving().await;
-    contract_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.expect("drop database");
+    on_postgres("contract_holds_on_postgres", async |url| {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Running::start(dir.path(), Some(url), "unused:").await;
+        running.wait_until_serving().await;
+        contract_holds(&running).await;
+        running.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use bazaar_contract::catalog::v1::catalog_service_client::CatalogServiceClient;
 use bazaar_contract::catalog::v1::*;
-use chassis::testing::{TempPostgres, unreachable_postgres_url, violated_fields};
+use chassis::testing::{on_postgres, unreachable_postgres_url, violated_fields};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -416,18 +416,14 @@ async fn the_contract_holds_on_sqlite_and_data_survives_a_restart() {
 
 #[tokio::test]
 async fn the_contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("catalog::the_contract_holds_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone())).await;
-    running.wait_until_serving().await;
-    contract_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.unwrap();
+    on_postgres("catalog::the_contract_holds_on_postgres", async |url| {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Running::start(dir.path(), Some(url)).await;
+        running.wait_until_serving().await;
+        contract_holds(&running).await;
+        running.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::inventory::v1::*;
-use chassis::testing::TempPostgres;
+use chassis::testing::on_postgres;
 use tokio::sync::Barrier;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -310,16 +310,15 @@ async fn no_oversell_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_oversell_on_postgres() {
-    let Some(database) = TempPostgres::create("inventory::concurrency::no_oversell_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start_with(dir.path(), Some(database.url.clone()), 20).await;
-    running.wait_until_serving().await;
-    concurrency_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.unwrap();
+    on_postgres(
+        "inventory::concurrency::no_oversell_on_postgres",
+        async |url| {
+            let dir = tempfile::tempdir().unwrap();
+            let running = Running::start_with(dir.path(), Some(url), 20).await;
+            running.wait_until_serving().await;
+            concurrency_holds(&running).await;
+            running.stop().await;
+        },
+    )
+    .await;
 }

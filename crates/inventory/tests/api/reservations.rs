@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bazaar_contract::inventory::v1::*;
-use chassis::testing::TempPostgres;
+use chassis::testing::on_postgres;
 use tonic::Code;
 
 use crate::support::*;
@@ -300,17 +300,15 @@ async fn reservations_behave_on_sqlite() {
 
 #[tokio::test]
 async fn reservations_behave_on_postgres() {
-    let Some(database) =
-        TempPostgres::create("inventory::reservations::reservations_behave_on_postgres")
-            .await
-            .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone())).await;
-    running.wait_until_serving().await;
-    reservations_behave(&running).await;
-    running.stop().await;
-    database.drop_database().await.unwrap();
+    on_postgres(
+        "inventory::reservations::reservations_behave_on_postgres",
+        async |url| {
+            let dir = tempfile::tempdir().unwrap();
+            let running = Running::start(dir.path(), Some(url)).await;
+            running.wait_until_serving().await;
+            reservations_behave(&running).await;
+            running.stop().await;
+        },
+    )
+    .await;
 }

@@ -3,7 +3,7 @@
 //! `BAZAAR_TEST_POSTGRES_URL` is set.
 
 use bazaar_contract::inventory::v1::*;
-use chassis::testing::{TempPostgres, unreachable_postgres_url, violated_fields};
+use chassis::testing::{on_postgres, unreachable_postgres_url, violated_fields};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -362,18 +362,17 @@ async fn the_contract_holds_on_sqlite_and_stock_survives_a_restart() {
 
 #[tokio::test]
 async fn the_contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("inventory::api::the_contract_holds_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone())).await;
-    running.wait_until_serving().await;
-    contract_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.unwrap();
+    on_postgres(
+        "inventory::api::the_contract_holds_on_postgres",
+        async |url| {
+            let dir = tempfile::tempdir().unwrap();
+            let running = Running::start(dir.path(), Some(url)).await;
+            running.wait_until_serving().await;
+            contract_holds(&running).await;
+            running.stop().await;
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

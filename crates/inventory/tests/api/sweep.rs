@@ -4,7 +4,7 @@
 //! PostgreSQL when `BAZAAR_TEST_POSTGRES_URL` is set.
 
 use chassis::store::Backend;
-use chassis::testing::TempPostgres;
+use chassis::testing::on_postgres;
 use inventory::domain::{
     ProductId, ReservationId, ReservationState, ReserveRequest, RestockRequest, TtlField,
 };
@@ -129,14 +129,10 @@ async fn sweeping_on_sqlite() {
 
 #[tokio::test]
 async fn sweeping_on_postgres() {
-    let Some(database) = TempPostgres::create("inventory::sweep::sweeping_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let store = open(&database.url).await;
-    sweeping_marks_and_forgets(&store).await;
-    store.pool().close().await;
-    database.drop_database().await.unwrap();
+    on_postgres("inventory::sweep::sweeping_on_postgres", async |url| {
+        let store = open(&url).await;
+        sweeping_marks_and_forgets(&store).await;
+        store.pool().close().await;
+    })
+    .await;
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use bazaar_contract::notification::v1::*;
-use chassis::testing::{TempPostgres, violated_fields};
+use chassis::testing::{on_postgres, violated_fields};
 use notification::Config;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -174,14 +174,13 @@ async fn the_contract_holds_on_sqlite() {
 
 #[tokio::test]
 async fn the_contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("notification::the_contract_holds_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    the_contract_holds(Some(database.url.clone())).await;
-    database.drop_database().await.unwrap();
+    on_postgres(
+        "notification::the_contract_holds_on_postgres",
+        async |url| {
+            the_contract_holds(Some(url)).await;
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -4,12 +4,11 @@
 //! PostgreSQL.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::net::SocketAddr;
 
 use bazaar_contract::notification::v1::NotificationChannel;
 use bazaar_contract::orders::v1::OrderEventType;
-use chassis::testing::TempPostgres;
+use chassis::testing::on_postgres;
 use notification::Config;
 use notification::domain::{Channel, NotificationId};
 use notification::maildir::Maildir;
@@ -18,22 +17,6 @@ use notification::store::{MIGRATIONS, NewNotification, NotificationRecord, Notif
 use crate::support::*;
 
 const ANY_PORT: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
-
-/// Runs `scenario` against a PostgreSQL database of its own, if one is configured.
-async fn on_postgres<F, Fut>(test: &str, scenario: F)
-where
-    F: FnOnce(Option<String>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let Some(database) = TempPostgres::create(test)
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    scenario(Some(database.url.clone())).await;
-    database.drop_database().await.expect("database dropped");
-}
 
 /// One email per placed event: the right headers, both parts, the amounts, the tracking id,
 /// escaped HTML; nothing for failed events; nothing more for a duplicate.
@@ -158,7 +141,7 @@ async fn placed_orders_are_confirmed_once_on_sqlite() {
 async fn placed_orders_are_confirmed_once_on_postgres() {
     on_postgres(
         "notification::placed_orders_are_confirmed_once_on_postgres",
-        placed_orders_are_confirmed_once,
+        async |url| placed_orders_are_confirmed_once(Some(url)).await,
     )
     .await;
 }
@@ -227,7 +210,7 @@ async fn history_is_caught_up_and_restarts_resume_on_sqlite() {
 async fn history_is_caught_up_and_restarts_resume_on_postgres() {
     on_postgres(
         "notification::history_is_caught_up_and_restarts_resume_on_postgres",
-        history_is_caught_up_and_restarts_resume,
+        async |url| history_is_caught_up_and_restarts_resume(Some(url)).await,
     )
     .await;
 }
@@ -263,7 +246,7 @@ async fn replays_send_nothing_twice_on_sqlite() {
 async fn replays_send_nothing_twice_on_postgres() {
     on_postgres(
         "notification::replays_send_nothing_twice_on_postgres",
-        replays_send_nothing_twice,
+        async |url| replays_send_nothing_twice(Some(url)).await,
     )
     .await;
 }
@@ -302,7 +285,7 @@ async fn orders_down_then_up_on_sqlite() {
 async fn orders_down_then_up_on_postgres() {
     on_postgres(
         "notification::orders_down_then_up_on_postgres",
-        orders_down_then_up,
+        async |url| orders_down_then_up(Some(url)).await,
     )
     .await;
 }
@@ -386,7 +369,7 @@ async fn undelivered_notifications_are_delivered_after_a_crash_on_sqlite() {
 async fn undelivered_notifications_are_delivered_after_a_crash_on_postgres() {
     on_postgres(
         "notification::undelivered_notifications_are_delivered_after_a_crash_on_postgres",
-        undelivered_notifications_are_delivered_after_a_crash,
+        async |url| undelivered_notifications_are_delivered_after_a_crash(Some(url)).await,
     )
     .await;
 }

@@ -2,7 +2,7 @@
 //! `BAZAAR_TEST_POSTGRES_URL` is set; and a database that is not there.
 
 use bazaar_contract::payment::v1::GetChargeRequest;
-use chassis::testing::{TempPostgres, unreachable_postgres_url};
+use chassis::testing::{on_postgres, unreachable_postgres_url};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -40,18 +40,14 @@ async fn contract_holds_on_sqlite() {
 
 #[tokio::test]
 async fn contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("payment::contract_holds_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone())).await;
-    running.wait_until_serving().await;
-    contract_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.expect("drop database");
+    on_postgres("payment::contract_holds_on_postgres", async |url| {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Running::start(dir.path(), Some(url)).await;
+        running.wait_until_serving().await;
+        contract_holds(&running).await;
+        running.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The one suite on every backend: a real SQLite file, and PostgreSQL when
 //! `BAZAAR_TEST_POSTGRES_URL` is set; and quotes without a database.
 
-use chassis::testing::{TempPostgres, unreachable_postgres_url};
+use chassis::testing::{on_postgres, unreachable_postgres_url};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -47,18 +47,14 @@ async fn contract_holds_on_sqlite_and_shipments_survive_a_restart() {
 
 #[tokio::test]
 async fn contract_holds_on_postgres() {
-    let Some(database) = TempPostgres::create("shipping::contract_holds_on_postgres")
-        .await
-        .expect("PostgreSQL answers")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), Some(database.url.clone())).await;
-    running.wait_until_serving().await;
-    contract_holds(&running).await;
-    running.stop().await;
-    database.drop_database().await.expect("drop database");
+    on_postgres("shipping::contract_holds_on_postgres", async |url| {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Running::start(dir.path(), Some(url)).await;
+        running.wait_until_serving().await;
+        contract_holds(&running).await;
+        running.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]
