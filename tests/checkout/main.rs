@@ -8,7 +8,7 @@
 mod faults;
 mod invariants;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bazaar_contract::inventory::v1::GetStockRequest;
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
@@ -205,12 +205,9 @@ fn tempfile_dir() -> tempfile::TempDir {
 }
 
 /// Waits until `condition` holds, polling; panics with `what` after 30 s.
-async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn eventually(what: &str, condition: impl AsyncFnMut() -> bool) {
+    let happened = chassis::testing::eventually(Duration::from_secs(30), condition).await;
+    assert!(happened, "never happened: {what}");
 }
 
 /// Whether payment holds a SUCCEEDED charge for `order_id`.

@@ -23,7 +23,9 @@
 //!   patient connection while a database server is still starting;
 //! - [`ids`]: the `request_id` idempotency key and looked-up ids, parsed one way;
 //! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`;
-//! - [`page`]: opaque, tamper-evident page tokens.
+//! - [`page`]: opaque, tamper-evident page tokens;
+//! - `testing` (feature `testing`, for tests only): the harness that starts a service in a
+//!   test and waits until it serves, and the helpers every service's tests share.
 //!
 //! The chassis never knows what a product or an order is.
 #![forbid(unsafe_code)]
@@ -43,6 +45,8 @@ pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod topology;
 
 pub use config::ServerArgs;

@@ -279,7 +279,9 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
-/// Helpers for tests that need a real database.
+/// Helpers for tests that need a real database (feature `testing`; also
+/// `chassis::testing`).
+#[cfg(feature = "testing")]
 pub mod testing {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};

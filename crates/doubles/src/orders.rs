@@ -11,10 +11,13 @@ use std::time::Duration;
 
 use bazaar_contract::orders::v1::orders_service_server::{OrdersService, OrdersServiceServer};
 use bazaar_contract::orders::v1::*;
-use chassis::{Server, ServerArgs, Shutdown};
+use chassis::Server;
+use chassis::testing::eventually;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+
+use crate::{Serving, server_args};
 
 /// One `StreamOrderEvents` call, as the double saw it.
 #[derive(Clone, Debug)]
@@ -88,56 +91,25 @@ impl OrdersDouble {
 
     /// Waits until at least `count` streams were asked for.
     pub async fn wait_for_streams(&self, count: usize) {
-        for _ in 0..400 {
-            if self.requests().len() >= count {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
+        let opened = eventually(Duration::from_secs(20), async || {
+            self.requests().len() >= count
+        })
+        .await;
+        assert!(
+            opened,
             "fewer than {count} streams were opened: {:?}",
             self.requests()
         );
     }
 
-    /// Serves the double on `listen` (port 0 for any) until the returned handle stops it.
-    pub async fn serve(&self, listen: SocketAddr) -> RunningOrders {
-        let mut args = ServerArgs::for_tests(std::env::temp_dir());
-        args.listen = Some(listen);
-        // Streams never end by themselves: a stop cuts them off at once.
-        args.shutdown_grace_secs = 0;
-        let server = Server::bind("orders", &args, 0)
+    /// Serves the double on `listen` (port 0 for any) until the returned handle stops it;
+    /// a stop cuts its open streams off at once.
+    pub async fn serve(&self, listen: SocketAddr) -> Serving {
+        let server = Server::bind("orders", &server_args(Some(listen)), 0)
             .await
             .expect("the orders double binds")
             .add_service(OrdersServiceServer::new(self.clone()));
-        let addr = server.local_addr();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            server.serve(stop).await.expect("the orders double serves");
-        });
-        RunningOrders {
-            addr,
-            shutdown,
-            task,
-        }
-    }
-}
-
-/// The double, serving.
-#[derive(Debug)]
-pub struct RunningOrders {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningOrders {
-    /// Stops serving (open streams are cut off).
-    pub async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.expect("the orders double stops");
+        Serving::start(server)
     }
 }
 
@@ -223,12 +195,4 @@ impl OrdersService for OrdersDouble {
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
-}
-
-/// A free port on loopback, for a double that starts later than its consumer.
-pub fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }

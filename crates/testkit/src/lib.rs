@@ -35,12 +35,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
-use chassis::store::testing::TempPostgres;
+use chassis::testing::{TempPostgres, wait_until_serving};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 /// The shop's gRPC services, callees before callers (the service table of the chassis).
 pub use chassis::topology::{Spec, grpc_services};
@@ -292,7 +289,7 @@ impl Shop {
             let process = external::Process::start(name, command, self.addr(name), self.data_dir())
                 .unwrap_or_else(|e| panic!("{name} ({command}) does not start: {e}"));
             self.lock().insert(name, Running::External(process));
-            wait_until_serving(name, self.channel(name)).await;
+            wait_until_serving(name, self.channel(name), READY_WITHIN).await;
             return;
         }
         let started = Instant::now();
@@ -314,7 +311,7 @@ impl Shop {
             }
         };
         self.lock().insert(name, running);
-        wait_until_serving(name, self.channel(name)).await;
+        wait_until_serving(name, self.channel(name), READY_WITHIN).await;
     }
 
     /// Stops every running service gracefully, callers first, and drops the PostgreSQL
@@ -420,26 +417,4 @@ async fn join(thread: JoinHandle<Result<(), String>>) -> Result<(), String> {
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()))
-}
-
-/// Polls `name`'s health until it says SERVING.
-async fn wait_until_serving(name: &str, channel: Channel) {
-    let mut health = HealthClient::new(channel);
-    let deadline = Instant::now() + READY_WITHIN;
-    loop {
-        let status = health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .map(|r| r.into_inner().status());
-        if matches!(status, Ok(ServingStatus::Serving)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} is not SERVING after {READY_WITHIN:?}: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -15,11 +15,13 @@
 //!
 //! One concern per file: `token` (the token format and its checks, no I/O), `verifier`
 //! (cached keys), `keys` (fetching identity's keys), `layer` (the server and client
-//! layers), [`testing`] (keys and tokens for tests). Everything is used through this module:
+//! layers), `testing` (keys and tokens for tests; feature `testing`, also re-exported from
+//! `chassis::testing`). Everything is used through this module:
 //! `chassis::auth::Verifier`, `chassis::auth::caller`, ...
 
 mod keys;
 mod layer;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod token;
 mod verifier;

@@ -2,10 +2,10 @@
 //! bad fields are named, and calls without a valid token are UNAUTHENTICATED.
 
 use bazaar_contract::orders::v1::*;
-use chassis::auth::testing::TestIssuer;
+use chassis::testing::{TestIssuer, assert_invalid_argument, violated_fields};
 use tonic::Code;
 
-use crate::harness::*;
+use crate::support::*;
 
 async fn list(
     world: &World,
@@ -54,8 +54,7 @@ pub async fn callers_see_only_their_own_orders_newest_first(backend: Backend) {
     let status = world.get("user-a", "ord_nonexistent").await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
     let status = world.get("user-a", "").await.unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["order_id"]);
+    assert_invalid_argument(&status, &["order_id"]);
 
     // Newest first (create time, then id), two pages.
     let mut expected = placed.clone();
@@ -78,10 +77,9 @@ pub async fn callers_see_only_their_own_orders_newest_first(backend: Backend) {
     let status = list(&world, "user-b", 2, &first.next_page_token)
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["page_token"]);
+    assert_invalid_argument(&status, &["page_token"]);
     let status = list(&world, "user-a", -1, "garbage").await.unwrap_err();
-    assert_eq!(field_violations(&status), ["page_size", "page_token"]);
+    assert_eq!(violated_fields(&status), ["page_size", "page_token"]);
     world.finish().await;
 }
 
@@ -99,7 +97,7 @@ pub async fn bad_requests_name_their_fields(backend: Backend) {
     let status = world.place("user-a", request).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         [
             "request_id",
             "shipping_address.street_lines[1]",
@@ -116,7 +114,7 @@ pub async fn bad_requests_name_their_fields(backend: Backend) {
     request.email = String::new();
     let status = world.place("user-a", request).await.unwrap_err();
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         ["shipping_address", "email", "card"]
     );
     let mut request = place_request("r-1", GOOD_CARD, "");
@@ -127,7 +125,7 @@ pub async fn bad_requests_name_their_fields(backend: Backend) {
     request.shipping_address.as_mut().unwrap().recipient_name = "x".repeat(101);
     let status = world.place("user-a", request).await.unwrap_err();
     assert_eq!(
-        field_violations(&status),
+        violated_fields(&status),
         [
             "shipping_address.recipient_name",
             "card.expiry_month",

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_contract::orders::v1::*;
+use bazaar_doubles::payment::DECLINED_CARD;
+use chassis::testing::assert_invalid_argument;
 use orders::clock::SystemClock;
 use tonic::Code;
 
-use crate::doubles::payment::DECLINED_CARD;
-use crate::harness::*;
+use crate::support::*;
 
 /// The next `count` events after `after`, read from a fresh stream (no token: internal).
 pub async fn read_events(world: &World, after: i64, count: usize) -> Vec<OrderEvent> {
@@ -107,8 +108,7 @@ pub async fn events_stream_in_order_from_any_position(backend: Backend) {
         .stream_order_events(StreamOrderEventsRequest { after_sequence: -1 })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(field_violations(&status), ["after_sequence"]);
+    assert_invalid_argument(&status, &["after_sequence"]);
     world.finish().await;
 }
 

@@ -5,7 +5,7 @@ use bazaar_contract::orders::v1::*;
 use bazaar_contract::payment::v1::ChargeStatus;
 use tonic::Code;
 
-use crate::harness::*;
+use crate::support::*;
 
 pub async fn a_retry_returns_the_same_order_and_never_charges_twice(backend: Backend) {
     let Some(world) = World::new(backend, "retry").await else {

@@ -1,14 +1,15 @@
-//! orders through its contract only: real gRPC on real sockets, against in-process doubles
-//! of the services it calls, on a real SQLite file, and on PostgreSQL when
-//! `BAZAAR_TEST_POSTGRES_URL` is set. Every scenario runs on both backends.
+//! orders through its contract only: real gRPC on real sockets, started by the chassis's test
+//! harness (`chassis::testing`) against in-process doubles of the services it calls
+//! (`bazaar_doubles::checkout`), on a real SQLite file, and on PostgreSQL when
+//! `BAZAAR_TEST_POSTGRES_URL` is set. Each topic is a module; every scenario runs on both
+//! backends; `support` starts orders and holds the small tools the topics share.
 
 mod access;
 mod checkout;
-mod doubles;
 mod events;
-mod harness;
 mod idempotency;
 mod recovery;
+mod support;
 
 /// One test per backend for each scenario `module::name(backend)`.
 macro_rules! on_both_backends {
@@ -17,12 +18,12 @@ macro_rules! on_both_backends {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    crate::$module::$name(crate::harness::Backend::Sqlite).await
+                    crate::$module::$name(crate::support::Backend::Sqlite).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    crate::$module::$name(crate::harness::Backend::Postgres).await
+                    crate::$module::$name(crate::support::Backend::Postgres).await
                 }
             }
         )*

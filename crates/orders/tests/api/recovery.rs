@@ -11,7 +11,7 @@ use bazaar_contract::payment::v1::ChargeStatus;
 use orders::clock::{Clock, ManualClock, SystemClock};
 
 use crate::events::read_events;
-use crate::harness::*;
+use crate::support::*;
 
 fn answer_fast(config: &mut orders::Config) {
     config.place_order_wait_ms = 200;

@@ -1,0 +1,279 @@
+//! What every black-box test of identity shares: a backend (a SQLite file in a temporary
+//! directory, or a PostgreSQL database of its own), an identity started on port 0 over it
+//! with a clock the test moves (by the chassis's test harness), and small helpers to read
+//! rich errors.
+//!
+//! Each scenario is an `async fn(&Backend)`; [`on_every_backend!`] turns a list of them into
+//! `sqlite::<name>` and `postgres::<name>` tests. The PostgreSQL ones say SKIPPED and pass
+//! when `BAZAAR_TEST_POSTGRES_URL` is not set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
+use bazaar_contract::identity::v1::*;
+use chassis::ServerArgs;
+use chassis::testing::{Overrides, Spawned, TempPostgres, spawn};
+use identity::clock::{Clock, ManualClock};
+use identity::{Config, Identity};
+use tonic::Request;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+/// The password every helper signs up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Where a test's identity keeps its data.
+pub struct Backend {
+    /// The data directory (the SQLite file lives here).
+    pub dir: tempfile::TempDir,
+    postgres: Option<TempPostgres>,
+}
+
+impl Backend {
+    /// A SQLite file in a fresh temporary directory.
+    pub fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            postgres: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (test skipped) without a server to use.
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let database = TempPostgres::create(&format!("identity::postgres::{test}"))
+            .await
+            .expect("PostgreSQL answers")?;
+        Some(Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            postgres: Some(database),
+        })
+    }
+
+    /// The SQLite file, when this is the SQLite backend.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self.postgres
+            .is_none()
+            .then(|| self.dir.path().join("identity.db"))
+    }
+
+    /// Starts identity with the default test settings.
+    pub async fn start(&self) -> Running {
+        self.start_with(Settings::default()).await
+    }
+
+    /// Starts identity on port 0 over this backend and waits until it is SERVING: its store
+    /// open and its signing keys loaded.
+    pub async fn start_with(&self, settings: Settings) -> Running {
+        let config = Config {
+            server: ServerArgs::for_tests(self.dir.path()),
+            database_url: self.postgres.as_ref().map(|db| db.url.clone().into()),
+            admin_emails: settings.admin_emails,
+            client_attempts_per_minute: settings.client_attempts_per_minute,
+        };
+        let clock = ManualClock::new();
+        let server = spawn::<Identity>(
+            &config,
+            &Overrides::default().clock(Arc::new(clock.clone())),
+        )
+        .await;
+        Running {
+            client: IdentityServiceClient::new(server.channel()),
+            address: server.addr(),
+            clock,
+            server,
+        }
+    }
+
+    /// Drops the PostgreSQL database, if any (after every identity on it stopped).
+    pub async fn finish(self) {
+        if let Some(database) = self.postgres {
+            database.drop_database().await.expect("database dropped");
+        }
+    }
+}
+
+/// What a test may change in identity's configuration.
+pub struct Settings {
+    /// `--admin-emails`.
+    pub admin_emails: String,
+    /// `--client-attempts-per-minute`.
+    pub client_attempts_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            admin_emails: " Boss@Example.com, root@example.com".to_owned(),
+            client_attempts_per_minute: 600,
+        }
+    }
+}
+
+/// identity running on port 0, with a connected client and the clock it reads.
+pub struct Running {
+    /// A client on it.
+    pub client: IdentityServiceClient<Channel>,
+    /// Where it listens.
+    pub address: std::net::SocketAddr,
+    /// Its clock: frozen unless the test moves it.
+    pub clock: ManualClock,
+    server: Spawned<Identity>,
+}
+
+impl Running {
+    /// A client of its own.
+    pub fn client(&self) -> IdentityServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    /// Now, by identity's clock, in ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Signs up `email` with [`PASSWORD`].
+    pub async fn sign_up(&self, email: &str) -> SignUpResponse {
+        self.client()
+            .sign_up(SignUpRequest {
+                email: email.to_owned(),
+                password: PASSWORD.to_owned(),
+                display_name: "Ada".to_owned(),
+            })
+            .await
+            .expect("sign-up")
+            .into_inner()
+    }
+
+    /// Logs in.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<LogInResponse, tonic::Status> {
+        self.client()
+            .log_in(LogInRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// GetCurrentUser with `token`.
+    pub async fn me(&self, token: &str) -> Result<User, tonic::Status> {
+        self.client()
+            .get_current_user(authorized(GetCurrentUserRequest {}, token))
+            .await
+            .map(|r| r.into_inner().user.expect("a user"))
+    }
+
+    /// RefreshSession with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, tonic::Status> {
+        self.client()
+            .refresh_session(RefreshSessionRequest {
+                refresh_token: refresh_token.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().session.expect("a session"))
+    }
+
+    /// Every signing key, following page tokens, `page_size` at a time.
+    pub async fn all_keys(&self, page_size: i32) -> Vec<SigningKey> {
+        let mut keys = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .client()
+                .list_signing_keys(ListSigningKeysRequest {
+                    page_size,
+                    page_token,
+                })
+                .await
+                .expect("keys")
+                .into_inner();
+            assert_eq!(page.cache_ttl.expect("a cache_ttl").seconds, 600);
+            keys.extend(page.signing_keys);
+            if page.next_page_token.is_empty() {
+                return keys;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// A verifier built the way other services build theirs: from ListSigningKeys.
+    pub async fn verifier(&self) -> chassis::auth::Verifier {
+        let keys = self.all_keys(0).await;
+        chassis::auth::Verifier::with_keys(keys.into_iter().map(|key| {
+            let bytes: [u8; 32] = key.public_key.as_slice().try_into().expect("32 bytes");
+            (
+                key.key_id,
+                ed25519_dalek::VerifyingKey::from_bytes(&bytes).expect("an Ed25519 key"),
+            )
+        }))
+    }
+
+    /// Stops it and waits until it has (its pool closed).
+    pub async fn stop(self) {
+        self.server.stop().await.expect("identity stops cleanly");
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authorized<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII"),
+    );
+    request
+}
+
+/// The reason of a status's ErrorInfo, checking it is in identity's domain.
+pub fn reason(status: &tonic::Status) -> String {
+    match status.get_details_error_info() {
+        Some(info) => {
+            assert_eq!(info.domain, "bazaar.identity");
+            info.reason
+        }
+        None => String::new(),
+    }
+}
+
+/// The RetryInfo delay of a status.
+pub fn retry_delay(status: &tonic::Status) -> Duration {
+    status
+        .get_details_retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("a RetryInfo with a delay")
+}
+
+/// Runs each scenario (an `async fn(&Backend)`) as a SQLite test and a PostgreSQL test.
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let backend = crate::support::Backend::sqlite();
+                    super::$scenario(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let Some(backend) =
+                        crate::support::Backend::postgres(stringify!($scenario)).await
+                    else {
+                        return;
+                    };
+                    super::$scenario(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+    };
+}

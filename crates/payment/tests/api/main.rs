@@ -1,0 +1,12 @@
+//! Payment through its contract only: real gRPC on a real socket, the service started by the
+//! chassis's test harness (`chassis::testing`) exactly as its binary starts it. One suite, by
+//! topic, runs on every backend (`backends`); `secrets` looks for card data where it must
+//! never be; `support` starts the service and holds the small tools the topics share.
+
+mod backends;
+mod charges;
+mod idempotency;
+mod ledger;
+mod refunds;
+mod secrets;
+mod support;
