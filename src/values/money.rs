@@ -12,8 +12,9 @@
 //! amount with the currency's usual decimals and more only when it has finer digits
 //! (`USD 1,234.50`, `JPY 1,500`, `USD 0.123456789`), so nothing is rounded away.
 //!
-//! The free functions ([`total_nanos`], [`split_nanos`], [`decimal_text`]) are the same
-//! arithmetic on bare parts, for a caller that shows whatever amount it was given.
+//! The free functions ([`exact_nanos`], [`total_nanos`], [`split_nanos`], [`decimal_text`])
+//! are the same rules and arithmetic on bare parts, for a caller that checks an amount's size
+//! apart from its currency, or shows whatever amount it was given.
 
 use std::cmp::Ordering;
 
@@ -186,8 +187,9 @@ pub fn decimal_text(nanos: i128, min_decimals: u32) -> String {
     text
 }
 
-/// Checks the contract's rules on `(units, nanos)` and gives their total in nanos.
-fn checked_parts(units: i64, nanos: i32) -> Result<i128, ValueError> {
+/// `units × 10⁹ + nanos`, once the contract's rules on the parts are checked: `nanos` in
+/// range ([`NANOS_OUT_OF_RANGE`]) and of the sign of `units` ([`SIGNS_DISAGREE`]).
+pub fn exact_nanos(units: i64, nanos: i32) -> Result<i128, ValueError> {
     if !(-MAX_NANOS..=MAX_NANOS).contains(&nanos) {
         Err(NANOS_OUT_OF_RANGE)
     } else if (units > 0 && nanos < 0) || (units < 0 && nanos > 0) {
@@ -215,7 +217,7 @@ impl Money {
     pub fn new(currency: CurrencyCode, units: i64, nanos: i32) -> Result<Self, ValueError> {
         Ok(Self {
             currency,
-            nanos: checked_parts(units, nanos)?,
+            nanos: exact_nanos(units, nanos)?,
         })
     }
 
@@ -229,7 +231,7 @@ impl Money {
     pub fn parse(money: &pb::Money) -> Result<Self, Vec<ValueError>> {
         let currency =
             CurrencyCode::parse(&money.currency_code).map_err(|e| e.blaming("currency_code"));
-        let nanos = checked_parts(money.units, money.nanos);
+        let nanos = exact_nanos(money.units, money.nanos);
         match (currency, nanos) {
             (Ok(currency), Ok(nanos)) => Ok(Self { currency, nanos }),
             (currency, nanos) => Err(currency.err().into_iter().chain(nanos.err()).collect()),
