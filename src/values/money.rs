@@ -553,6 +553,13 @@ mod tests {
         assert_eq!(text("USD", 0, -750_000_000), "USD -0.75");
         assert_eq!(text("USD", 999, 0), "USD 999.00");
         assert_eq!(text("USD", 1000, 0), "USD 1,000.00");
+        // A line of 99 units of the largest price is still shown exactly.
+        let largest = usd(i64::MAX, 999_999_999).times(99).unwrap();
+        assert!(largest.to_string().starts_with("USD 913,"));
+        assert_eq!(
+            usd(19, 990_000_000).times(3).unwrap().to_string(),
+            "USD 59.97"
+        );
         assert_eq!(decimal_text(1_234_500_000_000, 2), "1,234.50");
         assert_eq!(decimal_text(7, 0), "0.000000007");
         assert_eq!(split_nanos(total_nanos(-3, -5)), Some((-3, -5)));

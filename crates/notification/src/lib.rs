@@ -11,8 +11,8 @@
 //! catches up from its stored position when orders is back. It reports `SERVING` once its
 //! own store is open, whatever the state of orders.
 //!
-//! Layout: [`domain`] (ids, addresses, what a confirmation says; no I/O), [`money`] (exact
-//! amounts), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
+//! Layout: [`domain`] (ids, addresses, what a confirmation says, with the contract's exact
+//! `Money`; no I/O), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
 //! [`error`], [`config`]. [`Notifier::bind`] then [`Notifier::run`] is the whole life of a
 //! process; tests do the same on port 0.
 #![forbid(unsafe_code)]
@@ -24,7 +24,6 @@ pub mod error;
 pub mod follower;
 pub mod maildir;
 pub mod mime;
-pub mod money;
 pub mod render;
 pub mod store;
 
