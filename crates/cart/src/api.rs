@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use bazaar_contract::cart::v1::{self as pb, cart_service_server::CartService};
+use bazaar_contract::values::calendar::timestamp;
 use chassis::auth::{CallerKind, Verifier};
 use chassis::error::{AtField, FieldViolation};
 use chassis::store::StoreCell;
@@ -47,10 +48,7 @@ impl CartApi {
 fn cart_to_pb(cart: Cart) -> pb::Cart {
     pb::Cart {
         etag: cart.etag(),
-        update_time: cart.update_time_ms.map(|ms| prost_types::Timestamp {
-            seconds: ms.div_euclid(1000),
-            nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-        }),
+        update_time: cart.update_time_ms.map(timestamp),
         items: cart
             .lines
             .into_iter()
