@@ -6,6 +6,10 @@
 //! [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set of every file, comments included,
 //! which servers hand to gRPC reflection so grpcurl can list and describe them.
 //!
+//! [`values`] is written by hand beside the generated code: the contract's value types
+//! (`Money`, `RequestId`, slugs, order ids, cards, calendar dates) with the rules the proto
+//! comments state, parsed the same way by every service.
+//!
 //! Services depend on this crate and on the chassis only; they know each other through the
 //! generated clients here, never through each other's crates.
 #![forbid(unsafe_code)]
@@ -78,6 +82,8 @@ contract_package!(
     recommendation,
     "bazaar.recommendation.v1"
 );
+
+pub mod values;
 
 /// `bazaar.type.v1` under a name that needs no raw identifier.
 pub use r#type as types;

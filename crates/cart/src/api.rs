@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use bazaar_contract::cart::v1::{self as pb, cart_service_server::CartService};
+use bazaar_contract::values::calendar::timestamp;
 use chassis::auth::{CallerKind, Verifier};
-use chassis::error::FieldViolation;
+use chassis::error::{AtField, FieldViolation};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -47,10 +48,7 @@ impl CartApi {
 fn cart_to_pb(cart: Cart) -> pb::Cart {
     pb::Cart {
         etag: cart.etag(),
-        update_time: cart.update_time_ms.map(|ms| prost_types::Timestamp {
-            seconds: ms.div_euclid(1000),
-            nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-        }),
+        update_time: cart.update_time_ms.map(timestamp),
         items: cart
             .lines
             .into_iter()
@@ -86,10 +84,12 @@ impl CartService for CartApi {
         let caller = chassis::auth::caller(&request)?;
         let request = request.into_inner();
         let mut violations = Vec::new();
-        let request_id = RequestId::parse("request_id", &request.request_id)
+        let request_id = RequestId::parse(&request.request_id)
+            .at("request_id")
             .map_err(|v| violations.push(v))
             .ok();
-        let product = ProductId::parse("product_id", &request.product_id)
+        let product = ProductId::parse(&request.product_id)
+            .at("product_id")
             .map_err(|v| violations.push(v))
             .ok();
         let quantity = Quantity::parse("quantity", request.quantity)
@@ -117,7 +117,8 @@ impl CartService for CartApi {
         let caller = chassis::auth::caller(&request)?;
         let request = request.into_inner();
         let mut violations = Vec::new();
-        let product = ProductId::parse("product_id", &request.product_id)
+        let product = ProductId::parse(&request.product_id)
+            .at("product_id")
             .map_err(|v| violations.push(v))
             .ok();
         let quantity = NewQuantity::parse("quantity", request.quantity)
@@ -141,7 +142,8 @@ impl CartService for CartApi {
         request: Request<pb::RemoveItemRequest>,
     ) -> Result<Response<pb::RemoveItemResponse>, Status> {
         let caller = chassis::auth::caller(&request)?;
-        let product = ProductId::parse("product_id", &request.get_ref().product_id)
+        let product = ProductId::parse(&request.get_ref().product_id)
+            .at("product_id")
             .map_err(CartError::from)?;
         let cart = self
             .carts()?

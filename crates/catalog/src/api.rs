@@ -6,7 +6,7 @@
 
 use bazaar_contract::catalog::v1::{self as pb, catalog_service_server::CatalogService};
 use bazaar_contract::types::v1::Money;
-use chassis::error::FieldViolation;
+use chassis::error::{AtField, FieldViolation};
 use chassis::page::{self, PageError};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
@@ -87,7 +87,8 @@ impl CatalogService for CatalogApi {
         let category = if request.category_id.is_empty() {
             None
         } else {
-            Slug::parse("category_id", &request.category_id)
+            Slug::parse(&request.category_id)
+                .at("category_id")
                 .map_err(|v| violations.push(v))
                 .ok()
         };
@@ -129,8 +130,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::GetProductRequest>,
     ) -> Result<Response<pb::GetProductResponse>, Status> {
-        let id =
-            Slug::parse("product_id", &request.get_ref().product_id).map_err(CatalogError::from)?;
+        let id = Slug::parse(&request.get_ref().product_id)
+            .at("product_id")
+            .map_err(CatalogError::from)?;
         let store = self.store.get()?;
         let product = store
             .get_products(std::slice::from_ref(&id))
@@ -159,7 +161,7 @@ impl CatalogService for CatalogApi {
         let mut violations = Vec::new();
         let mut ids = Vec::with_capacity(request.product_ids.len());
         for (i, id) in request.product_ids.iter().enumerate() {
-            match Slug::parse(&format!("product_ids[{i}]"), id) {
+            match Slug::parse(id).at(&format!("product_ids[{i}]")) {
                 Ok(id) => ids.push(id),
                 Err(violation) => violations.push(violation),
             }
@@ -273,7 +275,8 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::GetCategoryRequest>,
     ) -> Result<Response<pb::GetCategoryResponse>, Status> {
-        let id = Slug::parse("category_id", &request.get_ref().category_id)
+        let id = Slug::parse(&request.get_ref().category_id)
+            .at("category_id")
             .map_err(CatalogError::from)?;
         let store = self.store.get()?;
         let category = store

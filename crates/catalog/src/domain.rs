@@ -1,6 +1,11 @@
 //! The catalog's rules, as types: an id or a query that exists past the edge is valid.
+//!
+//! Product and category ids are slugs, the contract's own value ([`Slug`]); the search query
+//! and the batch limit are the catalog's.
 
 use chassis::error::FieldViolation;
+
+pub use bazaar_contract::values::Slug;
 
 /// Longest search query, in characters, after trimming.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -8,38 +13,6 @@ pub const MAX_QUERY_CHARS: usize = 200;
 pub const MAX_QUERY_WORDS: usize = 16;
 /// Most ids in one BatchGetProducts call.
 pub const MAX_BATCH: usize = 100;
-
-/// A slug id of a product or category: `^[a-z0-9][a-z0-9-]{0,62}$`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Slug(String);
-
-impl Slug {
-    /// Parses a slug; on failure, says why in terms of `field`.
-    pub fn parse(field: &str, text: &str) -> Result<Self, FieldViolation> {
-        let mut bytes = text.bytes();
-        let valid = match bytes.next() {
-            Some(first) if first.is_ascii_lowercase() || first.is_ascii_digit() => {
-                bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            }
-            _ => false,
-        } && text.len() <= 63;
-        if valid {
-            Ok(Self(text.to_owned()))
-        } else if text.is_empty() {
-            Err(FieldViolation::new(field, "is required"))
-        } else {
-            Err(FieldViolation::new(
-                field,
-                "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes)",
-            ))
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A search query: 1..=200 characters, split into lower-cased words.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,28 +65,6 @@ pub fn fold(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs() {
-        for good in ["a", "0", "brass-desk-lamp", "x-", &"a".repeat(63)] {
-            assert!(Slug::parse("id", good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "-a",
-            "A",
-            "brass_lamp",
-            "brass lamp",
-            "é",
-            &"a".repeat(64),
-        ] {
-            assert!(Slug::parse("id", bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            Slug::parse("id", "").unwrap_err().description,
-            "is required"
-        );
-    }
 
     #[test]
     fn queries_are_trimmed_folded_and_deduplicated() {

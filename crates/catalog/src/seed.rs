@@ -73,16 +73,16 @@ impl Seed {
         let invalid = |message: String| SeedError::Invalid(message);
         let mut categories = HashSet::new();
         for category in &seed.categories {
-            Slug::parse("id", &category.id)
-                .map_err(|v| invalid(format!("category {:?}: {}", category.id, v.description)))?;
+            Slug::parse(&category.id)
+                .map_err(|e| invalid(format!("category {:?}: {e}", category.id)))?;
             if !categories.insert(category.id.as_str()) {
                 return Err(invalid(format!("category {:?} listed twice", category.id)));
             }
         }
         let mut products = HashSet::new();
         for product in &seed.products {
-            Slug::parse("id", &product.id)
-                .map_err(|v| invalid(format!("product {:?}: {}", product.id, v.description)))?;
+            Slug::parse(&product.id)
+                .map_err(|e| invalid(format!("product {:?}: {e}", product.id)))?;
             if !products.insert(product.id.as_str()) {
                 return Err(invalid(format!("product {:?} listed twice", product.id)));
             }

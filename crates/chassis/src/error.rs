@@ -4,9 +4,14 @@
 //! a client always finds the same details in the same places: `google.rpc.BadRequest` field
 //! violations for input it can fix, `google.rpc.ResourceInfo` for what was not found, and
 //! `google.rpc.ErrorInfo` (domain `bazaar.<service>`) for a machine-readable reason.
+//!
+//! A value of the contract that does not parse (`bazaar_contract::values`) says what is
+//! wrong but not where; [`AtField::at`] adds the request field's path, so a service turns it
+//! into a field violation in one call: `RequestId::parse(&text).at("request_id")?`.
 
 use std::collections::HashMap;
 
+use bazaar_contract::values::ValueError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetail, ErrorDetails, ResourceInfo, StatusExt};
 
@@ -26,6 +31,48 @@ impl FieldViolation {
             field: field.into(),
             description: description.into(),
         }
+    }
+}
+
+impl FieldViolation {
+    /// The violation of a contract value found at `field` of a request: the path is
+    /// `field` joined with the value's sub-field at fault (`amount` + `nanos`).
+    pub fn of_value(field: &str, error: ValueError) -> Self {
+        Self {
+            field: error.path(field),
+            description: error.description().to_owned(),
+        }
+    }
+}
+
+/// Where a parsed value came from: turns a value's parse errors into field violations of
+/// the request field `field`.
+pub trait AtField {
+    /// The result with field violations.
+    type Output;
+
+    /// The result, its errors placed at `field` of the request.
+    fn at(self, field: &str) -> Self::Output;
+}
+
+impl<T> AtField for Result<T, ValueError> {
+    type Output = Result<T, FieldViolation>;
+
+    fn at(self, field: &str) -> Self::Output {
+        self.map_err(|error| FieldViolation::of_value(field, error))
+    }
+}
+
+impl<T> AtField for Result<T, Vec<ValueError>> {
+    type Output = Result<T, Vec<FieldViolation>>;
+
+    fn at(self, field: &str) -> Self::Output {
+        self.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| FieldViolation::of_value(field, error))
+                .collect()
+        })
     }
 }
 
@@ -194,6 +241,27 @@ mod tests {
             .collect();
         assert_eq!(fields, ["page_size", "page_token"]);
         assert!(status.message().contains("page_size"));
+    }
+
+    #[test]
+    fn values_are_placed_at_their_request_field() {
+        use bazaar_contract::types::v1::Money;
+        use bazaar_contract::values::{self, RequestId};
+
+        let violation = RequestId::parse("").at("request_id").unwrap_err();
+        assert_eq!(violation, FieldViolation::new("request_id", "is required"));
+        let money = Money {
+            currency_code: "usd".to_owned(),
+            units: 1,
+            nanos: -1,
+        };
+        let fields: Vec<String> = values::Money::parse(&money)
+            .at("amount")
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["amount.currency_code", "amount.nanos"]);
     }
 
     #[test]

@@ -21,8 +21,8 @@
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
-//! - [`ids`]: the `request_id` idempotency key and looked-up ids, parsed one way;
-//! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`;
+//! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`,
+//!   and the contract's value errors into field violations;
 //! - [`page`]: opaque, tamper-evident page tokens;
 //! - `testing` (feature `testing`, for tests only): the harness that starts a service in a
 //!   test and waits until it serves, and the helpers every service's tests share.
@@ -38,7 +38,6 @@ pub mod config;
 pub mod deadline;
 pub mod error;
 pub mod follow;
-pub mod ids;
 pub mod page;
 pub mod server;
 pub mod service;

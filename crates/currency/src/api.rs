@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use bazaar_contract::currency::v1::{self as pb, currency_service_server::CurrencyService};
-use bazaar_contract::types::v1::Money;
-use chassis::error::FieldViolation;
+use bazaar_contract::values::ValueError;
+use bazaar_contract::values::money::{SIGNS_DISAGREE, exact_nanos};
+use chassis::error::{AtField, FieldViolation};
 use chassis::page;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Amount, Currency, CurrencyCode, MoneyError, RateTable, convert};
+use crate::domain::{Currency, CurrencyCode, Money, MoneyError, RateTable, convert};
 
 /// Default and largest page of ListCurrencies, as the contract documents.
 const DEFAULT_PAGE: u32 = 50;
@@ -52,9 +53,7 @@ impl CurrencyApi {
 
     /// A supported currency, or a violation of `field`.
     fn supported(&self, field: &str, code: &str) -> Result<&Currency, FieldViolation> {
-        let parsed = CurrencyCode::parse(code).ok_or_else(|| {
-            FieldViolation::new(field, "must be an ISO 4217 code: three upper-case letters")
-        })?;
+        let parsed = CurrencyCode::parse(code).at(field)?;
         self.table.get(parsed).ok_or_else(|| {
             FieldViolation::new(field, format!("{code} is not a supported currency"))
         })
@@ -106,12 +105,9 @@ impl CurrencyService for CurrencyApi {
         request: Request<pb::GetCurrencyRequest>,
     ) -> Result<Response<pb::GetCurrencyResponse>, Status> {
         let code = &request.get_ref().code;
-        let parsed = CurrencyCode::parse(code).ok_or_else(|| {
-            CurrencyError::Invalid(vec![FieldViolation::new(
-                "code",
-                "must be an ISO 4217 code: three upper-case letters",
-            )])
-        })?;
+        let parsed = CurrencyCode::parse(code)
+            .at("code")
+            .map_err(|v| CurrencyError::Invalid(vec![v]))?;
         let currency = self
             .table
             .get(parsed)
@@ -139,8 +135,8 @@ impl CurrencyService for CurrencyApi {
                     .supported("amount.currency_code", &money.currency_code)
                     .map_err(|v| violations.push(v))
                     .ok();
-                let amount = Amount::from_parts(money.units, money.nanos)
-                    .map_err(|e| violations.push(money_violation(e)))
+                let amount = exact_nanos(money.units, money.nanos)
+                    .map_err(|e| violations.push(amount_violation(e)))
                     .ok();
                 (from, amount)
             }
@@ -152,27 +148,34 @@ impl CurrencyService for CurrencyApi {
         let (Some(from), Some(amount), Some(to)) = (from, amount, to) else {
             return Err(CurrencyError::Invalid(violations).into());
         };
-        let converted = convert(amount, from, to)
-            .and_then(|a| a.to_parts())
-            .map_err(|e| CurrencyError::Invalid(vec![money_violation(e)]))?;
+        let converted = convert(Money::from_nanos(from.code, amount), from, to)
+            .and_then(|money| money.to_pb())
+            .map_err(|e| CurrencyError::Invalid(vec![conversion_violation(e)]))?;
         Ok(Response::new(pb::ConvertResponse {
-            converted: Some(Money {
-                currency_code: to.code.as_str().to_owned(),
-                units: converted.0,
-                nanos: converted.1,
-            }),
+            converted: Some(converted),
             rates_date: self.table.date().to_owned(),
         }))
     }
 }
 
-fn money_violation(error: MoneyError) -> FieldViolation {
-    let field = match error {
-        MoneyError::NanosOutOfRange => "amount.nanos",
-        MoneyError::SignMismatch => "amount.units",
-        MoneyError::Overflow => "amount",
+/// A Money rule `amount` breaks. Convert's contract reports signs that disagree on
+/// `amount.units`, nanos out of range on `amount.nanos`.
+fn amount_violation(error: ValueError) -> FieldViolation {
+    let error = if error == SIGNS_DISAGREE {
+        error.blaming("units")
+    } else {
+        error
     };
-    FieldViolation::new(field, error.to_string())
+    FieldViolation::of_value("amount", error)
+}
+
+/// Why a well-formed amount has no conversion: its result leaves the range of a Money.
+fn conversion_violation(error: MoneyError) -> FieldViolation {
+    let description = match error {
+        MoneyError::Overflow => "the converted amount is too large to represent".to_owned(),
+        MoneyError::CurrencyMismatch { .. } => error.to_string(),
+    };
+    FieldViolation::new("amount", description)
 }
 
 fn currency_to_pb(currency: &Currency) -> pb::Currency {

@@ -5,8 +5,8 @@
 //! converts them all at once ([`Money::convert_all`], one `Convert` call per distinct
 //! amount, concurrently, each with the optional deadline) and, if any conversion fails,
 //! shows them all in dollars with a note rather than a page in two currencies. Arithmetic
-//! (line totals, subtotals) is done exactly, in nanos, before conversion; money is never a
-//! float.
+//! (line totals, subtotals) is done exactly, in nanos, before conversion, with the
+//! contract's money arithmetic (`bazaar_contract::values::money`); money is never a float.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bazaar_contract::currency::v1::{ConvertRequest, ListCurrenciesRequest};
 use bazaar_contract::types::v1::Money;
+use bazaar_contract::values::{self, Rounding};
 use serde::Serialize;
 
 use crate::upstreams::{Upstreams, call};
@@ -84,60 +85,51 @@ pub fn format(money: &Money, info: Option<&CurrencyInfo>) -> String {
         Some(info) => (info.symbol.clone(), info.digits.min(9)),
         None => (format!("{} ", money.currency_code), 2),
     };
-    let total = nanos_of(money);
-    let negative = total < 0;
-    let scale = 10_i128.pow(9 - digits);
-    let minor = (total.abs() + scale / 2) / scale;
-    let per_unit = 10_i128.pow(digits);
-    let whole = minor / per_unit;
-    let fraction = minor % per_unit;
-    let mut grouped = String::new();
-    let digits_text = whole.to_string();
-    for (i, c) in digits_text.chars().enumerate() {
-        if i > 0 && (digits_text.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if negative { "-" } else { "" };
-    if digits == 0 {
-        format!("{sign}{prefix}{grouped}")
-    } else {
-        format!(
-            "{sign}{prefix}{grouped}.{fraction:0width$}",
-            width = digits as usize
-        )
-    }
+    let total = values::money::total_nanos(money.units, money.nanos);
+    let rounded = Rounding::HalfAwayFromZero.round_nanos(total.abs(), digits);
+    let sign = if total < 0 { "-" } else { "" };
+    format!(
+        "{sign}{prefix}{}",
+        values::money::decimal_text(rounded, digits)
+    )
 }
 
-fn nanos_of(money: &Money) -> i128 {
-    i128::from(money.units) * 1_000_000_000 + i128::from(money.nanos)
-}
-
+/// A count of nanos as a Money of `currency_code`, its units held at the int64 limit if
+/// it goes beyond.
 fn from_nanos(currency_code: &str, total: i128) -> Money {
-    let units = total / 1_000_000_000;
-    let nanos = total % 1_000_000_000;
+    let (units, nanos) = values::money::split_nanos(total).unwrap_or(if total < 0 {
+        (i64::MIN, -999_999_999)
+    } else {
+        (i64::MAX, 999_999_999)
+    });
     Money {
         currency_code: currency_code.to_owned(),
-        units: i64::try_from(units).unwrap_or(i64::MAX),
-        // |nanos| < 10^9, which fits an i32.
-        nanos: nanos as i32,
+        units,
+        nanos,
     }
 }
 
 /// `money` times `quantity`, exactly.
 pub fn times(money: &Money, quantity: i64) -> Money {
-    from_nanos(&money.currency_code, nanos_of(money) * i128::from(quantity))
+    let total = values::money::total_nanos(money.units, money.nanos);
+    from_nanos(
+        &money.currency_code,
+        total.saturating_mul(i128::from(quantity)),
+    )
 }
 
 /// The sum of amounts of one currency (`currency_code` names it, for an empty sum).
 pub fn sum<'a>(currency_code: &str, amounts: impl IntoIterator<Item = &'a Money>) -> Money {
-    from_nanos(currency_code, amounts.into_iter().map(nanos_of).sum())
+    let total = amounts
+        .into_iter()
+        .map(|m| values::money::total_nanos(m.units, m.nanos))
+        .fold(0_i128, i128::saturating_add);
+    from_nanos(currency_code, total)
 }
 
 /// Whether `code` looks like an ISO 4217 code (three upper-case letters).
 pub fn is_currency_code(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+    values::CurrencyCode::parse(code).is_ok()
 }
 
 /// The currencies the shop offers, fetched from the currency service and kept for a while.

@@ -24,6 +24,8 @@
 
 use std::time::Duration;
 
+use bazaar_contract::values::RandomnessError;
+use bazaar_contract::values::ids::{Encoding, SIGNING_KEY};
 use ed25519_dalek::SigningKey;
 
 use crate::store::{IdentityStore, KeyRecord};
@@ -64,9 +66,15 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
     Ok(bytes)
 }
 
+impl From<RandomnessError> for KeyError {
+    fn from(_: RandomnessError) -> Self {
+        KeyError::Random
+    }
+}
+
 /// Lowercase hex of some bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Encoding::Hex.encode(bytes)
 }
 
 /// A new key with a random id, created at `now_ms`.
@@ -74,7 +82,7 @@ pub fn new_key(now_ms: i64) -> Result<KeyRecord, KeyError> {
     let seed = random_bytes::<32>()?;
     let key = SigningKey::from_bytes(&seed);
     Ok(KeyRecord {
-        key_id: format!("k-{}", hex(&random_bytes::<8>()?)),
+        key_id: SIGNING_KEY.generate()?,
         private_seed: seed.to_vec(),
         public_key: key.verifying_key().to_bytes().to_vec(),
         create_ms: now_ms,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bazaar_contract::values::ids::SESSION;
 use chassis::auth::{AUDIENCE, Claims, ISSUER};
 use sha2::{Digest, Sha256};
 
@@ -26,7 +27,7 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 pub fn open(user: &UserRecord, now_ms: i64) -> Result<(SessionRecord, String), KeyError> {
     let refresh_token = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
     let session = SessionRecord {
-        id: format!("s_{}", hex(&random_bytes::<16>()?)),
+        id: SESSION.generate()?,
         user_id: user.id.clone(),
         create_ms: now_ms,
         expire_ms: now_ms + SESSION_LIFETIME.as_millis() as i64,

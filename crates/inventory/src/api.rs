@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use bazaar_contract::inventory::v1::{self as pb, inventory_service_server::InventoryService};
-use chassis::error::FieldViolation;
+use bazaar_contract::values::calendar::timestamp;
+use chassis::error::{AtField, FieldViolation};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -42,7 +43,8 @@ impl InventoryService for InventoryApi {
         &self,
         request: Request<pb::GetStockRequest>,
     ) -> Result<Response<pb::GetStockResponse>, Status> {
-        let id = ProductId::parse("product_id", &request.get_ref().product_id)
+        let id = ProductId::parse(&request.get_ref().product_id)
+            .at("product_id")
             .map_err(InventoryError::from)?;
         let store = self.store.get()?;
         let mut levels = store
@@ -72,7 +74,7 @@ impl InventoryService for InventoryApi {
         let mut violations = Vec::new();
         let mut ids = Vec::with_capacity(request.product_ids.len());
         for (i, id) in request.product_ids.iter().enumerate() {
-            match ProductId::parse(&format!("product_ids[{i}]"), id) {
+            match ProductId::parse(id).at(&format!("product_ids[{i}]")) {
                 Ok(id) => ids.push(id),
                 Err(violation) => violations.push(violation),
             }
@@ -145,8 +147,7 @@ impl InventoryService for InventoryApi {
         let reserve = ReserveRequest::parse(&request.request_id, &lines, ttl, &request.reference)
             .map_err(InventoryError::from)?;
         let store = self.store.get()?;
-        let id =
-            ReservationId::generate().map_err(|e| InventoryError::Randomness(e.to_string()))?;
+        let id = ReservationId::generate().map_err(InventoryError::Randomness)?;
         let reservation = store.reserve(&reserve, &id, self.clock.now_ms()).await?;
         tracing::info!(reservation = %reservation.id, "reserved");
         Ok(Response::new(pb::ReserveStockResponse {
@@ -160,6 +161,7 @@ impl InventoryService for InventoryApi {
         request: Request<pb::GetReservationRequest>,
     ) -> Result<Response<pb::GetReservationResponse>, Status> {
         let id = ReservationId::parse(&request.get_ref().reservation_id)
+            .at("reservation_id")
             .map_err(InventoryError::from)?;
         let store = self.store.get()?;
         let reservation = if id.could_exist() {
@@ -180,6 +182,7 @@ impl InventoryService for InventoryApi {
         request: Request<pb::CommitReservationRequest>,
     ) -> Result<Response<pb::CommitReservationResponse>, Status> {
         let id = ReservationId::parse(&request.get_ref().reservation_id)
+            .at("reservation_id")
             .map_err(InventoryError::from)?;
         let store = self.store.get()?;
         let reservation = store.commit(&id, self.clock.now_ms()).await?;
@@ -194,6 +197,7 @@ impl InventoryService for InventoryApi {
         request: Request<pb::ReleaseReservationRequest>,
     ) -> Result<Response<pb::ReleaseReservationResponse>, Status> {
         let id = ReservationId::parse(&request.get_ref().reservation_id)
+            .at("reservation_id")
             .map_err(InventoryError::from)?;
         let store = self.store.get()?;
         let reservation = store.release(&id, self.clock.now_ms()).await?;
@@ -237,12 +241,5 @@ fn reservation_to_pb(reservation: Reservation) -> pb::Reservation {
         reference: reservation.reference,
         create_time: Some(timestamp(reservation.create_ms)),
         update_time: Some(timestamp(reservation.update_ms)),
-    }
-}
-
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! Business errors carry a `google.rpc.ErrorInfo` with domain [`DOMAIN`] and the reason the
 //! contract names; a shortage also carries a `google.rpc.PreconditionFailure` with one
-//! violation per short line.
+//! violation per short line. Store failures are told apart here too: those that pass by
+//! themselves (contention, which the store retries; a connection lost) are UNAVAILABLE,
+//! the rest INTERNAL.
 
+use bazaar_contract::values::RandomnessError;
 use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -44,8 +47,8 @@ pub enum InventoryError {
     #[error("reservation {0:?} was committed")]
     ReservationCommitted(String),
     /// The operating system's randomness failed (no reservation id could be made).
-    #[error("no randomness for a reservation id: {0}")]
-    Randomness(String),
+    #[error("no reservation id could be made")]
+    Randomness(#[source] RandomnessError),
     /// The store holds something this program cannot read.
     #[error("corrupt store data: {0}")]
     Corrupt(String),
@@ -107,7 +110,7 @@ impl From<InventoryError> for Status {
             InventoryError::Randomness(_) => chassis::error::internal("inventory", &error),
             InventoryError::Corrupt(_) => chassis::error::internal("inventory store", &error),
             InventoryError::Store(ref cause) => {
-                if crate::store::is_transient(cause) {
+                if is_transient(cause) {
                     chassis::error::unavailable("inventory store", cause)
                 } else {
                     chassis::error::internal("inventory store", cause)
@@ -115,6 +118,35 @@ impl From<InventoryError> for Status {
             }
         }
     }
+}
+
+/// Whether a transaction failed only because of other transactions: SQLite busy or
+/// locked, PostgreSQL serialization failure or deadlock.
+pub(crate) fn is_contention(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    match db.code().as_deref() {
+        Some("40001") | Some("40P01") => true,
+        Some(code) => code
+            .parse::<i64>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
+        None => false,
+    }
+}
+
+/// Whether a store error may go away by itself (the caller should retry later), as opposed
+/// to a fault of ours.
+fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_)
+    ) || is_contention(error)
 }
 
 /// `FAILED_PRECONDITION` "INSUFFICIENT_STOCK": an `ErrorInfo` and a `PreconditionFailure`

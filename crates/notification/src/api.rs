@@ -8,6 +8,8 @@
 use bazaar_contract::notification::v1::{
     self as pb, notification_service_server::NotificationService,
 };
+use bazaar_contract::values::calendar::timestamp;
+use chassis::error::AtField;
 use chassis::page::{self, PageError};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
@@ -88,7 +90,8 @@ impl NotificationService for NotificationApi {
         &self,
         request: Request<pb::GetNotificationRequest>,
     ) -> Result<Response<pb::GetNotificationResponse>, Status> {
-        let id = NotificationId::parse("notification_id", &request.get_ref().notification_id)
+        let id = NotificationId::parse(&request.get_ref().notification_id)
+            .at("notification_id")
             .map_err(NotificationError::from)?;
         let store = self.store.get()?;
         let record = store
@@ -116,10 +119,6 @@ fn to_pb(record: NotificationRecord) -> pb::Notification {
         channel: i32::try_from(record.channel).unwrap_or_default(),
         recipient: record.recipient,
         subject: record.subject,
-        send_time: Some(prost_types::Timestamp {
-            seconds: record.send_time_ms.div_euclid(1000),
-            // Always 0..=999_000_000, so it fits.
-            nanos: (record.send_time_ms.rem_euclid(1000) * 1_000_000) as i32,
-        }),
+        send_time: Some(timestamp(record.send_time_ms)),
     }
 }

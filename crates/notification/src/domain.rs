@@ -2,15 +2,13 @@
 //!
 //! An order event becomes a [`Confirmation`] here, once: the recipient is a
 //! [`EmailAddress`] that is safe to put in a header (no line breaks, nothing that could add
-//! a header or a second recipient), the amounts are exact [`Amount`]s. Ids of notifications
+//! a header or a second recipient), the amounts are the contract's exact [`Money`]. Ids of notifications
 //! are derived from the event they answer ([`NotificationId::for_event`]), so the same event
 //! always maps to the same notification and the same Maildir file name.
 
 use bazaar_contract::orders::v1::{OrderEvent, OrderItem};
-use chassis::error::FieldViolation;
+use bazaar_contract::values::{Money, ValueError, lookup_id};
 use sha2::{Digest, Sha256};
-
-use crate::money::Amount;
 
 /// The sender used unless configured otherwise.
 pub const DEFAULT_MAIL_FROM: &str = "bazaar <orders@bazaar.localhost>";
@@ -51,12 +49,8 @@ impl NotificationId {
 
     /// Parses the `notification_id` of a request: any non-empty text (an unknown one is
     /// simply not found).
-    pub fn parse(field: &str, text: &str) -> Result<Self, FieldViolation> {
-        if text.is_empty() {
-            Err(FieldViolation::new(field, "is required"))
-        } else {
-            Ok(Self(text.to_owned()))
-        }
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        lookup_id(text).map(Self)
     }
 
     /// The id as text.
@@ -167,13 +161,15 @@ pub struct Line {
     /// Units ordered.
     pub quantity: i32,
     /// Price of one unit, when the event carries a valid one.
-    pub unit_price: Option<Amount>,
+    pub unit_price: Option<Money>,
 }
 
 impl Line {
     /// `unit_price × quantity`, exactly.
-    pub fn total(&self) -> Option<Amount> {
-        self.unit_price.as_ref().map(|p| p.times(self.quantity))
+    pub fn total(&self) -> Option<Money> {
+        self.unit_price
+            .as_ref()
+            .and_then(|p| p.times(i64::from(self.quantity)).ok())
     }
 }
 
@@ -189,11 +185,11 @@ pub struct Confirmation {
     /// The ordered lines.
     pub lines: Vec<Line>,
     /// Sum of the lines.
-    pub subtotal: Option<Amount>,
+    pub subtotal: Option<Money>,
     /// Shipping cost.
-    pub shipping: Option<Amount>,
+    pub shipping: Option<Money>,
     /// What was charged.
-    pub total: Option<Amount>,
+    pub total: Option<Money>,
     /// The shipment's tracking id (may be empty).
     pub tracking_id: String,
     /// The shipping address, one printed line per entry.
@@ -229,7 +225,7 @@ impl Confirmation {
         } else {
             event.order_id.clone()
         };
-        let amount = |money: &Option<_>| money.as_ref().and_then(Amount::from_money);
+        let amount = |money: &Option<_>| money.as_ref().and_then(|m| Money::parse(m).ok());
         Ok(Self {
             event_id: event.event_id.clone(),
             order_id,
@@ -254,7 +250,7 @@ fn line(item: &OrderItem) -> Line {
         product_id: item.product_id.clone(),
         name: item.name.clone(),
         quantity: item.quantity,
-        unit_price: item.unit_price.as_ref().and_then(Amount::from_money),
+        unit_price: item.unit_price.as_ref().and_then(|m| Money::parse(m).ok()),
     }
 }
 
@@ -287,7 +283,7 @@ mod tests {
         assert_eq!(a, NotificationId::for_event("evt-1", Channel::Email));
         assert_ne!(a, NotificationId::for_event("evt-2", Channel::Email));
         assert_eq!(a.as_str().len(), 32);
-        assert!(NotificationId::parse("notification_id", "").is_err());
+        assert!(NotificationId::parse("").is_err());
     }
 
     #[test]

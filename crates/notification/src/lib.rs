@@ -11,10 +11,10 @@
 //! catches up from its stored position when orders is back. It reports `SERVING` once its
 //! own store is open, whatever the state of orders.
 //!
-//! Layout: [`domain`] (ids, addresses, what a confirmation says; no I/O), [`money`] (exact
-//! amounts), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
-//! [`error`], [`config`]. [`Notifier`] is run by the
-//! chassis (`chassis::service`); tests run it the same way on port 0.
+//! Layout: [`domain`] (ids, addresses, what a confirmation says, with the contract's exact
+//! `Money`; no I/O), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
+//! [`error`], [`config`]. [`Notifier`] is run by the chassis
+//! (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -24,7 +24,6 @@ pub mod error;
 pub mod follower;
 pub mod maildir;
 pub mod mime;
-pub mod money;
 pub mod render;
 pub mod store;
 

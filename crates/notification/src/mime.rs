@@ -10,6 +10,8 @@
 //! Lines end with LF: Maildir keeps messages in the local line convention, and delivery
 //! agents turn them into CRLF on the wire.
 
+use bazaar_contract::values::calendar::UtcDateTime;
+
 use crate::domain::{EmailAddress, MailFrom};
 
 /// Longest encoded line, without its line ending (RFC 2045 §6.7).
@@ -45,7 +47,7 @@ impl Message<'_> {
             out.push_str(value);
             out.push('\n');
         };
-        header("Date", &rfc5322_date(self.date_ms));
+        header("Date", &UtcDateTime::of_ms(self.date_ms).rfc5322());
         header("From", self.from.mailbox());
         header("To", self.to.as_str());
         header("Subject", self.subject);
@@ -107,43 +109,6 @@ pub fn quoted_printable(text: &str) -> String {
     out
 }
 
-/// A date as RFC 5322 writes it, in UTC: `Tue, 05 Mar 2024 14:03:07 +0000`.
-pub fn rfc5322_date(ms: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
-        DAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
-/// Hinnant's `civil_from_days`: (year, month 1..=12, day 1..=31).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,20 +168,6 @@ mod tests {
             assert!(!encoded.contains("=_"));
             assert_eq!(decode(&encoded), sample, "{encoded}");
         }
-    }
-
-    #[test]
-    fn dates_are_rfc5322() {
-        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(
-            rfc5322_date(1_709_647_387_000),
-            "Tue, 05 Mar 2024 14:03:07 +0000"
-        );
-        assert_eq!(
-            rfc5322_date(951_782_400_000),
-            "Tue, 29 Feb 2000 00:00:00 +0000"
-        );
-        assert_eq!(rfc5322_date(-1_000), "Wed, 31 Dec 1969 23:59:59 +0000");
     }
 
     #[test]

@@ -7,14 +7,15 @@
 
 use std::fmt::Write;
 
+use bazaar_contract::values::Money;
+
 use crate::domain::Confirmation;
-use crate::money::Amount;
 
 /// Shown where the event carries no valid amount.
 const UNKNOWN: &str = "n/a";
 
-fn money(amount: Option<&Amount>) -> String {
-    amount.map_or_else(|| UNKNOWN.to_owned(), Amount::to_string)
+fn money(amount: Option<&Money>) -> String {
+    amount.map_or_else(|| UNKNOWN.to_owned(), Money::to_string)
 }
 
 fn delivery(days: i32) -> Option<String> {
@@ -146,14 +147,10 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::{EmailAddress, Line};
-    use bazaar_contract::types::v1::Money;
+    use bazaar_contract::values::CurrencyCode;
 
-    fn usd(units: i64, nanos: i32) -> Option<Amount> {
-        Amount::from_money(&Money {
-            currency_code: "USD".to_owned(),
-            units,
-            nanos,
-        })
+    fn usd(units: i64, nanos: i32) -> Option<Money> {
+        Money::new(CurrencyCode::USD, units, nanos).ok()
     }
 
     fn confirmation() -> Confirmation {

@@ -17,9 +17,9 @@ use bazaar_contract::orders::v1::OrderState;
 use chassis::auth::Caller;
 use tonic::metadata::{Ascii, MetadataValue};
 
-use crate::domain::CheckoutInput;
+use crate::domain::{ChargeStatus, CheckoutInput, OrderRecord, Step};
 use crate::error::OrdersError;
-use crate::order::{ChargeStatus, OrderRecord, Step};
+use crate::ids::{ORDER, new_id};
 use crate::pricing;
 use crate::saga::{Sagas, Secrets};
 use crate::store::Claim;
@@ -132,13 +132,13 @@ async fn prepare(
         clients,
         &lines,
         input.address.as_pb(),
-        &input.currency,
+        input.currency.code(),
         sagas.timing().currency_timeout,
     )
     .await?;
     let now = sagas.now_ms();
     Ok(OrderRecord {
-        id: crate::ids::random_id("ord"),
+        id: new_id(&ORDER),
         user_id: caller.user_id.clone(),
         state: OrderState::Pending,
         step: Step::Reserve,

@@ -15,27 +15,24 @@
 //! SQL ([`store`], [`outbox`]: SQLite by default, PostgreSQL when given a `postgres://`
 //! URL). Callers are verified with identity's keys (`chassis::auth`).
 //!
-//! Layout: [`domain`] (request fields, parsed), [`money`] (exact amounts), [`order`] (an
-//! order and its saga position), [`pricing`], [`checkout`], [`saga`], [`steps`], [`store`],
-//! [`outbox`], [`clients`], [`api`], [`error`], [`clock`], [`config`]. [`Orders`] is run by the
-//! chassis (`chassis::service`); tests run it the same way on port 0.
+//! Layout: [`domain`] (an order and its saga position, and request fields, parsed; no I/O),
+//! [`pricing`], [`checkout`], [`saga`] (the engine, its steps and compensations), [`store`]
+//! (with the outbox), [`outbox`] (the event stream), [`ids`], [`clients`], [`api`],
+//! [`error`], [`clock`], [`config`]. [`Orders`] is run by the chassis
+//! (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod checkout;
 pub mod clients;
 pub mod clock;
-pub mod compensation;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ids;
-pub mod money;
-pub mod order;
 pub mod outbox;
 pub mod pricing;
 pub mod saga;
-pub mod steps;
 pub mod store;
 
 use std::sync::Arc;

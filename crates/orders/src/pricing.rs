@@ -1,7 +1,7 @@
 //! Pricing a cart: catalog prices, converted into the order's currency, and a shipping
 //! quote. Nothing is recorded yet, so every failure here is an error of the PlaceOrder call.
 //!
-//! Money is exact ([`crate::money`]). Conversion is per unit: each distinct unit price (and
+//! Money is exact (the contract's `Money`, with checked arithmetic). Conversion is per unit: each distinct unit price (and
 //! the shipping cost) is converted once by the currency service, which rounds it to the
 //! currency's minor unit; lines are then `unit_price × quantity` of the rounded unit price,
 //! the subtotal their sum and the total `subtotal + shipping_cost`, all exact. So the order's
@@ -20,15 +20,14 @@ use bazaar_contract::catalog::v1::BatchGetProductsRequest;
 use bazaar_contract::currency::v1::{ConvertRequest, GetCurrencyRequest};
 use bazaar_contract::shipping::v1::{GetQuoteRequest, ShipmentItem};
 use bazaar_contract::types::v1::{Address, Money};
+use bazaar_contract::values::{self, CurrencyCode, MoneyError};
 use chassis::error::FieldViolation;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetail, StatusExt};
 
 use crate::clients::Clients;
-use crate::domain::{CurrencyCode, USD};
+use crate::domain::Item;
 use crate::error::OrdersError;
-use crate::money::{Amount, MoneyError};
-use crate::order::Item;
 
 /// A priced cart.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +51,7 @@ pub async fn price(
     clients: &Clients,
     lines: &[CartItem],
     address: &Address,
-    currency: &CurrencyCode,
+    currency: CurrencyCode,
     currency_timeout: Duration,
 ) -> Result<Priced, OrdersError> {
     let products = clients
@@ -111,29 +110,32 @@ pub async fn price(
     let mut usd_prices = Vec::with_capacity(products.len());
     for product in &products {
         let price = product.price.clone().unwrap_or_default();
-        Amount::from_pb(&price, USD).map_err(|e| internal("catalog price", e))?;
+        exact("catalog price", &price, CurrencyCode::USD)?;
         usd_prices.push(price);
     }
     let usd_shipping = quote.cost.unwrap_or_default();
-    Amount::from_pb(&usd_shipping, USD).map_err(|e| internal("shipping cost", e))?;
+    exact("shipping cost", &usd_shipping, CurrencyCode::USD)?;
 
     let mut amounts = usd_prices.clone();
     amounts.push(usd_shipping.clone());
     let (currency, converted) =
-        match convert_all(clients, currency.as_str(), &amounts, currency_timeout).await? {
-            Some(converted) => (currency.as_str().to_owned(), converted),
-            None => (USD.to_owned(), amounts),
+        match convert_all(clients, currency, &amounts, currency_timeout).await? {
+            Some(converted) => (currency, converted),
+            None => (CurrencyCode::USD, amounts),
         };
     let (shipping_cost, unit_prices) = converted
         .split_last()
         .ok_or_else(|| OrdersError::Internal("no amounts converted".to_owned()))?;
 
     let mut items = Vec::with_capacity(lines.len());
-    let mut subtotal = Amount::zero(&currency);
+    let mut subtotal = values::Money::zero(currency);
     for ((line, product), unit_price) in lines.iter().zip(&products).zip(unit_prices) {
-        let unit = Amount::from_pb(unit_price, &currency).map_err(|e| internal("unit price", e))?;
+        let unit = exact("unit price", unit_price, currency)?;
+        let line_total = unit
+            .times(i64::from(line.quantity))
+            .map_err(|e| internal("line total", e))?;
         subtotal = subtotal
-            .plus(&unit.times(line.quantity))
+            .checked_add(&line_total)
             .map_err(|e| internal("subtotal", e))?;
         items.push(Item {
             product_id: product.id.clone(),
@@ -143,11 +145,12 @@ pub async fn price(
             unit_price: unit_price.clone(),
         });
     }
-    let shipping =
-        Amount::from_pb(shipping_cost, &currency).map_err(|e| internal("shipping", e))?;
-    let total = subtotal.plus(&shipping).map_err(|e| internal("total", e))?;
+    let shipping = exact("shipping", shipping_cost, currency)?;
+    let total = subtotal
+        .checked_add(&shipping)
+        .map_err(|e| internal("total", e))?;
     Ok(Priced {
-        currency,
+        currency: currency.as_str().to_owned(),
         items,
         subtotal: subtotal.to_pb().map_err(|e| internal("subtotal", e))?,
         shipping_cost: shipping_cost.clone(),
@@ -156,15 +159,28 @@ pub async fn price(
     })
 }
 
+/// An amount another service sent, checked: a valid Money in `currency`, or an internal
+/// error (that service broke the contract).
+fn exact(what: &str, money: &Money, currency: CurrencyCode) -> Result<values::Money, OrdersError> {
+    let broken = |problem: String| OrdersError::Internal(format!("{what}: {problem}"));
+    values::Money::parse(money)
+        .map_err(|errors| {
+            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            broken(problems.join("; "))
+        })?
+        .in_currency(currency)
+        .map_err(|e| broken(e.to_string()))
+}
+
 /// `amounts` (USD) converted into `target`, in the same order; `None` to price in USD
 /// instead (USD asked for, or currency unavailable); an error for an unsupported currency.
 async fn convert_all(
     clients: &Clients,
-    target: &str,
+    target: CurrencyCode,
     amounts: &[Money],
     timeout: Duration,
 ) -> Result<Option<Vec<Money>>, OrdersError> {
-    if target == USD {
+    if target == CurrencyCode::USD {
         return Ok(None);
     }
     let unsupported = || {
@@ -174,7 +190,7 @@ async fn convert_all(
         )])
     };
     let mut request = tonic::Request::new(GetCurrencyRequest {
-        code: target.to_owned(),
+        code: target.as_str().to_owned(),
     });
     request.set_timeout(timeout);
     match clients.currency.clone().get_currency(request).await {
@@ -202,7 +218,7 @@ async fn convert_all(
         let mut client = clients.currency.clone();
         let mut request = tonic::Request::new(ConvertRequest {
             amount: Some(amount.clone()),
-            to_currency_code: target.to_owned(),
+            to_currency_code: target.as_str().to_owned(),
         });
         request.set_timeout(timeout);
         let call = async move { (index, client.convert(request).await) };
@@ -217,7 +233,7 @@ async fn convert_all(
             .map_err(|e| OrdersError::Internal(format!("currency conversion task failed: {e}")))?;
         match result.map(|r| r.into_inner().converted) {
             Ok(Some(money))
-                if money.currency_code == target && Amount::from_pb(&money, target).is_ok() =>
+                if values::Money::parse(&money).is_ok_and(|m| m.currency() == target) =>
             {
                 converted.insert(index, money);
             }

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use bazaar_contract::payment::v1::{self as pb, payment_service_server::PaymentService};
-use chassis::error::FieldViolation;
+use bazaar_contract::values::calendar::timestamp;
+use chassis::error::{AtField, FieldViolation};
 use chassis::page;
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
@@ -81,9 +82,11 @@ impl PaymentService for PaymentApi {
         let request = request.into_inner();
         let mut violations = Vec::new();
         let request_id = RequestId::parse(&request.request_id)
+            .at("request_id")
             .map_err(|v| violations.push(v))
             .ok();
-        let charge_id = domain::lookup_id("charge_id", &request.charge_id)
+        let charge_id = domain::lookup_id(&request.charge_id)
+            .at("charge_id")
             .map_err(|v| violations.push(v))
             .ok();
         let (Some(request_id), Some(charge_id), true) =
@@ -102,7 +105,8 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetChargeRequest>,
     ) -> Result<Response<pb::GetChargeResponse>, Status> {
-        let charge_id = domain::lookup_id("charge_id", &request.get_ref().charge_id)
+        let charge_id = domain::lookup_id(&request.get_ref().charge_id)
+            .at("charge_id")
             .map_err(PaymentError::from)?;
         let charge = self
             .store
@@ -173,21 +177,13 @@ fn parse_position(position: &str) -> Option<(i64, String)> {
     Some((time.parse().ok()?, id.to_owned()))
 }
 
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        // 0..=999 milliseconds in nanoseconds fits in an i32.
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
 fn charge_to_pb(record: ChargeRecord) -> pb::Charge {
     pb::Charge {
         id: record.id,
         order_id: record.order_id,
         amount: Some(record.amount.to_money()),
         status: record.status.to_pb().into(),
-        card_brand: record.card_brand.to_pb().into(),
+        card_brand: record.card_brand.into(),
         card_last4: record.card_last4,
         decline_reason: record
             .decline_reason

@@ -1,5 +1,6 @@
 //! Everything a payment call can fail with, and its one mapping to a gRPC status.
 
+use bazaar_contract::values::RandomnessError;
 use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 
@@ -44,20 +45,14 @@ pub enum PaymentError {
     #[error("charge {0} was declined and cannot be refunded")]
     NotRefundable(String),
     /// No random bytes for a new id.
-    #[error("no randomness for a new id: {0}")]
-    Random(getrandom::Error),
+    #[error("no new charge id could be made")]
+    Random(#[from] RandomnessError),
     /// A stored row holds a value this program never writes.
     #[error("stored charge is not valid: {0}")]
     Corrupt(String),
     /// The store failed.
     #[error("store failed")]
     Store(#[from] sqlx::Error),
-}
-
-impl From<getrandom::Error> for PaymentError {
-    fn from(error: getrandom::Error) -> Self {
-        PaymentError::Random(error)
-    }
 }
 
 impl From<FieldViolation> for PaymentError {

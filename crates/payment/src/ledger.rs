@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use crate::clock::{Clock, YearMonth};
+use bazaar_contract::values::calendar::YearMonth;
+
+use crate::clock::Clock;
 use crate::domain::{self, ChargeOrder, ChargeStatus, RequestId, Verdict};
 use crate::error::PaymentError;
 use crate::store::{ChargeRecord, ChargeStore, Claim, Finished, NewClaim, Refunded, Settlement};

@@ -144,7 +144,7 @@ impl Catalog {
             products.extend(
                 page.products
                     .iter()
-                    .filter_map(|p| ProductId::parse("", &p.id).ok()),
+                    .filter_map(|p| ProductId::parse(&p.id).ok()),
             );
             if page.next_page_token.is_empty() {
                 break;

@@ -66,7 +66,7 @@ impl Model {
         // not products anyone can ask about.
         let mut products: Vec<(ProductId, u64)> = Vec::new();
         for item in &order.items {
-            let Ok(id) = ProductId::parse("", &item.product_id) else {
+            let Ok(id) = ProductId::parse(&item.product_id) else {
                 continue;
             };
             let units = u64::try_from(item.quantity).unwrap_or(0);
@@ -147,7 +147,7 @@ mod tests {
     }
 
     fn id(s: &str) -> ProductId {
-        ProductId::parse("", s).unwrap()
+        ProductId::parse(s).unwrap()
     }
 
     #[test]

@@ -114,7 +114,7 @@ mod tests {
     use bazaar_contract::orders::v1::{Order, OrderEvent, OrderEventType, OrderItem};
 
     fn id(s: &str) -> ProductId {
-        ProductId::parse("", s).unwrap()
+        ProductId::parse(s).unwrap()
     }
 
     fn model(orders: &[&[(&str, i32)]]) -> Model {

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use bazaar_contract::shipping::v1::{self as pb, shipping_service_server::ShippingService};
+use bazaar_contract::values::calendar::timestamp;
+use chassis::error::AtField;
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -81,7 +83,8 @@ impl ShippingService for ShippingApi {
         &self,
         request: Request<pb::CancelShipmentRequest>,
     ) -> Result<Response<pb::CancelShipmentResponse>, Status> {
-        let id = domain::lookup_id("shipment_id", &request.get_ref().shipment_id)
+        let id = domain::lookup_id(&request.get_ref().shipment_id)
+            .at("shipment_id")
             .map_err(ShippingError::from)?;
         let shipment = self.shipments()?.cancel(&id).await?;
         Ok(Response::new(pb::CancelShipmentResponse {
@@ -94,20 +97,13 @@ impl ShippingService for ShippingApi {
         &self,
         request: Request<pb::GetShipmentRequest>,
     ) -> Result<Response<pb::GetShipmentResponse>, Status> {
-        let id = domain::lookup_id("shipment_id", &request.get_ref().shipment_id)
+        let id = domain::lookup_id(&request.get_ref().shipment_id)
+            .at("shipment_id")
             .map_err(ShippingError::from)?;
         let shipment = self.shipments()?.get(&id).await?;
         Ok(Response::new(pb::GetShipmentResponse {
             shipment: Some(shipment_to_pb(shipment)),
         }))
-    }
-}
-
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        // 0..=999 milliseconds in nanoseconds fits in an i32.
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
     }
 }
 

@@ -3,6 +3,7 @@
 //! The contract's "SHIPMENT_DISPATCHED" has no variant: no state defined today means a
 //! parcel has left, so a cancel never meets it.
 
+use bazaar_contract::values::RandomnessError;
 use chassis::error::{ErrorDomain, FieldViolation};
 use tonic::{Code, Status};
 
@@ -31,20 +32,14 @@ pub enum ShippingError {
     #[error("shipment {0} not found")]
     ShipmentNotFound(String),
     /// No random bytes for new ids.
-    #[error("no randomness for a new id: {0}")]
-    Random(getrandom::Error),
+    #[error("no new shipment id could be made")]
+    Random(#[from] RandomnessError),
     /// A stored row holds a value this program never writes.
     #[error("stored shipment is not valid: {0}")]
     Corrupt(String),
     /// The store failed.
     #[error("store failed")]
     Store(#[from] sqlx::Error),
-}
-
-impl From<getrandom::Error> for ShippingError {
-    fn from(error: getrandom::Error) -> Self {
-        ShippingError::Random(error)
-    }
 }
 
 impl From<FieldViolation> for ShippingError {

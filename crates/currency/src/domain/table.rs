@@ -66,7 +66,7 @@ impl RateTable {
                 code: row.code.clone(),
                 problem,
             };
-            let code = CurrencyCode::parse(&row.code).ok_or_else(|| problem("not an ISO code"))?;
+            let code = CurrencyCode::parse(&row.code).map_err(|_| problem("not an ISO code"))?;
             let per_usd = Rate::parse(&row.per_usd).ok_or_else(|| problem("bad per_usd"))?;
             if row.symbol.is_empty() || row.symbol.chars().count() > 5 {
                 return Err(problem("symbol must be 1..=5 characters"));
@@ -85,8 +85,7 @@ impl RateTable {
                 return Err(problem("listed twice"));
             }
         }
-        let usd = CurrencyCode::parse("USD").ok_or(TableError::NotUsdBased)?;
-        match currencies.get(&usd) {
+        match currencies.get(&CurrencyCode::USD) {
             Some(c) if c.per_usd.nanos() == super::NANOS_PER_UNIT => {}
             _ => return Err(TableError::NotUsdBased),
         }

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use bazaar_contract::identity::v1 as pb;
+use bazaar_contract::values::ids::{GUEST, USER};
 use chassis::error::FieldViolation;
 
 use super::{IdentityApi, internal};
 use crate::domain::{Email, Password, display_name};
 use crate::error::IdentityError;
-use crate::keys::{hex, random_bytes};
 use crate::password;
 use crate::store::{CreateUserError, UserRecord};
 use crate::throttle::{FAILURE_WINDOW, locked_until};
@@ -41,7 +41,7 @@ impl IdentityApi {
             .await
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
         let user = UserRecord {
-            id: format!("u_{}", hex(&random_bytes::<16>().map_err(internal)?)),
+            id: USER.generate().map_err(|e| internal(e.into()))?,
             kind: "user".to_owned(),
             email: Some(email.as_str().to_owned()),
             display_name: name,
@@ -120,7 +120,7 @@ impl IdentityApi {
     pub(super) async fn open_guest(&self) -> Result<pb::StartGuestSessionResponse, IdentityError> {
         let ready = self.ready()?;
         let user = UserRecord {
-            id: format!("g_{}", hex(&random_bytes::<16>().map_err(internal)?)),
+            id: GUEST.generate().map_err(|e| internal(e.into()))?,
             kind: "guest".to_owned(),
             email: None,
             display_name: String::new(),

@@ -14,6 +14,7 @@ mod sessions;
 use std::sync::Arc;
 
 use bazaar_contract::identity::v1::{self as pb, identity_service_server::IdentityService};
+use bazaar_contract::values::calendar::timestamp;
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 use tracing::field::Empty;
@@ -185,11 +186,4 @@ impl IdentityService for IdentityApi {
 
 fn internal(error: KeyError) -> IdentityError {
     IdentityError::Internal(error.to_string())
-}
-
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
 }

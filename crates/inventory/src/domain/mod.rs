@@ -12,13 +12,14 @@
 //! (`overdue`) are subtracted from `reserved` when stock is read, so expiry holds at the
 //! instant it happens whether or not the sweeper has run.
 //!
-//! `ids` has the identifiers, `requests` the parsed requests, `stock` the stock
-//! arithmetic and the reservation's life.
+//! `ids` has the identifiers (product and request ids are the contract's own values),
+//! `requests` the parsed requests, `stock` the stock arithmetic and the reservation's life.
 
 mod ids;
 mod requests;
 mod stock;
 
+use bazaar_contract::values::ids::Encoding;
 use sha2::{Digest, Sha256};
 
 pub use ids::{ProductId, RequestId, ReservationId};
@@ -46,10 +47,5 @@ pub const MAX_ID_CHARS: usize = 64;
 
 /// The SHA-256 of `text`, in hex.
 pub(crate) fn digest(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// `bytes` in lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Encoding::Hex.encode(&Sha256::digest(text.as_bytes()))
 }

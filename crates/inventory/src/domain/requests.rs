@@ -1,7 +1,7 @@
 //! Restock and ReserveStock requests, parsed once with every bad field named, and their
 //! fingerprints (what makes a retry with the same request id "the same call").
 
-use chassis::error::FieldViolation;
+use chassis::error::{AtField, FieldViolation};
 
 use super::{
     DEFAULT_TTL_MS, MAX_LINES, MAX_REFERENCE_CHARS, MAX_RESERVE_QUANTITY, MAX_RESTOCK_QUANTITY,
@@ -49,6 +49,7 @@ impl ReserveRequest {
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Vec::new();
         let request_id = RequestId::parse(request_id)
+            .at("request_id")
             .map_err(|v| violations.push(v))
             .ok();
         let mut parsed = Vec::with_capacity(lines.len().min(MAX_LINES));
@@ -61,7 +62,7 @@ impl ReserveRequest {
             let mut seen = std::collections::HashSet::new();
             for (i, (product_id, quantity)) in lines.iter().enumerate() {
                 let field = format!("lines[{i}].product_id");
-                match ProductId::parse(&field, product_id) {
+                match ProductId::parse(product_id).at(&field) {
                     Ok(id) if !seen.insert(id.clone()) => violations.push(FieldViolation::new(
                         field,
                         "lists a product already listed in an earlier line",
@@ -160,9 +161,11 @@ impl RestockRequest {
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Vec::new();
         let request_id = RequestId::parse(request_id)
+            .at("request_id")
             .map_err(|v| violations.push(v))
             .ok();
-        let product_id = ProductId::parse("product_id", product_id)
+        let product_id = ProductId::parse(product_id)
+            .at("product_id")
             .map_err(|v| violations.push(v))
             .ok();
         if !(1..=MAX_RESTOCK_QUANTITY).contains(&quantity) {

@@ -44,7 +44,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use crate::domain::{Line, ProductId, Reservation, ReservationState, StockCounts, StockLevel};
-use crate::error::InventoryError;
+use crate::error::{InventoryError, is_contention};
 
 /// The inventory's migrations, both backends, same versions.
 pub const MIGRATIONS: chassis::store::Migrations =
@@ -128,35 +128,6 @@ where
 fn contention_backoff() -> Backoff {
     Backoff::new(Duration::from_millis(10), Duration::from_millis(200))
         .with_jitter(Jitter::Added { percent: 50 })
-}
-
-/// Whether a transaction failed only because of other transactions: SQLite busy or
-/// locked, PostgreSQL serialization failure or deadlock.
-pub(crate) fn is_contention(error: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = error else {
-        return false;
-    };
-    match db.code().as_deref() {
-        Some("40001") | Some("40P01") => true,
-        Some(code) => code
-            .parse::<i64>()
-            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
-        None => false,
-    }
-}
-
-/// Whether a store error may go away by itself (the caller should retry later), as opposed
-/// to a fault of ours.
-pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_)
-    ) || is_contention(error)
 }
 
 /// Stock levels read in one statement, so the counts and the overdue units agree.
@@ -264,8 +235,9 @@ async fn load_lines(conn: &mut AnyConnection, id: &str) -> Result<Vec<Line>, Inv
         .map(|row| {
             let product_id: String = row.try_get("product_id")?;
             Ok(Line {
-                product_id: ProductId::parse("product_id", &product_id)
-                    .map_err(|v| InventoryError::Corrupt(v.to_string()))?,
+                product_id: ProductId::parse(&product_id).map_err(|e| {
+                    InventoryError::Corrupt(format!("product_id {product_id:?}: {e}"))
+                })?,
                 quantity: row.try_get("quantity")?,
             })
         })

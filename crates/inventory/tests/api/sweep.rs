@@ -35,7 +35,7 @@ fn reserve_request(request_id: &str, lines: &[(&str, i32)], ttl_secs: i64) -> Re
 }
 
 async fn level(store: &InventoryStore, product: &str, now: i64) -> (i64, i64) {
-    let id = ProductId::parse("p", product).unwrap();
+    let id = ProductId::parse(product).unwrap();
     let level = store
         .stock_levels(&[id], now)
         .await

@@ -1,7 +1,9 @@
-//! The card of a checkout: checked as payment would, kept only in memory, never shown.
+//! The card of a checkout: checked as payment will check it, kept only in memory, never
+//! shown.
 
 use bazaar_contract::payment::v1::Card;
-use chassis::error::FieldViolation;
+use bazaar_contract::values::{self, ValueError};
+use chassis::error::{AtField, FieldViolation};
 
 /// A well-formed card. It lives only in memory, for the charge: never stored or logged,
 /// which is why `Debug` shows nothing of it.
@@ -15,54 +17,20 @@ impl std::fmt::Debug for CardInput {
 }
 
 impl CardInput {
-    /// Parses `card`; every bad field is added to `violations`.
+    /// Parses `card` as payment will (`bazaar_contract::values::Card`); every bad field is
+    /// added to `violations`.
     pub fn parse(card: Option<&Card>, violations: &mut Vec<FieldViolation>) -> Option<Self> {
         let Some(card) = card else {
-            violations.push(FieldViolation::new("card", "is required"));
+            violations.push(FieldViolation::of_value("card", ValueError::required()));
             return None;
         };
-        let before = violations.len();
-        let digits: String = card
-            .number
-            .chars()
-            .filter(|c| *c != ' ' && *c != '-')
-            .collect();
-        let amex = digits.starts_with("34") || digits.starts_with("37");
-        if digits.is_empty() {
-            violations.push(FieldViolation::new("card.number", "is required"));
-        } else if !(12..=19).contains(&digits.len())
-            || !digits.bytes().all(|b| b.is_ascii_digit())
-            || !luhn(&digits)
-        {
-            violations.push(FieldViolation::new(
-                "card.number",
-                "must be 12..=19 digits that pass the Luhn check",
-            ));
+        match values::Card::parse(card).at("card") {
+            Ok(_) => Some(Self(card.clone())),
+            Err(bad) => {
+                violations.extend(bad);
+                None
+            }
         }
-        if !(1..=12).contains(&card.expiry_month) {
-            violations.push(FieldViolation::new("card.expiry_month", "must be 1..=12"));
-        }
-        if !(2000..=2099).contains(&card.expiry_year) {
-            violations.push(FieldViolation::new(
-                "card.expiry_year",
-                "must be a four-digit year, 2000..=2099",
-            ));
-        }
-        let cvv_length = if amex { 4 } else { 3 };
-        if card.cvv.len() != cvv_length || !card.cvv.bytes().all(|b| b.is_ascii_digit()) {
-            violations.push(FieldViolation::new(
-                "card.cvv",
-                format!("must be {cvv_length} digits"),
-            ));
-        }
-        let holder = card.holder_name.trim();
-        if holder.is_empty() || holder.chars().count() > 100 {
-            violations.push(FieldViolation::new(
-                "card.holder_name",
-                "must be 1..=100 characters",
-            ));
-        }
-        (violations.len() == before).then(|| Self(card.clone()))
     }
 
     /// The card, as the payment contract's message.
@@ -81,24 +49,6 @@ impl CardInput {
             self.0.holder_name.trim()
         )
     }
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

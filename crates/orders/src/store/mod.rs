@@ -4,18 +4,18 @@
 //! Every change of a saga is one transaction that is conditional on the saga's lease
 //! (`lease_owner` is this process): a process that lost its lease (it stalled, another took
 //! the saga over) can change nothing. A change that ends the saga writes its event into the
-//! outbox ([`crate::outbox`]) in the same transaction, so no state change is without its
-//! event and no event without its change.
+//! outbox ([`outbox`]) in the same transaction, so no state change is without its event and
+//! no event without its change; StreamOrderEvents reads it back ([`crate::outbox`]).
 
 use bazaar_contract::orders::v1::OrderEventType;
 use chassis::store::Backend;
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
 
-use crate::order::OrderRecord;
-use crate::outbox;
+use crate::domain::OrderRecord;
 
 mod claims;
+mod outbox;
 mod read;
 
 pub use claims::Claim;

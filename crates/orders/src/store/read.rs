@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{ORDER_COLUMNS, OrdersStore};
-use crate::order::{ChargeStatus, Failure, Item, OrderRecord, Step};
+use crate::domain::{ChargeStatus, Failure, Item, OrderRecord, Step};
 
 impl OrdersStore {
     /// One order, whoever owns it.

@@ -1,12 +1,14 @@
-//! Amounts to charge: a valid `bazaar.type.v1.Money`, positive, at most 1,000,000 units.
+//! Amounts to charge: a valid `bazaar.type.v1.Money` (the contract's rules, checked by
+//! `bazaar_contract::values::money`), and payment's own limits on top: positive, at most
+//! 1,000,000 units.
 
 use bazaar_contract::types::v1::Money;
-use chassis::error::FieldViolation;
+use bazaar_contract::values::ValueError;
+use bazaar_contract::values::money::{CurrencyCode, NANOS_PER_UNIT, exact_nanos};
+use chassis::error::{AtField, FieldViolation};
 
 /// Largest amount charged in one call, in whole units of its currency.
 pub const MAX_UNITS: i64 = 1_000_000;
-
-const MAX_NANOS: i32 = 999_999_999;
 
 /// A positive amount of money in one ISO 4217 currency, never more than [`MAX_UNITS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,46 +20,42 @@ pub struct Amount {
 
 impl Amount {
     /// Parses the Money at `field` (`amount`); every problem is a violation of the
-    /// sub-field at fault (`amount.currency_code`, `amount.nanos`, ...).
+    /// sub-field at fault (`amount.currency_code`, `amount.nanos`, ...). The size is checked
+    /// whenever the parts are well-formed, even when the currency is not.
     pub fn parse(field: &str, money: Option<&Money>) -> Result<Self, Vec<FieldViolation>> {
         let Some(money) = money else {
-            return Err(vec![FieldViolation::new(field, "is required")]);
+            return Err(vec![FieldViolation::of_value(
+                field,
+                ValueError::required(),
+            )]);
         };
         let mut violations = Vec::new();
-        let code = &money.currency_code;
-        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            violations.push(FieldViolation::new(
-                format!("{field}.currency_code"),
-                "must be a three-letter ISO 4217 code in upper case, for example USD",
-            ));
+        let currency = CurrencyCode::parse(&money.currency_code)
+            .map_err(|e| e.blaming("currency_code"))
+            .at(field)
+            .map_err(|v| violations.push(v))
+            .ok();
+        match exact_nanos(money.units, money.nanos).at(field) {
+            Err(violation) => violations.push(violation),
+            Ok(nanos) if nanos <= 0 => {
+                violations.push(FieldViolation::new(field, "must be positive"));
+            }
+            Ok(nanos) if nanos > i128::from(MAX_UNITS) * NANOS_PER_UNIT => {
+                violations.push(FieldViolation::new(
+                    format!("{field}.units"),
+                    format!("must be at most {MAX_UNITS} units"),
+                ));
+            }
+            Ok(_) => {}
         }
-        let (units, nanos) = (money.units, money.nanos);
-        if !(-MAX_NANOS..=MAX_NANOS).contains(&nanos) {
-            violations.push(FieldViolation::new(
-                format!("{field}.nanos"),
-                "must be between -999999999 and 999999999",
-            ));
-        } else if (units > 0 && nanos < 0) || (units < 0 && nanos > 0) {
-            violations.push(FieldViolation::new(
-                format!("{field}.nanos"),
-                "must have the same sign as units",
-            ));
-        } else if units < 0 || (units == 0 && nanos <= 0) {
-            violations.push(FieldViolation::new(field, "must be positive"));
-        } else if units > MAX_UNITS || (units == MAX_UNITS && nanos > 0) {
-            violations.push(FieldViolation::new(
-                format!("{field}.units"),
-                format!("must be at most {MAX_UNITS} units"),
-            ));
+        match currency {
+            Some(currency) if violations.is_empty() => Ok(Self {
+                currency_code: currency.as_str().to_owned(),
+                units: money.units,
+                nanos: money.nanos,
+            }),
+            _ => Err(violations),
         }
-        if !violations.is_empty() {
-            return Err(violations);
-        }
-        Ok(Self {
-            currency_code: code.clone(),
-            units,
-            nanos,
-        })
     }
 
     /// A stored amount, trusted as written by [`Amount::parse`].

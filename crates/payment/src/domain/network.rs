@@ -3,9 +3,8 @@
 //! valid card is approved unless it has expired.
 
 use bazaar_contract::payment::v1 as pb;
-
-use super::card::Card;
-use crate::clock::YearMonth;
+use bazaar_contract::values::Card;
+use bazaar_contract::values::calendar::YearMonth;
 
 /// Why a card was declined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,13 +110,13 @@ mod tests {
         } else {
             "123"
         };
-        Card::parse(Some(&pb::Card {
+        Card::parse(&pb::Card {
             number: number.to_owned(),
             expiry_month: month,
             expiry_year: year,
             cvv: cvv.to_owned(),
             holder_name: "A".to_owned(),
-        }))
+        })
         .unwrap()
     }
 

@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::{
     CLAIMED, COLUMNS, ChargeRecord, ChargeStore, DECLINED, REFUNDED, SUCCEEDED, record_from_row,
 };
-use crate::domain::{Amount, CardBrand, DeclineReason};
+use crate::domain::{Amount, CardBrand, DeclineReason, brand};
 use crate::error::PaymentError;
 
 /// How many times a claim is retried when its conflicting row vanishes under it.
@@ -97,7 +97,7 @@ impl ChargeStore {
             .bind(claim.amount.units())
             .bind(i64::from(claim.amount.nanos()))
             .bind(CLAIMED)
-            .bind(claim.card_brand.code())
+            .bind(brand::code(claim.card_brand))
             .bind(claim.card_last4)
             .bind(now_ms)
             .execute(&self.pool)

@@ -12,7 +12,7 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::domain::{Amount, CardBrand, ChargeStatus, DeclineReason};
+use crate::domain::{Amount, CardBrand, ChargeStatus, DeclineReason, brand};
 use crate::error::PaymentError;
 
 mod claims;
@@ -144,7 +144,7 @@ pub(crate) fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ChargeRecord, P
             i32::try_from(nanos).map_err(|_| corrupt("nanos"))?,
         ),
         status,
-        card_brand: CardBrand::from_code(row.try_get("card_brand")?)
+        card_brand: brand::from_code(row.try_get("card_brand")?)
             .ok_or_else(|| corrupt("card_brand"))?,
         card_last4: row.try_get("card_last4")?,
         decline_reason: DeclineReason::from_code(row.try_get("decline_reason")?),

@@ -1,7 +1,9 @@
-//! What goes in a parcel: 1..=100 items of a product slug and 1..=99 units each.
+//! What goes in a parcel: 1..=100 items of a product (the contract's slug) and 1..=99 units
+//! each.
 
 use bazaar_contract::shipping::v1 as pb;
-use chassis::error::FieldViolation;
+use bazaar_contract::values::ProductId;
+use chassis::error::{AtField, FieldViolation};
 
 /// Most items in one parcel.
 pub const MAX_ITEMS: usize = 100;
@@ -30,17 +32,6 @@ impl Item {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Items(Vec<Item>);
 
-/// Whether `id` matches `^[a-z0-9][a-z0-9-]{0,62}$`.
-fn is_slug(id: &str) -> bool {
-    let mut bytes = id.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    first_ok
-        && id.len() <= 63
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 impl Items {
     /// Parses the repeated field `field` (`items`); a bad item is named by its index
     /// (`items[1].quantity`).
@@ -54,16 +45,10 @@ impl Items {
         let mut violations = Vec::new();
         let mut parsed = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if item.product_id.is_empty() {
-                violations.push(FieldViolation::new(
-                    format!("{field}[{i}].product_id"),
-                    "is required",
-                ));
-            } else if !is_slug(&item.product_id) {
-                violations.push(FieldViolation::new(
-                    format!("{field}[{i}].product_id"),
-                    "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes)",
-                ));
+            if let Err(violation) =
+                ProductId::parse(&item.product_id).at(&format!("{field}[{i}].product_id"))
+            {
+                violations.push(violation);
             }
             let quantity = u32::try_from(item.quantity)
                 .ok()
@@ -129,7 +114,8 @@ mod tests {
         );
         assert_eq!(items.unwrap().total_units(), 104);
         assert!(Items::parse("items", &vec![item("lamp", 99); MAX_ITEMS]).is_ok());
-        assert!(is_slug(&"a".repeat(63)) && !is_slug(&"a".repeat(64)));
+        assert!(Items::parse("items", &[item(&"a".repeat(63), 1)]).is_ok());
+        assert_eq!(fields(&[item(&"a".repeat(64), 1)]), ["items[0].product_id"]);
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! An order as orders keeps it: what was bought, for how much, where it goes, and where
-//! its checkout saga stands. No I/O here: the saga ([`crate::saga`]) decides with these
-//! types, the store ([`crate::store`]) remembers them, the API shows them with
-//! [`OrderRecord::to_pb`].
+//! its checkout saga stands. The API shows it with [`OrderRecord::to_pb`].
 //!
 //! The saga's position is [`Step`], the step to run next. The happy path is
 //! `Reserve → Charge → Ship → Commit → EmptyCart → Done`; a business failure records the
@@ -12,6 +10,7 @@
 
 use bazaar_contract::orders::v1::{self as pb, FailureReason, OrderState};
 use bazaar_contract::types::v1::{Address, Money};
+use bazaar_contract::values::calendar::timestamp;
 
 /// The saga step to run next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,15 +299,6 @@ impl OrderRecord {
     }
 }
 
-/// A protobuf timestamp of milliseconds since the epoch.
-pub fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1_000),
-        // 0..=999 ms as nanos always fits an i32.
-        nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,11 +335,5 @@ mod tests {
         assert_eq!(long.message.chars().count(), 500);
         let empty = Failure::new(FailureReason::PaymentDeclined, "  ", vec![]);
         assert!(!empty.message.is_empty());
-    }
-
-    #[test]
-    fn timestamps_split_milliseconds() {
-        let t = timestamp(1_700_000_000_123);
-        assert_eq!((t.seconds, t.nanos), (1_700_000_000, 123_000_000));
     }
 }

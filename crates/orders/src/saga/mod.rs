@@ -1,6 +1,7 @@
-//! The checkout saga's engine: runs each order's steps ([`crate::steps`]) in the
-//! background, stores each step's outcome before the next starts, retries technical
-//! failures with capped exponential backoff, and resumes unfinished sagas after a restart.
+//! The checkout saga's engine: runs each order's steps ([`steps`], then [`compensation`]
+//! after a business failure) in the background, stores each step's outcome before the next
+//! starts, retries technical failures with capped exponential backoff, and resumes
+//! unfinished sagas after a restart.
 //!
 //! Ownership: a saga runs in one process at a time, the holder of its lease (columns
 //! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write and while
@@ -13,8 +14,15 @@
 //!
 //! The card and the shopper's token live only in memory, with the saga that PlaceOrder
 //! started ([`Secrets`]). A saga resumed after a restart has neither: it cannot charge (the
-//! order then fails, after checking with payment that no charge was made, see
-//! [`crate::steps`]) and it leaves the cart as it is (emptying it is best effort).
+//! order then fails, after checking with payment that no charge was made, see [`steps`])
+//! and it leaves the cart as it is (emptying it is best effort).
+//!
+//! What a step works with and answers ([`context`]) is apart from the engine and the steps,
+//! so the steps and compensations depend on it and not on each other's callers.
+
+pub mod compensation;
+pub mod context;
+pub mod steps;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,37 +34,16 @@ use chassis::store::StoreCell;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::Status;
-use tonic::metadata::{Ascii, MetadataValue};
 
+use self::context::{Outcome, StepContext};
 use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::config::Timing;
-use crate::domain::CardInput;
-use crate::order::{OrderRecord, Step};
-use crate::steps::{self, Outcome, StepContext};
+use crate::domain::{OrderRecord, Step};
+use crate::ids::{LEASE_OWNER, new_id};
 use crate::store::{OrdersStore, Saved};
 
-/// What a saga needs but never stores: the card to charge and the shopper's token to
-/// empty the cart.
-#[derive(Clone, Default)]
-pub struct Secrets {
-    /// The card, until charged.
-    pub card: Option<CardInput>,
-    /// The `authorization` metadata of the PlaceOrder call.
-    pub authorization: Option<MetadataValue<Ascii>>,
-}
-
-impl std::fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secrets")
-            .field("card", &self.card.as_ref().map(|_| "<redacted>"))
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
+pub use self::context::Secrets;
 
 /// Runs sagas; cheap to clone.
 #[derive(Clone, Debug)]
@@ -100,7 +87,7 @@ impl Sagas {
                 clients,
                 clock,
                 timing,
-                owner: crate::ids::random_id("proc"),
+                owner: new_id(&LEASE_OWNER),
                 stop,
                 running: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),

@@ -1,12 +1,12 @@
 //! The saga's steps: one call to another service each, and what its answer means for the
 //! order. A step never writes; it returns the order as it should be stored next
 //! ([`Outcome::Next`], with the event to publish, if any) or says why the same step must be
-//! tried again later ([`Outcome::Retry`]: a technical failure). The engine
-//! ([`crate::saga`]) stores and retries.
+//! tried again later ([`Outcome::Retry`]: a technical failure). The engine ([`super`])
+//! stores and retries; [`run`] picks the step, forward or compensating.
 //!
 //! Business failures (not enough stock, card declined) record a [`Failure`] and turn the
-//! saga to compensation ([`crate::compensation`]). Every call carries a request id derived from the order id, so trying a
-//! step again never reserves, charges or ships twice.
+//! saga to compensation ([`super::compensation`]). Every call carries a request id derived
+//! from the order id, so trying a step again never reserves, charges or ships twice.
 //!
 //! The card lives only in the memory of the process that took the order. A saga resumed
 //! elsewhere (after a crash or restart) before the charge is known cannot charge: if a
@@ -21,40 +21,15 @@ use bazaar_contract::inventory::v1::{
     CommitReservationRequest, ReservationLine, ReserveStockRequest,
 };
 use bazaar_contract::orders::v1::{FailureReason, OrderEventType, OrderState};
-use bazaar_contract::payment::v1::{
-    ChargeRequest, ChargeStatus as PbChargeStatus, ListChargesRequest,
-};
+use bazaar_contract::payment::v1::ChargeRequest;
 use bazaar_contract::shipping::v1::{CreateShipmentRequest, GetShipmentRequest, ShipmentItem};
-use tonic::{Code, Status};
+use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::clients::{Clients, describe, is, metadata};
-use crate::compensation;
-use crate::config::Timing;
-use crate::order::{ChargeStatus, Failure, OrderRecord, Step};
-use crate::saga::Secrets;
-
-/// What a step's run means for the order.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Store this order (and write this event) and go on from its step.
-    Next(Box<OrderRecord>, Option<OrderEventType>),
-    /// Try the same step again later, for this reason.
-    Retry(String),
-}
-
-/// What a step may use.
-#[derive(Debug)]
-pub struct StepContext<'a> {
-    /// The services.
-    pub clients: &'a Clients,
-    /// Now, in ms since the epoch.
-    pub now_ms: i64,
-    /// The saga's settings.
-    pub timing: &'a Timing,
-    /// The card and token, when this process took the order.
-    pub secrets: &'a Secrets,
-}
+use super::compensation;
+use super::context::{Outcome, StepContext, find_charge, retry};
+use crate::clients::{describe, is, metadata};
+use crate::domain::{ChargeStatus, Failure, OrderRecord, Step};
 
 /// The message of a checkout that could not charge the card and charged nothing.
 const NOT_CHARGED: &str = "The payment could not be completed and nothing was charged. \
@@ -73,15 +48,6 @@ pub async fn run(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
         Step::Release => compensation::release(cx, order).await,
         Step::Done => Outcome::Next(Box::new(order.clone()), None),
     }
-}
-
-pub(crate) fn retry(service: &str, status: &Status) -> Outcome {
-    if !crate::clients::is_transient(status) {
-        // Not a failure a retry cures by itself; retried anyway, slowly, because giving up
-        // here could leave money charged or stock held. It needs an operator.
-        tracing::error!(problem = %describe(service, status), "unexpected answer in a checkout");
-    }
-    Outcome::Retry(describe(service, status))
 }
 
 async fn reserve(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
@@ -236,39 +202,6 @@ fn fail_uncharged(mut next: OrderRecord) -> Outcome {
         Vec::new(),
     ));
     Outcome::Next(Box::new(next), None)
-}
-
-/// The successful charge of the order at payment, if there is one.
-pub(crate) async fn find_charge(
-    cx: &StepContext<'_>,
-    order: &OrderRecord,
-) -> Result<Option<String>, Outcome> {
-    let mut page_token = String::new();
-    loop {
-        let page = cx
-            .clients
-            .payment
-            .clone()
-            .list_charges(ListChargesRequest {
-                page_size: 100,
-                page_token,
-                order_id: order.id.clone(),
-            })
-            .await
-            .map_err(|status| retry("payment", &status))?
-            .into_inner();
-        if let Some(charge) = page
-            .charges
-            .iter()
-            .find(|c| c.status == PbChargeStatus::Succeeded as i32)
-        {
-            return Ok(Some(charge.id.clone()));
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(None);
-        }
-        page_token = page.next_page_token;
-    }
 }
 
 async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {

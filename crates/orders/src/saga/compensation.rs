@@ -1,7 +1,7 @@
 //! The saga's compensations, in the order they run: cancel the shipment, refund the
 //! charge, release the reservation, then mark the order FAILED with its event. Each treats
 //! "already undone" and "never existed" as done, and does nothing when there is nothing to
-//! undo. Like the forward steps ([`crate::steps`]), they never write; they return the order
+//! undo. Like the forward steps ([`super::steps`]), they never write; they return the order
 //! to store next.
 
 use bazaar_contract::inventory::v1::ReleaseReservationRequest;
@@ -10,9 +10,9 @@ use bazaar_contract::payment::v1::RefundRequest;
 use bazaar_contract::shipping::v1::CancelShipmentRequest;
 use tonic::Code;
 
+use super::context::{Outcome, StepContext, find_charge, retry};
 use crate::clients::describe;
-use crate::order::{ChargeStatus, OrderRecord, Step};
-use crate::steps::{Outcome, StepContext, find_charge, retry};
+use crate::domain::{ChargeStatus, OrderRecord, Step};
 
 pub async fn cancel_shipment(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
     if !order.shipment_id.is_empty() {
