@@ -71,8 +71,11 @@ command -v grpcurl >/dev/null || fail "grpcurl is not on PATH"
 started=$(now)
 "$bin" up --data-dir "$data" >"$log" 2>&1 &
 up_pid=$!
-wait_for 90 "bazaar up to report all services" grep -q "services up" "$log"
-echo "smoke: all services SERVING after $(elapsed "$started") s"
+wait_for 90 "bazaar up to say the shop is open" grep -q "the shop is open" "$log"
+# bazaar up says so only once a page would load: the home page loads at once.
+curl -fsS -o /dev/null http://127.0.0.1:8080/ ||
+    fail "bazaar up said the shop is open, but the home page did not load"
+echo "smoke: all services SERVING and the home page loading after $(elapsed "$started") s"
 cat "$log"
 
 check_service() {

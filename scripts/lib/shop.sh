@@ -7,7 +7,7 @@
 # Gives the script `data` (a temporary directory, removed on exit), `fail MESSAGE` (prints
 # the message and the end of every service's log, exits 1), `shop_ports_free` (fails if a
 # port of bazaar is taken), `shop_start COMMAND...` (runs `bazaar up` in the background and
-# waits until it reports every service up) and `shop_stop` (Ctrl-C, then waits); the shop is
+# waits until it says the shop is open: every service SERVING and the home page loading) and `shop_stop` (Ctrl-C, then waits); the shop is
 # stopped on exit whatever happens. `script` names the script in messages.
 
 data=$(mktemp -d)
@@ -49,9 +49,9 @@ shop_start() {
     shop_pid=$!
     local _
     for _ in $(seq 1 600); do
-        grep -q "services up" "$data/up.log" 2>/dev/null && break
+        grep -q "the shop is open" "$data/up.log" 2>/dev/null && break
         kill -0 "$shop_pid" 2>/dev/null || break
         sleep 0.1
     done
-    grep -q "services up" "$data/up.log" || fail "bazaar up did not start: $(cat "$data/up.log")"
+    grep -q "the shop is open" "$data/up.log" || fail "bazaar up did not start: $(cat "$data/up.log")"
 }
