@@ -78,7 +78,9 @@ impl ChargeOrder {
         let amount = Amount::parse("amount", request.amount.as_ref())
             .map_err(|v| violations.extend(v))
             .ok();
-        let card = (request.card.as_ref())
+        let card = request
+            .card
+            .as_ref()
             .ok_or_else(|| vec![ValueError::required()])
             .and_then(Card::parse)
             .at("card")
