@@ -2,7 +2,7 @@
 //!
 //! PlaceOrder runs the checkout as a saga, keyed by the caller's request id so a retry
 //! never orders or charges twice: read the cart and price it ([`checkout`], [`pricing`]),
-//! record the order PENDING, then, step by step in the background ([`saga`], [`steps`]):
+//! record the order PENDING, then, step by step in the background ([`saga`], [`saga::steps`]):
 //! reserve the stock, charge the card, create the shipment, commit the reservation, and mark
 //! the order PLACED with its event in the outbox in one transaction; then empty the cart. A
 //! business failure undoes what was done, in reverse, and marks the order FAILED with its
