@@ -228,8 +228,7 @@ pub fn local_path(candidate: &str) -> String {
 /// The path and query of a request, to come back to.
 pub fn here(uri: &axum::http::Uri) -> String {
     uri.path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".to_owned())
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
 }
 
 #[cfg(test)]

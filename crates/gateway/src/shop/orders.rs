@@ -257,8 +257,7 @@ fn view(order: Order, currency: Option<&CurrencyInfo>) -> OrderView {
     let code = order
         .total
         .as_ref()
-        .map(|m| m.currency_code.clone())
-        .unwrap_or_else(|| USD.to_owned());
+        .map_or_else(|| USD.to_owned(), |m| m.currency_code.clone());
     let usd = CurrencyInfo::usd();
     let info = currency.or(if code == USD { Some(&usd) } else { None });
     let price = |m: Option<Money>| Price::new(&m.unwrap_or_else(|| zero(&code)), info);
