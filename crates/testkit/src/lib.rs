@@ -22,6 +22,7 @@
 //! them, stopped with SIGTERM and killed with SIGKILL. This is how the whole-system tests
 //! run against the Python currency service.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod buyer;
 mod external;
