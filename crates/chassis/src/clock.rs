@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Now.
+    /// The current time, in milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
 }
 
-/// The system's clock.
+/// The operating system's wall clock, which every service reads outside tests; a time
+/// before 1970 reads as 0.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 

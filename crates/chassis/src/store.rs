@@ -64,9 +64,9 @@ pub struct Migration {
 /// A service's migrations for both backends, same versions in both.
 #[derive(Clone, Copy, Debug)]
 pub struct Migrations {
-    /// For SQLite.
+    /// Run on a SQLite database: the crate's `migrations/sqlite/` files.
     pub sqlite: &'static [Migration],
-    /// For PostgreSQL.
+    /// Run on a PostgreSQL database: the crate's `migrations/postgres/` files.
     pub postgres: &'static [Migration],
 }
 

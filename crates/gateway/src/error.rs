@@ -204,7 +204,6 @@ pub fn code_name(code: Code) -> &'static str {
 /// The JSON body of an API error.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
-    /// The error.
     pub error: ErrorDetail,
 }
 

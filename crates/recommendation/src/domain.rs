@@ -78,7 +78,6 @@ impl Reason {
 /// together with the context, or units sold).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recommendation {
-    /// The product.
     pub product: ProductId,
     /// Why.
     pub reason: Reason,

@@ -34,7 +34,7 @@ use crate::shop;
 /// One entry of the currency selector.
 #[derive(Clone, Debug)]
 pub struct CurrencyOption {
-    /// The code.
+    /// ISO 4217 code: the value the selector posts.
     pub code: String,
     /// "EUR — Euro".
     pub label: String,
@@ -134,7 +134,6 @@ pub struct ErrorPage {
     pub chrome: Chrome,
     /// The HTTP status code.
     pub status: u16,
-    /// The heading.
     pub heading: String,
     /// The explanation.
     pub message: String,

@@ -66,7 +66,7 @@ pub async fn probe(app: &App, name: &str) -> (Health, Duration) {
 /// How one service is doing.
 #[derive(Clone, Debug, Serialize)]
 pub struct ServiceStatus {
-    /// Its name.
+    /// The service's name, as `bazaar up` knows it.
     pub name: &'static str,
     /// Where the gateway calls it (comma-separated replicas).
     pub address: String,

@@ -36,7 +36,7 @@ pub struct OrderView {
     pub items: Vec<OrderItemView>,
     /// Sum of the items.
     pub subtotal: Price,
-    /// Shipping.
+    /// The shipping quote, in the order's currency.
     pub shipping_cost: Price,
     /// What was charged.
     pub total: Price,
@@ -55,11 +55,11 @@ pub struct OrderView {
 /// One line of an order.
 #[derive(Clone, Debug, Serialize)]
 pub struct OrderItemView {
-    /// The product id.
+    /// The catalog's id of the product (a slug).
     pub product_id: String,
     /// Its name when ordered.
     pub name: String,
-    /// Its picture.
+    /// Path of its picture on this site.
     pub picture_uri: String,
     /// How many.
     pub quantity: i32,

@@ -79,9 +79,7 @@ impl Storefront {
 /// A response, read whole.
 #[derive(Debug)]
 pub(crate) struct Page {
-    /// Its status.
     pub status: StatusCode,
-    /// Its headers.
     pub headers: hyper::HeaderMap,
     /// Its body as text.
     pub body: String,
