@@ -14,8 +14,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bazaar_contract::orders::v1::OrderState;
 use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
+use bazaar_contract::orders::v1::{Order, OrderState};
 use bazaar_testkit::Shop;
 use bazaar_testkit::buyer::{self, GOOD_CARD, Token};
 use tokio::task::JoinSet;
@@ -203,7 +203,7 @@ async fn check_out(
         let placed = matches!(
             answer
                 .as_ref()
-                .map(|r| r.get_ref().order.as_ref().map(|o| o.state())),
+                .map(|r| r.get_ref().order.as_ref().map(Order::state)),
             Ok(Some(OrderState::Placed))
         );
         if let Err(status) = &answer {

@@ -13,6 +13,7 @@
 //! Services depend on this crate and on the chassis only; they know each other through the
 //! generated clients here, never through each other's crates.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 macro_rules! contract_package {
     ($(#[$doc:meta])* $name:ident, $package:literal) => {

@@ -62,7 +62,7 @@ impl YearMonth {
 /// A moment in UTC, to the second, broken down as a calendar shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UtcDateTime {
-    /// The year.
+    /// The Gregorian year, such as 2025.
     pub year: i32,
     /// The month, 1..=12.
     pub month: u32,

@@ -227,7 +227,8 @@ impl Card {
         }
     }
 
-    /// The brand.
+    /// The network the number belongs to, read from its first digits
+    /// ([`CardNumber::brand`]).
     pub fn brand(&self) -> pb::CardBrand {
         self.number.brand()
     }
@@ -242,7 +243,7 @@ impl Card {
         self.expiry
     }
 
-    /// The number.
+    /// The whole number: charge with it, but store and show only [`Self::last4`].
     pub fn number(&self) -> &CardNumber {
         &self.number
     }

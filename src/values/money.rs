@@ -21,7 +21,7 @@ use std::cmp::Ordering;
 use super::ValueError;
 use crate::types::v1 as pb;
 
-/// Nanos in one unit.
+/// 10^9: an amount in nanos is `units * NANOS_PER_UNIT + nanos`.
 pub const NANOS_PER_UNIT: i128 = 1_000_000_000;
 
 /// The largest `nanos` of a Money, in magnitude.
@@ -250,7 +250,7 @@ impl Money {
         }
     }
 
-    /// The currency.
+    /// The ISO 4217 code the amount is in.
     pub fn currency(&self) -> CurrencyCode {
         self.currency
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bazaar_contract::shipping::v1::shipping_service_client::ShippingServiceClient;
 use bazaar_contract::shipping::v1::shipping_service_server::{
@@ -24,7 +24,7 @@ use tonic::{Request, Response, Status};
 
 /// The injector's switches and counters, shared with the test.
 #[derive(Clone, Debug, Default)]
-pub struct ShippingFaults {
+pub(crate) struct ShippingFaults {
     upstream: Arc<OnceLock<ShippingServiceClient<Channel>>>,
     failing: Arc<Mutex<Failing>>,
     create_calls: Arc<AtomicU32>,
@@ -41,7 +41,7 @@ enum Failing {
 
 impl ShippingFaults {
     /// Serves the injector on a free port until `shutdown`; where it listens.
-    pub async fn serve(&self, data_dir: &std::path::Path, shutdown: Shutdown) -> SocketAddr {
+    pub(crate) async fn serve(&self, data_dir: &std::path::Path, shutdown: Shutdown) -> SocketAddr {
         let server = Server::bind("shipping-faults", &ServerArgs::for_tests(data_dir), 0)
             .await
             .expect("the injector binds")
@@ -52,7 +52,7 @@ impl ShippingFaults {
     }
 
     /// Forwards to the real shipping at `endpoint` from now on.
-    pub fn forward_to(&self, endpoint: String) {
+    pub(crate) fn forward_to(&self, endpoint: String) {
         let channel = Channel::from_shared(endpoint)
             .expect("a valid endpoint")
             .connect_lazy();
@@ -60,21 +60,21 @@ impl ShippingFaults {
     }
 
     /// Makes CreateShipment fail (`true`) or reach shipping again (`false`).
-    pub fn fail_shipments(&self, failing: bool) {
+    pub(crate) fn fail_shipments(&self, failing: bool) {
         *self.lock() = if failing { Failing::All } else { Failing::None };
     }
 
     /// Makes CreateShipment fail for `order_id` only.
-    pub fn fail_shipments_of(&self, order_id: &str) {
+    pub(crate) fn fail_shipments_of(&self, order_id: &str) {
         *self.lock() = Failing::Orders(BTreeSet::from([order_id.to_owned()]));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Failing> {
-        self.failing.lock().unwrap_or_else(|e| e.into_inner())
+        self.failing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many CreateShipment calls arrived, failed or not.
-    pub fn create_calls(&self) -> u32 {
+    pub(crate) fn create_calls(&self) -> u32 {
         self.create_calls.load(Ordering::SeqCst)
     }
 

@@ -34,7 +34,7 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 /// What a test did that the invariants are about.
 #[derive(Debug, Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// Orders PlaceOrder acknowledged, by id, with their owner's token.
     acknowledged: BTreeMap<String, Token>,
     /// Units put on the shelves, by product.
@@ -43,7 +43,7 @@ pub struct Ledger {
 
 /// What the checker saw, for the test's own assertions.
 #[derive(Debug)]
-pub struct Settled {
+pub(crate) struct Settled {
     /// Every acknowledged order, as it ended.
     pub orders: BTreeMap<String, Order>,
     /// Every charge payment knows, by order id.
@@ -52,19 +52,19 @@ pub struct Settled {
 
 impl Settled {
     /// The orders that ended in `state`.
-    pub fn in_state(&self, state: OrderState) -> usize {
+    pub(crate) fn in_state(&self, state: OrderState) -> usize {
         self.orders.values().filter(|o| o.state() == state).count()
     }
 }
 
 impl Ledger {
     /// Records that `quantity` units of `product_id` were stocked.
-    pub fn stocked(&mut self, product_id: &str, quantity: i64) {
+    pub(crate) fn stocked(&mut self, product_id: &str, quantity: i64) {
         *self.stocked.entry(product_id.to_owned()).or_default() += quantity;
     }
 
     /// Records an order PlaceOrder acknowledged for the caller `owner`.
-    pub fn acknowledged(&mut self, order: &Order, owner: &Token) {
+    pub(crate) fn acknowledged(&mut self, order: &Order, owner: &Token) {
         self.acknowledged.insert(order.id.clone(), owner.clone());
     }
 
@@ -73,7 +73,7 @@ impl Ledger {
     ///
     /// # Panics
     /// On the first invariant that does not hold, saying which and why.
-    pub async fn check(&self, shop: &Shop) -> Settled {
+    pub(crate) async fn check(&self, shop: &Shop) -> Settled {
         let orders = self.settled_orders(shop).await;
         let charges = all_charges(shop).await;
 
@@ -215,8 +215,7 @@ impl Ledger {
                 assert_eq!(
                     stock.available,
                     stocked - sold,
-                    "{} stocked, {sold} sold by placed orders, but {stock:?}",
-                    stocked
+                    "{stocked} stocked, {sold} sold by placed orders, but {stock:?}"
                 );
             }
             if still_reserved.is_empty() {
@@ -234,7 +233,7 @@ impl Ledger {
 }
 
 /// Every charge payment knows, by order id, all pages.
-pub async fn all_charges(shop: &Shop) -> BTreeMap<String, Vec<Charge>> {
+pub(crate) async fn all_charges(shop: &Shop) -> BTreeMap<String, Vec<Charge>> {
     let mut client = PaymentServiceClient::new(shop.channel("payment"));
     let mut by_order: BTreeMap<String, Vec<Charge>> = BTreeMap::new();
     let mut page_token = String::new();

@@ -15,7 +15,7 @@ use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceCl
 use bazaar_contract::notification::v1::ListNotificationsRequest;
 use bazaar_contract::notification::v1::notification_service_client::NotificationServiceClient;
 use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
-use bazaar_contract::orders::v1::{FailureReason, GetOrderRequest, OrderState};
+use bazaar_contract::orders::v1::{FailureReason, GetOrderRequest, OrderFailure, OrderState};
 use bazaar_contract::payment::v1::ChargeStatus;
 use bazaar_testkit::buyer::{self, DECLINED_CARD, GOOD_CARD, Token};
 use bazaar_testkit::{Shop, ShopBuilder};
@@ -342,7 +342,7 @@ async fn stock_lost_after_the_charge_is_refunded(postgres: bool) {
     let ada_order = &settled.orders[&ada_order.id];
     assert_eq!(ada_order.state(), OrderState::Failed);
     assert_eq!(
-        ada_order.failure.as_ref().map(|f| f.reason()),
+        ada_order.failure.as_ref().map(OrderFailure::reason),
         Some(FailureReason::OutOfStock)
     );
     let refunded = &settled.charges[&ada_order.id];
@@ -458,8 +458,7 @@ async fn sent_for(shop: &Shop, order_id: &str) -> usize {
             order_id: order_id.to_owned(),
         })
         .await
-        .map(|r| r.into_inner().notifications.len())
-        .unwrap_or(0)
+        .map_or(0, |r| r.into_inner().notifications.len())
 }
 
 async fn one_place_order_sent_twice_at_once_orders_once(postgres: bool) {

@@ -102,10 +102,10 @@ async fn check_once(address: &str) -> Health {
         .await
     {
         Ok(response) if response.get_ref().status == 1 => Health::Serving,
-        Ok(_) => Health::NotServing,
         Err(status) if status.code() == tonic::Code::Unavailable => {
             Health::Down(status.message().to_owned())
         }
-        Err(_) => Health::NotServing,
+        // It answered, but not SERVING, or failed for another reason than being unreachable.
+        Ok(_) | Err(_) => Health::NotServing,
     }
 }

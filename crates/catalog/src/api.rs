@@ -58,7 +58,7 @@ impl From<CatalogError> for Status {
 /// Default and largest page, as the contract documents.
 const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
 
-fn page_violation(error: PageError) -> FieldViolation {
+fn page_violation(error: &PageError) -> FieldViolation {
     FieldViolation::new("page_token", error.to_string())
 }
 
@@ -217,7 +217,7 @@ impl CatalogService for CatalogApi {
         let offset = match page.as_ref().map(|p| p.position.as_deref()) {
             Some(Some(text)) => text
                 .parse::<u64>()
-                .map_err(|_| violations.push(page_violation(PageError::BadToken)))
+                .map_err(|_| violations.push(page_violation(&PageError::BadToken)))
                 .ok(),
             _ => Some(0),
         };

@@ -12,7 +12,7 @@ use crate::domain::Slug;
 /// The embedded seed file.
 pub const PRODUCTS_JSON: &str = include_str!("../data/products.json");
 
-/// One category of the seed.
+/// A row of `categories` in `products.json`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SeedCategory {
     /// Slug id.
@@ -23,7 +23,7 @@ pub struct SeedCategory {
     pub description: String,
 }
 
-/// One product of the seed.
+/// A row of `products` in `products.json`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SeedProduct {
     /// Slug id.
@@ -44,9 +44,9 @@ pub struct SeedProduct {
 /// The whole seed.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Seed {
-    /// Categories.
+    /// Every category, each id once.
     pub categories: Vec<SeedCategory>,
-    /// Products.
+    /// Every product, each id once; its categories are among `categories`.
     pub products: Vec<SeedProduct>,
 }
 

@@ -20,15 +20,15 @@ pub const MIGRATIONS: chassis::store::Migrations =
 pub struct ProductRecord {
     /// Slug id.
     pub id: String,
-    /// Name.
+    /// Name shown to shoppers.
     pub name: String,
-    /// Description.
+    /// Plain-text description.
     pub description: String,
     /// ISO code of the price (always USD today).
     pub price_currency: String,
     /// Whole units of the price.
     pub price_units: i64,
-    /// Nanos of the price.
+    /// Billionths of a unit of the price, 0..=999,999,999.
     pub price_nanos: i32,
     /// Picture path.
     pub picture_uri: String,
@@ -41,13 +41,13 @@ pub struct ProductRecord {
 pub struct CategoryRecord {
     /// Slug id.
     pub id: String,
-    /// Name.
+    /// Name shown to shoppers.
     pub display_name: String,
-    /// Description.
+    /// Plain-text description.
     pub description: String,
 }
 
-/// The catalog's store.
+/// Products and categories, on SQLite or PostgreSQL; clones share the pool.
 #[derive(Clone, Debug)]
 pub struct CatalogStore {
     pool: AnyPool,
@@ -239,7 +239,7 @@ impl CatalogStore {
         rows.iter().map(category_from_row).collect()
     }
 
-    /// One category.
+    /// The category `id`, or `None` when there is none.
     pub async fn get_category(&self, id: &Slug) -> Result<Option<CategoryRecord>, sqlx::Error> {
         let row = sqlx::query("SELECT id, display_name, description FROM categories WHERE id = $1")
             .bind(id.as_str())

@@ -32,7 +32,7 @@ pub struct ServerArgs {
     #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Log format.
+    /// Log format: readable text lines, or one JSON object per line for a log collector.
     #[arg(long, env = "BAZAAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 

@@ -37,7 +37,7 @@ impl FieldViolation {
 impl FieldViolation {
     /// The violation of a contract value found at `field` of a request: the path is
     /// `field` joined with the value's sub-field at fault (`amount` + `nanos`).
-    pub fn of_value(field: &str, error: ValueError) -> Self {
+    pub fn of_value(field: &str, error: &ValueError) -> Self {
         Self {
             field: error.path(field),
             description: error.description().to_owned(),
@@ -59,7 +59,7 @@ impl<T> AtField for Result<T, ValueError> {
     type Output = Result<T, FieldViolation>;
 
     fn at(self, field: &str) -> Self::Output {
-        self.map_err(|error| FieldViolation::of_value(field, error))
+        self.map_err(|error| FieldViolation::of_value(field, &error))
     }
 }
 
@@ -69,7 +69,7 @@ impl<T> AtField for Result<T, Vec<ValueError>> {
     fn at(self, field: &str) -> Self::Output {
         self.map_err(|errors| {
             errors
-                .into_iter()
+                .iter()
                 .map(|error| FieldViolation::of_value(field, error))
                 .collect()
         })

@@ -29,6 +29,7 @@
 //!
 //! The chassis never knows what a product or an order is.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod backoff;

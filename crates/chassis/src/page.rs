@@ -188,11 +188,11 @@ mod tests {
     fn next_token_trims_the_extra_item() {
         let print = fingerprint(&[]);
         let mut items = vec![1, 2, 3];
-        let token = next_token(&mut items, 2, print, |i| i.to_string());
+        let token = next_token(&mut items, 2, print, ToString::to_string);
         assert_eq!(items, [1, 2]);
         assert_eq!(decode(&token, print), Ok(Some("2".to_owned())));
         let mut items = vec![1, 2];
-        assert_eq!(next_token(&mut items, 2, print, |i| i.to_string()), "");
+        assert_eq!(next_token(&mut items, 2, print, ToString::to_string), "");
     }
 
     #[test]

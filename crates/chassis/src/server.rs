@@ -377,7 +377,7 @@ impl Readiness {
     /// server owns readiness.
     async fn start(&self, names: &[&'static str], ready: bool) {
         let mut state = self.state.lock().await;
-        state.names = names.iter().map(|name| name.to_string()).collect();
+        state.names = names.iter().map(ToString::to_string).collect();
         state.serving |= ready;
         self.report(&state).await;
     }

@@ -64,9 +64,9 @@ pub struct Migration {
 /// A service's migrations for both backends, same versions in both.
 #[derive(Clone, Copy, Debug)]
 pub struct Migrations {
-    /// For SQLite.
+    /// Run on a SQLite database: the crate's `migrations/sqlite/` files.
     pub sqlite: &'static [Migration],
-    /// For PostgreSQL.
+    /// Run on a PostgreSQL database: the crate's `migrations/postgres/` files.
     pub postgres: &'static [Migration],
 }
 
@@ -326,8 +326,7 @@ pub mod testing {
             static COUNTER: AtomicU32 = AtomicU32::new(0);
             let nanos = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
+                .map_or(0, |d| d.subsec_nanos());
             let name = format!(
                 "bazaar_test_{}_{}_{}",
                 std::process::id(),
@@ -342,8 +341,7 @@ pub mod testing {
             admin.close().await;
             let base = admin_url
                 .rsplit_once('/')
-                .map(|(base, _)| base)
-                .unwrap_or(&admin_url);
+                .map_or(admin_url.as_str(), |(base, _)| base);
             let url = format!("{base}/{name}");
             Ok(Some(Self {
                 admin_url,

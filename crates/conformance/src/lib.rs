@@ -43,8 +43,7 @@ pub const SERVICES: &[&str] = &[
 /// The neighbours each service's suite uses when it is given their addresses.
 pub fn neighbours(service: &str) -> &'static [&'static str] {
     match service {
-        "cart" => &["identity"],
-        "inventory" => &["identity"],
+        "cart" | "inventory" => &["identity"],
         "orders" => &[
             "identity",
             "cart",
@@ -77,7 +76,7 @@ pub async fn run(target: &Target, runner: &mut Runner<'_>) {
                 .check("the service is known to the kit", async move {
                     check::fail(format!("there is no suite for {other:?}"))
                 })
-                .await
+                .await;
         }
     }
 }

@@ -32,7 +32,7 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 pub struct Caller {
     /// The user or guest.
     pub user: User,
-    /// Its session.
+    /// Identity's tokens for it; the access token authorizes the calls made as this caller.
     pub session: Session,
 }
 

@@ -23,7 +23,7 @@ async fn conforms(service: &'static str, postgres: bool) {
         password: "the conformance admin's password".to_owned(),
     });
     let mut runner = Runner::new(service, Duration::from_secs(120), |outcome| {
-        eprintln!("{outcome}")
+        eprintln!("{outcome}");
     });
     bazaar_conformance::run(&target, &mut runner).await;
     let outcomes = runner.into_outcomes();

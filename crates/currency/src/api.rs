@@ -166,7 +166,7 @@ fn amount_violation(error: ValueError) -> FieldViolation {
     } else {
         error
     };
-    FieldViolation::of_value("amount", error)
+    FieldViolation::of_value("amount", &error)
 }
 
 /// Why a well-formed amount has no conversion: its result leaves the range of a Money.

@@ -9,15 +9,20 @@ use tonic::{Request, Response, Status};
 
 use crate::{Shared, down};
 
+/// What the cart double holds; tests fill it and read what checkout did to it.
 #[derive(Debug, Default)]
 pub struct CartState {
+    /// The lines of each user's cart, by user id (the token's subject).
     pub carts: HashMap<String, Vec<CartItem>>,
+    /// How many times each user's cart has changed; its etag is `v` and this number.
     pub versions: HashMap<String, u64>,
     /// (user, etag given) of every EmptyCart that emptied a cart.
     pub emptied: Vec<(String, String)>,
+    /// Every call answers UNAVAILABLE.
     pub down: bool,
 }
 
+/// The double; clones share its state.
 #[derive(Clone, Debug, Default)]
 pub struct CartDouble(pub Shared<CartState>);
 
@@ -38,6 +43,7 @@ impl CartDouble {
         *state.versions.entry(user.to_owned()).or_default() += 1;
     }
 
+    /// The lines of `user`'s cart as it is now; none once emptied.
     pub fn lines(&self, user: &str) -> Vec<CartItem> {
         self.0.lock().carts.get(user).cloned().unwrap_or_default()
     }

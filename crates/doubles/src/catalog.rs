@@ -16,6 +16,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{Serving, Shared, down, money, server_args};
 
+/// What the catalog double holds and what it was asked.
 #[derive(Debug)]
 pub struct CatalogState {
     /// The products, by id.

@@ -8,11 +8,17 @@ use crate::{cart, catalog, currency, inventory, payment, shipping};
 
 /// Every double, served on port 0, and where.
 pub struct Doubles {
+    /// Checks tokens with the verifier given to [`Doubles::start`]; carts start empty.
     pub cart: cart::CartDouble,
+    /// Its default products: lamp, mug and rug, priced in USD.
     pub catalog: catalog::CatalogDouble,
+    /// USD, EUR and JPY at fixed rates.
     pub currency: currency::CurrencyDouble,
+    /// No stock until a test calls [`inventory::InventoryDouble::stock`].
     pub inventory: inventory::InventoryDouble,
+    /// Declines [`payment::DECLINED_CARD`], charges any other card.
     pub payment: payment::PaymentDouble,
+    /// Quotes by the contract's formula and creates shipments.
     pub shipping: shipping::ShippingDouble,
     /// cart, catalog, currency, inventory, payment, shipping.
     pub addresses: [String; 6],

@@ -9,12 +9,16 @@ use tonic::{Request, Response, Status};
 
 use crate::{Shared, down};
 
+/// The currency double's switch and what it counted.
 #[derive(Debug, Default)]
 pub struct CurrencyState {
+    /// Every call answers UNAVAILABLE.
     pub down: bool,
+    /// Convert calls answered (not counting those refused while down).
     pub converts: usize,
 }
 
+/// The double; clones share its state.
 #[derive(Clone, Debug, Default)]
 pub struct CurrencyDouble(pub Shared<CurrencyState>);
 

@@ -14,33 +14,41 @@ use crate::{Shared, down};
 /// A product lacking stock: (id, requested, available).
 pub type Short = (String, i64, i64);
 
+/// The inventory double's stock, reservations and switches.
 #[derive(Debug, Default)]
 pub struct InventoryState {
     /// Units that can be reserved.
     pub available: HashMap<String, i64>,
     /// Units sold (committed).
     pub sold: HashMap<String, i64>,
+    /// Every reservation made (`res-1`, `res-2`, ...), by id, in its current state.
     pub reservations: HashMap<String, Reservation>,
     /// request id → (request, reservation id or the error's short products)
     pub requests: HashMap<String, (ReserveStockRequest, Result<String, Vec<Short>>)>,
+    /// ReserveStock calls received, including those refused while down and retries.
     pub reserve_calls: usize,
+    /// Every call answers UNAVAILABLE.
     pub down: bool,
     /// The next CommitReservation finds its reservation expired.
     pub expire_on_next_commit: bool,
 }
 
+/// The double; clones share its state.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryDouble(pub Shared<InventoryState>);
 
 impl InventoryDouble {
+    /// Sets the units of `product` that can be reserved, replacing what there was.
     pub fn stock(&self, product: &str, units: i64) {
         self.0.lock().available.insert(product.to_owned(), units);
     }
 
+    /// Units of `product` that can be reserved now: stocked, less what is reserved or sold.
     pub fn available(&self, product: &str) -> i64 {
         self.0.lock().available.get(product).copied().unwrap_or(0)
     }
 
+    /// Units of `product` in committed reservations.
     pub fn sold(&self, product: &str) -> i64 {
         self.0.lock().sold.get(product).copied().unwrap_or(0)
     }

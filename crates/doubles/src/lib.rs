@@ -13,6 +13,7 @@
 //! A service's tests may use this crate as a dev-dependency (the architecture test allows
 //! it, and only it, for tests); a service itself never does.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cart;
 pub mod catalog;

@@ -11,21 +11,30 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::{Shared, down};
 
+/// The card number every Charge declines (DECLINE_REASON_GENERIC), as the real service's
+/// test card does; any other card is charged.
 pub const DECLINED_CARD: &str = "4000000000000002";
+/// The message of the CARD_DECLINED error, which orders shows its shopper.
 pub const DECLINE_MESSAGE: &str = "Your card was declined.";
 
+/// The double's ledger, what it was asked and its switch.
 #[derive(Debug, Default)]
 pub struct PaymentState {
+    /// Every charge made (`ch-1`, `ch-2`, ...), declined ones included, oldest first.
     pub charges: Vec<Charge>,
-    /// request id → (order id, amount, card number) and the charge it made.
+    /// request id → (order id, amount, card number and CVV as one text) and the charge it
+    /// made.
     pub requests: HashMap<String, ((String, String), String)>,
+    /// Charge calls received, including retries and those failed on purpose.
     pub charge_calls: usize,
+    /// Refund calls received, including those refused.
     pub refund_calls: usize,
     /// Every Charge fails with UNAVAILABLE (a processing error), nothing recorded; the
     /// other calls still work.
     pub charge_unavailable: bool,
 }
 
+/// The double; clones share its state.
 #[derive(Clone, Debug, Default)]
 pub struct PaymentDouble(pub Shared<PaymentState>);
 

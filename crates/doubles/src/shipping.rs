@@ -10,10 +10,14 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::{Shared, down, money};
 
+/// The double's shipments, what it was asked and its switches.
 #[derive(Debug, Default)]
 pub struct ShippingState {
+    /// Every shipment created, cancelled ones included, oldest first.
     pub shipments: Vec<Shipment>,
+    /// request id → the id of the shipment that CreateShipment call made.
     pub requests: HashMap<String, String>,
+    /// CreateShipment calls received, including retries and those failed on purpose.
     pub create_calls: usize,
     /// CreateShipment calls still to fail with UNAVAILABLE.
     pub fail_next: usize,
@@ -23,10 +27,12 @@ pub struct ShippingState {
     pub quotes_down: bool,
 }
 
+/// The double; clones share its state.
 #[derive(Clone, Debug, Default)]
 pub struct ShippingDouble(pub Shared<ShippingState>);
 
 impl ShippingDouble {
+    /// Shipments created and not cancelled.
     pub fn live_shipments(&self) -> Vec<Shipment> {
         self.0
             .lock()

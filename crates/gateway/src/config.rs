@@ -108,7 +108,8 @@ pub struct Config {
 pub struct ServiceAddress {
     /// Its name, as `bazaar up` knows it.
     pub name: &'static str,
-    /// Its addresses.
+    /// One `host:port` per replica (the flag's comma-separated list); calls balance across
+    /// them.
     pub addresses: Vec<String>,
 }
 

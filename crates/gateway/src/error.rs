@@ -85,8 +85,7 @@ impl GatewayError {
     /// The service that failed, if a service did.
     pub fn service(&self) -> Option<&'static str> {
         match self {
-            Self::Upstream { service, .. } => Some(service),
-            Self::Unavailable(service) => Some(service),
+            Self::Upstream { service, .. } | Self::Unavailable(service) => Some(service),
             _ => None,
         }
     }
@@ -151,7 +150,7 @@ impl GatewayError {
     pub fn log(&self) {
         match self.http_status().as_u16() {
             500.. => {
-                tracing::warn!(error = %chassis::error::chain(self), code = ?self.code(), "request failed")
+                tracing::warn!(error = %chassis::error::chain(self), code = ?self.code(), "request failed");
             }
             _ => tracing::debug!(error = %self, "request refused"),
         }
@@ -205,7 +204,6 @@ pub fn code_name(code: Code) -> &'static str {
 /// The JSON body of an API error.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
-    /// The error.
     pub error: ErrorDetail,
 }
 

@@ -65,7 +65,6 @@ pub enum StartError {
     /// The address could not be bound.
     #[error("cannot listen on {address}")]
     Bind {
-        /// The address.
         address: SocketAddr,
         /// Why.
         #[source]

@@ -158,9 +158,7 @@ impl Currencies {
             }
             Err(status) => {
                 tracing::debug!(code = ?status.code(), "cannot list currencies");
-                cached
-                    .map(|(_, list)| list)
-                    .unwrap_or_else(|| Arc::new(vec![CurrencyInfo::usd()]))
+                cached.map_or_else(|| Arc::new(vec![CurrencyInfo::usd()]), |(_, list)| list)
             }
         }
     }

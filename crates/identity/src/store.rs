@@ -23,7 +23,7 @@ pub struct UserRecord {
     pub kind: String,
     /// Normalized email; `None` for guests.
     pub email: Option<String>,
-    /// Display name.
+    /// Name to greet the user with, 0..=100 characters; may be empty.
     pub display_name: String,
     /// Creation time, ms.
     pub create_ms: i64,
@@ -34,7 +34,7 @@ pub struct UserRecord {
 pub struct SessionRecord {
     /// Opaque id (`sid`).
     pub id: String,
-    /// Its user.
+    /// The user or guest it acts for.
     pub user_id: String,
     /// Start, ms.
     pub create_ms: i64,
@@ -54,7 +54,7 @@ impl SessionRecord {
 /// A signing key as stored.
 #[derive(Clone, Debug)]
 pub struct KeyRecord {
-    /// Key id.
+    /// The `kid` of the tokens signed with it.
     pub key_id: String,
     /// The 32-byte Ed25519 seed.
     pub private_seed: Vec<u8>,
@@ -67,7 +67,7 @@ pub struct KeyRecord {
 /// The public half of a signing key, as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKeyRecord {
-    /// Key id.
+    /// The `kid` of the tokens signed with it.
     pub key_id: String,
     /// The 32-byte public key.
     pub public_key: Vec<u8>,
@@ -86,7 +86,8 @@ pub enum CreateUserError {
     Store(#[from] sqlx::Error),
 }
 
-/// identity's store.
+/// Users, sessions, signing keys and failed log-ins, on SQLite or PostgreSQL; clones share
+/// the pool.
 #[derive(Clone, Debug)]
 pub struct IdentityStore {
     pool: AnyPool,

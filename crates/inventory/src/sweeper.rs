@@ -34,7 +34,7 @@ pub async fn run(
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "expired reservations swept"),
                 Err(error) => {
-                    tracing::warn!(error = %chassis::error::chain(&error), "sweep failed")
+                    tracing::warn!(error = %chassis::error::chain(&error), "sweep failed");
                 }
             }
         }

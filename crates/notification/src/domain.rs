@@ -154,7 +154,6 @@ impl EmailAddress {
 /// One line of a confirmed order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    /// The product id.
     pub product_id: String,
     /// The product name when ordered (any text: escape it before writing HTML).
     pub name: String,
@@ -178,7 +177,6 @@ impl Line {
 pub struct Confirmation {
     /// The event it answers.
     pub event_id: String,
-    /// The order.
     pub order_id: String,
     /// Where it goes.
     pub recipient: EmailAddress,
@@ -194,7 +192,7 @@ pub struct Confirmation {
     pub tracking_id: String,
     /// The shipping address, one printed line per entry.
     pub address: Vec<String>,
-    /// Estimated delivery, in days.
+    /// Calendar days from the order to its delivery, as the shipping quote estimated.
     pub estimated_delivery_days: i32,
 }
 

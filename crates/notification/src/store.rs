@@ -18,7 +18,6 @@ const ORDERS_STREAM: &str = "orders";
 /// A notification as stored, without its message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotificationRecord {
-    /// Its id.
     pub id: String,
     /// The order concerned.
     pub order_id: String,
@@ -28,7 +27,6 @@ pub struct NotificationRecord {
     pub channel: i64,
     /// Where it was sent.
     pub recipient: String,
-    /// The subject.
     pub subject: String,
     /// When it was sent, in ms since the epoch.
     pub send_time_ms: i64,
@@ -37,7 +35,6 @@ pub struct NotificationRecord {
 /// A notification to record, with its rendered message.
 #[derive(Clone, Debug)]
 pub struct NewNotification {
-    /// The record.
     pub record: NotificationRecord,
     /// The whole message, as it goes into the Maildir.
     pub message: String,
@@ -46,11 +43,10 @@ pub struct NewNotification {
 /// A recorded notification whose message is not known to be in the Maildir yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Undelivered {
-    /// Its id.
     pub id: String,
     /// When it was sent (part of its file name).
     pub send_time_ms: i64,
-    /// The message.
+    /// The whole message, as it goes into the Maildir.
     pub message: String,
 }
 

@@ -9,7 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::checkout;
-use crate::domain::CheckoutInput;
+use crate::domain::{CheckoutInput, OrderRecord};
 use crate::error::OrdersError;
 use crate::outbox;
 use crate::saga::Sagas;
@@ -119,7 +119,7 @@ impl OrdersService for OrdersApi {
             format!("{}:{}", order.create_time_ms, order.id)
         });
         Ok(Response::new(pb::ListOrdersResponse {
-            orders: orders.iter().map(|order| order.to_pb()).collect(),
+            orders: orders.iter().map(OrderRecord::to_pb).collect(),
             next_page_token,
         }))
     }

@@ -38,7 +38,7 @@ pub struct Priced {
     pub items: Vec<Item>,
     /// Sum of the lines.
     pub subtotal: Money,
-    /// Shipping cost.
+    /// The shipping quote, converted into the order's currency.
     pub shipping_cost: Money,
     /// `subtotal + shipping_cost`.
     pub total: Money,

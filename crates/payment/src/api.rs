@@ -187,7 +187,7 @@ fn charge_to_pb(record: ChargeRecord) -> pb::Charge {
         card_last4: record.card_last4,
         decline_reason: record
             .decline_reason
-            .map_or(pb::DeclineReason::Unspecified, |r| r.to_pb())
+            .map_or(pb::DeclineReason::Unspecified, domain::DeclineReason::to_pb)
             .into(),
         create_time: Some(timestamp(record.create_time_ms)),
         refund_time: record.refund_time_ms.map(timestamp),

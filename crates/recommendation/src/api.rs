@@ -66,7 +66,7 @@ impl RecommendationService for RecommendationApi {
                     violations.push(FieldViolation::new(
                         "page_token",
                         PageError::BadToken.to_string(),
-                    ))
+                    ));
                 })
                 .ok(),
             None => None,

@@ -78,7 +78,6 @@ impl Reason {
 /// together with the context, or units sold).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recommendation {
-    /// The product.
     pub product: ProductId,
     /// Why.
     pub reason: Reason,
@@ -143,7 +142,7 @@ mod tests {
 
     #[test]
     fn contexts_name_each_bad_id_and_drop_duplicates() {
-        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ids = |list: &[&str]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
         let context = Context::parse(&ids(&["b", "a", "b"])).unwrap();
         assert_eq!(context.products().len(), 2);
         assert_eq!(context.products()[0].as_str(), "b");

@@ -142,7 +142,7 @@ mod tests {
     }
 
     fn context(ids: &[&str]) -> Context {
-        Context::parse(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        Context::parse(&ids.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap()
     }
 
     fn listed(page: &Page) -> Vec<(String, Reason)> {

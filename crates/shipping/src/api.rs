@@ -121,7 +121,11 @@ fn shipment_to_pb(record: ShipmentRecord) -> pb::Shipment {
         tracking_id: record.tracking_id,
         state: record.state.to_pb().into(),
         address: Some(record.address.to_pb()),
-        items: record.items.iter().map(|item| item.to_pb()).collect(),
+        items: record
+            .items
+            .iter()
+            .map(domain::items::Item::to_pb)
+            .collect(),
         quote: Some(quote_to_pb(record.quote)),
         create_time: Some(timestamp(record.create_time_ms)),
         update_time: Some(timestamp(record.update_time_ms)),

@@ -24,13 +24,11 @@ const CANCELLED: &str = "CANCELLED";
 /// A shipment as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShipmentRecord {
-    /// Its id.
     pub id: String,
     /// The order shipped.
     pub order_id: String,
     /// Tracking id for the shopper.
     pub tracking_id: String,
-    /// Its state.
     pub state: ShipmentState,
     /// Where to.
     pub address: Address,

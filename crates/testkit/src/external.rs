@@ -18,7 +18,7 @@ const STOP_WITHIN: Duration = Duration::from_secs(10);
 ///
 /// # Panics
 /// When the variable is malformed or names no service: the test run is misconfigured.
-pub fn from_env() -> BTreeMap<&'static str, String> {
+pub(crate) fn from_env() -> BTreeMap<&'static str, String> {
     let Ok(value) = std::env::var(REPLACE_VAR) else {
         return BTreeMap::new();
     };
@@ -37,7 +37,7 @@ pub fn from_env() -> BTreeMap<&'static str, String> {
 
 /// A running replacement.
 #[derive(Debug)]
-pub struct Process {
+pub(crate) struct Process {
     name: &'static str,
     child: Child,
 }
@@ -45,7 +45,7 @@ pub struct Process {
 impl Process {
     /// Runs `command --listen ADDRESS --data-dir DIR` through `sh` (with `exec`, so the
     /// service itself is the child and gets the signals).
-    pub fn start(
+    pub(crate) fn start(
         name: &'static str,
         command: &str,
         address: SocketAddr,
@@ -65,7 +65,7 @@ impl Process {
     }
 
     /// SIGTERM, then waits for it to exit (SIGKILL after [`STOP_WITHIN`]).
-    pub async fn stop(mut self) -> Result<(), String> {
+    pub(crate) async fn stop(mut self) -> Result<(), String> {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         }
@@ -88,14 +88,14 @@ impl Process {
     }
 
     /// SIGKILL, and waits for the exit.
-    pub async fn kill(self) {
+    pub(crate) async fn kill(self) {
         tokio::task::spawn_blocking(move || self.kill_now())
             .await
             .unwrap_or_default();
     }
 
     /// SIGKILL, and waits for the exit, blocking.
-    pub fn kill_now(mut self) {
+    pub(crate) fn kill_now(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

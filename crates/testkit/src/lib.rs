@@ -22,6 +22,7 @@
 //! them, stopped with SIGTERM and killed with SIGKILL. This is how the whole-system tests
 //! run against the Python currency service.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod buyer;
 mod external;
@@ -30,7 +31,7 @@ mod services;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -332,7 +333,7 @@ impl Shop {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Running>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -364,7 +365,7 @@ fn free_address() -> SocketAddr {
         let address = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port on 127.0.0.1");
-        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
         if handed_out.insert(address.port()) {
             return address;
         }

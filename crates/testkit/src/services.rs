@@ -10,7 +10,7 @@ use chassis::topology::Spec;
 use tokio::sync::oneshot;
 
 /// Flags that make a service quick to test: short retries, polls and leases.
-pub fn test_flags(service: &str) -> &'static [(&'static str, &'static str)] {
+pub(crate) fn test_flags(service: &str) -> &'static [(&'static str, &'static str)] {
     match service {
         "identity" => &[
             ("admin-emails", crate::ADMIN_EMAIL),
@@ -31,7 +31,7 @@ pub fn test_flags(service: &str) -> &'static [(&'static str, &'static str)] {
 }
 
 /// Every gRPC service, callees before callers.
-pub fn grpc_services() -> impl Iterator<Item = &'static Spec> {
+pub(crate) fn grpc_services() -> impl Iterator<Item = &'static Spec> {
     chassis::topology::grpc_services()
 }
 
@@ -39,17 +39,16 @@ pub fn grpc_services() -> impl Iterator<Item = &'static Spec> {
 ///
 /// # Panics
 /// If there is no such gRPC service (a mistake in the test).
-pub fn name(service: &str) -> &'static str {
+pub(crate) fn name(service: &str) -> &'static str {
     grpc_services()
         .find(|s| s.name == service)
-        .map(|s| s.name)
-        .unwrap_or_else(|| panic!("there is no service {service:?}"))
+        .map_or_else(|| panic!("there is no service {service:?}"), |s| s.name)
 }
 
 /// Parses `args` with the service's own `Config`, binds (telling `bound` how that went),
 /// and serves until `shutdown`: the same path as `bazaar serve`, without the process's
 /// telemetry set-up.
-pub async fn run(
+pub(crate) async fn run(
     name: &'static str,
     args: Vec<String>,
     shutdown: Shutdown,

@@ -62,7 +62,7 @@ pub struct CartWrite {
 pub struct RequestWrite {
     /// Whose call.
     pub owner: String,
-    /// Its `request_id`.
+    /// The `request_id` of the AddItem call; with `owner`, the key of its record.
     pub request_id: String,
     /// The version read.
     pub expected_version: i64,

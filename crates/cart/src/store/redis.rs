@@ -41,7 +41,8 @@ pub fn is_redis_url(url: &str) -> bool {
     url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix:")
 }
 
-/// A Redis cart store.
+/// Carts on a Redis server, through one multiplexed connection that reconnects by itself;
+/// clones share it.
 #[derive(Clone)]
 pub struct RedisCartStore {
     connection: ConnectionManager,

@@ -12,7 +12,7 @@ use super::{CartStore, CartWrite, Commit, RequestRecord, RequestWrite};
 use crate::domain::{Cart, Line};
 use crate::error::CartError;
 
-/// A SQL cart store.
+/// Carts in SQLite or PostgreSQL; clones share the pool.
 #[derive(Clone, Debug)]
 pub struct SqlCartStore {
     pool: AnyPool,

@@ -16,10 +16,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 /// The variable that points tests at a Redis server (`redis://127.0.0.1:6379`).
-pub const REDIS_URL_VAR: &str = "BAZAAR_TEST_REDIS_URL";
+pub(crate) const REDIS_URL_VAR: &str = "BAZAAR_TEST_REDIS_URL";
 
 /// A cart running on port 0, with the issuer whose tokens it trusts and the clock it reads.
-pub struct Running {
+pub(crate) struct Running {
     pub client: CartServiceClient<Channel>,
     pub issuer: TestIssuer,
     pub clock: ManualClock,
@@ -29,7 +29,7 @@ pub struct Running {
 impl Running {
     /// Starts the cart on `database_url` (SQLite in `data_dir` when `None`), without
     /// waiting until it serves.
-    pub async fn start(
+    pub(crate) async fn start(
         data_dir: &std::path::Path,
         database_url: Option<String>,
         redis_key_prefix: &str,
@@ -40,7 +40,7 @@ impl Running {
     }
 
     /// [`Running::start`], or why the cart did not start.
-    pub async fn try_start(
+    pub(crate) async fn try_start(
         data_dir: &std::path::Path,
         database_url: Option<String>,
         redis_key_prefix: &str,
@@ -72,27 +72,27 @@ impl Running {
     }
 
     /// The health of the cart service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server.health("bazaar.cart.v1.CartService").await
     }
 
     /// Waits until the cart answers SERVING.
-    pub async fn wait_until_serving(&self) {
+    pub(crate) async fn wait_until_serving(&self) {
         self.server.wait_until_serving().await;
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("cart stops cleanly");
     }
 
     /// `Bearer <token>` of a registered user.
-    pub fn user(&self, user_id: &str) -> String {
+    pub(crate) fn user(&self, user_id: &str) -> String {
         self.issuer.bearer(user_id)
     }
 
     /// A guest's access token (without "Bearer ").
-    pub fn guest_token(&self, guest_id: &str) -> String {
+    pub(crate) fn guest_token(&self, guest_id: &str) -> String {
         let mut claims = self.issuer.claims(guest_id);
         claims.kind = "guest".to_owned();
         self.issuer.token(&claims)
@@ -100,7 +100,7 @@ impl Running {
 }
 
 /// `message` with `authorization: <bearer>`.
-pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
+pub(crate) fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()
@@ -109,7 +109,7 @@ pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
 }
 
 /// The `ErrorInfo` of a status: (domain, reason, metadata).
-pub fn error_info(
+pub(crate) fn error_info(
     status: &tonic::Status,
 ) -> (String, String, std::collections::HashMap<String, String>) {
     let info = status
@@ -119,22 +119,21 @@ pub fn error_info(
 }
 
 /// Says on the real stderr that a test did not run.
-pub fn skipped(test: &str) {
+pub(crate) fn skipped(test: &str) {
     chassis::testing::skipped(test, REDIS_URL_VAR, "Redis");
 }
 
 /// A key prefix no other test uses.
-pub fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_nanos());
     format!("bazaar-test:{test}:{}:{nanos}:", std::process::id())
 }
 
 /// The Redis keys of one test: a prefix no other test uses, and every key under it deleted
 /// when this is dropped, even when the test fails half-way.
-pub struct RedisKeys {
+pub(crate) struct RedisKeys {
     client: redis::Client,
     /// The prefix to give the cart.
     pub prefix: String,
@@ -142,7 +141,7 @@ pub struct RedisKeys {
 
 impl RedisKeys {
     /// Keys under a fresh prefix on the server at `url`.
-    pub fn new(url: &str, test: &str) -> Self {
+    pub(crate) fn new(url: &str, test: &str) -> Self {
         Self {
             client: redis::Client::open(url).expect("redis url"),
             prefix: unique_prefix(test),
@@ -150,7 +149,7 @@ impl RedisKeys {
     }
 
     /// The keys under the prefix.
-    pub fn list(&self) -> Vec<String> {
+    pub(crate) fn list(&self) -> Vec<String> {
         let mut connection = self.client.get_connection().expect("redis connects");
         redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
@@ -159,7 +158,7 @@ impl RedisKeys {
     }
 
     /// Deletes every key under the prefix.
-    pub fn delete(&self) {
+    pub(crate) fn delete(&self) {
         let keys = self.list();
         if !keys.is_empty() {
             let mut connection = self.client.get_connection().expect("redis connects");
@@ -187,7 +186,7 @@ impl Drop for RedisKeys {
 
 /// A stand-in for a Redis that is still starting: it accepts connections and closes them
 /// at once (counting them) until [`Gate::open`], then forwards them to the real server.
-pub struct Gate {
+pub(crate) struct Gate {
     attempts: Arc<AtomicUsize>,
     open: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -195,7 +194,7 @@ pub struct Gate {
 
 impl Gate {
     /// Starts on `listener`, forwarding (once open) to `target` (host:port).
-    pub fn start(listener: tokio::net::TcpListener, target: String) -> Self {
+    pub(crate) fn start(listener: tokio::net::TcpListener, target: String) -> Self {
         let attempts = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicBool::new(false));
         let (counted, opened) = (attempts.clone(), open.clone());
@@ -221,12 +220,12 @@ impl Gate {
     }
 
     /// Connections refused so far.
-    pub fn attempts(&self) -> usize {
+    pub(crate) fn attempts(&self) -> usize {
         self.attempts.load(Ordering::SeqCst)
     }
 
     /// From now on, forwards.
-    pub fn open(&self) {
+    pub(crate) fn open(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
 }
@@ -239,7 +238,7 @@ impl Drop for Gate {
 
 /// The `host:port` of a `redis://[user:password@]host:port[/db]` URL, and the URL with
 /// `address` in its place.
-pub fn redis_url_via(url: &str, address: &str) -> (String, String) {
+pub(crate) fn redis_url_via(url: &str, address: &str) -> (String, String) {
     let rest = url.strip_prefix("redis://").expect("a redis:// URL");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let (credentials, host) = match authority.rfind('@') {

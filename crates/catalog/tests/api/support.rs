@@ -8,7 +8,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 /// A catalog running on port 0, with a client on it.
-pub struct Running {
+pub(crate) struct Running {
     pub client: CatalogServiceClient<Channel>,
     server: Spawned<Catalog>,
 }
@@ -16,7 +16,7 @@ pub struct Running {
 impl Running {
     /// Starts it on `database_url` (SQLite in `data_dir` when `None`), without waiting until
     /// it serves.
-    pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
+    pub(crate) async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config {
             server: ServerArgs::for_tests(data_dir),
             database_url: database_url.map(Into::into),
@@ -31,17 +31,17 @@ impl Running {
     }
 
     /// The health of the catalog service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server.health("bazaar.catalog.v1.CatalogService").await
     }
 
     /// Waits until it answers SERVING.
-    pub async fn wait_until_serving(&self) {
+    pub(crate) async fn wait_until_serving(&self) {
         self.server.wait_until_serving().await;
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("catalog stops cleanly");
     }
 }

@@ -7,7 +7,7 @@ use super::{AUDIENCE, Claims, ISSUER, Verifier, now_secs, sign};
 /// A signing key and a verifier that trusts it.
 #[derive(Clone, Debug)]
 pub struct TestIssuer {
-    /// The key id.
+    /// The `kid` its tokens name ("test-key"), under which its verifier holds the key.
     pub key_id: String,
     /// The private key.
     pub key: SigningKey,

@@ -105,8 +105,7 @@ pub enum TokenError {
 pub fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Signs `claims` with `key`, naming it `key_id`: the compact JWS identity hands out.

@@ -42,7 +42,7 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let count = self.ring.keys.read().map(|k| k.len()).unwrap_or(0);
+        let count = self.ring.keys.read().map_or(0, |k| k.len());
         f.debug_struct("Verifier").field("keys", &count).finish()
     }
 }
@@ -138,7 +138,7 @@ impl Verifier {
                     Ok(count) => tracing::debug!(count, "signing keys refreshed"),
                     Err(status) => {
                         tracing::warn!(code = ?status.code(), message = status.message(),
-                            "cannot refresh signing keys; keeping the cached ones")
+                            "cannot refresh signing keys; keeping the cached ones");
                     }
                 }
                 if shutdown.sleep(every).await == Slept::Stopped {

@@ -36,15 +36,15 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 /// The full gRPC name of the probe, as health and reflection know it.
-pub const PROBE: &str = "bazaar.recommendation.v1.RecommendationService";
+pub(crate) const PROBE: &str = "bazaar.recommendation.v1.RecommendationService";
 
 /// How long a test waits for something that should happen promptly before it gives up: a
 /// safety net against a hung test, never a measurement.
-pub const PATIENCE: Duration = Duration::from_secs(15);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(15);
 
 /// What one call carried when it reached the probe.
 #[derive(Clone, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// The `grpc-timeout` header, parsed.
     pub grpc_timeout: Option<Duration>,
     /// `chassis::deadline::current()` inside the handler.
@@ -101,7 +101,7 @@ impl RecommendationService for Probe {
 
 /// A probe server bound on port 0 but not serving yet, so that a test can take over its
 /// readiness first.
-pub struct Bound {
+pub(crate) struct Bound {
     pub server: Server,
     seen: Arc<Mutex<Vec<Seen>>>,
     data: tempfile::TempDir,
@@ -109,12 +109,15 @@ pub struct Bound {
 
 /// Binds a probe server with the test defaults changed by `configure`; it forwards to
 /// `upstream` when asked to.
-pub async fn bind(configure: impl FnOnce(&mut ServerArgs), upstream: Option<Upstream>) -> Bound {
+pub(crate) async fn bind(
+    configure: impl FnOnce(&mut ServerArgs),
+    upstream: Option<Upstream>,
+) -> Bound {
     bind_with(configure, upstream, |_| {}).await
 }
 
 /// Like [`bind`], and lets `before_adding` act on the server before the probe is added.
-pub async fn bind_with(
+pub(crate) async fn bind_with(
     configure: impl FnOnce(&mut ServerArgs),
     upstream: Option<Upstream>,
     before_adding: impl FnOnce(&mut Server),
@@ -136,13 +139,13 @@ pub async fn bind_with(
 }
 
 /// A probe server with the test defaults, serving.
-pub async fn start() -> Running {
+pub(crate) async fn start() -> Running {
     bind(|_| {}, None).await.serve()
 }
 
 impl Bound {
     /// Spawns `serve` with a fresh stop signal.
-    pub fn serve(self) -> Running {
+    pub(crate) fn serve(self) -> Running {
         let address = self.server.local_addr();
         let shutdown = Shutdown::new();
         let serving = tokio::spawn(self.server.serve(shutdown.clone()));
@@ -157,7 +160,7 @@ impl Bound {
 }
 
 /// A probe server being served.
-pub struct Running {
+pub(crate) struct Running {
     pub address: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     pub shutdown: Shutdown,
@@ -167,7 +170,7 @@ pub struct Running {
 
 impl Running {
     /// A new connection, through tonic's own channel.
-    pub async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.address))
             .expect("a valid URI")
             .connect()
@@ -176,14 +179,14 @@ impl Running {
     }
 
     /// A probe client on a new connection, through tonic's own channel.
-    pub async fn client(&self) -> RecommendationServiceClient<Channel> {
+    pub(crate) async fn client(&self) -> RecommendationServiceClient<Channel> {
         RecommendationServiceClient::new(self.channel().await)
     }
 
     /// A probe client on a new connection that keeps no timer of its own: tonic's channel
     /// gives up at the call's timeout by itself (and reports that as `CANCELLED`), so a test
     /// that wants the server's own answer to an expired deadline needs this one.
-    pub async fn untimed_client(&self) -> RecommendationServiceClient<Untimed> {
+    pub(crate) async fn untimed_client(&self) -> RecommendationServiceClient<Untimed> {
         let stream = tokio::net::TcpStream::connect(self.address)
             .await
             .expect("connects");
@@ -199,7 +202,7 @@ impl Running {
     }
 
     /// The health of `service` ("" for the whole server), asked on a new connection.
-    pub async fn health(&self, service: &str) -> ServingStatus {
+    pub(crate) async fn health(&self, service: &str) -> ServingStatus {
         let response = HealthClient::new(self.channel().await)
             .check(HealthCheckRequest {
                 service: service.to_owned(),
@@ -210,13 +213,13 @@ impl Running {
     }
 
     /// What the probe saw, oldest first.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("not poisoned").clone()
     }
 
     /// Waits until the probe has seen `count` calls, so that a test acts while they are in
     /// flight rather than guessing how long they take to arrive.
-    pub async fn wait_for_calls(&self, count: usize) {
+    pub(crate) async fn wait_for_calls(&self, count: usize) {
         tokio::time::timeout(PATIENCE, async {
             while self.seen.lock().expect("not poisoned").len() < count {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -227,7 +230,7 @@ impl Running {
     }
 
     /// Waits for `serve` to return after a stop was asked for, and returns what it returned.
-    pub async fn stopped(self) -> Result<(), ServeError> {
+    pub(crate) async fn stopped(self) -> Result<(), ServeError> {
         tokio::time::timeout(PATIENCE, self.serving)
             .await
             .expect("serve returns (safety net, not a measurement)")
@@ -235,7 +238,7 @@ impl Running {
     }
 
     /// Asks for a stop and checks that `serve` returns `Ok`.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         self.stopped().await.expect("serve returns Ok");
     }
@@ -243,13 +246,13 @@ impl Running {
 
 /// An [`Upstream`] over `addresses` with `default_deadline` for calls made outside any
 /// inbound call.
-pub fn upstream(addresses: &[SocketAddr], default_deadline: Duration) -> Upstream {
+pub(crate) fn upstream(addresses: &[SocketAddr], default_deadline: Duration) -> Upstream {
     let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     Upstream::connect("probe", &addresses, default_deadline).expect("addresses are valid")
 }
 
 /// A probe request with the given metadata.
-pub fn call(metadata: &[(&'static str, &str)]) -> Request<ListRecommendationsRequest> {
+pub(crate) fn call(metadata: &[(&'static str, &str)]) -> Request<ListRecommendationsRequest> {
     let mut request = Request::new(ListRecommendationsRequest::default());
     for (key, value) in metadata {
         request
@@ -261,7 +264,7 @@ pub fn call(metadata: &[(&'static str, &str)]) -> Request<ListRecommendationsReq
 
 /// One raw HTTP/2 connection as a gRPC transport (see [`Running::untimed_client`]).
 #[derive(Clone)]
-pub struct Untimed(hyper::client::conn::http2::SendRequest<tonic::body::Body>);
+pub(crate) struct Untimed(hyper::client::conn::http2::SendRequest<tonic::body::Body>);
 
 impl tower::Service<http::Request<tonic::body::Body>> for Untimed {
     type Response = http::Response<hyper::body::Incoming>;

@@ -7,7 +7,7 @@ use currency::{Config, Currency};
 use tonic::transport::Channel;
 
 /// The currency service, serving, with a client on it.
-pub struct Running {
+pub(crate) struct Running {
     pub client: CurrencyServiceClient<Channel>,
     server: Spawned<Currency>,
     _dir: tempfile::TempDir,
@@ -15,7 +15,7 @@ pub struct Running {
 
 impl Running {
     /// Starts it and waits until it serves.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             server: ServerArgs::for_tests(dir.path()),
@@ -29,7 +29,7 @@ impl Running {
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("currency stops cleanly");
     }
 }

@@ -22,7 +22,7 @@ pub struct SessionResponse {
     pub refresh_token: String,
     /// Seconds since the Unix epoch when the access token expires.
     pub access_token_expire_time: i64,
-    /// The user id.
+    /// Identity's id of the user or guest, the `sub` of the access token.
     pub user_id: String,
     /// "user" or "guest".
     pub kind: &'static str,
@@ -62,9 +62,9 @@ pub async fn start_guest(
 /// Sign-up and log-in bodies.
 #[derive(Debug, Deserialize)]
 pub struct Credentials {
-    /// Email.
+    /// Compared case-insensitively by identity: one account per address.
     pub email: String,
-    /// Password.
+    /// Passed to identity as given (10..=128 characters at sign-up).
     pub password: String,
     /// Display name (sign-up only).
     #[serde(default)]
@@ -130,7 +130,6 @@ pub async fn login(
     }))
 }
 
-/// The refresh body.
 #[derive(Debug, Deserialize)]
 pub struct RefreshBody {
     /// The session's refresh token.

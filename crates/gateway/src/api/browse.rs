@@ -22,7 +22,6 @@ const RECOMMENDATIONS: i32 = 5;
 /// A page of products.
 #[derive(Debug, Serialize)]
 pub struct ProductsResponse {
-    /// The products.
     pub products: Vec<ProductView>,
     /// Token of the next page; empty on the last.
     pub next_page_token: String,
@@ -106,10 +105,8 @@ pub async fn search(
     Ok(Json(listing.into()))
 }
 
-/// One product.
 #[derive(Debug, Serialize)]
 pub struct ProductResponse {
-    /// The product.
     pub product: ProductView,
     /// Set when prices are in dollars because conversion failed.
     pub currency_note: Option<&'static str>,
@@ -131,7 +128,6 @@ pub async fn get_product(
 /// Every category.
 #[derive(Debug, Serialize)]
 pub struct CategoriesResponse {
-    /// The categories.
     pub categories: Vec<CategoryView>,
 }
 
@@ -153,7 +149,6 @@ pub struct RecommendationParams {
     pub currency: Option<String>,
 }
 
-/// Recommendations.
 #[derive(Debug, Serialize)]
 pub struct RecommendationsResponse {
     /// The products, best first; empty when the service is unavailable.

@@ -13,7 +13,6 @@ use crate::shop::cart::{self, CartView};
 /// The cart, priced.
 #[derive(Debug, Serialize)]
 pub struct CartResponse {
-    /// The cart.
     pub cart: CartView,
     /// Set when prices are in dollars because conversion failed.
     pub currency_note: Option<&'static str>,
@@ -43,7 +42,7 @@ pub async fn get_cart(
 /// The add-to-cart body.
 #[derive(Debug, Deserialize)]
 pub struct AddItemBody {
-    /// The product.
+    /// The catalog's id of the product (a slug).
     pub product_id: String,
     /// How many, 1..=99.
     pub quantity: i32,
@@ -70,7 +69,6 @@ pub async fn add_item(
     cart_response(&app, &bearer, &params).await
 }
 
-/// The quantity body.
 #[derive(Debug, Deserialize)]
 pub struct QuantityBody {
     /// The new quantity, 0..=99; 0 removes the line.

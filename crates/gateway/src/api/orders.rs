@@ -24,13 +24,13 @@ pub struct AddressBody {
     /// 1..=3 street lines.
     #[serde(default)]
     pub street_lines: Vec<String>,
-    /// City.
+    /// City, town or locality, 1..=100 characters.
     #[serde(default)]
     pub city: String,
     /// Region, where the country uses one.
     #[serde(default)]
     pub region: String,
-    /// Postal code.
+    /// 0..=20 characters; empty only where the country has no postal codes.
     #[serde(default)]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2.
@@ -83,10 +83,8 @@ pub struct PlaceOrderBody {
     pub currency_code: String,
 }
 
-/// One order.
 #[derive(Debug, Serialize)]
 pub struct OrderResponse {
-    /// The order.
     pub order: OrderView,
 }
 

@@ -47,10 +47,10 @@ pub struct AccountPage {
 /// The sign-up and log-in forms.
 #[derive(Debug, Deserialize)]
 pub struct AccountForm {
-    /// Email.
+    /// Compared case-insensitively by identity: one account per address.
     #[serde(default)]
     pub email: String,
-    /// Password.
+    /// Passed to identity as given (10..=128 characters at sign-up).
     #[serde(default)]
     pub password: String,
     /// Display name (sign-up only).

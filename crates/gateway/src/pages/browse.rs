@@ -29,7 +29,6 @@ pub struct PageQuery {
     pub page_token: String,
 }
 
-/// The home page.
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
@@ -90,7 +89,6 @@ fn next_link(path: &str, token: &str) -> Option<String> {
 pub struct CategoryPage {
     /// The header.
     pub chrome: Chrome,
-    /// The category.
     pub category: CategoryView,
     /// A page of its products.
     pub products: Vec<ProductView>,
@@ -208,13 +206,11 @@ pub async fn search(
     ))
 }
 
-/// A product.
 #[derive(Template)]
 #[template(path = "product.html")]
 pub struct ProductPage {
     /// The header.
     pub chrome: Chrome,
-    /// The product.
     pub product: ProductView,
     /// Its description, paragraph by paragraph.
     pub paragraphs: Vec<String>,

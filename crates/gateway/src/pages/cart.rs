@@ -18,13 +18,11 @@ use crate::shop::{self, cart::CartView};
 /// What the cart and checkout pages say when the cart cannot be shown.
 const UNAVAILABLE: &str = "Your cart is unavailable right now";
 
-/// The cart page.
 #[derive(Template)]
 #[template(path = "cart.html")]
 pub struct CartPage {
     /// The header.
     pub chrome: Chrome,
-    /// The cart.
     pub cart: CartView,
 }
 
@@ -55,7 +53,7 @@ pub async fn show(
 /// The add-to-cart form of a product page.
 #[derive(Debug, Deserialize)]
 pub struct AddForm {
-    /// The product.
+    /// The catalog's id of the product (a slug).
     pub product_id: String,
     /// How many, 1..=99.
     pub quantity: i32,

@@ -34,7 +34,7 @@ use crate::shop;
 /// One entry of the currency selector.
 #[derive(Clone, Debug)]
 pub struct CurrencyOption {
-    /// The code.
+    /// ISO 4217 code: the value the selector posts.
     pub code: String,
     /// "EUR — Euro".
     pub label: String,
@@ -134,7 +134,6 @@ pub struct ErrorPage {
     pub chrome: Chrome,
     /// The HTTP status code.
     pub status: u16,
-    /// The heading.
     pub heading: String,
     /// The explanation.
     pub message: String,
@@ -228,8 +227,7 @@ pub fn local_path(candidate: &str) -> String {
 /// The path and query of a request, to come back to.
 pub fn here(uri: &axum::http::Uri) -> String {
     uri.path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".to_owned())
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
 }
 
 #[cfg(test)]

@@ -49,19 +49,19 @@ pub struct CheckoutForm {
     /// Apartment, floor (optional).
     #[serde(default)]
     pub street2: String,
-    /// City.
+    /// City, town or locality, 1..=100 characters.
     #[serde(default)]
     pub city: String,
     /// State or region (optional).
     #[serde(default)]
     pub region: String,
-    /// Postal code.
+    /// 0..=20 characters; empty only where the country has no postal codes.
     #[serde(default)]
     pub postal_code: String,
     /// ISO country code.
     #[serde(default)]
     pub country_code: String,
-    /// Card number.
+    /// As typed; orders checks it. Cleared before the form is shown again.
     #[serde(default)]
     pub card_number: String,
     /// Expiry month, 1..=12.
@@ -116,7 +116,6 @@ impl CheckoutForm {
     }
 }
 
-/// The checkout page.
 #[derive(Template)]
 #[template(path = "checkout.html")]
 pub struct CheckoutPage {
@@ -269,7 +268,6 @@ pub struct OrderQuery {
 pub struct OrderPage {
     /// The header.
     pub chrome: Chrome,
-    /// The order.
     pub order: OrderView,
     /// Whether the shopper just placed it.
     pub just_placed: bool,

@@ -12,7 +12,6 @@ use super::{Chrome, render};
 use crate::app::AppState;
 use crate::shop::health::{self, StatusReport};
 
-/// The status page.
 #[derive(Template)]
 #[template(path = "status.html")]
 pub struct StatusPage {

@@ -37,7 +37,7 @@ impl std::fmt::Debug for Opened {
 pub struct SignUp {
     /// Their email, also their log-in.
     pub email: String,
-    /// Their password.
+    /// Passed to identity as given; the `Debug` of a `SignUp` never shows it.
     pub password: String,
     /// How the shop greets them.
     pub display_name: String,

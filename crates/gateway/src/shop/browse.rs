@@ -15,12 +15,11 @@ use crate::app::App;
 use crate::error::GatewayError;
 use crate::upstreams::call;
 
-/// A category.
 #[derive(Clone, Debug, Serialize)]
 pub struct CategoryView {
     /// The category id (a slug).
     pub id: String,
-    /// Its name.
+    /// Name shown to shoppers (the catalog's `display_name`).
     pub name: String,
     /// What it holds.
     pub description: String,
@@ -29,7 +28,6 @@ pub struct CategoryView {
 /// A page of products, priced.
 #[derive(Clone, Debug, Default)]
 pub struct Listing {
-    /// The products.
     pub products: Vec<ProductView>,
     /// Token of the next page; empty on the last.
     pub next_page_token: String,
@@ -55,7 +53,6 @@ pub struct Home {
 /// A product, priced, with what to suggest next to it.
 #[derive(Clone, Debug)]
 pub struct ProductDetail {
-    /// The product.
     pub product: ProductView,
     /// Related products; `None` when none were asked for or the recommendation service is
     /// unavailable.
@@ -101,7 +98,7 @@ pub async fn categories(app: &App) -> Result<Vec<CategoryView>, GatewayError> {
         .collect())
 }
 
-/// One category.
+/// The category `id`, asked with the critical deadline; `NotFound` when there is none.
 pub async fn category(app: &App, id: &str) -> Result<CategoryView, GatewayError> {
     let mut client = app.upstreams.catalog.clone();
     let category = client

@@ -32,10 +32,8 @@ pub struct CartView {
     pub item_count: i32,
 }
 
-/// One line of the cart.
 #[derive(Clone, Debug, Serialize)]
 pub struct CartLine {
-    /// The product.
     pub product: ProductView,
     /// How many.
     pub quantity: i32,

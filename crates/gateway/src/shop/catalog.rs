@@ -23,7 +23,7 @@ use crate::upstreams::call;
 pub struct ProductView {
     /// The product id (a slug).
     pub id: String,
-    /// Its name.
+    /// Name shown to shoppers.
     pub name: String,
     /// Plain-text description.
     pub description: String,

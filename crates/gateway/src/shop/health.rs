@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -53,10 +54,11 @@ pub async fn probe(app: &App, name: &str) -> (Health, Duration) {
         .await;
     let health = match answer {
         Ok(response) if response.get_ref().status == 1 => Health::Serving,
-        Ok(_) => Health::NotServing,
-        Err(status) if status.code() == tonic::Code::Unavailable => Health::Down,
-        Err(status) if status.code() == tonic::Code::DeadlineExceeded => Health::Down,
-        Err(_) => Health::NotServing,
+        Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => {
+            Health::Down
+        }
+        // It answered, but not SERVING, or failed for another reason than being unreachable.
+        Ok(_) | Err(_) => Health::NotServing,
     };
     (health, started.elapsed())
 }
@@ -64,7 +66,7 @@ pub async fn probe(app: &App, name: &str) -> (Health, Duration) {
 /// How one service is doing.
 #[derive(Clone, Debug, Serialize)]
 pub struct ServiceStatus {
-    /// Its name.
+    /// The service's name, as `bazaar up` knows it.
     pub name: &'static str,
     /// Where the gateway calls it (comma-separated replicas).
     pub address: String,
@@ -80,8 +82,7 @@ impl ServiceStatus {
     /// The latency as shown.
     pub fn latency_text(&self) -> String {
         self.latency_ms
-            .map(|ms| format!("{ms:.1} ms"))
-            .unwrap_or_else(|| "—".to_owned())
+            .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"))
     }
 
     /// The state as shown.

@@ -36,7 +36,7 @@ pub struct OrderView {
     pub items: Vec<OrderItemView>,
     /// Sum of the items.
     pub subtotal: Price,
-    /// Shipping.
+    /// The shipping quote, in the order's currency.
     pub shipping_cost: Price,
     /// What was charged.
     pub total: Price,
@@ -55,11 +55,11 @@ pub struct OrderView {
 /// One line of an order.
 #[derive(Clone, Debug, Serialize)]
 pub struct OrderItemView {
-    /// The product id.
+    /// The catalog's id of the product (a slug).
     pub product_id: String,
     /// Its name when ordered.
     pub name: String,
-    /// Its picture.
+    /// Path of its picture on this site.
     pub picture_uri: String,
     /// How many.
     pub quantity: i32,
@@ -257,8 +257,7 @@ fn view(order: Order, currency: Option<&CurrencyInfo>) -> OrderView {
     let code = order
         .total
         .as_ref()
-        .map(|m| m.currency_code.clone())
-        .unwrap_or_else(|| USD.to_owned());
+        .map_or_else(|| USD.to_owned(), |m| m.currency_code.clone());
     let usd = CurrencyInfo::usd();
     let info = currency.or(if code == USD { Some(&usd) } else { None });
     let price = |m: Option<Money>| Price::new(&m.unwrap_or_else(|| zero(&code)), info);

@@ -29,8 +29,7 @@ impl Drop for Driver {
 
 fn chromedriver() -> Option<PathBuf> {
     let path = std::env::var_os("BAZAAR_TEST_CHROMEDRIVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        .map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from);
     path.exists().then_some(path)
 }
 
@@ -89,14 +88,15 @@ async fn browser(driver: &Driver) -> Client {
 }
 
 fn screenshot_dir() -> PathBuf {
-    let dir = std::env::var_os("BAZAAR_TEST_SCREENSHOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
+    let dir = std::env::var_os("BAZAAR_TEST_SCREENSHOTS").map_or_else(
+        || {
             PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .parent()
                 .expect("the target directory")
                 .join("screenshots")
-        });
+        },
+        PathBuf::from,
+    );
     std::fs::create_dir_all(&dir).expect("the screenshot directory");
     dir
 }

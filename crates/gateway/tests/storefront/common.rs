@@ -15,10 +15,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 /// Products the tests buy, stocked at start.
-pub const STOCKED: &[&str] = &["brass-desk-lamp", "ceramic-coffee-mug", "cast-iron-skillet"];
+pub(crate) const STOCKED: &[&str] = &["brass-desk-lamp", "ceramic-coffee-mug", "cast-iron-skillet"];
 
 /// The shop and its gateway.
-pub struct Storefront {
+pub(crate) struct Storefront {
     /// The services.
     pub shop: Shop,
     /// Where the gateway listens.
@@ -29,7 +29,7 @@ pub struct Storefront {
 
 impl Storefront {
     /// Starts every service, stocks [`STOCKED`], and starts the gateway in front.
-    pub async fn start(test: &str) -> Self {
+    pub(crate) async fn start(test: &str) -> Self {
         let shop = Shop::builder(test)
             .start()
             .await
@@ -59,17 +59,17 @@ impl Storefront {
     }
 
     /// The gateway's base URL.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// A new browser-like client (no cookies yet).
-    pub fn browser(&self) -> Browser {
+    pub(crate) fn browser(&self) -> Browser {
         Browser::new(self.addr)
     }
 
     /// Stops the gateway and every service.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
         self.shop.shutdown().await;
@@ -78,10 +78,8 @@ impl Storefront {
 
 /// A response, read whole.
 #[derive(Debug)]
-pub struct Page {
-    /// Its status.
+pub(crate) struct Page {
     pub status: StatusCode,
-    /// Its headers.
     pub headers: hyper::HeaderMap,
     /// Its body as text.
     pub body: String,
@@ -89,7 +87,7 @@ pub struct Page {
 
 impl Page {
     /// The value of a hidden (or any) form field named `name`, from the first match.
-    pub fn field(&self, name: &str) -> Option<String> {
+    pub(crate) fn field(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self.body.find(&marker)? + marker.len();
         let end = self.body[start..].find('"')? + start;
@@ -97,13 +95,13 @@ impl Page {
     }
 
     /// The page's anti-forgery token.
-    pub fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.field("csrf")
             .expect("the page has a form with a csrf field")
     }
 
     /// The `Location` of a redirect.
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         self.headers
             .get(hyper::header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -112,14 +110,14 @@ impl Page {
     }
 
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// An HTTP/1.1 client that keeps cookies and sends a same-origin `Origin` on POST, as a
 /// browser on one of the shop's pages would.
-pub struct Browser {
+pub(crate) struct Browser {
     addr: SocketAddr,
     client: HyperClient<HttpConnector, Full<Bytes>>,
     /// The cookies it holds.
@@ -136,12 +134,12 @@ impl Browser {
     }
 
     /// GET `path`.
-    pub async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         self.send(Method::GET, path, Vec::new(), None, &[]).await
     }
 
     /// POST a form to `path`.
-    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = serde_urlencoded::to_string(fields).expect("form fields encode");
         self.send(
             Method::POST,
@@ -154,7 +152,7 @@ impl Browser {
     }
 
     /// Sends a request with extra headers.
-    pub async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -215,7 +213,7 @@ impl Browser {
     }
 
     /// JSON call with an optional bearer token.
-    pub async fn api(
+    pub(crate) async fn api(
         &mut self,
         method: Method,
         path: &str,
@@ -240,7 +238,11 @@ impl Browser {
 }
 
 /// The checkout form's fields, paid with `card`.
-pub fn checkout_fields(csrf: &str, request_id: &str, card: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn checkout_fields(
+    csrf: &str,
+    request_id: &str,
+    card: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("csrf", csrf.to_owned()),
         ("request_id", request_id.to_owned()),

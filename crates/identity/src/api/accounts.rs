@@ -41,7 +41,7 @@ impl IdentityApi {
             .await
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
         let user = UserRecord {
-            id: USER.generate().map_err(|e| internal(e.into()))?,
+            id: USER.generate().map_err(internal)?,
             kind: "user".to_owned(),
             email: Some(email.as_str().to_owned()),
             display_name: name,
@@ -120,7 +120,7 @@ impl IdentityApi {
     pub(super) async fn open_guest(&self) -> Result<pb::StartGuestSessionResponse, IdentityError> {
         let ready = self.ready()?;
         let user = UserRecord {
-            id: GUEST.generate().map_err(|e| internal(e.into()))?,
+            id: GUEST.generate().map_err(internal)?,
             kind: "guest".to_owned(),
             email: None,
             display_name: String::new(),

@@ -184,6 +184,6 @@ impl IdentityService for IdentityApi {
     }
 }
 
-fn internal(error: KeyError) -> IdentityError {
-    IdentityError::Internal(error.to_string())
+fn internal(error: impl Into<KeyError>) -> IdentityError {
+    IdentityError::Internal(error.into().to_string())
 }

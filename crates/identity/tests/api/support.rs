@@ -21,10 +21,10 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 /// The password every helper signs up with.
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// Where a test's identity keeps its data.
-pub struct Backend {
+pub(crate) struct Backend {
     /// The data directory (the SQLite file lives here).
     pub dir: tempfile::TempDir,
     postgres: Option<TempPostgres>,
@@ -32,7 +32,7 @@ pub struct Backend {
 
 impl Backend {
     /// A SQLite file in a fresh temporary directory.
-    pub fn sqlite() -> Self {
+    pub(crate) fn sqlite() -> Self {
         Self {
             dir: tempfile::tempdir().expect("a temporary directory"),
             postgres: None,
@@ -40,7 +40,7 @@ impl Backend {
     }
 
     /// A fresh PostgreSQL database, or `None` (test skipped) without a server to use.
-    pub async fn postgres(test: &str) -> Option<Self> {
+    pub(crate) async fn postgres(test: &str) -> Option<Self> {
         let database = TempPostgres::create(&format!("identity::postgres::{test}"))
             .await
             .expect("PostgreSQL answers")?;
@@ -51,20 +51,20 @@ impl Backend {
     }
 
     /// The SQLite file, when this is the SQLite backend.
-    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+    pub(crate) fn sqlite_file(&self) -> Option<std::path::PathBuf> {
         self.postgres
             .is_none()
             .then(|| self.dir.path().join("identity.db"))
     }
 
     /// Starts identity with the default test settings.
-    pub async fn start(&self) -> Running {
+    pub(crate) async fn start(&self) -> Running {
         self.start_with(Settings::default()).await
     }
 
     /// Starts identity on port 0 over this backend and waits until it is SERVING: its store
     /// open and its signing keys loaded.
-    pub async fn start_with(&self, settings: Settings) -> Running {
+    pub(crate) async fn start_with(&self, settings: Settings) -> Running {
         let config = Config {
             server: ServerArgs::for_tests(self.dir.path()),
             database_url: self.postgres.as_ref().map(|db| db.url.clone().into()),
@@ -86,7 +86,7 @@ impl Backend {
     }
 
     /// Drops the PostgreSQL database, if any (after every identity on it stopped).
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         if let Some(database) = self.postgres {
             database.drop_database().await.expect("database dropped");
         }
@@ -94,7 +94,7 @@ impl Backend {
 }
 
 /// What a test may change in identity's configuration.
-pub struct Settings {
+pub(crate) struct Settings {
     /// `--admin-emails`.
     pub admin_emails: String,
     /// `--client-attempts-per-minute`.
@@ -111,7 +111,7 @@ impl Default for Settings {
 }
 
 /// identity running on port 0, with a connected client and the clock it reads.
-pub struct Running {
+pub(crate) struct Running {
     /// A client on it.
     pub client: IdentityServiceClient<Channel>,
     /// Where it listens.
@@ -123,17 +123,17 @@ pub struct Running {
 
 impl Running {
     /// A client of its own.
-    pub fn client(&self) -> IdentityServiceClient<Channel> {
+    pub(crate) fn client(&self) -> IdentityServiceClient<Channel> {
         self.client.clone()
     }
 
     /// Now, by identity's clock, in ms.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
     /// Signs up `email` with [`PASSWORD`].
-    pub async fn sign_up(&self, email: &str) -> SignUpResponse {
+    pub(crate) async fn sign_up(&self, email: &str) -> SignUpResponse {
         self.client()
             .sign_up(SignUpRequest {
                 email: email.to_owned(),
@@ -146,7 +146,7 @@ impl Running {
     }
 
     /// Logs in.
-    pub async fn log_in(
+    pub(crate) async fn log_in(
         &self,
         email: &str,
         password: &str,
@@ -161,7 +161,7 @@ impl Running {
     }
 
     /// GetCurrentUser with `token`.
-    pub async fn me(&self, token: &str) -> Result<User, tonic::Status> {
+    pub(crate) async fn me(&self, token: &str) -> Result<User, tonic::Status> {
         self.client()
             .get_current_user(authorized(GetCurrentUserRequest {}, token))
             .await
@@ -169,7 +169,7 @@ impl Running {
     }
 
     /// RefreshSession with `refresh_token`.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, tonic::Status> {
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<Session, tonic::Status> {
         self.client()
             .refresh_session(RefreshSessionRequest {
                 refresh_token: refresh_token.to_owned(),
@@ -179,7 +179,7 @@ impl Running {
     }
 
     /// Every signing key, following page tokens, `page_size` at a time.
-    pub async fn all_keys(&self, page_size: i32) -> Vec<SigningKey> {
+    pub(crate) async fn all_keys(&self, page_size: i32) -> Vec<SigningKey> {
         let mut keys = Vec::new();
         let mut page_token = String::new();
         loop {
@@ -202,7 +202,7 @@ impl Running {
     }
 
     /// A verifier built the way other services build theirs: from ListSigningKeys.
-    pub async fn verifier(&self) -> chassis::auth::Verifier {
+    pub(crate) async fn verifier(&self) -> chassis::auth::Verifier {
         let keys = self.all_keys(0).await;
         chassis::auth::Verifier::with_keys(keys.into_iter().map(|key| {
             let bytes: [u8; 32] = key.public_key.as_slice().try_into().expect("32 bytes");
@@ -214,13 +214,13 @@ impl Running {
     }
 
     /// Stops it and waits until it has (its pool closed).
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("identity stops cleanly");
     }
 }
 
 /// `message` with `authorization: Bearer <token>`.
-pub fn authorized<T>(message: T, token: &str) -> Request<T> {
+pub(crate) fn authorized<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "authorization",
@@ -230,7 +230,7 @@ pub fn authorized<T>(message: T, token: &str) -> Request<T> {
 }
 
 /// The reason of a status's ErrorInfo, checking it is in identity's domain.
-pub fn reason(status: &tonic::Status) -> String {
+pub(crate) fn reason(status: &tonic::Status) -> String {
     match status.get_details_error_info() {
         Some(info) => {
             assert_eq!(info.domain, "bazaar.identity");
@@ -241,7 +241,7 @@ pub fn reason(status: &tonic::Status) -> String {
 }
 
 /// The RetryInfo delay of a status.
-pub fn retry_delay(status: &tonic::Status) -> Duration {
+pub(crate) fn retry_delay(status: &tonic::Status) -> Duration {
     status
         .get_details_retry_info()
         .and_then(|r| r.retry_delay)

@@ -11,7 +11,6 @@ use super::{
 /// One product and how many units of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    /// The product.
     pub product_id: ProductId,
     /// Units, 1..=10,000 when reserved.
     pub quantity: i64,

@@ -18,7 +18,6 @@ pub struct StockCounts {
 /// Stock as the contract shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StockLevel {
-    /// The product.
     pub product_id: String,
     /// Units that can be reserved.
     pub available: i64,
@@ -42,7 +41,6 @@ impl StockCounts {
 /// A line that could not be reserved.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shortage {
-    /// The product.
     pub product_id: String,
     /// Units asked for.
     pub requested: i64,
@@ -84,7 +82,6 @@ impl ReservationState {
 /// A reservation as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reservation {
-    /// Its id.
     pub id: String,
     /// Its lines, in the order they were requested.
     pub lines: Vec<Line>,

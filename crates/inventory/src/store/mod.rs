@@ -53,7 +53,7 @@ pub const MIGRATIONS: chassis::store::Migrations =
 /// How many times a transaction that failed transiently is tried in all.
 const ATTEMPTS: u32 = 8;
 
-/// The inventory's store.
+/// Stock and reservations, on SQLite or PostgreSQL; clones share the pool.
 #[derive(Clone, Debug)]
 pub struct InventoryStore {
     pool: AnyPool,

@@ -15,7 +15,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 /// The inventory, with the issuer whose tokens it trusts and the clock it reads.
-pub struct Running {
+pub(crate) struct Running {
     pub client: InventoryServiceClient<Channel>,
     pub issuer: TestIssuer,
     pub clock: ManualClock,
@@ -26,13 +26,13 @@ impl Running {
     /// Starts on `database_url` (SQLite in `data_dir` when `None`), with the sweeper in
     /// effect off (once an hour), so that what the tests see of expiry is what the calls
     /// themselves do.
-    pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
+    pub(crate) async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         Self::start_with(data_dir, database_url, 3_600_000).await
     }
 
     /// Starts with the sweeper running every `sweep_interval_ms` of real time (it reads
     /// the test clock, so it expires what the test has moved the clock past).
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         data_dir: &std::path::Path,
         database_url: Option<String>,
         sweep_interval_ms: u64,
@@ -65,42 +65,42 @@ impl Running {
     }
 
     /// A client on a connection of its own.
-    pub async fn new_client(&self) -> InventoryServiceClient<Channel> {
+    pub(crate) async fn new_client(&self) -> InventoryServiceClient<Channel> {
         InventoryServiceClient::new(self.server.connect())
     }
 
     /// The health of the inventory service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server
             .health("bazaar.inventory.v1.InventoryService")
             .await
     }
 
     /// Waits until it answers SERVING.
-    pub async fn wait_until_serving(&self) {
+    pub(crate) async fn wait_until_serving(&self) {
         self.server.wait_until_serving().await;
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("inventory stops cleanly");
     }
 
     /// The test clock's time, ms since the epoch.
-    pub fn clock_ms(&self) -> i64 {
+    pub(crate) fn clock_ms(&self) -> i64 {
         use inventory::clock::Clock;
         self.clock.now_ms()
     }
 
     /// `Bearer <token>` of an admin.
-    pub fn admin(&self) -> String {
+    pub(crate) fn admin(&self) -> String {
         let mut claims = self.issuer.claims("admin-1");
         claims.roles = vec!["admin".to_owned()];
         format!("Bearer {}", self.issuer.token(&claims))
     }
 
     /// Adds `quantity` units of `product_id` as an admin.
-    pub async fn restock(&self, product_id: &str, quantity: i32) -> Stock {
+    pub(crate) async fn restock(&self, product_id: &str, quantity: i32) -> Stock {
         let request_id = format!("restock-{product_id}-{}", unique());
         self.client
             .clone()
@@ -120,7 +120,7 @@ impl Running {
     }
 
     /// The stock of `product_id`.
-    pub async fn stock(&self, product_id: &str) -> Stock {
+    pub(crate) async fn stock(&self, product_id: &str) -> Stock {
         self.client
             .clone()
             .get_stock(GetStockRequest {
@@ -135,7 +135,7 @@ impl Running {
 }
 
 /// A request id no other call of this process uses.
-pub fn unique() -> String {
+pub(crate) fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -146,7 +146,7 @@ pub fn unique() -> String {
 }
 
 /// A ReserveStock request with a fresh request id.
-pub fn reserve_request(lines: &[(&str, i32)]) -> ReserveStockRequest {
+pub(crate) fn reserve_request(lines: &[(&str, i32)]) -> ReserveStockRequest {
     ReserveStockRequest {
         request_id: format!("reserve-{}", unique()),
         lines: lines
@@ -162,7 +162,7 @@ pub fn reserve_request(lines: &[(&str, i32)]) -> ReserveStockRequest {
 }
 
 /// `message` with `authorization: <bearer>`.
-pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
+pub(crate) fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()
@@ -171,7 +171,7 @@ pub fn authed<T>(bearer: &str, message: T) -> tonic::Request<T> {
 }
 
 /// The `ErrorInfo` of a status: (domain, reason).
-pub fn error_info(status: &tonic::Status) -> (String, String) {
+pub(crate) fn error_info(status: &tonic::Status) -> (String, String) {
     let info = status
         .get_details_error_info()
         .expect("an ErrorInfo detail");
@@ -179,7 +179,7 @@ pub fn error_info(status: &tonic::Status) -> (String, String) {
 }
 
 /// The `PreconditionFailure` violations of a status: (type, subject, description).
-pub fn shortages(status: &tonic::Status) -> Vec<(String, String, String)> {
+pub(crate) fn shortages(status: &tonic::Status) -> Vec<(String, String, String)> {
     status
         .get_details_precondition_failure()
         .map(|p| {
@@ -192,6 +192,6 @@ pub fn shortages(status: &tonic::Status) -> Vec<(String, String, String)> {
 }
 
 /// (available, reserved) of a stock.
-pub fn counts(stock: &Stock) -> (i64, i64) {
+pub(crate) fn counts(stock: &Stock) -> (i64, i64) {
     (stock.available, stock.reserved)
 }

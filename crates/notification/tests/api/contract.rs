@@ -28,7 +28,7 @@ async fn list(
             order_id: order_id.to_owned(),
         })
         .await
-        .map(|r| r.into_inner())
+        .map(tonic::Response::into_inner)
 }
 
 fn sort_key(n: &Notification) -> (i64, i32, String) {

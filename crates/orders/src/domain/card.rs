@@ -21,7 +21,7 @@ impl CardInput {
     /// added to `violations`.
     pub fn parse(card: Option<&Card>, violations: &mut Vec<FieldViolation>) -> Option<Self> {
         let Some(card) = card else {
-            violations.push(FieldViolation::of_value("card", ValueError::required()));
+            violations.push(FieldViolation::of_value("card", &ValueError::required()));
             return None;
         };
         match values::Card::parse(card).at("card") {

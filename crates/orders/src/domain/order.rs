@@ -133,7 +133,6 @@ impl Failure {
 /// One line of an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
-    /// The product id.
     pub product_id: String,
     /// Its name when ordered.
     pub name: String,
@@ -162,7 +161,7 @@ pub struct OrderRecord {
     pub currency: String,
     /// Sum of the lines.
     pub subtotal: Money,
-    /// Shipping cost.
+    /// The shipping quote, converted into the order's currency.
     pub shipping_cost: Money,
     /// What is charged.
     pub total: Money,
@@ -252,17 +251,20 @@ impl OrderRecord {
         }
     }
 
-    /// The request id of the Charge.
+    /// The request id of the Charge: `<id>-charge`, the same on every retry, so the order is
+    /// charged once.
     pub fn charge_request_id(&self) -> String {
         format!("{}-charge", self.id)
     }
 
-    /// The request id of the CreateShipment.
+    /// The request id of the CreateShipment: `<id>-ship`, the same on every retry, so the
+    /// order is shipped once.
     pub fn ship_request_id(&self) -> String {
         format!("{}-ship", self.id)
     }
 
-    /// The request id of the Refund.
+    /// The request id of the Refund: `<id>-refund`, the same on every retry, so the charge is
+    /// refunded once.
     pub fn refund_request_id(&self) -> String {
         format!("{}-refund", self.id)
     }

@@ -55,7 +55,7 @@ impl RequestedCurrency {
         }
     }
 
-    /// The code.
+    /// The currency to price the order in: US dollars when none was asked.
     pub fn code(self) -> CurrencyCode {
         self.0
     }

@@ -14,7 +14,7 @@ pub enum Claim {
     Order {
         /// The fingerprint of the first call's parameters.
         fingerprint: String,
-        /// Its order.
+        /// The order the first call recorded, which a retry is answered with.
         order_id: String,
     },
     /// Another call with this id is still pricing the cart.

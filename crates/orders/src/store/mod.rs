@@ -33,7 +33,8 @@ pub enum Saved {
     LeaseLost,
 }
 
-/// The orders store.
+/// Orders, their sagas, PlaceOrder claims and the event outbox, on SQLite or PostgreSQL;
+/// clones share the pool.
 #[derive(Clone, Debug)]
 pub struct OrdersStore {
     pool: AnyPool,

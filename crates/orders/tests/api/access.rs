@@ -23,10 +23,10 @@ async fn list(
             &world.bearer(user),
         ))
         .await
-        .map(|r| r.into_inner())
+        .map(tonic::Response::into_inner)
 }
 
-pub async fn callers_see_only_their_own_orders_newest_first(backend: Backend) {
+pub(crate) async fn callers_see_only_their_own_orders_newest_first(backend: Backend) {
     let Some(world) = World::new(backend, "access").await else {
         return;
     };
@@ -83,7 +83,7 @@ pub async fn callers_see_only_their_own_orders_newest_first(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn bad_requests_name_their_fields(backend: Backend) {
+pub(crate) async fn bad_requests_name_their_fields(backend: Backend) {
     let Some(world) = World::new(backend, "bad_requests").await else {
         return;
     };
@@ -149,7 +149,7 @@ fn with<T>(bearer: &Option<String>, message: T) -> tonic::Request<T> {
     request
 }
 
-pub async fn missing_expired_and_forged_tokens_are_refused(backend: Backend) {
+pub(crate) async fn missing_expired_and_forged_tokens_are_refused(backend: Backend) {
     let Some(world) = World::new(backend, "tokens").await else {
         return;
     };

@@ -12,7 +12,9 @@ use tonic_types::{ErrorDetail, StatusExt};
 use crate::events::read_events;
 use crate::support::*;
 
-pub async fn a_checkout_places_the_order_charges_once_and_empties_the_cart(backend: Backend) {
+pub(crate) async fn a_checkout_places_the_order_charges_once_and_empties_the_cart(
+    backend: Backend,
+) {
     let Some(world) = World::new(backend, "happy_path").await else {
         return;
     };
@@ -106,7 +108,7 @@ pub async fn a_checkout_places_the_order_charges_once_and_empties_the_cart(backe
     world.finish().await;
 }
 
-pub async fn a_declined_card_fails_the_order_and_releases_the_stock(backend: Backend) {
+pub(crate) async fn a_declined_card_fails_the_order_and_releases_the_stock(backend: Backend) {
     let Some(world) = World::new(backend, "declined").await else {
         return;
     };
@@ -157,7 +159,7 @@ pub async fn a_declined_card_fails_the_order_and_releases_the_stock(backend: Bac
     world.finish().await;
 }
 
-pub async fn missing_stock_fails_the_order_before_any_charge(backend: Backend) {
+pub(crate) async fn missing_stock_fails_the_order_before_any_charge(backend: Backend) {
     let Some(world) = World::new(backend, "out_of_stock").await else {
         return;
     };
@@ -188,7 +190,7 @@ pub async fn missing_stock_fails_the_order_before_any_charge(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn shipping_failing_after_the_charge_is_retried_until_placed(backend: Backend) {
+pub(crate) async fn shipping_failing_after_the_charge_is_retried_until_placed(backend: Backend) {
     let Some(world) = World::new(backend, "shipping_retried").await else {
         return;
     };
@@ -215,7 +217,7 @@ pub async fn shipping_failing_after_the_charge_is_retried_until_placed(backend: 
     world.finish().await;
 }
 
-pub async fn an_expired_reservation_is_made_again_before_commit(backend: Backend) {
+pub(crate) async fn an_expired_reservation_is_made_again_before_commit(backend: Backend) {
     let Some(world) = World::new(backend, "reservation_expired").await else {
         return;
     };
@@ -245,7 +247,7 @@ pub async fn an_expired_reservation_is_made_again_before_commit(backend: Backend
     world.finish().await;
 }
 
-pub async fn without_currency_the_order_is_priced_in_usd(backend: Backend) {
+pub(crate) async fn without_currency_the_order_is_priced_in_usd(backend: Backend) {
     let Some(world) = World::new(backend, "currency_fallback").await else {
         return;
     };
@@ -291,7 +293,7 @@ pub async fn without_currency_the_order_is_priced_in_usd(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn problems_before_the_order_is_recorded_leave_nothing_behind(backend: Backend) {
+pub(crate) async fn problems_before_the_order_is_recorded_leave_nothing_behind(backend: Backend) {
     let Some(world) = World::new(backend, "before_recording").await else {
         return;
     };

@@ -13,7 +13,7 @@ use tonic::Code;
 use crate::support::*;
 
 /// The next `count` events after `after`, read from a fresh stream (no token: internal).
-pub async fn read_events(world: &World, after: i64, count: usize) -> Vec<OrderEvent> {
+pub(crate) async fn read_events(world: &World, after: i64, count: usize) -> Vec<OrderEvent> {
     let mut stream = world
         .client()
         .stream_order_events(StreamOrderEventsRequest {
@@ -43,7 +43,7 @@ async fn checkout(world: &World, request_id: &str, card: &str) -> Order {
     world.settled("user-a", &order.id).await
 }
 
-pub async fn events_stream_in_order_from_any_position(backend: Backend) {
+pub(crate) async fn events_stream_in_order_from_any_position(backend: Backend) {
     let Some(world) = World::new(backend, "events").await else {
         return;
     };
@@ -112,7 +112,7 @@ pub async fn events_stream_in_order_from_any_position(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn streams_end_cleanly_on_shutdown(backend: Backend) {
+pub(crate) async fn streams_end_cleanly_on_shutdown(backend: Backend) {
     let Some(mut world) = World::new(backend, "stream_shutdown").await else {
         return;
     };
@@ -134,7 +134,7 @@ pub async fn streams_end_cleanly_on_shutdown(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn events_of_every_replica_reach_every_stream(backend: Backend) {
+pub(crate) async fn events_of_every_replica_reach_every_stream(backend: Backend) {
     let Some(world) = World::new(backend, "replica_events").await else {
         return;
     };

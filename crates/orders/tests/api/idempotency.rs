@@ -7,7 +7,7 @@ use tonic::Code;
 
 use crate::support::*;
 
-pub async fn a_retry_returns_the_same_order_and_never_charges_twice(backend: Backend) {
+pub(crate) async fn a_retry_returns_the_same_order_and_never_charges_twice(backend: Backend) {
     let Some(world) = World::new(backend, "retry").await else {
         return;
     };
@@ -64,7 +64,7 @@ pub async fn a_retry_returns_the_same_order_and_never_charges_twice(backend: Bac
     world.finish().await;
 }
 
-pub async fn concurrent_calls_with_one_request_id_make_one_order(backend: Backend) {
+pub(crate) async fn concurrent_calls_with_one_request_id_make_one_order(backend: Backend) {
     let Some(world) = World::new(backend, "concurrent").await else {
         return;
     };

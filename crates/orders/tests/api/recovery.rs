@@ -17,7 +17,7 @@ fn answer_fast(config: &mut orders::Config) {
     config.place_order_wait_ms = 200;
 }
 
-pub async fn a_restart_after_the_charge_finishes_the_saga(backend: Backend) {
+pub(crate) async fn a_restart_after_the_charge_finishes_the_saga(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let Some(mut world) =
         World::new_with(backend, "restart_after_charge", answer_fast, clock.clone()).await
@@ -60,7 +60,7 @@ pub async fn a_restart_after_the_charge_finishes_the_saga(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn a_restart_before_the_charge_fails_the_order_without_charging(backend: Backend) {
+pub(crate) async fn a_restart_before_the_charge_fails_the_order_without_charging(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let Some(mut world) =
         World::new_with(backend, "restart_before_charge", answer_fast, clock.clone()).await
@@ -99,7 +99,7 @@ pub async fn a_restart_before_the_charge_fails_the_order_without_charging(backen
     world.finish().await;
 }
 
-pub async fn a_charge_failing_for_too_long_fails_the_order(backend: Backend) {
+pub(crate) async fn a_charge_failing_for_too_long_fails_the_order(backend: Backend) {
     let clock = ManualClock::new();
     let Some(world) = World::new_with(
         backend,
@@ -142,7 +142,7 @@ pub async fn a_charge_failing_for_too_long_fails_the_order(backend: Backend) {
     world.finish().await;
 }
 
-pub async fn another_replica_takes_over_a_saga_whose_lease_ran_out(backend: Backend) {
+pub(crate) async fn another_replica_takes_over_a_saga_whose_lease_ran_out(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let Some(world) = World::new_with(backend, "takeover", answer_fast, clock).await else {
         return;

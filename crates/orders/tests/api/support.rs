@@ -21,26 +21,26 @@ use tonic_types::StatusExt;
 const WITHIN: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 /// An orders process running on port 0.
-pub struct Replica {
+pub(crate) struct Replica {
     pub client: OrdersServiceClient<Channel>,
     server: Spawned<Orders>,
 }
 
 impl Replica {
     /// Stops it (as SIGTERM would) and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("orders stops cleanly");
     }
 }
 
 /// The doubles, a store, and orders on top.
-pub struct World {
+pub(crate) struct World {
     pub issuer: TestIssuer,
     pub doubles: Doubles,
     pub dir: tempfile::TempDir,
@@ -51,12 +51,12 @@ pub struct World {
 impl World {
     /// Starts the doubles and orders; `None` when `backend` is PostgreSQL and no server is
     /// configured (the test then says SKIPPED).
-    pub async fn new(backend: Backend, test: &str) -> Option<Self> {
+    pub(crate) async fn new(backend: Backend, test: &str) -> Option<Self> {
         Self::new_with(backend, test, |_| {}, Arc::new(SystemClock)).await
     }
 
     /// Same, with changed settings and a clock.
-    pub async fn new_with(
+    pub(crate) async fn new_with(
         backend: Backend,
         test: &str,
         configure: impl Fn(&mut Config),
@@ -94,13 +94,17 @@ impl World {
     }
 
     /// Starts orders on the world's store and waits until it is SERVING.
-    pub async fn start(&mut self, configure: impl Fn(&mut Config), clock: Arc<dyn Clock>) {
+    pub(crate) async fn start(&mut self, configure: impl Fn(&mut Config), clock: Arc<dyn Clock>) {
         assert!(self.running.is_none());
         self.running = Some(self.replica(configure, clock).await);
     }
 
     /// Starts one more orders process on the same store (another replica), SERVING.
-    pub async fn replica(&self, configure: impl Fn(&mut Config), clock: Arc<dyn Clock>) -> Replica {
+    pub(crate) async fn replica(
+        &self,
+        configure: impl Fn(&mut Config),
+        clock: Arc<dyn Clock>,
+    ) -> Replica {
         let mut config = self.config();
         configure(&mut config);
         let server = spawn::<Orders>(
@@ -117,20 +121,20 @@ impl World {
     }
 
     /// Stops orders (as SIGTERM would) and waits until it has stopped.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         self.running.take().expect("orders runs").stop().await;
     }
 
-    pub fn client(&self) -> OrdersServiceClient<Channel> {
+    pub(crate) fn client(&self) -> OrdersServiceClient<Channel> {
         self.running.as_ref().expect("orders runs").client.clone()
     }
 
-    pub fn bearer(&self, user: &str) -> String {
+    pub(crate) fn bearer(&self, user: &str) -> String {
         self.issuer.bearer(user)
     }
 
     /// Stops everything and drops the test's database.
-    pub async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         if self.running.is_some() {
             self.stop().await;
         }
@@ -141,14 +145,18 @@ impl World {
     }
 
     /// Places an order for `user` and returns its answer.
-    pub async fn place(&self, user: &str, request: PlaceOrderRequest) -> Result<Order, Status> {
+    pub(crate) async fn place(
+        &self,
+        user: &str,
+        request: PlaceOrderRequest,
+    ) -> Result<Order, Status> {
         self.client()
             .place_order(authed(request, &self.bearer(user)))
             .await
             .map(|r| r.into_inner().order.expect("an order"))
     }
 
-    pub async fn get(&self, user: &str, order_id: &str) -> Result<Order, Status> {
+    pub(crate) async fn get(&self, user: &str, order_id: &str) -> Result<Order, Status> {
         self.client()
             .get_order(authed(
                 GetOrderRequest {
@@ -161,7 +169,7 @@ impl World {
     }
 
     /// Polls GetOrder until the order is no longer PENDING.
-    pub async fn settled(&self, user: &str, order_id: &str) -> Order {
+    pub(crate) async fn settled(&self, user: &str, order_id: &str) -> Order {
         let mut order = None;
         let settled = chassis::testing::eventually(WITHIN, async || {
             let found = self.get(user, order_id).await.expect("GetOrder");
@@ -176,13 +184,13 @@ impl World {
 }
 
 /// Polls `condition` until it holds (at most 20 s).
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     let happened = chassis::testing::eventually(WITHIN, async || condition()).await;
     assert!(happened, "never happened: {what}");
 }
 
 /// A request carrying `bearer` and a deadline, as a storefront sends it.
-pub fn authed<T>(message: T, bearer: &str) -> Request<T> {
+pub(crate) fn authed<T>(message: T, bearer: &str) -> Request<T> {
     let mut request = Request::new(message);
     request
         .metadata_mut()
@@ -191,7 +199,7 @@ pub fn authed<T>(message: T, bearer: &str) -> Request<T> {
     request
 }
 
-pub fn address() -> Address {
+pub(crate) fn address() -> Address {
     Address {
         recipient_name: "Ada Lovelace".to_owned(),
         street_lines: vec!["12 Analytical Row".to_owned()],
@@ -202,7 +210,7 @@ pub fn address() -> Address {
     }
 }
 
-pub fn card(number: &str) -> Card {
+pub(crate) fn card(number: &str) -> Card {
     Card {
         number: number.to_owned(),
         expiry_month: 12,
@@ -212,10 +220,14 @@ pub fn card(number: &str) -> Card {
     }
 }
 
-pub const GOOD_CARD: &str = "4242424242424242";
+pub(crate) const GOOD_CARD: &str = "4242424242424242";
 
 /// A well-formed PlaceOrder request.
-pub fn place_request(request_id: &str, card_number: &str, currency: &str) -> PlaceOrderRequest {
+pub(crate) fn place_request(
+    request_id: &str,
+    card_number: &str,
+    currency: &str,
+) -> PlaceOrderRequest {
     PlaceOrderRequest {
         request_id: request_id.to_owned(),
         shipping_address: Some(address()),
@@ -225,13 +237,13 @@ pub fn place_request(request_id: &str, card_number: &str, currency: &str) -> Pla
     }
 }
 
-pub fn reason(status: &Status) -> Option<(String, String)> {
+pub(crate) fn reason(status: &Status) -> Option<(String, String)> {
     status
         .get_details_error_info()
         .map(|info| (info.domain, info.reason))
 }
 
-pub fn money_text(money: &Option<bazaar_contract::types::v1::Money>) -> String {
+pub(crate) fn money_text(money: &Option<bazaar_contract::types::v1::Money>) -> String {
     let money = money.as_ref().expect("an amount");
     format!("{} {}.{:09}", money.currency_code, money.units, money.nanos)
         .trim_end_matches('0')

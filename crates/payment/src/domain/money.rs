@@ -26,7 +26,7 @@ impl Amount {
         let Some(money) = money else {
             return Err(vec![FieldViolation::of_value(
                 field,
-                ValueError::required(),
+                &ValueError::required(),
             )]);
         };
         let mut violations = Vec::new();

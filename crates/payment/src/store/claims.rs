@@ -23,11 +23,11 @@ pub struct NewClaim<'a> {
     pub request_id: &'a str,
     /// Its parameters' fingerprint.
     pub fingerprint: &'a [u8],
-    /// The order.
+    /// The order it pays for; an order is charged successfully at most once.
     pub order_id: &'a str,
-    /// The amount.
     pub amount: &'a Amount,
-    /// The card's brand.
+    /// Read from the number's first digits; only the brand and the last four digits are
+    /// stored, never the number.
     pub card_brand: CardBrand,
     /// The card's last four digits.
     pub card_last4: &'a str,

@@ -34,15 +34,12 @@ pub(crate) const REFUNDED: i64 = 3;
 /// A charge of the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChargeRecord {
-    /// Its id.
     pub id: String,
     /// The order it pays for.
     pub order_id: String,
     /// How much.
     pub amount: Amount,
-    /// Its status.
     pub status: ChargeStatus,
-    /// Brand of the card.
     pub card_brand: CardBrand,
     /// Last four digits of the card.
     pub card_last4: String,

@@ -14,10 +14,10 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-pub type Client = PaymentServiceClient<Channel>;
+pub(crate) type Client = PaymentServiceClient<Channel>;
 
 /// A payment service running on port 0, with the clock it reads (set to 15 June 2030).
-pub struct Running {
+pub(crate) struct Running {
     pub client: Client,
     pub clock: ManualClock,
     pub database_url: String,
@@ -27,7 +27,7 @@ pub struct Running {
 impl Running {
     /// Starts it on `database_url` (SQLite in `data_dir` when `None`), without waiting until
     /// it serves.
-    pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
+    pub(crate) async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
         let clock = payment::clock::at_date(2030, 6, 15);
         let server = chassis::testing::start::<Payment>(
@@ -45,29 +45,29 @@ impl Running {
     }
 
     /// The health of the payment service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server.health("bazaar.payment.v1.PaymentService").await
     }
 
     /// Waits until it answers SERVING.
-    pub async fn wait_until_serving(&self) {
+    pub(crate) async fn wait_until_serving(&self) {
         self.server.wait_until_serving().await;
     }
 
     /// What the service's clock says, in milliseconds since the Unix epoch.
-    pub fn clock_now_ms(&self) -> i64 {
+    pub(crate) fn clock_now_ms(&self) -> i64 {
         use payment::clock::Clock;
         self.clock.now_ms()
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("payment stops cleanly");
     }
 }
 
 /// Money in `code`.
-pub fn money(code: &str, units: i64, nanos: i32) -> Money {
+pub(crate) fn money(code: &str, units: i64, nanos: i32) -> Money {
     Money {
         currency_code: code.to_owned(),
         units,
@@ -76,7 +76,7 @@ pub fn money(code: &str, units: i64, nanos: i32) -> Money {
 }
 
 /// A card expiring in December 2031, with a CVV of the right length for its brand.
-pub fn card(number: &str) -> Card {
+pub(crate) fn card(number: &str) -> Card {
     let amex = number.starts_with("34") || number.starts_with("37");
     Card {
         number: number.to_owned(),
@@ -88,7 +88,7 @@ pub fn card(number: &str) -> Card {
 }
 
 /// A Charge of 25.50 USD with `card_number`.
-pub fn charge_request(request_id: &str, order_id: &str, card_number: &str) -> ChargeRequest {
+pub(crate) fn charge_request(request_id: &str, order_id: &str, card_number: &str) -> ChargeRequest {
     ChargeRequest {
         request_id: request_id.to_owned(),
         order_id: order_id.to_owned(),
@@ -97,14 +97,17 @@ pub fn charge_request(request_id: &str, order_id: &str, card_number: &str) -> Ch
     }
 }
 
-pub async fn charge(client: &mut Client, request: ChargeRequest) -> Result<Charge, tonic::Status> {
+pub(crate) async fn charge(
+    client: &mut Client,
+    request: ChargeRequest,
+) -> Result<Charge, tonic::Status> {
     client
         .charge(request)
         .await
         .map(|r| r.into_inner().charge.expect("a charge"))
 }
 
-pub async fn refund(
+pub(crate) async fn refund(
     client: &mut Client,
     request_id: &str,
     charge_id: &str,
@@ -118,7 +121,7 @@ pub async fn refund(
         .map(|r| r.into_inner().charge.expect("a charge"))
 }
 
-pub async fn get(client: &mut Client, charge_id: &str) -> Result<Charge, tonic::Status> {
+pub(crate) async fn get(client: &mut Client, charge_id: &str) -> Result<Charge, tonic::Status> {
     client
         .get_charge(GetChargeRequest {
             charge_id: charge_id.to_owned(),
@@ -128,7 +131,7 @@ pub async fn get(client: &mut Client, charge_id: &str) -> Result<Charge, tonic::
 }
 
 /// Every charge of `order_id` (or of the whole ledger), page after page of `page_size`.
-pub async fn list_all(client: &mut Client, order_id: &str, page_size: i32) -> Vec<Charge> {
+pub(crate) async fn list_all(client: &mut Client, order_id: &str, page_size: i32) -> Vec<Charge> {
     let mut charges = Vec::new();
     let mut token = String::new();
     loop {
@@ -152,6 +155,10 @@ pub async fn list_all(client: &mut Client, order_id: &str, page_size: i32) -> Ve
 
 /// Asserts `code` with an `ErrorInfo` of domain bazaar.payment and `reason`; returns its
 /// metadata.
-pub fn assert_reason(status: &tonic::Status, code: Code, reason: &str) -> HashMap<String, String> {
+pub(crate) fn assert_reason(
+    status: &tonic::Status,
+    code: Code,
+    reason: &str,
+) -> HashMap<String, String> {
     chassis::testing::assert_reason(status, code, "bazaar.payment", reason)
 }

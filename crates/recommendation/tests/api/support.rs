@@ -13,12 +13,12 @@ use recommendation::{Config, Recommender};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-pub use bazaar_doubles::catalog::CatalogDouble;
-pub use bazaar_doubles::free_port;
-pub use bazaar_doubles::orders::OrdersDouble;
+pub(crate) use bazaar_doubles::catalog::CatalogDouble;
+pub(crate) use bazaar_doubles::free_port;
+pub(crate) use bazaar_doubles::orders::OrdersDouble;
 
 /// The shop the catalog double sells: (product, categories).
-pub const SHOP: &[(&str, &[&str])] = &[
+pub(crate) const SHOP: &[(&str, &[&str])] = &[
     ("kettle", &["kitchen"]),
     ("mug", &["kitchen", "office"]),
     ("teapot", &["kitchen"]),
@@ -30,14 +30,14 @@ pub const SHOP: &[(&str, &[&str])] = &[
 ];
 
 /// A recommendation service running on port 0.
-pub struct Running {
+pub(crate) struct Running {
     pub client: RecommendationServiceClient<Channel>,
     server: Spawned<Recommender>,
 }
 
 impl Running {
     /// Starts it with orders and catalog at the given addresses.
-    pub async fn start(orders: SocketAddr, catalog: SocketAddr) -> Self {
+    pub(crate) async fn start(orders: SocketAddr, catalog: SocketAddr) -> Self {
         let config = Config::for_tests(orders.to_string(), catalog.to_string());
         let server = chassis::testing::start::<Recommender>(&config, &Overrides::default())
             .await
@@ -49,14 +49,14 @@ impl Running {
     }
 
     /// The health of the recommendation service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server
             .health("bazaar.recommendation.v1.RecommendationService")
             .await
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server
             .stop()
             .await
@@ -64,7 +64,7 @@ impl Running {
     }
 
     /// ListRecommendations.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         product_ids: &[&str],
         page_size: i32,
@@ -78,11 +78,11 @@ impl Running {
                 page_token: page_token.to_owned(),
             })
             .await
-            .map(|r| r.into_inner())
+            .map(tonic::Response::into_inner)
     }
 
     /// Every recommendation for `product_ids`, page after page of `page_size`.
-    pub async fn all(&self, product_ids: &[&str], page_size: i32) -> Vec<(String, Reason)> {
+    pub(crate) async fn all(&self, product_ids: &[&str], page_size: i32) -> Vec<(String, Reason)> {
         let mut all = Vec::new();
         let mut token = String::new();
         loop {
@@ -101,7 +101,7 @@ impl Running {
 
     /// Waits until `product` is among the best sellers: every event before the one that
     /// first sold it has been learnt by then (events are learnt in order).
-    pub async fn wait_until_sold(&self, product: &str) {
+    pub(crate) async fn wait_until_sold(&self, product: &str) {
         let sold = eventually(Duration::from_secs(20), async || {
             self.all(&[], 20).await.iter().any(|(p, _)| p == product)
         })
@@ -111,7 +111,7 @@ impl Running {
 }
 
 /// The (product, reason) pairs of a page.
-pub fn listed(page: &ListRecommendationsResponse) -> Vec<(String, Reason)> {
+pub(crate) fn listed(page: &ListRecommendationsResponse) -> Vec<(String, Reason)> {
     page.recommendations
         .iter()
         .map(|r| {
@@ -124,18 +124,18 @@ pub fn listed(page: &ListRecommendationsResponse) -> Vec<(String, Reason)> {
 }
 
 /// Short names for the reasons.
-pub type Reason = RecommendationReason;
-pub const TOGETHER: Reason = RecommendationReason::BoughtTogether;
-pub const CATEGORY: Reason = RecommendationReason::SameCategory;
-pub const POPULAR: Reason = RecommendationReason::Popular;
+pub(crate) type Reason = RecommendationReason;
+pub(crate) const TOGETHER: Reason = RecommendationReason::BoughtTogether;
+pub(crate) const CATEGORY: Reason = RecommendationReason::SameCategory;
+pub(crate) const POPULAR: Reason = RecommendationReason::Popular;
 
 /// `(product, reason)` pairs, for comparisons.
-pub fn expect(pairs: &[(&str, Reason)]) -> Vec<(String, Reason)> {
+pub(crate) fn expect(pairs: &[(&str, Reason)]) -> Vec<(String, Reason)> {
     pairs.iter().map(|(p, r)| ((*p).to_owned(), *r)).collect()
 }
 
 /// An event of `kind` with `items` (product, quantity), at the double's next sequence.
-pub fn order_event(
+pub(crate) fn order_event(
     orders: &OrdersDouble,
     kind: OrderEventType,
     event_id: &str,
@@ -166,7 +166,7 @@ pub fn order_event(
 /// The history every ranking test uses. Bought with a kettle: mug in 3 orders, stapler in
 /// 2. Units sold: tent 5, kettle 4, mug 3, stapler 2. The traps: a failed order and two
 /// redeliveries that would change the ranking if they counted. The tent is sold last.
-pub fn history(orders: &OrdersDouble) {
+pub(crate) fn history(orders: &OrdersDouble) {
     use OrderEventType::{Failed, Placed};
     orders.push(order_event(
         orders,

@@ -21,7 +21,6 @@ pub use quote::Quote;
 
 pub use bazaar_contract::values::{OrderId, RequestId, lookup_id};
 
-/// State of a shipment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShipmentState {
     /// Waiting to leave.

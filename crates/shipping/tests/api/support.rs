@@ -15,10 +15,10 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-pub type Client = ShippingServiceClient<Channel>;
+pub(crate) type Client = ShippingServiceClient<Channel>;
 
 /// A shipping service running on port 0, with the clock it reads.
-pub struct Running {
+pub(crate) struct Running {
     pub client: Client,
     pub clock: ManualClock,
     server: Spawned<Shipping>,
@@ -27,7 +27,7 @@ pub struct Running {
 impl Running {
     /// Starts it on `database_url` (SQLite in `data_dir` when `None`), without waiting until
     /// it serves.
-    pub async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
+    pub(crate) async fn start(data_dir: &std::path::Path, database_url: Option<String>) -> Self {
         let config = Config::for_tests(data_dir, database_url);
         // 2030-06-15T12:00:00.250Z
         let clock = ManualClock::at(1_907_755_200_250);
@@ -45,19 +45,19 @@ impl Running {
     }
 
     /// The health of the shipping service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server
             .health("bazaar.shipping.v1.ShippingService")
             .await
     }
 
     /// Waits until it answers SERVING.
-    pub async fn wait_until_serving(&self) {
+    pub(crate) async fn wait_until_serving(&self) {
         self.server.wait_until_serving().await;
     }
 
     /// What the service's clock says, as a protobuf timestamp.
-    pub fn now(&self) -> prost_types::Timestamp {
+    pub(crate) fn now(&self) -> prost_types::Timestamp {
         let ms = self.clock.now_ms();
         prost_types::Timestamp {
             seconds: ms.div_euclid(1000),
@@ -66,13 +66,13 @@ impl Running {
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.expect("shipping stops cleanly");
     }
 }
 
 /// A complete address in `country_code`.
-pub fn address(country_code: &str) -> Address {
+pub(crate) fn address(country_code: &str) -> Address {
     Address {
         recipient_name: "Ada Lovelace".to_owned(),
         street_lines: vec!["12 Analytical Row".to_owned(), "Flat 3".to_owned()],
@@ -84,7 +84,7 @@ pub fn address(country_code: &str) -> Address {
 }
 
 /// Items of `quantities`, products `p0`, `p1`, ...
-pub fn items(quantities: &[i32]) -> Vec<ShipmentItem> {
+pub(crate) fn items(quantities: &[i32]) -> Vec<ShipmentItem> {
     quantities
         .iter()
         .enumerate()
@@ -95,7 +95,7 @@ pub fn items(quantities: &[i32]) -> Vec<ShipmentItem> {
         .collect()
 }
 
-pub fn usd(units: i64, nanos: i32) -> Money {
+pub(crate) fn usd(units: i64, nanos: i32) -> Money {
     Money {
         currency_code: "USD".to_owned(),
         units,
@@ -103,7 +103,7 @@ pub fn usd(units: i64, nanos: i32) -> Money {
     }
 }
 
-pub async fn quote(
+pub(crate) async fn quote(
     client: &mut Client,
     address: Option<Address>,
     items: Vec<ShipmentItem>,
@@ -115,7 +115,7 @@ pub async fn quote(
 }
 
 /// A CreateShipment of 2 units to the United States.
-pub fn create_request(request_id: &str, order_id: &str) -> CreateShipmentRequest {
+pub(crate) fn create_request(request_id: &str, order_id: &str) -> CreateShipmentRequest {
     CreateShipmentRequest {
         request_id: request_id.to_owned(),
         order_id: order_id.to_owned(),
@@ -124,7 +124,7 @@ pub fn create_request(request_id: &str, order_id: &str) -> CreateShipmentRequest
     }
 }
 
-pub async fn create(
+pub(crate) async fn create(
     client: &mut Client,
     request: CreateShipmentRequest,
 ) -> Result<Shipment, tonic::Status> {
@@ -134,7 +134,10 @@ pub async fn create(
         .map(|r| r.into_inner().shipment.expect("a shipment"))
 }
 
-pub async fn cancel(client: &mut Client, shipment_id: &str) -> Result<Shipment, tonic::Status> {
+pub(crate) async fn cancel(
+    client: &mut Client,
+    shipment_id: &str,
+) -> Result<Shipment, tonic::Status> {
     client
         .cancel_shipment(CancelShipmentRequest {
             shipment_id: shipment_id.to_owned(),
@@ -143,7 +146,7 @@ pub async fn cancel(client: &mut Client, shipment_id: &str) -> Result<Shipment, 
         .map(|r| r.into_inner().shipment.expect("a shipment"))
 }
 
-pub async fn get(client: &mut Client, shipment_id: &str) -> Result<Shipment, tonic::Status> {
+pub(crate) async fn get(client: &mut Client, shipment_id: &str) -> Result<Shipment, tonic::Status> {
     client
         .get_shipment(GetShipmentRequest {
             shipment_id: shipment_id.to_owned(),
@@ -154,6 +157,10 @@ pub async fn get(client: &mut Client, shipment_id: &str) -> Result<Shipment, ton
 
 /// Asserts `code` with an `ErrorInfo` of domain bazaar.shipping and `reason`; returns its
 /// metadata.
-pub fn assert_reason(status: &tonic::Status, code: Code, reason: &str) -> HashMap<String, String> {
+pub(crate) fn assert_reason(
+    status: &tonic::Status,
+    code: Code,
+    reason: &str,
+) -> HashMap<String, String> {
     chassis::testing::assert_reason(status, code, "bazaar.shipping", reason)
 }

@@ -119,9 +119,9 @@ pub(super) async fn events(mut c: Client, target: Target) -> Checked {
             event.r#type()
         );
         ensure!(
-            event.order.as_ref().map(|o| o.state()) == Some(state),
+            event.order.as_ref().map(Order::state) == Some(state),
             "the {kind:?} event carries the order in state {:?}",
-            event.order.as_ref().map(|o| o.state())
+            event.order.as_ref().map(Order::state)
         );
         ensure!(
             (1..=64).contains(&event.event_id.len()),

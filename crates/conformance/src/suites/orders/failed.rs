@@ -67,7 +67,7 @@ pub(super) async fn out_of_stock(mut c: Client, target: Target) -> Checked {
     );
     let got = own_order(&mut c, &buyer, &order.id).await?;
     ensure!(
-        got.as_ref().map(|o| o.state()) == Some(OrderState::Failed),
+        got.as_ref().map(Order::state) == Some(OrderState::Failed),
         "GetOrder says {:?}",
         got.map(|o| o.state())
     );

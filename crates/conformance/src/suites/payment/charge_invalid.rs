@@ -69,7 +69,7 @@ pub(super) async fn charge_invalid(mut c: Client) -> Checked {
         (
             with_card(&|c| {
                 c.number = "378282246310005".into();
-                c.cvv = "123".into()
+                c.cvv = "123".into();
             }),
             "card.cvv",
             "an American Express card with a 3-digit CVV",

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 /// Every message in `new/` (name, content), ordered by name; `tmp/` must be empty.
-pub fn messages(maildir: &Path) -> Vec<(String, String)> {
+pub(crate) fn messages(maildir: &Path) -> Vec<(String, String)> {
     let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
         return Vec::new();
     };
@@ -23,7 +23,7 @@ pub fn messages(maildir: &Path) -> Vec<(String, String)> {
 
 /// A parsed email.
 #[derive(Debug)]
-pub struct Email {
+pub(crate) struct Email {
     /// Unfolded headers, in order.
     pub headers: Vec<(String, String)>,
     /// The parts of the multipart body: (Content-Type, decoded body).
@@ -32,7 +32,7 @@ pub struct Email {
 
 impl Email {
     /// The value of header `name` (case-insensitive); fails if it is missing or repeated.
-    pub fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         let values: Vec<&str> = self
             .headers
             .iter()
@@ -44,12 +44,14 @@ impl Email {
     }
 
     /// The decoded body of the part of type `kind` (`text/plain`).
-    pub fn part(&self, kind: &str) -> &str {
+    pub(crate) fn part(&self, kind: &str) -> &str {
         self.parts
             .iter()
             .find(|(t, _)| t.starts_with(kind))
-            .map(|(_, b)| b.as_str())
-            .unwrap_or_else(|| panic!("no {kind} part in {:?}", self.parts))
+            .map_or_else(
+                || panic!("no {kind} part in {:?}", self.parts),
+                |(_, b)| b.as_str(),
+            )
     }
 }
 
@@ -72,7 +74,7 @@ fn split_headers(text: &str) -> (Vec<(String, String)>, &str) {
 }
 
 /// Parses a `multipart/*` message with quoted-printable or 7-bit parts.
-pub fn parse(text: &str) -> Email {
+pub(crate) fn parse(text: &str) -> Email {
     let (headers, body) = split_headers(text);
     let content_type = headers
         .iter()
@@ -116,7 +118,7 @@ pub fn parse(text: &str) -> Email {
 }
 
 /// Quoted-printable to text (RFC 2045 §6.7).
-pub fn decode_quoted_printable(encoded: &str) -> String {
+pub(crate) fn decode_quoted_printable(encoded: &str) -> String {
     let mut bytes = Vec::new();
     let lines: Vec<&str> = encoded.split('\n').collect();
     for (n, line) in lines.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! (started by the chassis's test harness), order events, and a reader for the Maildir
 //! messages it writes.
 
-pub mod mail;
+pub(crate) mod mail;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,11 +16,11 @@ use notification::{Config, Notifier};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-pub use bazaar_doubles::free_port;
-pub use bazaar_doubles::orders::OrdersDouble;
+pub(crate) use bazaar_doubles::free_port;
+pub(crate) use bazaar_doubles::orders::OrdersDouble;
 
 /// A notification service running on port 0.
-pub struct Running {
+pub(crate) struct Running {
     pub client: NotificationServiceClient<Channel>,
     server: Spawned<Notifier>,
     /// Its Maildir folder.
@@ -30,7 +30,7 @@ pub struct Running {
 impl Running {
     /// Starts it with data in `data_dir`, the store at `database_url` (SQLite in the data
     /// directory when `None`) and orders at `orders`.
-    pub async fn start(
+    pub(crate) async fn start(
         data_dir: &Path,
         database_url: Option<String>,
         orders: std::net::SocketAddr,
@@ -41,14 +41,14 @@ impl Running {
     }
 
     /// Starts it with `config` and waits until it reports SERVING.
-    pub async fn start_with(config: Config) -> Self {
+    pub(crate) async fn start_with(config: Config) -> Self {
         let running = Self::launch(config).await;
         running.wait_until_serving().await;
         running
     }
 
     /// Starts it with `config`, without waiting for it to be ready.
-    pub async fn launch(config: Config) -> Self {
+    pub(crate) async fn launch(config: Config) -> Self {
         let maildir = config.maildir();
         let server = chassis::testing::start::<Notifier>(&config, &Overrides::default())
             .await
@@ -61,7 +61,7 @@ impl Running {
     }
 
     /// The health of the notification service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.server
             .health("bazaar.notification.v1.NotificationService")
             .await
@@ -72,7 +72,7 @@ impl Running {
     }
 
     /// Stops it and waits until it has stopped.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server
             .stop()
             .await
@@ -81,7 +81,7 @@ impl Running {
 
     /// Waits until the Maildir holds `count` messages, then returns them (name, text),
     /// ordered by name. Fails if it never does, or if it holds more.
-    pub async fn wait_for_messages(&self, count: usize) -> Vec<(String, String)> {
+    pub(crate) async fn wait_for_messages(&self, count: usize) -> Vec<(String, String)> {
         let arrived = eventually(Duration::from_secs(20), async || {
             mail::messages(&self.maildir).len() >= count
         })
@@ -96,7 +96,7 @@ impl Running {
     }
 
     /// Every notification, through ListNotifications.
-    pub async fn all_notifications(&self, order_id: &str) -> Vec<Notification> {
+    pub(crate) async fn all_notifications(&self, order_id: &str) -> Vec<Notification> {
         let mut all = Vec::new();
         let mut token = String::new();
         loop {
@@ -129,7 +129,13 @@ fn usd(units: i64, nanos: i32) -> Option<Money> {
 }
 
 /// An item: `quantity` × a product at `units`.`cents` USD.
-pub fn item(product_id: &str, name: &str, quantity: i32, units: i64, cents: i32) -> OrderItem {
+pub(crate) fn item(
+    product_id: &str,
+    name: &str,
+    quantity: i32,
+    units: i64,
+    cents: i32,
+) -> OrderItem {
     OrderItem {
         product_id: product_id.to_owned(),
         name: name.to_owned(),
@@ -141,7 +147,7 @@ pub fn item(product_id: &str, name: &str, quantity: i32, units: i64, cents: i32)
 
 /// An event of `kind` for order `order_id`, sent to `email`, with `items`; shipping is
 /// USD 5.00 and the amounts add up.
-pub fn event(
+pub(crate) fn event(
     kind: OrderEventType,
     event_id: &str,
     sequence: i64,
@@ -202,7 +208,7 @@ pub fn event(
 }
 
 /// A placed order with one lamp, the next sequence of `orders`.
-pub fn placed(orders: &OrdersDouble, event_id: &str, order_id: &str) -> OrderEvent {
+pub(crate) fn placed(orders: &OrdersDouble, event_id: &str, order_id: &str) -> OrderEvent {
     event(
         OrderEventType::Placed,
         event_id,
