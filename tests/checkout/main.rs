@@ -7,15 +7,13 @@
 
 mod faults;
 mod invariants;
+mod reads;
 
 use std::time::Duration;
 
-use bazaar_contract::inventory::v1::GetStockRequest;
-use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::notification::v1::ListNotificationsRequest;
 use bazaar_contract::notification::v1::notification_service_client::NotificationServiceClient;
-use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
-use bazaar_contract::orders::v1::{FailureReason, GetOrderRequest, OrderFailure, OrderState};
+use bazaar_contract::orders::v1::{FailureReason, OrderFailure, OrderState};
 use bazaar_contract::payment::v1::ChargeStatus;
 use bazaar_testkit::buyer::{self, DECLINED_CARD, GOOD_CARD, Token};
 use bazaar_testkit::{Shop, ShopBuilder};
@@ -23,6 +21,7 @@ use chassis::Shutdown;
 
 use crate::faults::ShippingFaults;
 use crate::invariants::Ledger;
+use crate::reads::{charged, order_state, stock_of};
 
 const LAMP: &str = "brass-desk-lamp";
 const MUG: &str = "ceramic-coffee-mug";
@@ -210,14 +209,6 @@ async fn eventually(what: &str, condition: impl AsyncFnMut() -> bool) {
     assert!(happened, "never happened: {what}");
 }
 
-/// Whether payment holds a SUCCEEDED charge for `order_id`.
-async fn charged(shop: &Shop, order_id: &str) -> bool {
-    invariants::all_charges(shop)
-        .await
-        .get(order_id)
-        .is_some_and(|c| c.iter().any(|c| c.status() == ChargeStatus::Succeeded))
-}
-
 async fn shipping_down_after_the_charge_is_retried_until_placed(postgres: bool) {
     let Some((shop, faults, stop)) = shop_with_shipping_faults("shipping down", postgres).await
     else {
@@ -354,34 +345,6 @@ async fn stock_lost_after_the_charge_is_refunded(postgres: bool) {
     );
     stop.trigger();
     shop.shutdown().await;
-}
-
-/// Available and reserved units of `product_id`.
-async fn stock_of(shop: &Shop, product_id: &str) -> (i64, i64) {
-    let stock = InventoryServiceClient::new(shop.channel("inventory"))
-        .get_stock(GetStockRequest {
-            product_id: product_id.to_owned(),
-        })
-        .await
-        .expect("GetStock answers")
-        .into_inner()
-        .stock
-        .expect("GetStock has the stock");
-    (stock.available, stock.reserved)
-}
-
-/// The state of `order_id`, read by its owner.
-async fn order_state(shop: &Shop, owner: &Token, order_id: &str) -> OrderState {
-    OrdersServiceClient::new(shop.channel("orders"))
-        .get_order(owner.request(GetOrderRequest {
-            order_id: order_id.to_owned(),
-        }))
-        .await
-        .expect("GetOrder answers")
-        .into_inner()
-        .order
-        .expect("GetOrder has the order")
-        .state()
 }
 
 async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres: bool) {
