@@ -30,7 +30,13 @@ MAX_PAGE = 200
 #: What a page token of ListCurrencies is bound to (the Rust service uses the same).
 PAGE_PRINT = pages.fingerprint(["currencies"])
 
-MALFORMED_CODE = "must be an ISO 4217 code: three upper-case letters"
+MALFORMED_CODE = "must be a three-letter ISO 4217 code in upper case, for example USD"
+MISSING = "is required"
+
+
+def code_violation(code: str) -> str:
+    """What is wrong with a code `parse_code` refused, worded as the contract's services say it."""
+    return MISSING if code == "" else MALFORMED_CODE
 CURRENCY_TYPE = "bazaar.currency.v1.Currency"
 
 _MONEY_FIELDS = {
@@ -63,7 +69,7 @@ class CurrencyApi(currency_pb2_grpc.CurrencyServiceServicer):
     def _supported(self, field: str, code: str) -> tuple[Currency | None, tuple[str, str] | None]:
         """The supported currency `code`, or a violation of `field`."""
         if parse_code(code) is None:
-            return None, (field, MALFORMED_CODE)
+            return None, (field, code_violation(code))
         currency = self._table.get(code)
         if currency is None:
             return None, (field, f"{code} is not a supported currency")
@@ -102,7 +108,7 @@ class CurrencyApi(currency_pb2_grpc.CurrencyServiceServicer):
     async def GetCurrency(self, request: pb.GetCurrencyRequest, context: grpc.aio.ServicerContext) -> pb.GetCurrencyResponse:
         def work() -> pb.GetCurrencyResponse:
             if parse_code(request.code) is None:
-                raise errors.invalid_argument([("code", MALFORMED_CODE)])
+                raise errors.invalid_argument([("code", code_violation(request.code))])
             currency = self._table.get(request.code)
             if currency is None:
                 raise errors.not_found(CURRENCY_TYPE, request.code)
@@ -115,7 +121,7 @@ class CurrencyApi(currency_pb2_grpc.CurrencyServiceServicer):
             violations: list[tuple[str, str]] = []
             source = amount = None
             if not request.HasField("amount"):
-                violations.append(("amount", "is required"))
+                violations.append(("amount", MISSING))
             else:
                 money = request.amount
                 source, violation = self._supported("amount.currency_code", money.currency_code)

@@ -29,7 +29,7 @@ _DIGITS = re.compile(r"[0-9]*")
 class MoneyError(Enum):
     """Why an amount cannot be taken or converted; the value is the message clients see."""
 
-    NANOS_OUT_OF_RANGE = "nanos must be between -999999999 and 999999999"
+    NANOS_OUT_OF_RANGE = "must be between -999999999 and 999999999"
     SIGN_MISMATCH = "units and nanos must have the same sign"
     OVERFLOW = "the converted amount is too large to represent"
 
