@@ -209,6 +209,19 @@ pub fn not_found_many(resource_type: &str, resource_names: &[String]) -> Status 
     )
 }
 
+/// The resources a `NOT_FOUND` names in its `ResourceInfo` details, as [`not_found`] and
+/// [`not_found_many`] write them: what a caller reads to learn which of its ids are unknown.
+pub fn not_found_names(status: &Status) -> Vec<String> {
+    status
+        .get_error_details_vec()
+        .into_iter()
+        .filter_map(|detail| match detail {
+            ErrorDetail::ResourceInfo(info) => Some(info.resource_name),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Any code with an `ErrorInfo` detail: the service's `domain` (`bazaar.identity`), a
 /// stable, upper-snake-case `reason` a client can branch on, and metadata that explains it.
 pub fn with_reason(
@@ -426,6 +439,10 @@ mod tests {
             .get_details_resource_info()
             .expect("a ResourceInfo detail");
         assert_eq!(info.resource_name, "no-such-thing");
+        assert_eq!(not_found_names(&status), ["no-such-thing"]);
+        let names = ["mug".to_owned(), "tea".to_owned()];
+        let status = not_found_many("bazaar.catalog.v1.Product", &names);
+        assert_eq!(not_found_names(&status), names);
     }
 
     #[test]
