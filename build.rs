@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
 
     write_message_limits(&descriptors, &out_dir.join("message_limits.rs"))?;
+    write_list_requests(&descriptors, &out_dir.join("list_requests.rs"))?;
 
     tonic_prost_build::configure()
         .emit_rerun_if_changed(false)
@@ -65,6 +66,47 @@ fn write_message_limits(
                  fn limit_messages(self, max_bytes: usize) -> Self {{\n        \
                  self.max_decoding_message_size(max_bytes)\n            \
                  .max_encoding_message_size(max_bytes)\n    }}\n}}\n"
+            ));
+        }
+    }
+    std::fs::write(path, code)?;
+    Ok(())
+}
+
+/// Writes an implementation of `ListRequest` (see `src/lib.rs`) for every request message
+/// of the contract with the standard `int32 page_size` and `string page_token` fields, so
+/// that the chassis reads the page of any list call the same way.
+fn write_list_requests(
+    descriptors: &prost_types::FileDescriptorSet,
+    path: &Path,
+) -> Result<(), Box<dyn Error>> {
+    use prost_types::field_descriptor_proto::Type;
+
+    let mut code = String::new();
+    for file in &descriptors.file {
+        let Some(module) = file.package().strip_prefix("bazaar.").map(|rest| {
+            rest.split('.')
+                .map(|part| if part == "type" { "r#type" } else { part })
+                .collect::<Vec<_>>()
+                .join("::")
+        }) else {
+            continue;
+        };
+        for message in &file.message_type {
+            let has = |name: &str, kind: Type| {
+                message
+                    .field
+                    .iter()
+                    .any(|field| field.name() == name && field.r#type() == kind)
+            };
+            if !(has("page_size", Type::Int32) && has("page_token", Type::String)) {
+                continue;
+            }
+            let name = message.name();
+            code.push_str(&format!(
+                "impl crate::ListRequest for crate::{module}::{name} {{\n    \
+                 fn page_size(&self) -> i32 {{\n        self.page_size\n    }}\n\n    \
+                 fn page_token(&self) -> &str {{\n        &self.page_token\n    }}\n}}\n"
             ));
         }
     }

@@ -100,6 +100,19 @@ pub trait MessageLimits {
 
 include!(concat!(env!("OUT_DIR"), "/message_limits.rs"));
 
+/// The page a list call asks for, in the standard fields every list request of the contract
+/// has (AIP-158). `build.rs` implements it for each request message with an `int32
+/// page_size` and a `string page_token`, so that the chassis parses the page of any list
+/// call in one place.
+pub trait ListRequest {
+    /// Items the caller wants at most; 0 lets the server choose, negative is invalid.
+    fn page_size(&self) -> i32;
+    /// The `next_page_token` of the previous page, empty for the first page.
+    fn page_token(&self) -> &str;
+}
+
+include!(concat!(env!("OUT_DIR"), "/list_requests.rs"));
+
 /// The encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` and the
 /// well-known types they import, with source info (comments).
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bazaar_contract::cart::v1::{self as pb, cart_service_server::CartService};
 use bazaar_contract::values::calendar::timestamp;
 use chassis::auth::{CallerKind, Verifier};
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{AtField, FieldViolation, Violations};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -83,22 +83,13 @@ impl CartService for CartApi {
     ) -> Result<Response<pb::AddItemResponse>, Status> {
         let caller = chassis::auth::caller(&request)?;
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(&request.request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let product = ProductId::parse(&request.product_id)
-            .at("product_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let quantity = Quantity::parse("quantity", request.quantity)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let (Some(request_id), Some(product), Some(quantity)) = (request_id, product, quantity)
-        else {
-            return Err(CartError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(&request.request_id).at("request_id"));
+        let product = violations.check(ProductId::parse(&request.product_id).at("product_id"));
+        let quantity = violations.check(Quantity::parse("quantity", request.quantity));
+        let (request_id, product, quantity) = violations
+            .finish(|| Some((request_id?, product?, quantity?)))
+            .map_err(CartError::Invalid)?;
         let cart = self
             .carts()?
             .add(&caller.user_id, &request_id, &product, quantity)
@@ -116,17 +107,12 @@ impl CartService for CartApi {
     ) -> Result<Response<pb::SetItemQuantityResponse>, Status> {
         let caller = chassis::auth::caller(&request)?;
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let product = ProductId::parse(&request.product_id)
-            .at("product_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let quantity = NewQuantity::parse("quantity", request.quantity)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let (Some(product), Some(quantity)) = (product, quantity) else {
-            return Err(CartError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let product = violations.check(ProductId::parse(&request.product_id).at("product_id"));
+        let quantity = violations.check(NewQuantity::parse("quantity", request.quantity));
+        let (product, quantity) = violations
+            .finish(|| Some((product?, quantity?)))
+            .map_err(CartError::Invalid)?;
         let cart = self
             .carts()?
             .change(&caller.user_id, |cart| Ok(cart.set(&product, quantity)?))

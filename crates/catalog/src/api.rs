@@ -6,8 +6,8 @@
 
 use bazaar_contract::catalog::v1::{self as pb, catalog_service_server::CatalogService};
 use bazaar_contract::types::v1::Money;
-use chassis::error::{AtField, FieldViolation};
-use chassis::page::{self, PageError};
+use chassis::error::{self, AtField, FieldViolation, Violations};
+use chassis::page::Paging;
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -55,13 +55,6 @@ impl From<CatalogError> for Status {
     }
 }
 
-/// Default and largest page, as the contract documents.
-const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
-
-fn page_violation(error: &PageError) -> FieldViolation {
-    FieldViolation::new("page_token", error.to_string())
-}
-
 /// The catalog service.
 #[derive(Clone, Debug)]
 pub struct CatalogApi {
@@ -83,26 +76,19 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListProductsRequest>,
     ) -> Result<Response<pb::ListProductsResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
+        let mut violations = Violations::new();
         let category = if request.category_id.is_empty() {
-            None
+            Some(None)
         } else {
-            Slug::parse(&request.category_id)
-                .at("category_id")
-                .map_err(|v| violations.push(v))
-                .ok()
+            violations
+                .check(Slug::parse(&request.category_id).at("category_id"))
+                .map(Some)
         };
-        let print = page::fingerprint(&["products", &request.category_id]);
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
-        let (Some(page), true) = (page, violations.is_empty()) else {
-            return Err(CatalogError::Invalid(violations).into());
-        };
+        let paging = Paging::of(&["products", &request.category_id]);
+        let page = paging.parse(&request, &mut violations);
+        let (category, page) = violations
+            .finish(|| Some((category?, page?)))
+            .map_err(CatalogError::Invalid)?;
         let store = self.store.get()?;
         if let Some(category) = &category
             && store
@@ -118,7 +104,7 @@ impl CatalogService for CatalogApi {
             .list_products(category.as_ref(), page.position.as_deref(), page.size + 1)
             .await
             .map_err(CatalogError::from)?;
-        let next_page_token = page::next_token(&mut products, page.size, print, |p| p.id.clone());
+        let next_page_token = paging.next_token(&mut products, page.size, |p| p.id.clone());
         Ok(Response::new(pb::ListProductsResponse {
             products: products.into_iter().map(product_to_pb).collect(),
             next_page_token,
@@ -150,25 +136,13 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::BatchGetProductsRequest>,
     ) -> Result<Response<pb::BatchGetProductsResponse>, Status> {
-        let request = request.into_inner();
-        if request.product_ids.len() > MAX_BATCH {
-            return Err(CatalogError::from(FieldViolation::new(
-                "product_ids",
-                format!("at most {MAX_BATCH} ids per call"),
-            ))
-            .into());
-        }
-        let mut violations = Vec::new();
-        let mut ids = Vec::with_capacity(request.product_ids.len());
-        for (i, id) in request.product_ids.iter().enumerate() {
-            match Slug::parse(id).at(&format!("product_ids[{i}]")) {
-                Ok(id) => ids.push(id),
-                Err(violation) => violations.push(violation),
-            }
-        }
-        if !violations.is_empty() {
-            return Err(CatalogError::Invalid(violations).into());
-        }
+        let ids = error::parse_batch(
+            "product_ids",
+            &request.get_ref().product_ids,
+            MAX_BATCH,
+            Slug::parse,
+        )
+        .map_err(CatalogError::Invalid)?;
         let store = self.store.get()?;
         let mut unique = ids.clone();
         unique.sort();
@@ -201,40 +175,22 @@ impl CatalogService for CatalogApi {
         request: Request<pb::SearchProductsRequest>,
     ) -> Result<Response<pb::SearchProductsResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let query = SearchQuery::parse(&request.query)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let print = page::fingerprint(&["search", request.query.trim()]);
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
+        let mut violations = Violations::new();
+        let query = violations.check(SearchQuery::parse(&request.query));
+        let paging = Paging::of(&["search", request.query.trim()]);
         // Search pages by offset: ranking has no stable key to continue after.
-        let offset = match page.as_ref().map(|p| p.position.as_deref()) {
-            Some(Some(text)) => text
-                .parse::<u64>()
-                .map_err(|_| violations.push(page_violation(&PageError::BadToken)))
-                .ok(),
-            _ => Some(0),
-        };
-        let (Some(query), Some(page), Some(offset), true) =
-            (query, page, offset, violations.is_empty())
-        else {
-            return Err(CatalogError::Invalid(violations).into());
-        };
-        let size = page.size;
+        let page = paging.parse_with(&request, &mut violations, |text| text.parse::<u64>().ok());
+        let (query, page) = violations
+            .finish(|| Some((query?, page?)))
+            .map_err(CatalogError::Invalid)?;
+        let (size, offset) = (page.size, page.position.unwrap_or(0));
         let store = self.store.get()?;
         let mut products = store
             .search(&query, offset, size + 1)
             .await
             .map_err(CatalogError::from)?;
         let next_offset = offset + u64::from(size);
-        let next_page_token =
-            page::next_token(&mut products, size, print, |_| next_offset.to_string());
+        let next_page_token = paging.next_token(&mut products, size, |_| next_offset.to_string());
         Ok(Response::new(pb::SearchProductsResponse {
             products: products.into_iter().map(product_to_pb).collect(),
             next_page_token,
@@ -247,23 +203,16 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListCategoriesRequest>,
     ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let print = page::fingerprint(&["categories"]);
-        let Some(page) = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        ) else {
-            return Err(CatalogError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let paging = Paging::of(&["categories"]);
+        let page = paging.parse(&request, &mut violations);
+        let page = violations.finish(|| page).map_err(CatalogError::Invalid)?;
         let store = self.store.get()?;
         let mut categories = store
             .list_categories(page.position.as_deref(), page.size + 1)
             .await
             .map_err(CatalogError::from)?;
-        let next_page_token = page::next_token(&mut categories, page.size, print, |c| c.id.clone());
+        let next_page_token = paging.next_token(&mut categories, page.size, |c| c.id.clone());
         Ok(Response::new(pb::ListCategoriesResponse {
             categories: categories.into_iter().map(category_to_pb).collect(),
             next_page_token,

@@ -8,6 +8,11 @@
 //! A value of the contract that does not parse (`bazaar_contract::values`) says what is
 //! wrong but not where; [`AtField::at`] adds the request field's path, so a service turns it
 //! into a field violation in one call: `RequestId::parse(&text).at("request_id")?`.
+//!
+//! A request with several fields is parsed whole before it is refused: [`Violations`]
+//! gathers what each field's parse found wrong, so one `INVALID_ARGUMENT` names every bad
+//! field, and a repeated field gets one violation per bad entry ([`parse_each`],
+//! [`parse_batch`]).
 
 use std::collections::HashMap;
 
@@ -76,6 +81,87 @@ impl<T> AtField for Result<T, Vec<ValueError>> {
     }
 }
 
+impl From<FieldViolation> for Vec<FieldViolation> {
+    fn from(violation: FieldViolation) -> Self {
+        vec![violation]
+    }
+}
+
+/// The field violations of one request, gathered while its fields are parsed one after the
+/// other, so that the caller hears of every bad field in one answer.
+///
+/// Each field's parse goes through [`Violations::check`], which keeps the value or records
+/// why there is none; [`Violations::finish`] then hands out the values, or every violation.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// No violation yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a violation found outside a parse (a rule across several fields).
+    pub fn add(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// The parsed value, or `None` with its violations recorded: one for a plain field,
+    /// several for a message such as an address.
+    pub fn check<T, E: Into<Vec<FieldViolation>>>(&mut self, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|error| self.0.extend(error.into())).ok()
+    }
+
+    /// Whether nothing was found wrong so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The end of the parse: what `values` makes of the parsed fields when nothing was
+    /// wrong, or every violation recorded. `values` is only called when no violation was
+    /// recorded, so every `check` before it returned `Some`.
+    pub fn finish<T>(self, values: impl FnOnce() -> Option<T>) -> Result<T, Vec<FieldViolation>> {
+        if self.0.is_empty() {
+            values().ok_or(self.0)
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+/// Parses every entry of the repeated field `field` with `parse`: all the values, in order,
+/// or one violation per bad entry, placed at its index (`product_ids[2]`).
+pub fn parse_each<T>(
+    field: &str,
+    entries: &[String],
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<Vec<T>, Vec<FieldViolation>> {
+    let mut violations = Violations::new();
+    let values: Vec<Option<T>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| violations.check(parse(entry).at(&format!("{field}[{i}]"))))
+        .collect();
+    violations.finish(|| values.into_iter().collect())
+}
+
+/// The ids of a BatchGet call in the repeated field `field`: at most `max` of them (one
+/// violation of the whole field otherwise), each parsed as [`parse_each`] does.
+pub fn parse_batch<T>(
+    field: &str,
+    entries: &[String],
+    max: usize,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<Vec<T>, Vec<FieldViolation>> {
+    if entries.len() > max {
+        return Err(vec![FieldViolation::new(
+            field,
+            format!("at most {max} ids per call"),
+        )]);
+    }
+    parse_each(field, entries, parse)
+}
+
 impl std::fmt::Display for FieldViolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.description)
@@ -121,6 +207,19 @@ pub fn not_found_many(resource_type: &str, resource_names: &[String]) -> Status 
         format!("{resource_type} not found: {}", resource_names.join(", ")),
         details,
     )
+}
+
+/// The resources a `NOT_FOUND` names in its `ResourceInfo` details, as [`not_found`] and
+/// [`not_found_many`] write them: what a caller reads to learn which of its ids are unknown.
+pub fn not_found_names(status: &Status) -> Vec<String> {
+    status
+        .get_error_details_vec()
+        .into_iter()
+        .filter_map(|detail| match detail {
+            ErrorDetail::ResourceInfo(info) => Some(info.resource_name),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Any code with an `ErrorInfo` detail: the service's `domain` (`bazaar.identity`), a
@@ -265,6 +364,74 @@ mod tests {
     }
 
     #[test]
+    fn violations_are_gathered_from_every_field() {
+        use bazaar_contract::types::v1::Money;
+        use bazaar_contract::values::{self, RequestId};
+
+        let money = Money {
+            currency_code: "usd".to_owned(),
+            units: 1,
+            nanos: -1,
+        };
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse("").at("request_id"));
+        let amount = violations.check(values::Money::parse(&money).at("amount"));
+        violations.add(FieldViolation::new("order_id", "is required"));
+        let fields: Vec<String> = violations
+            .finish(|| Some((request_id?, amount?)))
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "request_id",
+                "amount.currency_code",
+                "amount.nanos",
+                "order_id"
+            ]
+        );
+
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse("r-1").at("request_id"));
+        assert!(violations.is_empty());
+        assert_eq!(
+            violations
+                .finish(|| request_id)
+                .map(|id| id.as_str().to_owned()),
+            Ok("r-1".to_owned())
+        );
+    }
+
+    #[test]
+    fn repeated_fields_name_each_bad_entry() {
+        use bazaar_contract::values::Slug;
+
+        let ids = ["mug", "Not A Slug", "tea", ""].map(str::to_owned);
+        let fields: Vec<String> = parse_each("product_ids", &ids, Slug::parse)
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["product_ids[1]", "product_ids[3]"]);
+        let parsed = parse_each("product_ids", &ids[..1], Slug::parse).expect("a slug");
+        assert_eq!(parsed[0].as_str(), "mug");
+
+        let too_many = parse_batch("product_ids", &ids, 3, Slug::parse).unwrap_err();
+        assert_eq!(
+            too_many,
+            [FieldViolation::new("product_ids", "at most 3 ids per call")]
+        );
+        assert_eq!(
+            parse_batch("product_ids", &ids[2..3], 3, Slug::parse)
+                .expect("one slug")
+                .len(),
+            1
+        );
+    }
+
+    #[test]
     fn not_found_names_the_resource() {
         let status = not_found("bazaar.catalog.v1.Product", "no-such-thing");
         assert_eq!(status.code(), Code::NotFound);
@@ -272,6 +439,10 @@ mod tests {
             .get_details_resource_info()
             .expect("a ResourceInfo detail");
         assert_eq!(info.resource_name, "no-such-thing");
+        assert_eq!(not_found_names(&status), ["no-such-thing"]);
+        let names = ["mug".to_owned(), "tea".to_owned()];
+        let status = not_found_many("bazaar.catalog.v1.Product", &names);
+        assert_eq!(not_found_names(&status), names);
     }
 
     #[test]

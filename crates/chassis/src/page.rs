@@ -4,8 +4,15 @@
 //! that produced it (the filter, the search text), so a token used with a different query, or
 //! edited by hand, is refused with `INVALID_ARGUMENT` instead of returning a wrong page. The
 //! format is an implementation detail: `v1.` then hex of `<fingerprint>:<position>`.
+//!
+//! A list handler names its query once, as a [`Paging`], which reads the page fields of any
+//! list request of the contract ([`ListRequest`]), turns the position into the service's own
+//! cursor type (a bad one is a bad `page_token`), and makes the next page's token. Lists
+//! ordered by time then id share one cursor, [`TimeAndId`].
 
-use crate::error::FieldViolation;
+use bazaar_contract::ListRequest;
+
+use crate::error::{FieldViolation, Violations};
 
 /// The default number of items on a page when a request leaves `page_size` at 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -89,35 +96,138 @@ pub fn decode(token: &str, fingerprint: u64) -> Result<Option<String>, PageError
 }
 
 /// A parsed page request: how many items, and where to start (`None`: the first page).
+/// The position is text as the token carried it, or the cursor a list parsed it into.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageRequest {
+pub struct PageRequest<P = String> {
     /// Items to return at most.
     pub size: u32,
     /// The position the token points at.
-    pub position: Option<String>,
+    pub position: Option<P>,
 }
 
-/// Parses `page_size` (0 → `default`, clamped to `max`) and `page_token` (bound to
-/// `fingerprint`) of a list request. Problems are added to `violations`, named after the
-/// request's `page_size` and `page_token` fields, so they can be reported together with the
-/// request's other fields; `None` then.
-pub fn parse_request(
-    page_size: i32,
-    page_token: &str,
+/// The paging of one list query: the fingerprint its tokens are bound to, and its page
+/// sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
     fingerprint: u64,
-    (default, max): (u32, u32),
-    violations: &mut Vec<FieldViolation>,
-) -> Option<PageRequest> {
-    let size = page_size_within(page_size, default, max)
-        .map_err(|e| violations.push(FieldViolation::new("page_size", e.to_string())))
-        .ok();
-    let position = decode(page_token, fingerprint)
-        .map_err(|e| violations.push(FieldViolation::new("page_token", e.to_string())))
-        .ok();
-    Some(PageRequest {
-        size: size?,
-        position: position?,
-    })
+    default: u32,
+    max: u32,
+}
+
+impl Paging {
+    /// Pages of the query that `parts` identify (the list's name, then every filter that
+    /// must stay the same from page to page), [`DEFAULT_PAGE_SIZE`] items by default and
+    /// [`MAX_PAGE_SIZE`] at most.
+    pub fn of(parts: &[&str]) -> Self {
+        Self {
+            fingerprint: fingerprint(parts),
+            default: DEFAULT_PAGE_SIZE,
+            max: MAX_PAGE_SIZE,
+        }
+    }
+
+    /// The same query with other page sizes: `default` for a `page_size` of 0, `max` at
+    /// most.
+    pub fn sized(self, default: u32, max: u32) -> Self {
+        Self {
+            default,
+            max,
+            ..self
+        }
+    }
+
+    /// Parses the `page_size` and `page_token` of `request`, the position left as text.
+    /// Problems are recorded in `violations`, named after those two fields, so they are
+    /// reported together with the request's other fields; `None` then.
+    pub fn parse(
+        &self,
+        request: &impl ListRequest,
+        violations: &mut Violations,
+    ) -> Option<PageRequest> {
+        self.parse_with(request, violations, |position| Some(position.to_owned()))
+    }
+
+    /// Parses the page of `request` as [`Paging::parse`] does, and its position with
+    /// `cursor`: a position that `cursor` refuses is a `page_token` this server did not
+    /// issue.
+    pub fn parse_with<P>(
+        &self,
+        request: &impl ListRequest,
+        violations: &mut Violations,
+        cursor: impl FnOnce(&str) -> Option<P>,
+    ) -> Option<PageRequest<P>> {
+        let token_violation =
+            |error: PageError| FieldViolation::new("page_token", error.to_string());
+        let size = violations.check(
+            page_size_within(request.page_size(), self.default, self.max)
+                .map_err(|e| FieldViolation::new("page_size", e.to_string())),
+        );
+        let position = violations
+            .check(decode(request.page_token(), self.fingerprint).map_err(token_violation))?;
+        let size = size?;
+        // The cursor is read only from a token this query issued, for a page that can be
+        // served.
+        let position = match position {
+            None => None,
+            Some(text) => Some(
+                violations.check(
+                    cursor(&text)
+                        .ok_or(PageError::BadToken)
+                        .map_err(token_violation),
+                )?,
+            ),
+        };
+        Some(PageRequest { size, position })
+    }
+
+    /// The token of the page that starts at `position` (a cursor written as text).
+    pub fn token(&self, position: &str) -> String {
+        encode(self.fingerprint, position)
+    }
+
+    /// Finishes a page fetched with one item more than `size`, as [`next_token`] does, with
+    /// tokens of this query.
+    pub fn next_token<T>(
+        &self,
+        items: &mut Vec<T>,
+        size: u32,
+        position_after: impl Fn(&T) -> String,
+    ) -> String {
+        next_token(items, size, self.fingerprint, position_after)
+    }
+}
+
+/// The cursor of a list ordered by time, then id: the time (milliseconds) and the id of the
+/// last item served, written `<time><separator><id>`. Each list keeps its separator, so the
+/// tokens it issued stay valid across releases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeAndId {
+    /// The time of the last item served, in milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// The id of the last item served.
+    pub id: String,
+}
+
+impl TimeAndId {
+    /// The position of an item, as text in a token.
+    pub fn encode(time_ms: i64, id: &str, separator: char) -> String {
+        format!("{time_ms}{separator}{id}")
+    }
+
+    /// The cursor a position written by [`TimeAndId::encode`] holds; `None` for any other
+    /// text.
+    pub fn decode(position: &str, separator: char) -> Option<Self> {
+        let (time, id) = position.split_once(separator)?;
+        Some(Self {
+            time_ms: time.parse().ok()?,
+            id: id.to_owned(),
+        })
+    }
+
+    /// The cursor as a store reads it: the items after this time and id.
+    pub fn key(&self) -> (i64, &str) {
+        (self.time_ms, &self.id)
+    }
 }
 
 /// Finishes a page that was fetched with one item more than `size`: drops the extra item
@@ -162,26 +272,93 @@ mod tests {
         assert_eq!(decode(&token, other), Err(PageError::BadToken));
     }
 
+    /// A list request as the contract shapes them.
+    struct List {
+        size: i32,
+        token: String,
+    }
+
+    impl ListRequest for List {
+        fn page_size(&self) -> i32 {
+            self.size
+        }
+
+        fn page_token(&self) -> &str {
+            &self.token
+        }
+    }
+
+    fn list(size: i32, token: &str) -> List {
+        List {
+            size,
+            token: token.to_owned(),
+        }
+    }
+
+    fn fields(violations: Violations) -> Vec<String> {
+        violations
+            .finish(|| None::<()>)
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
     #[test]
     fn requests_report_both_fields_at_once() {
-        let print = fingerprint(&["x"]);
-        let mut violations = Vec::new();
+        let paging = Paging::of(&["x"]).sized(20, 100);
+        let mut violations = Violations::new();
+        assert_eq!(paging.parse(&list(-1, "junk"), &mut violations), None);
+        assert_eq!(fields(violations), ["page_size", "page_token"]);
+        let token = paging.token("k");
+        let mut violations = Violations::new();
         assert_eq!(
-            parse_request(-1, "junk", print, (20, 100), &mut violations),
-            None
-        );
-        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["page_size", "page_token"]);
-        let token = encode(print, "k");
-        let mut violations = Vec::new();
-        assert_eq!(
-            parse_request(0, &token, print, (20, 100), &mut violations),
+            paging.parse(&list(0, &token), &mut violations),
             Some(PageRequest {
                 size: 20,
                 position: Some("k".to_owned())
             })
         );
         assert!(violations.is_empty());
+        assert_eq!(
+            Paging::of(&["x"]).parse(&list(1_000, ""), &mut violations),
+            Some(PageRequest {
+                size: MAX_PAGE_SIZE,
+                position: None
+            })
+        );
+    }
+
+    #[test]
+    fn positions_are_parsed_into_cursors() {
+        let paging = Paging::of(&["charges", "order-1"]);
+        let token = paging.token(&TimeAndId::encode(1_700, "ch_1", ':'));
+        let mut violations = Violations::new();
+        let page = paging.parse_with(&list(5, &token), &mut violations, |p| {
+            TimeAndId::decode(p, ':')
+        });
+        let position = page.and_then(|p| p.position).expect("a cursor");
+        assert_eq!(position.key(), (1_700, "ch_1"));
+        assert!(violations.is_empty());
+
+        // A token of this query whose position is not a cursor was not issued here.
+        let mut violations = Violations::new();
+        let page = paging.parse_with(&list(5, &token), &mut violations, |p| {
+            TimeAndId::decode(p, '.')
+        });
+        assert_eq!(page, None);
+        assert_eq!(fields(violations), ["page_token"]);
+        // The first page has no cursor to parse.
+        let mut violations = Violations::new();
+        let page = paging.parse_with(&list(5, ""), &mut violations, |_| None::<TimeAndId>);
+        assert_eq!(
+            page,
+            Some(PageRequest {
+                size: 5,
+                position: None
+            })
+        );
+        assert_eq!(TimeAndId::decode("x:ch_1", ':'), None);
     }
 
     #[test]

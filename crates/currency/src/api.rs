@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bazaar_contract::currency::v1::{self as pb, currency_service_server::CurrencyService};
 use bazaar_contract::values::ValueError;
 use bazaar_contract::values::money::{SIGNS_DISAGREE, exact_nanos};
-use chassis::error::{AtField, FieldViolation};
-use chassis::page;
+use chassis::error::{AtField, FieldViolation, Violations};
+use chassis::page::Paging;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{Currency, CurrencyCode, Money, MoneyError, RateTable, convert};
@@ -68,17 +68,10 @@ impl CurrencyService for CurrencyApi {
         request: Request<pb::ListCurrenciesRequest>,
     ) -> Result<Response<pb::ListCurrenciesResponse>, Status> {
         let request = request.into_inner();
-        let print = page::fingerprint(&["currencies"]);
-        let mut violations = Vec::new();
-        let Some(page) = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            (DEFAULT_PAGE, MAX_PAGE),
-            &mut violations,
-        ) else {
-            return Err(CurrencyError::Invalid(violations).into());
-        };
+        let paging = Paging::of(&["currencies"]).sized(DEFAULT_PAGE, MAX_PAGE);
+        let mut violations = Violations::new();
+        let page = paging.parse(&request, &mut violations);
+        let page = violations.finish(|| page).map_err(CurrencyError::Invalid)?;
         let mut currencies: Vec<&Currency> = self
             .table
             .iter()
@@ -89,9 +82,8 @@ impl CurrencyService for CurrencyApi {
             })
             .take(page.size as usize + 1)
             .collect();
-        let next_page_token = page::next_token(&mut currencies, page.size, print, |c| {
-            c.code.as_str().to_owned()
-        });
+        let next_page_token =
+            paging.next_token(&mut currencies, page.size, |c| c.code.as_str().to_owned());
         Ok(Response::new(pb::ListCurrenciesResponse {
             currencies: currencies.into_iter().map(currency_to_pb).collect(),
             next_page_token,

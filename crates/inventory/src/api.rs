@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bazaar_contract::inventory::v1::{self as pb, inventory_service_server::InventoryService};
 use bazaar_contract::values::calendar::timestamp;
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{self, AtField};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -63,25 +63,13 @@ impl InventoryService for InventoryApi {
         &self,
         request: Request<pb::BatchGetStockRequest>,
     ) -> Result<Response<pb::BatchGetStockResponse>, Status> {
-        let request = request.into_inner();
-        if request.product_ids.len() > MAX_BATCH {
-            return Err(InventoryError::from(FieldViolation::new(
-                "product_ids",
-                format!("at most {MAX_BATCH} ids per call"),
-            ))
-            .into());
-        }
-        let mut violations = Vec::new();
-        let mut ids = Vec::with_capacity(request.product_ids.len());
-        for (i, id) in request.product_ids.iter().enumerate() {
-            match ProductId::parse(id).at(&format!("product_ids[{i}]")) {
-                Ok(id) => ids.push(id),
-                Err(violation) => violations.push(violation),
-            }
-        }
-        if !violations.is_empty() {
-            return Err(InventoryError::Invalid(violations).into());
-        }
+        let ids = error::parse_batch(
+            "product_ids",
+            &request.get_ref().product_ids,
+            MAX_BATCH,
+            ProductId::parse,
+        )
+        .map_err(InventoryError::Invalid)?;
         let store = self.store.get()?;
         let mut unique = ids.clone();
         unique.sort();

@@ -9,8 +9,8 @@ use bazaar_contract::notification::v1::{
     self as pb, notification_service_server::NotificationService,
 };
 use bazaar_contract::values::calendar::timestamp;
-use chassis::error::AtField;
-use chassis::page::{self, PageError};
+use chassis::error::{AtField, Violations};
+use chassis::page::{Paging, TimeAndId};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -18,8 +18,8 @@ use crate::domain::NotificationId;
 use crate::error::NotificationError;
 use crate::store::{NotificationRecord, NotificationStore};
 
-/// Default and largest page, as the contract documents.
-const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
+/// What separates the send time from the id in a page position.
+const POSITION_SEPARATOR: char = '.';
 
 /// The notification service.
 #[derive(Clone, Debug)]
@@ -42,42 +42,28 @@ impl NotificationService for NotificationApi {
         request: Request<pb::ListNotificationsRequest>,
     ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let print = page::fingerprint(&["notifications", &request.order_id]);
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
+        let mut violations = Violations::new();
+        let paging = Paging::of(&["notifications", &request.order_id]);
         // The position is the send time and id of the last notification of the page before.
-        let after = match page.as_ref().and_then(|p| p.position.as_deref()) {
-            Some(position) => match parse_position(position) {
-                Some(after) => Some(after),
-                None => {
-                    violations.push(chassis::error::FieldViolation::new(
-                        "page_token",
-                        PageError::BadToken.to_string(),
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        let (Some(page), true) = (page, violations.is_empty()) else {
-            return Err(NotificationError::Invalid(violations).into());
-        };
+        let page = paging.parse_with(&request, &mut violations, |position| {
+            TimeAndId::decode(position, POSITION_SEPARATOR)
+        });
+        let page = violations
+            .finish(|| page)
+            .map_err(NotificationError::Invalid)?;
         let store = self.store.get()?;
         let order = (!request.order_id.is_empty()).then_some(request.order_id.as_str());
-        let after = after.as_ref().map(|(time, id)| (*time, id.as_str()));
         // One more than asked tells whether another page follows.
         let mut records = store
-            .list(order, after, page.size + 1)
+            .list(
+                order,
+                page.position.as_ref().map(TimeAndId::key),
+                page.size + 1,
+            )
             .await
             .map_err(NotificationError::from)?;
-        let next_page_token = page::next_token(&mut records, page.size, print, |r| {
-            format!("{}.{}", r.send_time_ms, r.id)
+        let next_page_token = paging.next_token(&mut records, page.size, |r| {
+            TimeAndId::encode(r.send_time_ms, &r.id, POSITION_SEPARATOR)
         });
         Ok(Response::new(pb::ListNotificationsResponse {
             notifications: records.into_iter().map(to_pb).collect(),
@@ -103,12 +89,6 @@ impl NotificationService for NotificationApi {
             notification: Some(to_pb(record)),
         }))
     }
-}
-
-/// `<send time ms>.<id>`, as written by `list_notifications`.
-fn parse_position(position: &str) -> Option<(i64, String)> {
-    let (time, id) = position.split_once('.')?;
-    Some((time.parse().ok()?, id.to_owned()))
 }
 
 fn to_pb(record: NotificationRecord) -> pb::Notification {

@@ -3,8 +3,8 @@
 //! `Status`.
 
 use bazaar_contract::orders::v1::{self as pb, orders_service_server::OrdersService};
-use chassis::error::FieldViolation;
-use chassis::page;
+use chassis::error::{FieldViolation, Violations};
+use chassis::page::{Paging, TimeAndId};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -14,8 +14,8 @@ use crate::error::OrdersError;
 use crate::outbox;
 use crate::saga::Sagas;
 
-/// Default and largest page of ListOrders, as the contract documents.
-const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
+/// What separates the creation time from the order id in a ListOrders page position.
+const POSITION_SEPARATOR: char = ':';
 
 /// The orders service.
 #[derive(Clone, Debug)]
@@ -78,45 +78,24 @@ impl OrdersService for OrdersApi {
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let caller = chassis::auth::caller(&request)?;
         let request = request.into_inner();
-        let print = page::fingerprint(&["orders", &caller.user_id]);
-        let mut violations = Vec::new();
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
-        let after = match page.as_ref().and_then(|p| p.position.as_deref()) {
-            None => None,
-            Some(position) => {
-                let parsed = position
-                    .split_once(':')
-                    .and_then(|(time, id)| Some((time.parse::<i64>().ok()?, id.to_owned())));
-                if parsed.is_none() {
-                    violations.push(FieldViolation::new(
-                        "page_token",
-                        page::PageError::BadToken.to_string(),
-                    ));
-                }
-                parsed
-            }
-        };
-        let (Some(page), true) = (page, violations.is_empty()) else {
-            return Err(OrdersError::Invalid(violations).into());
-        };
+        let paging = Paging::of(&["orders", &caller.user_id]);
+        let mut violations = Violations::new();
+        let page = paging.parse_with(&request, &mut violations, |position| {
+            TimeAndId::decode(position, POSITION_SEPARATOR)
+        });
+        let page = violations.finish(|| page).map_err(OrdersError::Invalid)?;
         let store = self.sagas.store()?;
         // One more than asked tells whether another page follows.
         let mut orders = store
             .list_orders(
                 &caller.user_id,
-                after.as_ref().map(|(time, id)| (*time, id.as_str())),
+                page.position.as_ref().map(TimeAndId::key),
                 page.size + 1,
             )
             .await
             .map_err(OrdersError::from)?;
-        let next_page_token = page::next_token(&mut orders, page.size, print, |order| {
-            format!("{}:{}", order.create_time_ms, order.id)
+        let next_page_token = paging.next_token(&mut orders, page.size, |order| {
+            TimeAndId::encode(order.create_time_ms, &order.id, POSITION_SEPARATOR)
         });
         Ok(Response::new(pb::ListOrdersResponse {
             orders: orders.iter().map(OrderRecord::to_pb).collect(),

@@ -23,7 +23,7 @@ use bazaar_contract::types::v1::{Address, Money};
 use bazaar_contract::values::{self, CurrencyCode, MoneyError};
 use chassis::error::FieldViolation;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetail, StatusExt};
+use tonic_types::StatusExt;
 
 use crate::clients::Clients;
 use crate::domain::Item;
@@ -62,7 +62,9 @@ pub async fn price(
         })
         .await
         .map_err(|status| match status.code() {
-            Code::NotFound => OrdersError::ProductsNotFound(missing_products(&status)),
+            Code::NotFound => {
+                OrdersError::ProductsNotFound(chassis::error::not_found_names(&status))
+            }
             _ => OrdersError::Upstream {
                 service: "catalog",
                 status,
@@ -269,18 +271,6 @@ fn names_field(status: &Status, field: &str) -> bool {
         && status
             .get_details_bad_request()
             .is_some_and(|b| b.field_violations.iter().any(|v| v.field == field))
-}
-
-/// The products a catalog NOT_FOUND names in its `ResourceInfo` details.
-fn missing_products(status: &Status) -> Vec<String> {
-    status
-        .get_error_details_vec()
-        .into_iter()
-        .filter_map(|detail| match detail {
-            ErrorDetail::ResourceInfo(info) => Some(info.resource_name),
-            _ => None,
-        })
-        .collect()
 }
 
 /// shipping's field violations on `address.*`, renamed to the request's

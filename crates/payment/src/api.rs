@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use bazaar_contract::payment::v1::{self as pb, payment_service_server::PaymentService};
 use bazaar_contract::values::calendar::timestamp;
-use chassis::error::{AtField, FieldViolation};
-use chassis::page;
+use chassis::error::{AtField, Violations};
+use chassis::page::{Paging, TimeAndId};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -21,8 +21,8 @@ use crate::error::PaymentError;
 use crate::ledger::Ledger;
 use crate::store::{ChargeRecord, ChargeStore};
 
-/// Default and largest page, as the contract documents.
-const PAGE_BOUNDS: (u32, u32) = (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE);
+/// What separates the creation time from the charge id in a page position.
+const POSITION_SEPARATOR: char = ':';
 
 /// The payment service.
 #[derive(Clone, Debug)]
@@ -80,20 +80,12 @@ impl PaymentService for PaymentApi {
         request: Request<pb::RefundRequest>,
     ) -> Result<Response<pb::RefundResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(&request.request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let charge_id = domain::lookup_id(&request.charge_id)
-            .at("charge_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let (Some(request_id), Some(charge_id), true) =
-            (request_id, charge_id, violations.is_empty())
-        else {
-            return Err(PaymentError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(&request.request_id).at("request_id"));
+        let charge_id = violations.check(domain::lookup_id(&request.charge_id).at("charge_id"));
+        let (request_id, charge_id) = violations
+            .finish(|| Some((request_id?, charge_id?)))
+            .map_err(PaymentError::Invalid)?;
         let charge = self.ledger()?.refund(&request_id, &charge_id).await?;
         Ok(Response::new(pb::RefundResponse {
             charge: Some(charge_to_pb(charge)),
@@ -125,31 +117,13 @@ impl PaymentService for PaymentApi {
         request: Request<pb::ListChargesRequest>,
     ) -> Result<Response<pb::ListChargesResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let print = page::fingerprint(&["charges", &request.order_id]);
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
-        let after = match page.as_ref().and_then(|p| p.position.as_deref()) {
-            None => None,
-            Some(position) => match parse_position(position) {
-                Some(after) => Some(after),
-                None => {
-                    violations.push(FieldViolation::new(
-                        "page_token",
-                        page::PageError::BadToken.to_string(),
-                    ));
-                    None
-                }
-            },
-        };
-        let (Some(page), true) = (page, violations.is_empty()) else {
-            return Err(PaymentError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let paging = Paging::of(&["charges", &request.order_id]);
+        // The position is the creation time and id of the last charge served.
+        let page = paging.parse_with(&request, &mut violations, |position| {
+            TimeAndId::decode(position, POSITION_SEPARATOR)
+        });
+        let page = violations.finish(|| page).map_err(PaymentError::Invalid)?;
         let order_id = (!request.order_id.is_empty()).then_some(request.order_id.as_str());
         // One more than asked tells whether another page follows.
         let mut charges = self
@@ -157,24 +131,18 @@ impl PaymentService for PaymentApi {
             .get()?
             .list(
                 order_id,
-                after.as_ref().map(|(time, id)| (*time, id.as_str())),
+                page.position.as_ref().map(TimeAndId::key),
                 page.size + 1,
             )
             .await?;
-        let next_page_token = page::next_token(&mut charges, page.size, print, |c| {
-            format!("{}:{}", c.create_time_ms, c.id)
+        let next_page_token = paging.next_token(&mut charges, page.size, |c| {
+            TimeAndId::encode(c.create_time_ms, &c.id, POSITION_SEPARATOR)
         });
         Ok(Response::new(pb::ListChargesResponse {
             charges: charges.into_iter().map(charge_to_pb).collect(),
             next_page_token,
         }))
     }
-}
-
-/// A page position: `<create_time_ms>:<charge id>` of the last charge served.
-fn parse_position(position: &str) -> Option<(i64, String)> {
-    let (time, id) = position.split_once(':')?;
-    Some((time.parse().ok()?, id.to_owned()))
 }
 
 fn charge_to_pb(record: ChargeRecord) -> pb::Charge {

@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock};
 use bazaar_contract::recommendation::v1::{
     self as pb, recommendation_service_server::RecommendationService,
 };
-use chassis::error::FieldViolation;
-use chassis::page::{self, PageError};
+use chassis::error::Violations;
+use chassis::page::Paging;
 use tonic::{Request, Response, Status};
 
 use crate::catalog::Catalog;
@@ -45,35 +45,16 @@ impl RecommendationService for RecommendationApi {
         request: Request<pb::ListRecommendationsRequest>,
     ) -> Result<Response<pb::ListRecommendationsResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let context = Context::parse(&request.product_ids)
-            .map_err(|v| violations.extend(v))
-            .ok();
+        let mut violations = Violations::new();
+        let context = violations.check(Context::parse(&request.product_ids));
         // Tokens are bound to the context exactly as given.
         let mut parts = vec!["recommendations"];
         parts.extend(request.product_ids.iter().map(String::as_str));
-        let print = page::fingerprint(&parts);
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            PAGE_BOUNDS,
-            &mut violations,
-        );
-        let cursor = match page.as_ref().and_then(|p| p.position.as_deref()) {
-            Some(position) => Cursor::decode(position)
-                .ok_or_else(|| {
-                    violations.push(FieldViolation::new(
-                        "page_token",
-                        PageError::BadToken.to_string(),
-                    ));
-                })
-                .ok(),
-            None => None,
-        };
-        let (Some(context), Some(page), true) = (context, page, violations.is_empty()) else {
-            return Err(RecommendationError::Invalid(violations).into());
-        };
+        let paging = Paging::of(&parts).sized(PAGE_BOUNDS.0, PAGE_BOUNDS.1);
+        let page = paging.parse_with(&request, &mut violations, Cursor::decode);
+        let (context, page) = violations
+            .finish(|| Some((context?, page?)))
+            .map_err(RecommendationError::Invalid)?;
 
         let same_category = self.catalog.same_category(context.products()).await;
         let page = {
@@ -86,7 +67,7 @@ impl RecommendationService for RecommendationApi {
                 &model,
                 &context,
                 same_category.as_ref(),
-                cursor.as_ref(),
+                page.position.as_ref(),
                 page.size,
             )
         };
@@ -101,7 +82,7 @@ impl RecommendationService for RecommendationApi {
                 .collect(),
             next_page_token: page
                 .next
-                .map(|cursor| page::encode(print, &cursor.encode()))
+                .map(|cursor| paging.token(&cursor.encode()))
                 .unwrap_or_default(),
         }))
     }

@@ -16,7 +16,6 @@ use bazaar_contract::catalog::v1::{BatchGetProductsRequest, ListProductsRequest}
 use chassis::client::Upstream;
 use tokio::task::JoinSet;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetail, StatusExt};
 
 use crate::domain::ProductId;
 
@@ -112,7 +111,9 @@ impl Catalog {
                     return Ok(categories);
                 }
                 Err(status) if status.code() == Code::NotFound => {
-                    let unknown = unknown_products(&status);
+                    let unknown: HashSet<String> = chassis::error::not_found_names(&status)
+                        .into_iter()
+                        .collect();
                     let before = ids.len();
                     ids.retain(|id| !unknown.contains(id));
                     if ids.len() == before {
@@ -153,16 +154,4 @@ impl Catalog {
         }
         Ok(products)
     }
-}
-
-/// The product ids a catalog NOT_FOUND names in its `ResourceInfo` details.
-fn unknown_products(status: &Status) -> HashSet<String> {
-    status
-        .get_error_details_vec()
-        .into_iter()
-        .filter_map(|detail| match detail {
-            ErrorDetail::ResourceInfo(info) => Some(info.resource_name),
-            _ => None,
-        })
-        .collect()
 }

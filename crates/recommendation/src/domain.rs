@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{self, FieldViolation};
 
 pub use bazaar_contract::values::ProductId;
 
@@ -25,20 +25,11 @@ impl Context {
                 format!("at most {MAX_CONTEXT} product ids, got {}", ids.len()),
             )]);
         }
-        let mut violations = Vec::new();
-        let mut products: Vec<ProductId> = Vec::with_capacity(ids.len());
-        for (i, id) in ids.iter().enumerate() {
-            match ProductId::parse(id).at(&format!("product_ids[{i}]")) {
-                Ok(id) if !products.contains(&id) => products.push(id),
-                Ok(_) => {}
-                Err(violation) => violations.push(violation),
-            }
-        }
-        if violations.is_empty() {
-            Ok(Self(products))
-        } else {
-            Err(violations)
-        }
+        let mut products = error::parse_each("product_ids", ids, ProductId::parse)?;
+        // Keep each product's first place only.
+        let mut seen = std::collections::HashSet::with_capacity(products.len());
+        products.retain(|id| seen.insert(id.clone()));
+        Ok(Self(products))
     }
 
     /// The distinct products, in the order first given.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bazaar_contract::shipping::v1::{self as pb, shipping_service_server::ShippingService};
 use bazaar_contract::values::calendar::timestamp;
-use chassis::error::AtField;
+use chassis::error::{AtField, Violations};
 use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 
@@ -48,16 +48,12 @@ impl ShippingService for ShippingApi {
         request: Request<pb::GetQuoteRequest>,
     ) -> Result<Response<pb::GetQuoteResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Vec::new();
-        let address = Address::parse("address", request.address.as_ref())
-            .map_err(|v| violations.extend(v))
-            .ok();
-        let items = Items::parse("items", &request.items)
-            .map_err(|v| violations.extend(v))
-            .ok();
-        let (Some(address), Some(items), true) = (address, items, violations.is_empty()) else {
-            return Err(ShippingError::Invalid(violations).into());
-        };
+        let mut violations = Violations::new();
+        let address = violations.check(Address::parse("address", request.address.as_ref()));
+        let items = violations.check(Items::parse("items", &request.items));
+        let (address, items) = violations
+            .finish(|| Some((address?, items?)))
+            .map_err(ShippingError::Invalid)?;
         Ok(Response::new(pb::GetQuoteResponse {
             quote: Some(quote_to_pb(Quote::of(&address, &items))),
         }))

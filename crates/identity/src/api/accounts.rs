@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bazaar_contract::identity::v1 as pb;
 use bazaar_contract::values::ids::{GUEST, USER};
-use chassis::error::FieldViolation;
+use chassis::error::{FieldViolation, Violations};
 
 use super::{IdentityApi, internal};
 use crate::domain::{Email, Password, display_name};
@@ -23,19 +23,13 @@ impl IdentityApi {
         &self,
         request: pb::SignUpRequest,
     ) -> Result<pb::SignUpResponse, IdentityError> {
-        let mut violations = Vec::new();
-        let email = Email::parse("email", &request.email)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let password = Password::new_for(email.as_ref(), &request.password)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let name = display_name(&request.display_name)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let (Some(email), Some(password), Some(name)) = (email, password, name) else {
-            return Err(IdentityError::Invalid(violations));
-        };
+        let mut violations = Violations::new();
+        let email = violations.check(Email::parse("email", &request.email));
+        let password = violations.check(Password::new_for(email.as_ref(), &request.password));
+        let name = violations.check(display_name(&request.display_name));
+        let (email, password, name) = violations
+            .finish(|| Some((email?, password?, name?)))
+            .map_err(IdentityError::Invalid)?;
         let ready = self.ready()?;
         let hash = password::hash(password)
             .await
@@ -69,16 +63,14 @@ impl IdentityApi {
         &self,
         request: pb::LogInRequest,
     ) -> Result<pb::LogInResponse, IdentityError> {
-        let mut violations = Vec::new();
-        let email = Email::parse("email", &request.email)
-            .map_err(|v| violations.push(v))
-            .ok();
+        let mut violations = Violations::new();
+        let email = violations.check(Email::parse("email", &request.email));
         if request.password.is_empty() {
-            violations.push(FieldViolation::new("password", "is required"));
+            violations.add(FieldViolation::new("password", "is required"));
         }
-        let (Some(email), true) = (email, violations.is_empty()) else {
-            return Err(IdentityError::Invalid(violations));
-        };
+        let email = violations
+            .finish(|| email)
+            .map_err(IdentityError::Invalid)?;
         let ready = self.ready()?;
         let now = self.clock.now_ms();
         let window_start = now - FAILURE_WINDOW.as_millis() as i64;

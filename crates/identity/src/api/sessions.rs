@@ -3,8 +3,8 @@
 
 use bazaar_contract::identity::v1 as pb;
 use chassis::auth::Caller;
-use chassis::error::FieldViolation;
-use chassis::page;
+use chassis::error::{FieldViolation, Violations};
+use chassis::page::{Paging, TimeAndId};
 
 use super::{IdentityApi, Ready, internal, timestamp};
 use crate::error::IdentityError;
@@ -102,44 +102,20 @@ impl IdentityApi {
         &self,
         request: pb::ListSigningKeysRequest,
     ) -> Result<pb::ListSigningKeysResponse, IdentityError> {
-        let print = page::fingerprint(&["signing-keys"]);
-        let mut violations = Vec::new();
-        let page = page::parse_request(
-            request.page_size,
-            &request.page_token,
-            print,
-            (page::DEFAULT_PAGE_SIZE, page::MAX_PAGE_SIZE),
-            &mut violations,
-        );
+        let paging = Paging::of(&["signing-keys"]);
+        let mut violations = Violations::new();
         // The position is the creation time and id of the last key of the previous page.
-        let after = match page.as_ref().and_then(|p| p.position.as_deref()) {
-            None => None,
-            Some(position) => {
-                let parsed = position
-                    .split_once(':')
-                    .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_owned())));
-                if parsed.is_none() {
-                    violations.push(FieldViolation::new(
-                        "page_token",
-                        page::PageError::BadToken.to_string(),
-                    ));
-                }
-                parsed
-            }
-        };
-        let (Some(page), true) = (page, violations.is_empty()) else {
-            return Err(IdentityError::Invalid(violations));
-        };
+        let page = paging.parse_with(&request, &mut violations, |position| {
+            TimeAndId::decode(position, ':')
+        });
+        let page = violations.finish(|| page).map_err(IdentityError::Invalid)?;
         let ready = self.ready()?;
         let mut keys = ready
             .store
-            .public_keys(
-                after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
-                page.size + 1,
-            )
+            .public_keys(page.position.as_ref().map(TimeAndId::key), page.size + 1)
             .await?;
-        let next_page_token = page::next_token(&mut keys, page.size, print, |key| {
-            format!("{}:{}", key.create_ms, key.key_id)
+        let next_page_token = paging.next_token(&mut keys, page.size, |key| {
+            TimeAndId::encode(key.create_ms, &key.key_id, ':')
         });
         Ok(pb::ListSigningKeysResponse {
             signing_keys: keys.into_iter().map(key_to_pb).collect(),

@@ -1,7 +1,7 @@
 //! Restock and ReserveStock requests, parsed once with every bad field named, and their
 //! fingerprints (what makes a retry with the same request id "the same call").
 
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{AtField, FieldViolation, Violations};
 
 use super::{
     DEFAULT_TTL_MS, MAX_LINES, MAX_REFERENCE_CHARS, MAX_RESERVE_QUANTITY, MAX_RESTOCK_QUANTITY,
@@ -46,14 +46,11 @@ impl ReserveRequest {
         ttl: Option<TtlField>,
         reference: &str,
     ) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(request_id).at("request_id"));
         let mut parsed = Vec::with_capacity(lines.len().min(MAX_LINES));
         if lines.is_empty() || lines.len() > MAX_LINES {
-            violations.push(FieldViolation::new(
+            violations.add(FieldViolation::new(
                 "lines",
                 format!("must have 1..={MAX_LINES} lines"),
             ));
@@ -62,7 +59,7 @@ impl ReserveRequest {
             for (i, (product_id, quantity)) in lines.iter().enumerate() {
                 let field = format!("lines[{i}].product_id");
                 match ProductId::parse(product_id).at(&field) {
-                    Ok(id) if !seen.insert(id.clone()) => violations.push(FieldViolation::new(
+                    Ok(id) if !seen.insert(id.clone()) => violations.add(FieldViolation::new(
                         field,
                         "lists a product already listed in an earlier line",
                     )),
@@ -74,32 +71,31 @@ impl ReserveRequest {
                             });
                         }
                     }
-                    Err(violation) => violations.push(violation),
+                    Err(violation) => violations.add(violation),
                 }
                 if !(1..=MAX_RESERVE_QUANTITY).contains(quantity) {
-                    violations.push(FieldViolation::new(
+                    violations.add(FieldViolation::new(
                         format!("lines[{i}].quantity"),
                         format!("must be 1..={MAX_RESERVE_QUANTITY}"),
                     ));
                 }
             }
         }
-        let ttl_ms = parse_ttl(ttl).map_err(|v| violations.push(v)).ok();
+        let ttl_ms = violations.check(parse_ttl(ttl));
         if reference.chars().count() > MAX_REFERENCE_CHARS {
-            violations.push(FieldViolation::new(
+            violations.add(FieldViolation::new(
                 "reference",
                 format!("must be at most {MAX_REFERENCE_CHARS} characters"),
             ));
         }
-        match (request_id, ttl_ms, violations.is_empty()) {
-            (Some(request_id), Some(ttl_ms), true) => Ok(Self {
-                request_id,
+        violations.finish(|| {
+            Some(Self {
+                request_id: request_id?,
                 lines: parsed,
-                ttl_ms,
+                ttl_ms: ttl_ms?,
                 reference: reference.to_owned(),
-            }),
-            _ => Err(violations),
-        }
+            })
+        })
     }
 
     /// A digest of everything but the request id: two requests with the same id must have
@@ -158,29 +154,22 @@ impl RestockRequest {
         product_id: &str,
         quantity: i32,
     ) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let product_id = ProductId::parse(product_id)
-            .at("product_id")
-            .map_err(|v| violations.push(v))
-            .ok();
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(request_id).at("request_id"));
+        let product_id = violations.check(ProductId::parse(product_id).at("product_id"));
         if !(1..=MAX_RESTOCK_QUANTITY).contains(&quantity) {
-            violations.push(FieldViolation::new(
+            violations.add(FieldViolation::new(
                 "quantity",
                 format!("must be 1..={MAX_RESTOCK_QUANTITY}"),
             ));
         }
-        match (request_id, product_id, violations.is_empty()) {
-            (Some(request_id), Some(product_id), true) => Ok(Self {
-                request_id,
-                product_id,
+        violations.finish(|| {
+            Some(Self {
+                request_id: request_id?,
+                product_id: product_id?,
                 quantity: i64::from(quantity),
-            }),
-            _ => Err(violations),
-        }
+            })
+        })
     }
 
     /// A digest of everything but the request id.

@@ -73,17 +73,7 @@ impl ShippingAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn address() -> Address {
-        Address {
-            recipient_name: " Ada ".to_owned(),
-            street_lines: vec!["1 Main St".to_owned()],
-            city: "Springfield".to_owned(),
-            region: String::new(),
-            postal_code: "12345".to_owned(),
-            country_code: "US".to_owned(),
-        }
-    }
+    use crate::domain::samples::address;
 
     #[test]
     fn addresses_are_trimmed_and_checked_field_by_field() {

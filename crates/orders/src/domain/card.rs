@@ -54,16 +54,7 @@ impl CardInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn card() -> Card {
-        Card {
-            number: "4242 4242 4242 4242".to_owned(),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: "123".to_owned(),
-            holder_name: "Ada".to_owned(),
-        }
-    }
+    use crate::domain::samples::card;
 
     #[test]
     fn cards_are_checked_and_never_shown() {

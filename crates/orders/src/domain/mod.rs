@@ -13,6 +13,8 @@ mod address;
 mod card;
 pub mod order;
 mod request;
+#[cfg(test)]
+mod samples;
 
 pub use address::ShippingAddress;
 pub use card::CardInput;

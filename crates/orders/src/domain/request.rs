@@ -139,29 +139,7 @@ impl CheckoutInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bazaar_contract::payment::v1::Card;
-    use bazaar_contract::types::v1::Address;
-
-    fn address() -> Address {
-        Address {
-            recipient_name: " Ada ".to_owned(),
-            street_lines: vec!["1 Main St".to_owned()],
-            city: "Springfield".to_owned(),
-            region: String::new(),
-            postal_code: "12345".to_owned(),
-            country_code: "US".to_owned(),
-        }
-    }
-
-    fn card() -> Card {
-        Card {
-            number: "4242 4242 4242 4242".to_owned(),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: "123".to_owned(),
-            holder_name: "Ada".to_owned(),
-        }
-    }
+    use crate::domain::samples::{address, card};
 
     #[test]
     fn emails() {

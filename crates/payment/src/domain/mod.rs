@@ -14,7 +14,7 @@ pub mod network;
 use bazaar_contract::payment::v1 as pb;
 use bazaar_contract::values::ids::CHARGE;
 use bazaar_contract::values::{RandomnessError, ValueError};
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{AtField, FieldViolation, Violations};
 use sha2::{Digest, Sha256};
 
 pub use brand::CardBrand;
@@ -66,39 +66,24 @@ pub struct ChargeOrder {
 impl ChargeOrder {
     /// Parses a ChargeRequest, reporting every bad field at once.
     pub fn parse(request: &pb::ChargeRequest) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(&request.request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let order_id = OrderId::parse(&request.order_id)
-            .at("order_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let amount = Amount::parse("amount", request.amount.as_ref())
-            .map_err(|v| violations.extend(v))
-            .ok();
-        let card = request
-            .card
-            .as_ref()
-            .ok_or_else(|| vec![ValueError::required()])
-            .and_then(Card::parse)
-            .at("card")
-            .map_err(|v| violations.extend(v))
-            .ok();
-        match (request_id, order_id, amount, card) {
-            (Some(request_id), Some(order_id), Some(amount), Some(card))
-                if violations.is_empty() =>
-            {
-                Ok(Self {
-                    request_id,
-                    order_id,
-                    amount,
-                    card,
-                })
-            }
-            _ => Err(violations),
-        }
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(&request.request_id).at("request_id"));
+        let order_id = violations.check(OrderId::parse(&request.order_id).at("order_id"));
+        let amount = violations.check(Amount::parse("amount", request.amount.as_ref()));
+        let card = violations.check(
+            (request.card.as_ref())
+                .ok_or_else(|| vec![ValueError::required()])
+                .and_then(Card::parse)
+                .at("card"),
+        );
+        violations.finish(|| {
+            Some(Self {
+                request_id: request_id?,
+                order_id: order_id?,
+                amount: amount?,
+                card: card?,
+            })
+        })
     }
 
     /// SHA-256 of what a retry must repeat: amount, order, and the card's brand, last four

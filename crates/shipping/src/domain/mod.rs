@@ -11,7 +11,7 @@ pub mod quote;
 use bazaar_contract::shipping::v1 as pb;
 use bazaar_contract::values::RandomnessError;
 use bazaar_contract::values::ids::{SHIPMENT, TRACKING};
-use chassis::error::{AtField, FieldViolation};
+use chassis::error::{AtField, FieldViolation, Violations};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -55,34 +55,19 @@ pub struct ShipmentOrder {
 impl ShipmentOrder {
     /// Parses a CreateShipmentRequest, reporting every bad field at once.
     pub fn parse(request: &pb::CreateShipmentRequest) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let request_id = RequestId::parse(&request.request_id)
-            .at("request_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let order_id = OrderId::parse(&request.order_id)
-            .at("order_id")
-            .map_err(|v| violations.push(v))
-            .ok();
-        let address = Address::parse("address", request.address.as_ref())
-            .map_err(|v| violations.extend(v))
-            .ok();
-        let items = Items::parse("items", &request.items)
-            .map_err(|v| violations.extend(v))
-            .ok();
-        match (request_id, order_id, address, items) {
-            (Some(request_id), Some(order_id), Some(address), Some(items))
-                if violations.is_empty() =>
-            {
-                Ok(Self {
-                    request_id,
-                    order_id,
-                    address,
-                    items,
-                })
-            }
-            _ => Err(violations),
-        }
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse(&request.request_id).at("request_id"));
+        let order_id = violations.check(OrderId::parse(&request.order_id).at("order_id"));
+        let address = violations.check(Address::parse("address", request.address.as_ref()));
+        let items = violations.check(Items::parse("items", &request.items));
+        violations.finish(|| {
+            Some(Self {
+                request_id: request_id?,
+                order_id: order_id?,
+                address: address?,
+                items: items?,
+            })
+        })
     }
 
     /// What a retry must repeat, as hex of a SHA-256 over the order id and the contract's
