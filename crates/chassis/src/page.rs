@@ -82,17 +82,27 @@ pub fn decode(token: &str, fingerprint: u64) -> Result<Option<String>, PageError
     if hex.len() % 2 != 0 || hex.len() > 2048 {
         return Err(PageError::BadToken);
     }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(|_| PageError::BadToken)?;
+    // Pairs of bytes, not of characters: a token is anyone's text, and slicing text at byte
+    // offsets would panic inside a multi-byte character.
+    let bytes = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or(PageError::BadToken)?;
     let plain = String::from_utf8(bytes).map_err(|_| PageError::BadToken)?;
     let (print, position) = plain.split_once(':').ok_or(PageError::BadToken)?;
     if print != format!("{fingerprint:016x}") {
         return Err(PageError::BadToken);
     }
     Ok(Some(position.to_owned()))
+}
+
+/// The value of one ASCII hex digit.
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 /// A parsed page request: how many items, and where to start (`None`: the first page).
@@ -270,6 +280,34 @@ mod tests {
         assert_eq!(decode("", print), Ok(None));
         let other = fingerprint(&["category", "garden"]);
         assert_eq!(decode(&token, other), Err(PageError::BadToken));
+    }
+
+    #[test]
+    fn tokens_of_any_text_are_refused_without_a_panic() {
+        let print = fingerprint(&["category", "kitchen"]);
+        // Multi-byte characters where hex digits belong: a byte-offset slice would cut one.
+        for token in [
+            "v1.aé",
+            "v1.é0",
+            "v1.0€",
+            "v1.\u{1F600}",
+            "v1.ab\u{0301}c",
+            "v1.ééé",
+        ] {
+            assert_eq!(decode(token, print), Err(PageError::BadToken), "{token:?}");
+        }
+        // Every short token over a few awkward characters, in every position.
+        let alphabet = ['0', 'a', 'F', ':', '.', 'é', '€', '\u{0}', 'v', '1'];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    for d in alphabet {
+                        let token: String = ['v', '1', '.', a, b, c, d].iter().collect();
+                        let _ = decode(&token, print);
+                    }
+                }
+            }
+        }
     }
 
     /// A list request as the contract shapes them.
