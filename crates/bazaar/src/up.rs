@@ -97,7 +97,8 @@ enum Event {
 pub async fn run(options: UpOptions) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let logs = options.data_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    chassis::files::create_private_dir(&logs)
+        .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
     let shutdown = Shutdown::on_signals();
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
@@ -332,10 +333,7 @@ impl Supervisor {
 }
 
 fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    chassis::files::open_private(path, true)
 }
 
 /// Asks a child to stop with SIGTERM, waits, and kills it if it takes too long.

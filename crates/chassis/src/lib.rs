@@ -21,6 +21,7 @@
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
+//! - [`files`]: data folders and files created private to the service's user (0700/0600);
 //! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`,
 //!   and the contract's value errors into field violations;
 //! - [`page`]: opaque, tamper-evident page tokens;
@@ -38,6 +39,7 @@ pub mod clock;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod files;
 pub mod follow;
 pub mod page;
 pub mod server;

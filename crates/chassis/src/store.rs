@@ -128,7 +128,7 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            crate::files::create_private_dir(dir).map_err(|source| StoreError::DataDir {
                 path: dir.display().to_string(),
                 source,
             })?;
@@ -164,6 +164,18 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
         .await
         .map_err(StoreError::Connect)?;
     if backend == Backend::Sqlite {
+        // The file is the store: its owner's only. Before WAL mode, so that SQLite gives the
+        // -wal and -shm files it creates the database's mode.
+        if let Some(path) = sqlite_path(&url) {
+            for suffix in ["", "-wal", "-shm"] {
+                crate::files::restrict(Path::new(&format!("{path}{suffix}"))).map_err(
+                    |source| StoreError::DataDir {
+                        path: path.to_owned(),
+                        source,
+                    },
+                )?;
+            }
+        }
         pool.execute("PRAGMA journal_mode = WAL")
             .await
             .map_err(StoreError::Connect)?;
@@ -407,6 +419,20 @@ mod tests {
             .unwrap();
         // Migrating again is a no-op.
         migrate(&pool, Backend::Sqlite, &migrations).await.unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |name: &str| {
+                std::fs::metadata(dir.path().join(name))
+                    .map(|m| m.permissions().mode() & 0o777)
+                    .ok()
+            };
+            assert_eq!(mode("nested"), Some(0o700), "the data folder");
+            assert_eq!(mode("nested/t.db"), Some(0o600), "the database");
+            for side in ["nested/t.db-wal", "nested/t.db-shm"] {
+                assert_eq!(mode(side), Some(0o600), "{side}, while the pool is open");
+            }
+        }
         pool.close().await;
         assert!(dir.path().join("nested/t.db").exists());
     }

@@ -31,10 +31,11 @@ impl Maildir {
         &self.root
     }
 
-    /// Creates `tmp/`, `new/` and `cur/` (and the folder) if they are missing.
+    /// Creates `tmp/`, `new/` and `cur/` (and the folder) if they are missing, readable by
+    /// this service's user only: the messages hold customers' addresses.
     pub fn create(&self) -> std::io::Result<()> {
         for dir in ["tmp", "new", "cur"] {
-            fs::create_dir_all(self.root.join(dir))?;
+            chassis::files::create_private_dir(&self.root.join(dir))?;
         }
         Ok(())
     }
@@ -52,7 +53,7 @@ impl Maildir {
             return Ok(Delivery::AlreadyThere);
         }
         let tmp = self.root.join("tmp").join(name);
-        let mut file = fs::File::create(&tmp)?;
+        let mut file = chassis::files::open_private(&tmp, false)?;
         file.write_all(message)?;
         file.sync_all()?;
         drop(file);
@@ -133,6 +134,17 @@ mod tests {
             fs::read(dir.path().join("mail/new").join(&other)).unwrap(),
             b"whole"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |path: std::path::PathBuf| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            for folder in ["mail", "mail/tmp", "mail/new", "mail/cur"] {
+                assert_eq!(mode(dir.path().join(folder)), 0o700, "{folder}");
+            }
+            // Written over a left-over that was readable by all: private all the same.
+            assert_eq!(mode(dir.path().join("mail/new").join(&other)), 0o600);
+        }
         assert_eq!(
             fs::read_dir(dir.path().join("mail/tmp")).unwrap().count(),
             0
