@@ -21,6 +21,7 @@
 
 mod keys;
 mod layer;
+mod peer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod token;
@@ -30,6 +31,7 @@ pub use layer::{
     Auth, AuthLayer, Authentication, PropagateAuth, PropagateAuthLayer, caller,
     current_authorization,
 };
+pub use peer::{Peer, TRUST_DOMAIN, peer};
 pub use token::{
     Caller, CallerKind, Claims, TokenError, bearer_token, key_id, now_secs, sign, verify,
 };
