@@ -42,7 +42,8 @@ enum Failing {
 impl ShippingFaults {
     /// Serves the injector on a free port until `shutdown`; where it listens.
     pub(crate) async fn serve(&self, data_dir: &std::path::Path, shutdown: Shutdown) -> SocketAddr {
-        let server = Server::bind("shipping-faults", &ServerArgs::for_tests(data_dir), 0)
+        // It stands in for shipping, so it presents shipping's certificate.
+        let server = Server::bind("shipping", &ServerArgs::for_tests(data_dir), 0)
             .await
             .expect("the injector binds")
             .add_service(ShippingServiceServer::new(self.clone()));
@@ -51,11 +52,8 @@ impl ShippingFaults {
         addr
     }
 
-    /// Forwards to the real shipping at `endpoint` from now on.
-    pub(crate) fn forward_to(&self, endpoint: String) {
-        let channel = Channel::from_shared(endpoint)
-            .expect("a valid endpoint")
-            .connect_lazy();
+    /// Forwards to the real shipping over `channel` from now on.
+    pub(crate) fn forward_to(&self, channel: Channel) {
         let _ = self.upstream.set(ShippingServiceClient::new(channel));
     }
 

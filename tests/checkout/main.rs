@@ -195,7 +195,8 @@ async fn shop_with_shipping_faults_and(
             .arg("orders", "--place-order-wait-ms=300")
     })
     .await?;
-    faults.forward_to(shop.endpoint("shipping"));
+    // The calls it forwards are orders', so it presents orders' certificate.
+    faults.forward_to(shop.channel_with("shipping", &chassis::testing::client_tls(Some("orders"))));
     Some((shop, faults, stop))
 }
 

@@ -1,10 +1,13 @@
-//! Asking a service how it is: over `grpc.health.v1` for the gRPC services, with a plain
+//! Asking a service how it is: over `grpc.health.v1` for the gRPC services (over TLS,
+//! verified with the shop's CA, presenting no certificate: health is public), with a plain
 //! HTTP/1.1 `GET` of its health path for the gateway.
 
 use std::time::{Duration, Instant};
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+
+use chassis::tls::Tls;
 
 use crate::services::{Probe, Spec};
 
@@ -32,9 +35,14 @@ impl Health {
 
 /// Checks the health of `service` at `address` (`host:port`) the way it answers, giving up
 /// after `timeout`. Returns what it found and how long the answer took.
-pub async fn check_service(service: &Spec, address: &str, timeout: Duration) -> (Health, Duration) {
+pub async fn check_service(
+    service: &Spec,
+    address: &str,
+    timeout: Duration,
+    tls: &Tls,
+) -> (Health, Duration) {
     match service.probe {
-        Probe::Grpc => check(address, timeout).await,
+        Probe::Grpc => check(address, timeout, tls).await,
         Probe::Http(path) => {
             let started = Instant::now();
             let health = match tokio::time::timeout(timeout, check_http(address, path)).await {
@@ -75,19 +83,19 @@ pub async fn check_http(address: &str, path: &str) -> Health {
     }
 }
 
-/// Checks the overall gRPC health of the server at `address` (`host:port`), giving up after
-/// `timeout`. Returns what it found and how long the answer took.
-pub async fn check(address: &str, timeout: Duration) -> (Health, Duration) {
+/// Checks the overall gRPC health of the server at `address` (`host:port`) over `tls`,
+/// giving up after `timeout`. Returns what it found and how long the answer took.
+pub async fn check(address: &str, timeout: Duration, tls: &Tls) -> (Health, Duration) {
     let started = Instant::now();
-    let health = match tokio::time::timeout(timeout, check_once(address)).await {
+    let health = match tokio::time::timeout(timeout, check_once(address, tls)).await {
         Ok(health) => health,
         Err(_) => Health::Down("no answer in time".to_owned()),
     };
     (health, started.elapsed())
 }
 
-async fn check_once(address: &str) -> Health {
-    let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{address}")) {
+async fn check_once(address: &str, tls: &Tls) -> Health {
+    let endpoint = match tls.endpoint(address) {
         Ok(endpoint) => endpoint.connect_timeout(Duration::from_millis(500)),
         Err(error) => return Health::Down(error.to_string()),
     };

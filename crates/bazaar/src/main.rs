@@ -3,7 +3,8 @@
 //! - `bazaar up` starts every service as its own process and supervises them;
 //! - `bazaar serve <service> [flags]` runs one service in the foreground (the flags are the
 //!   service's own; `bazaar serve catalog --help` lists them);
-//! - `bazaar status` prints the health of every service.
+//! - `bazaar status` prints the health of every service;
+//! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use bazaar::{services, status, up};
 use chassis::Shutdown;
+use chassis::tls::Tls;
 use clap::{Parser, Subcommand};
 use tokio::io::AsyncReadExt;
 
@@ -42,6 +44,21 @@ enum Command {
         /// supervised the same way. Repeatable, once per service.
         #[arg(long = "replace", value_name = "SERVICE=COMMAND", value_parser = up::parse_replacement)]
         replacements: Vec<(String, String)>,
+        /// Run every service without TLS: no encryption, no service identity, internal
+        /// calls open to anyone who can reach the ports. Passed to every service.
+        #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+        plaintext: bool,
+    },
+    /// Make or refresh the shop's CA and certificates in `<data-dir>/pki` (what `bazaar up`
+    /// does on start) without starting anything, and print where they are.
+    Pki {
+        /// The data directory; the PKI goes to `pki/` inside it.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Another DNS name or IP address every service certificate must carry (a
+        /// Kubernetes Service name, a LAN address). Repeatable.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
     },
     /// Run one service in the foreground until Ctrl-C or SIGTERM.
     Serve {
@@ -53,7 +70,17 @@ enum Command {
     },
     /// Print the health of every service (addresses from BAZAAR_<SERVICE>_ADDR or the
     /// default ports); exits with 1 unless all are SERVING.
-    Status,
+    Status {
+        /// The data directory whose `pki/ca.crt` verifies the services.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The CA that verifies the services (defaults to `<data-dir>/pki/ca.crt`).
+        #[arg(long, env = "BAZAAR_TLS_CA")]
+        tls_ca: Option<PathBuf>,
+        /// The services run without TLS.
+        #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+        plaintext: bool,
+    },
 }
 
 #[tokio::main]
@@ -64,22 +91,27 @@ async fn main() {
             data_dir,
             host,
             replacements,
+            plaintext,
         } => {
             up::run(up::UpOptions {
                 data_dir,
                 host,
                 replacements: replacements.into_iter().collect(),
+                plaintext,
             })
             .await
         }
+        Command::Pki { data_dir, hosts } => up::ensure_pki(&data_dir, &hosts, true).map(drop),
         Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
-        Command::Status => {
-            if status::run().await {
-                Ok(())
-            } else {
-                Err("not every service is SERVING".to_owned())
-            }
-        }
+        Command::Status {
+            data_dir,
+            tls_ca,
+            plaintext,
+        } => match status_tls(&data_dir, tls_ca, plaintext) {
+            Ok(tls) if status::run(&tls).await => Ok(()),
+            Ok(_) => Err("not every service is SERVING".to_owned()),
+            Err(error) => Err(error),
+        },
     };
     let code = match result {
         Ok(()) => 0,
@@ -93,6 +125,19 @@ async fn main() {
     // wait for it forever. Everything that needs closing (connections, pools) is closed by
     // the time `serve` returns.
     std::process::exit(code)
+}
+
+/// How `bazaar status` reaches the services: plaintext, or TLS verified with the CA.
+fn status_tls(
+    data_dir: &std::path::Path,
+    ca: Option<PathBuf>,
+    plaintext: bool,
+) -> Result<Tls, String> {
+    if plaintext {
+        return Ok(Tls::Plaintext);
+    }
+    let ca = ca.unwrap_or_else(|| chassis::pki::Pki::at(data_dir.join("pki")).ca_cert());
+    Tls::client(&ca, None).map_err(|e| e.to_string())
 }
 
 /// The stop signal of `bazaar serve`: SIGINT or SIGTERM, and, under `bazaar up`, the end of

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chassis::tls::Tls;
+
 use crate::health::{self, Health};
 use crate::services::SERVICES;
 
@@ -14,12 +16,16 @@ pub fn address_of(name: &str, port: u16) -> String {
         .unwrap_or_else(|| format!("127.0.0.1:{port}"))
 }
 
-/// Checks every service and prints a table; true when all are SERVING.
-pub async fn run() -> bool {
-    let checks = SERVICES.iter().map(|service| async move {
-        let address = address_of(service.name, service.port);
-        let (health, took) = health::check_service(service, &address, Duration::from_secs(2)).await;
-        (service.name, address, health, took)
+/// Checks every service over `tls` and prints a table; true when all are SERVING.
+pub async fn run(tls: &Tls) -> bool {
+    let checks = SERVICES.iter().map(|service| {
+        let tls = tls.clone();
+        async move {
+            let address = address_of(service.name, service.port);
+            let (health, took) =
+                health::check_service(service, &address, Duration::from_secs(2), &tls).await;
+            (service.name, address, health, took)
+        }
     });
     let results = futures_join_all(checks).await;
     println!(

@@ -9,6 +9,12 @@
 //! A service that exits on its own is restarted after a backoff (0.5 s doubling up to 10 s,
 //! back to 0.5 s once it has stayed up for 30 s). Logs go to `<data-dir>/logs/<name>.log`.
 //!
+//! Before anything starts, the shop's PKI in `<data-dir>/pki` is made or refreshed
+//! ([`chassis::pki::Pki::ensure`]: a CA on first start, a certificate for every service, the
+//! storefront and the operator; what is missing, expiring or lacks the listening host is
+//! issued again); every service then finds its own certificate there through `--data-dir`.
+//! `--plaintext` skips all that and passes `--plaintext` to every service instead.
+//!
 //! `--replace SERVICE=COMMAND` runs another implementation of a service instead (for
 //! example the Python currency service in `alt/currency-python`): `sh -c 'exec COMMAND'`
 //! with the same flags and environment, so it is signalled, restarted and stopped exactly
@@ -21,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
 use chassis::backoff::Backoff;
+use chassis::pki::{Outcome, Pki};
+use chassis::tls::Tls;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
@@ -45,6 +53,60 @@ pub struct UpOptions {
     pub host: String,
     /// Services to run with another command instead of `bazaar serve <name>`.
     pub replacements: BTreeMap<String, String>,
+    /// Run every service without TLS.
+    pub plaintext: bool,
+}
+
+/// Makes or refreshes the PKI in `data_dir/pki` for every process of the table, naming also
+/// `hosts`; prints what was issued. The TLS the command line checks health with: the CA,
+/// no client certificate.
+///
+/// # Errors
+///
+/// When the PKI cannot be written or read, with the reason.
+pub fn ensure_pki(data_dir: &Path, hosts: &[String], verbose: bool) -> Result<Tls, String> {
+    let pki = Pki::at(data_dir.join("pki"));
+    let names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
+    let entries = pki
+        .ensure(&names, hosts)
+        .map_err(|e| format!("cannot set up the PKI: {}", chassis::error::chain(&e)))?;
+    for entry in &entries {
+        match &entry.outcome {
+            Outcome::Issued(reason) => println!(
+                "pki: issued {} and {} ({reason})",
+                entry.cert.display(),
+                entry.key.display()
+            ),
+            Outcome::Kept if verbose => println!("pki: kept   {}", entry.cert.display()),
+            Outcome::Kept => {}
+        }
+    }
+    Tls::client(&pki.ca_cert(), None).map_err(|e| e.to_string())
+}
+
+/// The host names a certificate must carry for services listening on `host`, beyond
+/// `localhost` and the loopback addresses every certificate has: none for a loopback or
+/// wildcard address.
+pub fn cert_hosts(host: &str) -> Vec<String> {
+    let local = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    if local {
+        Vec::new()
+    } else {
+        vec![host.to_owned()]
+    }
+}
+
+/// Where to dial a service listening on `host`: loopback for a wildcard address (whose
+/// certificates name loopback, not the wildcard).
+fn dial_host(host: &str) -> &str {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) if ip.is_unspecified() => "127.0.0.1",
+        Ok(std::net::IpAddr::V6(ip)) if ip.is_unspecified() => "[::1]",
+        _ => host,
+    }
 }
 
 /// Loads the home page at `address` until it answers 200, for up to [`START_TIMEOUT`].
@@ -99,6 +161,15 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let logs = options.data_dir.join("logs");
     chassis::files::create_private_dir(&logs)
         .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let tls = if options.plaintext {
+        println!(
+            "PLAINTEXT: every service runs without TLS: no encryption, no service identity; \
+             internal calls are open to anyone who can reach the ports"
+        );
+        Tls::Plaintext
+    } else {
+        ensure_pki(&options.data_dir, &cert_hosts(&options.host), false)?
+    };
     let shutdown = Shutdown::on_signals();
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
@@ -123,6 +194,9 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             spec,
             exe: exe.clone(),
             address: format!("{}:{}", options.host, spec.port),
+            probe: format!("{}:{}", dial_host(&options.host), spec.port),
+            tls: tls.clone(),
+            plaintext: options.plaintext,
             data_dir: options.data_dir.clone(),
             log: logs.join(format!("{}.log", spec.name)),
             events: events.clone(),
@@ -225,6 +299,12 @@ struct Supervisor {
     spec: &'static Spec,
     exe: PathBuf,
     address: String,
+    /// Where its health is asked (loopback when it listens on a wildcard address).
+    probe: String,
+    /// How its health is asked.
+    tls: Tls,
+    /// Whether it runs with `--plaintext`.
+    plaintext: bool,
     data_dir: PathBuf,
     log: PathBuf,
     events: mpsc::UnboundedSender<Event>,
@@ -267,7 +347,7 @@ impl Supervisor {
                     _ = &mut stop => return terminate(&mut child, pid).await,
                     status = child.wait() => break status,
                     () = tokio::time::sleep(Duration::from_millis(100)), if !reported => {
-                        let (health, _) = health::check_service(self.spec, &self.address, Duration::from_secs(1)).await;
+                        let (health, _) = health::check_service(self.spec, &self.probe, Duration::from_secs(1), &self.tls).await;
                         if health == Health::Serving || began.elapsed() > START_TIMEOUT {
                             reported = true;
                             let _ = self.events.send(Event::Ready {
@@ -321,7 +401,11 @@ impl Supervisor {
             .arg("--listen")
             .arg(&self.address)
             .arg("--data-dir")
-            .arg(&self.data_dir)
+            .arg(&self.data_dir);
+        if self.plaintext {
+            command.arg("--plaintext");
+        }
+        command
             .env(SUPERVISED_VAR, "1")
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
@@ -377,6 +461,17 @@ mod tests {
             taken_ports("127.0.0.1", &[("catalog", port), ("currency", free)]),
             [format!("catalog (127.0.0.1:{port})")]
         );
+    }
+
+    #[test]
+    fn certificates_name_the_listening_host_unless_it_is_local() {
+        for local in ["127.0.0.1", "::1", "0.0.0.0", "::", "localhost"] {
+            assert!(cert_hosts(local).is_empty(), "{local}");
+        }
+        assert_eq!(cert_hosts("10.1.2.3"), ["10.1.2.3"]);
+        assert_eq!(cert_hosts("shop.lan"), ["shop.lan"]);
+        assert_eq!(dial_host("0.0.0.0"), "127.0.0.1");
+        assert_eq!(dial_host("10.1.2.3"), "10.1.2.3");
     }
 
     #[test]

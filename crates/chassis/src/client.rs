@@ -11,7 +11,9 @@
 //! 4. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random);
-//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`; a replica
+//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
+//!    (the CA verifies the server and the host of the address, the process presents its
+//!    own certificate; see [`crate::tls`]) unless the process runs `--plaintext`; a replica
 //!    whose connection fails is passed over for [`COOLDOWN`] (a replica that is down
 //!    refuses at once, which would otherwise look like the fastest one).
 //!
@@ -26,7 +28,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use tonic::body::Body;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tower::balance::p2c::Balance;
 use tower::buffer::Buffer;
 use tower::discover::ServiceList;
@@ -36,6 +38,7 @@ use tower::{Service, ServiceBuilder};
 
 use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
+use crate::tls::Tls;
 
 /// Errors as they come out of the balancer and buffer.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -82,24 +85,21 @@ pub enum UpstreamError {
 
 impl Upstream {
     /// A channel to `service` (a name for messages) balanced over `addresses`
-    /// (`host:port`, or `http://host:port`). Nothing is connected until the first call.
-    /// Calls made outside any inbound call get `default_deadline`.
+    /// (`host:port`, or a URI with its own scheme), over `tls`. Nothing is connected until
+    /// the first call. Calls made outside any inbound call get `default_deadline`.
     pub fn connect(
         service: &str,
         addresses: &[String],
         default_deadline: Duration,
+        tls: &Tls,
     ) -> Result<Self, UpstreamError> {
         if addresses.is_empty() {
             return Err(UpstreamError::NoAddress(service.to_owned()));
         }
         let mut replicas = Vec::with_capacity(addresses.len());
         for address in addresses {
-            let uri = if address.contains("://") {
-                address.clone()
-            } else {
-                format!("http://{address}")
-            };
-            let endpoint = Endpoint::from_shared(uri)
+            let endpoint = tls
+                .endpoint(address)
                 .map_err(|source| UpstreamError::BadAddress {
                     service: service.to_owned(),
                     address: address.clone(),

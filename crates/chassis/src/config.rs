@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::tls::{Tls, TlsError, TlsFiles};
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -62,11 +64,42 @@ pub struct ServerArgs {
     /// it has none.
     #[arg(long, env = "BAZAAR_DEFAULT_DEADLINE_MS", default_value_t = 5_000)]
     pub default_deadline_ms: u64,
+
+    /// Folder of the shop's certificates (`bazaar pki` makes it); the defaults of the
+    /// three TLS files below are in it. Defaults to `pki` in the data directory.
+    #[arg(long, env = "BAZAAR_PKI_DIR")]
+    pub pki_dir: Option<PathBuf>,
+
+    /// This process's certificate, presented to callers and to the services it calls
+    /// (PEM). Defaults to `<service>.crt` in the PKI folder.
+    #[arg(long, env = "BAZAAR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The key of `--tls-cert` (PEM). Defaults to `<service>.key` in the PKI folder.
+    #[arg(long, env = "BAZAAR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The CA that verifies the certificates of clients and of called services (PEM).
+    /// Defaults to `ca.crt` in the PKI folder.
+    #[arg(long, env = "BAZAAR_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Serve and call without TLS: no encryption, no service identity, and calls meant for
+    /// services only are open to anyone who can reach the port. Logged loudly at start.
+    #[arg(
+        long,
+        env = "BAZAAR_PLAINTEXT",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value_t = false
+    )]
+    pub plaintext: bool,
 }
 
 impl ServerArgs {
-    /// The settings a test or an embedding program wants: port 0 on loopback, data in
-    /// `data_dir`, defaults for everything else.
+    /// The settings a test wants: port 0 on loopback, data in `data_dir`, TLS with the
+    /// test PKI of the process ([`crate::pki::for_tests`]), defaults for everything else.
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -78,7 +111,49 @@ impl ServerArgs {
             max_in_flight: 512,
             max_message_bytes: 4 * 1024 * 1024,
             default_deadline_ms: 5_000,
+            pki_dir: Some(crate::pki::for_tests().dir().to_owned()),
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            plaintext: false,
         }
+    }
+
+    /// The folder of the shop's certificates: `--pki-dir`, or `pki` in the data directory.
+    pub fn pki_dir(&self) -> PathBuf {
+        self.pki_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("pki"))
+    }
+
+    /// The TLS files of process `name`: each as configured, or its default in the PKI
+    /// folder.
+    pub fn tls_files(&self, name: &str) -> TlsFiles {
+        let pki = crate::pki::Pki::at(self.pki_dir());
+        TlsFiles {
+            cert: self.tls_cert.clone().unwrap_or_else(|| pki.cert(name)),
+            key: self.tls_key.clone().unwrap_or_else(|| pki.key(name)),
+            ca: self.tls_ca.clone().unwrap_or_else(|| pki.ca_cert()),
+        }
+    }
+
+    /// The TLS of process `name`, read from its files; or [`Tls::Plaintext`] with
+    /// `--plaintext`, said loudly in the log.
+    ///
+    /// # Errors
+    ///
+    /// When a file is missing or unusable; the message names the file and the two ways out
+    /// (make the certificates, or `--plaintext`).
+    pub fn tls(&self, name: &str) -> Result<Tls, TlsError> {
+        if self.plaintext {
+            tracing::warn!(
+                service = name,
+                "plaintext: no encryption, no service identity; internal calls are open to \
+                 anyone who can reach the port"
+            );
+            return Ok(Tls::Plaintext);
+        }
+        Tls::service(&self.tls_files(name))
     }
 
     /// The address to bind: the configured one, or loopback on `default_port`.
@@ -125,16 +200,19 @@ pub struct IdentityArgs {
 
 impl IdentityArgs {
     /// A token verifier that fetches identity's keys now, every refresh period, and when it
-    /// meets an unknown key; it keeps the cached keys while identity is down.
+    /// meets an unknown key; it keeps the cached keys while identity is down. It calls
+    /// identity with `tls`.
     pub fn verifier(
         &self,
         server: &ServerArgs,
+        tls: &Tls,
         shutdown: &crate::Shutdown,
     ) -> Result<crate::auth::Verifier, crate::client::UpstreamError> {
         let identity = crate::client::Upstream::connect(
             "identity",
             &split_addresses(&self.identity_addr),
             server.default_deadline(),
+            tls,
         )?;
         let verifier = crate::auth::Verifier::from_identity(identity);
         verifier.spawn_refresher(

@@ -21,6 +21,9 @@
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
 //! - [`store`]: SQL pools for SQLite or PostgreSQL behind one URL, embedded migrations, and
 //!   patient connection while a database server is still starting;
+//! - [`tls`]: mutual TLS on both ends of every call: the server's certificate and the
+//!   caller's, verified with the shop's CA, or the loudly logged `--plaintext`;
+//! - [`pki`]: the shop's local CA and the certificates it issues to services and operators;
 //! - [`files`]: data folders and files created private to the service's user (0700/0600);
 //! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`,
 //!   and the contract's value errors into field violations;
@@ -42,6 +45,7 @@ pub mod error;
 pub mod files;
 pub mod follow;
 pub mod page;
+pub mod pki;
 pub mod server;
 pub mod service;
 pub mod shutdown;
@@ -49,6 +53,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod topology;
 
 pub use config::ServerArgs;

@@ -11,6 +11,15 @@
 //!   see [`crate::deadline`];
 //! - a stop that drains in-flight calls but gives up at a hard deadline.
 //!
+//! Connections are TLS (see [`crate::tls`]) unless the process runs `--plaintext`; the
+//! handshake runs on the connection's own task, bounded by
+//! [`crate::tls::HANDSHAKE_TIMEOUT`], so a slow client never holds up the accept loop.
+//! Before anything else of ours sees a request, it is given what the connection tells of
+//! its caller: [`crate::auth::Peer`] (the identity in a verified client certificate,
+//! `Anonymous` without one, `Unverified` in plaintext), tonic's `TcpConnectInfo` and, over
+//! TLS, `TlsConnectInfo` (so `Request::remote_addr` and `Request::peer_certs` work as under
+//! tonic's own server).
+//!
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
 //! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
@@ -32,7 +41,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -41,15 +50,16 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::Routes;
-use tonic::transport::server::TcpConnectInfo;
+use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
-use crate::auth::{AuthLayer, Verifier};
+use crate::auth::{AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
+use crate::tls::{HANDSHAKE_TIMEOUT, Tls, TlsError, peer_of};
 
 /// Why a server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +79,9 @@ pub enum ServeError {
     /// Any other I/O error of the listening socket.
     #[error("listening socket failed")]
     Io(#[from] std::io::Error),
+    /// The TLS files are missing or unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A gRPC service as the generated servers are: routed by its full name, answering every
@@ -120,6 +133,7 @@ pub struct Server {
     readiness: Arc<tokio::sync::Mutex<ReadinessState>>,
     ready_on_start: bool,
     verifier: Option<Verifier>,
+    tls: Tls,
 }
 
 impl std::fmt::Debug for Server {
@@ -134,11 +148,23 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Binds the listening socket of service `name`: the configured address, or loopback on
-    /// `default_port`. Health reports `NOT_SERVING` from now on until the server is ready.
+    /// `default_port`, with the TLS its settings name ([`ServerArgs::tls`]). Health reports
+    /// `NOT_SERVING` from now on until the server is ready.
     pub async fn bind(
         name: &'static str,
         args: &ServerArgs,
         default_port: u16,
+    ) -> Result<Self, ServeError> {
+        let tls = args.tls(name)?;
+        Self::bind_with_tls(name, args, default_port, tls).await
+    }
+
+    /// [`Server::bind`] with TLS already loaded.
+    pub async fn bind_with_tls(
+        name: &'static str,
+        args: &ServerArgs,
+        default_port: u16,
+        tls: Tls,
     ) -> Result<Self, ServeError> {
         let addr = args.listen_or(default_port);
         let listener = TcpListener::bind(addr)
@@ -160,7 +186,13 @@ impl Server {
             readiness: Arc::default(),
             ready_on_start: true,
             verifier: None,
+            tls,
         })
+    }
+
+    /// Whether it serves TLS or plaintext.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -212,6 +244,7 @@ impl Server {
             readiness,
             ready_on_start,
             verifier,
+            tls,
         } = self;
 
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -249,8 +282,10 @@ impl Server {
             services = ?service_names,
             max_in_flight = args.max_in_flight,
             max_concurrent_streams = args.max_concurrent_streams,
+            tls = !tls.is_plaintext(),
             "listening"
         );
+        let acceptor = tls.server_config().map(tokio_rustls::TlsAcceptor::from);
 
         let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         http2
@@ -280,28 +315,40 @@ impl Server {
                     if let Err(error) = stream.set_nodelay(true) {
                         tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
                     }
-                    // Handlers learn who is on the other end (`Request::remote_addr`), as
-                    // they would under tonic's own server.
-                    let info = TcpConnectInfo {
+                    let tcp = TcpConnectInfo {
                         local_addr: Some(local_addr),
                         remote_addr: Some(peer),
                     };
-                    let service = ServiceBuilder::new()
-                        .map_request(move |mut request: Request<hyper::body::Incoming>| {
-                            request.extensions_mut().insert(info.clone());
-                            request
-                        })
-                        .service(stack.clone());
-                    let connection = http2.serve_connection(
-                        TokioIo::new(stream),
-                        TowerToHyperService::new(service),
-                    );
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%error, %peer, "connection ended with an error");
+                    let connection = Connection {
+                        http2: http2.clone(),
+                        stack: stack.clone(),
+                        watcher: graceful.watcher(),
+                    };
+                    match &acceptor {
+                        None => {
+                            connections.spawn(connection.serve(stream, tcp, None, Peer::Unverified));
                         }
-                    });
+                        Some(acceptor) => {
+                            let handshake = acceptor.accept(stream);
+                            connections.spawn(async move {
+                                let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                                    Ok(Ok(stream)) => stream,
+                                    Ok(Err(error)) => {
+                                        tracing::debug!(%error, %peer, "TLS handshake failed");
+                                        return;
+                                    }
+                                    Err(_) => {
+                                        tracing::debug!(%peer, "TLS handshake timed out");
+                                        return;
+                                    }
+                                };
+                                let info = stream.connect_info();
+                                let caller = peer_of(info.peer_certs().as_deref().map(Vec::as_slice));
+                                let info = TlsConnectInfo::clone(&info);
+                                connection.serve(stream, tcp, Some(info), caller).await;
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -330,6 +377,56 @@ impl Server {
         }
         tracing::info!(service = name, "stopped");
         Ok(())
+    }
+}
+
+/// What one accepted connection is served with.
+struct Connection<S> {
+    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+    stack: S,
+    watcher: Watcher,
+}
+
+impl<S, B> Connection<S>
+where
+    S: Service<Request<hyper::body::Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    /// Serves the connection `io` until it ends, leaving in every request what the
+    /// connection tells of its caller.
+    async fn serve<I>(
+        self,
+        io: I,
+        tcp: TcpConnectInfo,
+        tls: Option<TlsConnectInfo<TcpConnectInfo>>,
+        caller: Peer,
+    ) where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let remote = tcp.remote_addr;
+        let service = ServiceBuilder::new()
+            .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                let extensions = request.extensions_mut();
+                extensions.insert(caller.clone());
+                extensions.insert(tcp.clone());
+                if let Some(tls) = &tls {
+                    extensions.insert(tls.clone());
+                }
+                request
+            })
+            .service(self.stack);
+        let connection = self
+            .http2
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+        if let Err(error) = self.watcher.watch(connection).await {
+            tracing::debug!(%error, peer = ?remote, "connection ended with an error");
+        }
     }
 }
 

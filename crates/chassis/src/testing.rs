@@ -9,6 +9,12 @@
 //!   for tests of a service that cannot open yet;
 //! - the [`Spawned`] handle has its address, a connected [`Channel`] and [`Spawned::stop`],
 //!   which stops it as SIGTERM would and awaits the end of its run, reporting its error;
+//! - services run over real TLS, with the test PKI made once per process
+//!   ([`crate::pki::for_tests`], which [`crate::ServerArgs::for_tests`] points at): the
+//!   handle's channel verifies the server with the CA and presents no certificate, as a
+//!   caller from outside; [`client_tls`] presents a service's or the operator's certificate,
+//!   [`Spawned::connect_with`] uses it. A test asks for plaintext with
+//!   `args.plaintext = true`;
 //! - [`field_violations`], [`violated_fields`] and [`assert_invalid_argument`] read the
 //!   `google.rpc.BadRequest` detail every validation error carries, and [`assert_reason`]
 //!   the `ErrorInfo` of a refusal a client can act on;
@@ -29,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -41,6 +47,7 @@ pub use crate::service::Overrides;
 use crate::service::{Bound, Service, StartError};
 use crate::shutdown::Shutdown;
 pub use crate::store::testing::{POSTGRES_URL_VAR, TempPostgres, skipped};
+use crate::tls::Tls;
 
 /// How long a service may take to answer `SERVING` after it starts.
 pub const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -51,6 +58,7 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 /// A service running inside the test, on its own tokio task.
 pub struct Spawned<S: Service> {
     addr: SocketAddr,
+    tls: Tls,
     channel: Channel,
     service: Arc<S>,
     shutdown: Shutdown,
@@ -92,25 +100,47 @@ pub async fn start<S: Service>(
 ) -> Result<Spawned<S>, StartError> {
     let bound = Bound::<S>::bind_with(config, overrides).await?;
     let addr = bound.local_addr();
+    let tls = bound.tls().anonymous();
     let service = bound.service().clone();
     let shutdown = Shutdown::new();
     let run = tokio::spawn(bound.run(shutdown.clone()));
     Ok(Spawned {
         addr,
-        channel: connect(addr),
+        channel: connect(addr, &tls),
+        tls,
         service,
         shutdown,
         run,
     })
 }
 
-/// A channel to `addr` that connects on its first call (and again after the server went
-/// away), so that it can be made before the server accepts.
-pub fn connect(addr: SocketAddr) -> Channel {
-    // A socket address printed after `http://` is always a valid URI.
-    Endpoint::from_shared(format!("http://{addr}"))
-        .expect("an http URI of a socket address is valid")
+/// A channel to `addr` over `tls` that connects on its first call (and again after the
+/// server went away), so that it can be made before the server accepts.
+///
+/// # Panics
+///
+/// Never for a socket address: it always makes a valid URI.
+pub fn connect(addr: SocketAddr, tls: &Tls) -> Channel {
+    tls.endpoint(&addr.to_string())
+        .expect("a socket address makes a valid endpoint")
         .connect_lazy()
+}
+
+/// The test PKI's TLS as a client: verifies servers with its CA and presents the
+/// certificate of `identity` (a service of the table, or [`crate::pki::OPERATOR`]), or
+/// none.
+///
+/// # Panics
+///
+/// When the test PKI cannot be read.
+pub fn client_tls(identity: Option<&str>) -> Tls {
+    let pki = crate::pki::for_tests();
+    let identity = identity.map(|name| (pki.cert(name), pki.key(name)));
+    Tls::client(
+        &pki.ca_cert(),
+        identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+    )
+    .unwrap_or_else(|error| panic!("the test PKI is not readable: {error}"))
 }
 
 impl<S: Service> Spawned<S> {
@@ -126,7 +156,17 @@ impl<S: Service> Spawned<S> {
 
     /// A channel of its own, on a new connection.
     pub fn connect(&self) -> Channel {
-        connect(self.addr)
+        connect(self.addr, &self.tls)
+    }
+
+    /// A channel of its own over `tls` (from [`client_tls`], say).
+    pub fn connect_with(&self, tls: &Tls) -> Channel {
+        connect(self.addr, tls)
+    }
+
+    /// How its channel reaches it: TLS with the CA and no client certificate, or plaintext.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// The service itself, for tests that look inside.

@@ -429,7 +429,8 @@ async fn an_upstream_connects_lazily_and_a_service_that_is_down_is_unavailable()
         .local_addr()
         .expect("has an address");
     // The listener is dropped: nothing listens on `free` any more.
-    let down = Upstream::connect("down", &[free.to_string()], Duration::from_secs(2))
+    let tls = common::client_tls(Some("orders"));
+    let down = Upstream::connect("down", &[free.to_string()], Duration::from_secs(2), &tls)
         .expect("nothing is connected yet, so nothing fails yet");
     let status = RecommendationServiceClient::new(down)
         .list_recommendations(call(&[]))
@@ -437,7 +438,7 @@ async fn an_upstream_connects_lazily_and_a_service_that_is_down_is_unavailable()
         .expect_err("nothing listens");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 
-    let none = Upstream::connect("nowhere", &[], Duration::from_secs(1));
+    let none = Upstream::connect("nowhere", &[], Duration::from_secs(1), &tls);
     assert!(matches!(none, Err(UpstreamError::NoAddress(_))), "{none:?}");
 }
 

@@ -21,6 +21,9 @@ pub struct App {
     pub started: Instant,
     /// Where it listens.
     pub local_addr: SocketAddr,
+    /// Whether it calls the services without TLS (`--plaintext`), which the status page
+    /// says loudly.
+    pub plaintext: bool,
 }
 
 /// The shared state of handlers.

@@ -73,6 +73,10 @@ pub enum StartError {
     /// An upstream address is wrong.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The gateway's certificate (which it presents to every service) is missing or
+    /// unusable.
+    #[error(transparent)]
+    Tls(#[from] chassis::tls::TlsError),
     /// The server failed.
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
@@ -88,8 +92,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Binds the listening socket and prepares the (lazy) channels to every service.
+    /// Binds the listening socket and prepares the (lazy) channels to every service, which
+    /// present the gateway's own certificate (`gateway.crt`) unless `--plaintext`.
     pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let tls = config.server.tls(NAME)?;
         let address = config.server.listen_or(DEFAULT_PORT);
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -99,7 +105,8 @@ impl Gateway {
             .map_err(|source| StartError::Bind { address, source })?;
         let background = Shutdown::new();
         let app = Arc::new(App {
-            upstreams: Upstreams::connect(config, &background)?,
+            upstreams: Upstreams::connect(config, &tls, &background)?,
+            plaintext: tls.is_plaintext(),
             currencies: Currencies::default(),
             secure_cookies: config.secure_cookies,
             started: Instant::now(),

@@ -17,6 +17,7 @@ use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
 use bazaar_contract::recommendation::v1::recommendation_service_client::RecommendationServiceClient;
 use chassis::auth::Verifier;
 use chassis::client::{Upstream, UpstreamError};
+use chassis::tls::Tls;
 use tonic::metadata::MetadataValue;
 
 use crate::config::{Config, Deadlines, ServiceAddress};
@@ -48,12 +49,17 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Lazy channels to every service at the configured addresses.
-    pub fn connect(config: &Config, shutdown: &chassis::Shutdown) -> Result<Self, UpstreamError> {
+    /// Lazy channels to every service at the configured addresses, over `tls` (the
+    /// gateway's own certificate, verified by the shop's CA).
+    pub fn connect(
+        config: &Config,
+        tls: &Tls,
+        shutdown: &chassis::Shutdown,
+    ) -> Result<Self, UpstreamError> {
         let default = config.server.default_deadline();
         let mut all = Vec::new();
         for service in config.services() {
-            let upstream = Upstream::connect(service.name, &service.addresses, default)?;
+            let upstream = Upstream::connect(service.name, &service.addresses, default, tls)?;
             all.push((service, upstream));
         }
         let channel = |name: &str| {

@@ -44,14 +44,27 @@ pub(crate) struct Process {
 
 impl Process {
     /// Runs `command --listen ADDRESS --data-dir DIR` through `sh` (with `exec`, so the
-    /// service itself is the child and gets the signals).
+    /// service itself is the child and gets the signals). Its TLS comes by the variables
+    /// every implementation reads (`BAZAAR_TLS_CERT`, `_KEY`, `_CA`, or
+    /// `BAZAAR_PLAINTEXT=1`), from the shop's own `flags` for it.
     pub(crate) fn start(
         name: &'static str,
         command: &str,
         address: SocketAddr,
         data_dir: &Path,
+        flags: &BTreeMap<String, String>,
     ) -> std::io::Result<Self> {
-        let child = Command::new("sh")
+        let mut shell = Command::new("sh");
+        if flags.get("plaintext").is_some_and(|v| v == "true") {
+            shell.env("BAZAAR_PLAINTEXT", "1");
+        } else if let Some(dir) = flags.get("pki-dir") {
+            let pki = chassis::pki::Pki::at(dir);
+            shell
+                .env("BAZAAR_TLS_CERT", pki.cert(name))
+                .env("BAZAAR_TLS_KEY", pki.key(name))
+                .env("BAZAAR_TLS_CA", pki.ca_cert());
+        }
+        let child = shell
             .arg("-c")
             .arg(format!("exec {command} \"$@\""))
             .arg(name)

@@ -14,7 +14,11 @@
 //!
 //! Services find each other by the address flags they take from the command line, so
 //! nothing here reaches into a service's internals: what a test sees is what a process
-//! would. [`buyer`] has the few calls most tests need to shop.
+//! would. They speak mutual TLS, each with its certificate from the test PKI of the process
+//! (`chassis::pki::for_tests`, given as `--pki-dir`); [`Shop::channel`] verifies them with
+//! its CA and presents no certificate, [`Shop::channel_with`] presents one.
+//! [`ShopBuilder::plaintext`] runs the whole shop without TLS. [`buyer`] has the few calls
+//! most tests need to shop.
 //!
 //! A service can also be another implementation of its contract, run as a process of its
 //! own ([`ShopBuilder::replace`], or `BAZAAR_TEST_REPLACE=service=command` for every shop
@@ -37,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
 use chassis::testing::{TempPostgres, wait_until_serving};
+use chassis::tls::Tls;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
@@ -60,9 +65,16 @@ pub struct ShopBuilder {
     without: Vec<&'static str>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
     replacements: BTreeMap<&'static str, String>,
+    plaintext: bool,
 }
 
 impl ShopBuilder {
+    /// Runs every service without TLS (`--plaintext`).
+    pub fn plaintext(mut self) -> Self {
+        self.plaintext = true;
+        self
+    }
+
     /// Runs `command` in place of `service`'s own implementation, as a process: the
     /// command gets `--listen ADDRESS --data-dir DIR` appended (run by `sh`, so it may
     /// carry arguments of its own). Its other flags are the command's business.
@@ -130,11 +142,22 @@ impl ShopBuilder {
         let addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
             .map(|s| (s.name, free_address()))
             .collect();
+        let pki = chassis::pki::for_tests();
+        let tls = if self.plaintext {
+            Tls::Plaintext
+        } else {
+            Tls::client(&pki.ca_cert(), None).expect("the test PKI is readable")
+        };
         let mut configured = BTreeMap::new();
         for spec in services::grpc_services() {
             let mut flags = BTreeMap::new();
             flags.insert("listen".to_owned(), addresses[spec.name].to_string());
             flags.insert("data-dir".to_owned(), dir.path().display().to_string());
+            if self.plaintext {
+                flags.insert("plaintext".to_owned(), "true".to_owned());
+            } else {
+                flags.insert("pki-dir".to_owned(), pki.dir().display().to_string());
+            }
             flags.insert("shutdown-grace-secs".to_owned(), "2".to_owned());
             for callee in spec.calls {
                 flags.insert(format!("{callee}-addr"), addresses[callee].to_string());
@@ -152,6 +175,7 @@ impl ShopBuilder {
         }
         let shop = Shop {
             dir,
+            tls,
             databases,
             addresses,
             flags: configured,
@@ -171,6 +195,7 @@ impl ShopBuilder {
 #[derive(Debug)]
 pub struct Shop {
     dir: tempfile::TempDir,
+    tls: Tls,
     databases: BTreeMap<&'static str, TempPostgres>,
     addresses: BTreeMap<&'static str, SocketAddr>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
@@ -201,6 +226,7 @@ impl Shop {
             without: Vec::new(),
             flags: BTreeMap::new(),
             replacements: external::from_env(),
+            plaintext: false,
         }
     }
 
@@ -209,16 +235,27 @@ impl Shop {
         self.addresses[services::name(service)]
     }
 
-    /// `http://` and the address of `service`, as tonic endpoints take it.
+    /// The scheme (`https`, or `http` in plaintext) and the address of `service`, as tonic
+    /// endpoints take it.
     pub fn endpoint(&self, service: &str) -> String {
-        format!("http://{}", self.addr(service))
+        format!("{}://{}", self.tls.scheme(), self.addr(service))
     }
 
-    /// A channel to `service`, connecting on first use.
+    /// How a caller from outside reaches the shop: TLS with the CA and no client
+    /// certificate, or plaintext.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
+    /// A channel to `service`, connecting on first use, as a caller from outside.
     pub fn channel(&self, service: &str) -> Channel {
-        Channel::from_shared(self.endpoint(service))
-            .expect("an http URL is a valid endpoint")
-            .connect_lazy()
+        self.channel_with(service, &self.tls)
+    }
+
+    /// A channel to `service` over `tls` (`chassis::testing::client_tls(Some("orders"))`
+    /// presents the certificate of orders), connecting on first use.
+    pub fn channel_with(&self, service: &str, tls: &Tls) -> Channel {
+        chassis::testing::connect(self.addr(service), tls)
     }
 
     /// The directory every service keeps its files in.
@@ -287,8 +324,14 @@ impl Shop {
             .map(|(flag, value)| format!("--{flag}={value}"))
             .collect();
         if let Some(command) = self.replacements.get(name) {
-            let process = external::Process::start(name, command, self.addr(name), self.data_dir())
-                .unwrap_or_else(|e| panic!("{name} ({command}) does not start: {e}"));
+            let process = external::Process::start(
+                name,
+                command,
+                self.addr(name),
+                self.data_dir(),
+                &self.flags[name],
+            )
+            .unwrap_or_else(|e| panic!("{name} ({command}) does not start: {e}"));
             self.lock().insert(name, Running::External(process));
             wait_until_serving(name, self.channel(name), READY_WITHIN).await;
             return;

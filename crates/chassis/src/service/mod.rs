@@ -8,9 +8,11 @@
 //!
 //! 1. [`serve`]: telemetry, then the effective configuration logged (store URLs hide their
 //!    passwords in `Debug`);
-//! 2. [`Bound::bind`]: the service is built ([`Service::build`]), the socket bound (port 0
-//!    works; [`Bound::local_addr`] tells the real one), its routes added with the configured
-//!    message-size limit, token verification installed when it checks callers;
+//! 2. [`Bound::bind`]: its TLS files are read (or `--plaintext` is said loudly), the service
+//!    is built ([`Service::build`]; its clients of other services present the same
+//!    certificate), the socket bound (port 0 works; [`Bound::local_addr`] tells the real
+//!    one), its routes added with the configured message-size limit, token verification
+//!    installed when it checks callers;
 //! 3. [`Bound::run`]: health reports `NOT_SERVING` while [`Service::open`] is retried with
 //!    backoff, and `SERVING` once it succeeds, so a service answers only once it can serve
 //!    its RPCs; the background work starts; the server serves until the stop signal;
@@ -36,6 +38,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{IdentityArgs, ServerArgs, split_addresses};
 use crate::server::{GrpcService, Readiness, ServeError, Server};
 use crate::shutdown::{Shutdown, Slept};
+use crate::tls::{Tls, TlsError};
 use crate::topology::Spec;
 
 mod process;
@@ -107,6 +110,7 @@ impl Routes<'_> {
 /// background work, clients of the services it calls, and who checks its callers.
 pub struct Setup<'a> {
     server: &'a ServerArgs,
+    tls: Tls,
     overrides: &'a Overrides,
     stop: Shutdown,
     verifier: Option<Verifier>,
@@ -133,8 +137,14 @@ impl Setup<'_> {
         self.server
     }
 
+    /// The service's TLS (or plaintext), as its server and its clients use it.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
     /// A lazily connecting client channel to `service` at `addresses` (comma-separated),
-    /// with the default deadline of outbound calls.
+    /// with the default deadline of outbound calls, over the service's TLS (presenting its
+    /// own certificate).
     pub fn upstream(
         &self,
         service: &'static str,
@@ -144,6 +154,7 @@ impl Setup<'_> {
             service,
             &split_addresses(addresses),
             self.server.default_deadline(),
+            &self.tls,
         )
     }
 
@@ -216,6 +227,15 @@ pub enum StartError {
     /// The server could not bind or serve.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The TLS files are missing or unusable.
+    #[error("{service}: {source}")]
+    Tls {
+        /// Which service.
+        service: &'static str,
+        /// What is wrong.
+        #[source]
+        source: TlsError,
+    },
 }
 
 /// Fires a [`Shutdown`] when dropped, so that what a service started while being built
@@ -257,8 +277,13 @@ impl<S: Service> Bound<S> {
     pub async fn bind_with(config: &S::Config, overrides: &Overrides) -> Result<Self, StartError> {
         let stop = StopOnDrop(Shutdown::new());
         let args = config.server();
+        let tls = args.tls(S::SPEC.name).map_err(|source| StartError::Tls {
+            service: S::SPEC.name,
+            source,
+        })?;
         let mut setup = Setup {
             server: args,
+            tls: tls.clone(),
             overrides,
             stop: stop.0.clone(),
             verifier: None,
@@ -273,7 +298,7 @@ impl<S: Service> Bound<S> {
         let Setup {
             verifier, refresh, ..
         } = setup;
-        let mut server = Server::bind(S::SPEC.name, args, S::SPEC.port).await?;
+        let mut server = Server::bind_with_tls(S::SPEC.name, args, S::SPEC.port, tls).await?;
         if let Some(verifier) = verifier {
             server = server.with_auth(verifier);
         }
@@ -299,6 +324,11 @@ impl<S: Service> Bound<S> {
     /// The service itself, for tests that look inside.
     pub fn service(&self) -> &Arc<S> {
         &self.service
+    }
+
+    /// Whether it serves TLS or plaintext.
+    pub fn tls(&self) -> &Tls {
+        self.server.tls()
     }
 
     /// Opens, serves until `shutdown`, drains and closes. See the [module](self) docs.

@@ -8,6 +8,12 @@
 //!   asking the next one to sleep `x-forward-sleep-ms` when that is set;
 //!
 //! and it records what every call carried on arrival, so tests assert on what a server saw.
+//!
+//! Probes serve TLS with the recommendation certificate of the test PKI (unless a test asks
+//! for `plaintext`); clients verify them with its CA and present no certificate unless a
+//! test gives one.
+// Each test binary uses the part of this harness it needs.
+#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,17 +29,25 @@ use bazaar_contract::recommendation::v1::recommendation_service_server::{
 use bazaar_contract::recommendation::v1::{
     ListRecommendationsRequest, ListRecommendationsResponse,
 };
+use chassis::auth::Peer;
 use chassis::client::Upstream;
 use chassis::server::ServeError;
+use chassis::tls::Tls;
 use chassis::{Server, ServerArgs, Shutdown};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+/// The name the probe serves under: its certificate is that service's.
+pub(crate) const NAME: &str = "recommendation";
 
 /// The full gRPC name of the probe, as health and reflection know it.
 pub(crate) const PROBE: &str = "bazaar.recommendation.v1.RecommendationService";
@@ -51,6 +65,10 @@ pub(crate) struct Seen {
     pub deadline: Option<Instant>,
     /// `Request::remote_addr()`: the caller's address.
     pub peer: Option<std::net::SocketAddr>,
+    /// Who the connection's certificate named.
+    pub identity: Peer,
+    /// How many certificates `Request::peer_certs()` gave.
+    pub peer_certs: usize,
 }
 
 /// The test service (see the module comment).
@@ -75,6 +93,8 @@ impl RecommendationService for Probe {
             grpc_timeout,
             deadline: chassis::deadline::current(),
             peer: request.remote_addr(),
+            identity: chassis::auth::peer(request.extensions()),
+            peer_certs: request.peer_certs().map_or(0, |certs| certs.len()),
         });
         if let Some(ms) = metadata
             .get("x-sleep-ms")
@@ -130,7 +150,7 @@ pub(crate) async fn bind_with(
         seen: seen.clone(),
         upstream,
     };
-    let mut server = Server::bind("probe", &args, 0)
+    let mut server = Server::bind(NAME, &args, 0)
         .await
         .expect("binds port 0 on loopback");
     before_adding(&mut server);
@@ -147,10 +167,12 @@ impl Bound {
     /// Spawns `serve` with a fresh stop signal.
     pub(crate) fn serve(self) -> Running {
         let address = self.server.local_addr();
+        let tls = self.server.tls().anonymous();
         let shutdown = Shutdown::new();
         let serving = tokio::spawn(self.server.serve(shutdown.clone()));
         Running {
             address,
+            tls,
             seen: self.seen,
             shutdown,
             serving,
@@ -162,6 +184,8 @@ impl Bound {
 /// A probe server being served.
 pub(crate) struct Running {
     pub address: SocketAddr,
+    /// How clients reach it: the CA and no certificate, or plaintext.
+    pub tls: Tls,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     pub shutdown: Shutdown,
     pub serving: JoinHandle<Result<(), ServeError>>,
@@ -171,11 +195,15 @@ pub(crate) struct Running {
 impl Running {
     /// A new connection, through tonic's own channel.
     pub(crate) async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.address))
+        self.channel_with(&self.tls).await.expect("connects")
+    }
+
+    /// A new connection over `tls`, or why it could not be made.
+    pub(crate) async fn channel_with(&self, tls: &Tls) -> Result<Channel, tonic::transport::Error> {
+        tls.endpoint(&self.address.to_string())
             .expect("a valid URI")
             .connect()
             .await
-            .expect("connects")
     }
 
     /// A probe client on a new connection, through tonic's own channel.
@@ -190,12 +218,27 @@ impl Running {
         let stream = tokio::net::TcpStream::connect(self.address)
             .await
             .expect("connects");
-        let (sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        let sender = if self.tls.is_plaintext() {
+            handshake(stream).await
+        } else {
+            let pki = chassis::pki::for_tests();
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in CertificateDer::pem_file_iter(pki.ca_cert()).expect("the test CA") {
+                roots.add(ca.expect("a certificate")).expect("a usable CA");
+            }
+            let mut config = rustls::ClientConfig::builder_with_provider(chassis::tls::provider())
+                .with_safe_default_protocol_versions()
+                .expect("TLS 1.2 and 1.3")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"h2".to_vec()];
+            let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(ServerName::from(self.address.ip()), stream)
                 .await
-                .expect("HTTP/2 handshake");
-        tokio::spawn(connection);
-        let origin = format!("http://{}", self.address)
+                .expect("TLS handshake");
+            handshake(stream).await
+        };
+        let origin = format!("{}://{}", self.tls.scheme(), self.address)
             .parse()
             .expect("a valid URI");
         RecommendationServiceClient::with_origin(Untimed(sender), origin)
@@ -245,10 +288,29 @@ impl Running {
 }
 
 /// An [`Upstream`] over `addresses` with `default_deadline` for calls made outside any
-/// inbound call.
+/// inbound call, presenting the certificate of orders.
 pub(crate) fn upstream(addresses: &[SocketAddr], default_deadline: Duration) -> Upstream {
     let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-    Upstream::connect("probe", &addresses, default_deadline).expect("addresses are valid")
+    Upstream::connect(
+        NAME,
+        &addresses,
+        default_deadline,
+        &client_tls(Some("orders")),
+    )
+    .expect("addresses are valid")
+}
+
+/// An HTTP/2 connection over `io`, driven on a task of its own.
+async fn handshake<I>(io: I) -> hyper::client::conn::http2::SendRequest<tonic::body::Body>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+            .await
+            .expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    sender
 }
 
 /// A probe request with the given metadata.
@@ -278,4 +340,15 @@ impl tower::Service<http::Request<tonic::body::Body>> for Untimed {
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         Box::pin(self.0.send_request(request))
     }
+}
+
+/// The test PKI's TLS as a client, presenting the certificate of `identity` (a service, or
+/// `operator`) or none.
+pub(crate) fn client_tls(identity: Option<&str>) -> Tls {
+    let pki = chassis::pki::for_tests();
+    match identity {
+        Some(name) => Tls::client(&pki.ca_cert(), Some((&pki.cert(name), &pki.key(name)))),
+        None => Tls::client(&pki.ca_cert(), None),
+    }
+    .expect("the test PKI is readable")
 }

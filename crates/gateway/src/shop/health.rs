@@ -104,6 +104,11 @@ pub struct StatusReport {
     pub gateway_uptime_secs: u64,
     /// When the checks ran, "YYYY-MM-DD HH:MM UTC".
     pub checked_at: String,
+    /// How the gateway reaches the services: `mutual TLS`, or `PLAINTEXT` when it runs with
+    /// `--plaintext` (no encryption, no service identity).
+    pub transport: &'static str,
+    /// Whether that is plaintext.
+    pub plaintext: bool,
 }
 
 /// The role the service table gives `name`.
@@ -133,5 +138,11 @@ pub async fn report(app: &App) -> StatusReport {
         gateway_address: app.local_addr.to_string(),
         gateway_uptime_secs: app.started.elapsed().as_secs(),
         checked_at: format_time(chassis::auth::now_secs()),
+        transport: if app.plaintext {
+            "PLAINTEXT"
+        } else {
+            "mutual TLS"
+        },
+        plaintext: app.plaintext,
     }
 }

@@ -42,6 +42,7 @@ async fn tokens_verify_with_the_keys_identity_publishes(backend: &Backend) {
         "identity",
         &[identity.address.to_string()],
         Duration::from_secs(5),
+        &chassis::testing::client_tls(Some("cart")),
     )
     .unwrap();
     let caller = chassis::auth::Verifier::from_identity(upstream)
