@@ -38,7 +38,8 @@ if $python_currency; then
 fi
 shop_ports_free
 
-up_args=(up --data-dir "$data")
+# The generated clients and the Python currency service speak plaintext for now.
+up_args=(up --data-dir "$data" --plaintext)
 if $python_currency; then
     up_args+=(--replace "currency=$root/.venv/bin/python -m bazaar_currency")
 fi

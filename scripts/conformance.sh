@@ -20,7 +20,8 @@ admin_password="the conformance admin password"
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
 [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
 shop_ports_free
-shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data"
+# The conformance kit speaks plaintext for now.
+shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data" --plaintext
 cat "$data/up.log"
 
 addr() {

@@ -53,7 +53,7 @@ wait_for() {
 
 serving() {
     local answer
-    answer=$(grpcurl -plaintext -max-time 2 "$1" grpc.health.v1.Health/Check) || return 1
+    answer=$(grpcurl -cacert "$data/pki/ca.crt" -max-time 2 "$1" grpc.health.v1.Health/Check) || return 1
     grep -q '"SERVING"' <<<"$answer"
 }
 
@@ -62,7 +62,7 @@ serving() {
 call() {
     local addr=$1 method=$2 data=$3
     shift 3
-    grpcurl -plaintext "$@" -d "$data" "$addr" "$method"
+    grpcurl -cacert "$data/pki/ca.crt" "$@" -d "$data" "$addr" "$method"
 }
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
@@ -83,10 +83,10 @@ check_service() {
     # Outputs are captured before grep reads them: `grep -q` stops reading early, and
     # pipefail would count the writer's SIGPIPE as a failure.
     local listed described
-    listed=$(grpcurl -plaintext "$addr" list) || fail "cannot list $addr"
+    listed=$(grpcurl -cacert "$data/pki/ca.crt" "$addr" list) || fail "cannot list $addr"
     grep -qx "$full" <<<"$listed" || fail "$addr does not list $full"
     grep -qx "grpc.health.v1.Health" <<<"$listed" || fail "$addr does not list health"
-    described=$(grpcurl -plaintext "$addr" describe "$full") || fail "cannot describe $full"
+    described=$(grpcurl -cacert "$data/pki/ca.crt" "$addr" describe "$full") || fail "cannot describe $full"
     grep -q "rpc " <<<"$described" || fail "cannot describe $full"
     serving "$addr" || fail "$addr is not SERVING"
     echo "smoke: $full at $addr: listed, described, SERVING"
@@ -111,6 +111,7 @@ out=$(curl -fsS "http://127.0.0.1:8080/api/v1/search?q=lamp") || fail "the API s
 grep -q '"brass-desk-lamp"' <<<"$out" || fail "the API search found no lamp: $out"
 out=$(curl -fsS http://127.0.0.1:8080/api/v1/status) || fail "the status API failed"
 grep -q '"serving":10' <<<"$out" || fail "the status page does not see 10 services serving: $out"
+grep -q '"plaintext":false' <<<"$out" || fail "the status page does not say mutual TLS: $out"
 echo "smoke: the storefront at 127.0.0.1:8080 serves pages, the API and the status of every service"
 
 # Real calls.
@@ -139,18 +140,29 @@ out=$(call 127.0.0.1:50055 bazaar.inventory.v1.InventoryService/ReserveStock \
     '{"request_id": "smoke-reserve", "lines": [{"product_id": "brass-desk-lamp", "quantity": 1}]}' 2>&1 || true)
 grep -q "INSUFFICIENT_STOCK\|FailedPrecondition" <<<"$out" \
     || fail "reserving what was never stocked did not fail with FailedPrecondition: $out"
-if grpcurl -plaintext 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
+if grpcurl -cacert "$data/pki/ca.crt" 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
     fail "GetCurrentUser answered without a token"
 fi
 echo "smoke: catalog, currency, identity, cart, inventory and shipping answer real calls; a call without a token is refused"
 
 # A bad call fails with the right code.
-if out=$(grpcurl -plaintext -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \
+if out=$(grpcurl -cacert "$data/pki/ca.crt" -d '{"product_id": "Not A Slug"}' 127.0.0.1:50051 \
     bazaar.catalog.v1.CatalogService/GetProduct 2>&1); then
     fail "a malformed product id was accepted"
 fi
 grep -q "InvalidArgument" <<<"$out" || fail "a malformed product id did not get InvalidArgument: $out"
 echo "smoke: a malformed id gets InvalidArgument"
+
+# Mutual TLS: a plaintext call gets nowhere, the operator certificate is accepted, and the
+# CA's key and folder are private.
+if grpcurl -plaintext -max-time 2 127.0.0.1:50051 list >/dev/null 2>&1; then
+    fail "catalog answered a plaintext call"
+fi
+grpcurl -cacert "$data/pki/ca.crt" -cert "$data/pki/operator.crt" -key "$data/pki/operator.key" \
+    127.0.0.1:50058 grpc.health.v1.Health/Check >/dev/null || fail "the operator certificate is refused"
+[ "$(stat -c %a "$data/pki")" = 700 ] || fail "$data/pki is not 0700"
+[ "$(stat -c %a "$data/pki/ca.key")" = 600 ] || fail "ca.key is not 0600"
+echo "smoke: TLS only; the operator certificate is accepted; the CA key and its folder are private"
 
 # Kill a service hard: the supervisor brings it back.
 victim=$(pgrep -f "bazaar serve catalog .*--data-dir $data" || true)

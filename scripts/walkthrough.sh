@@ -29,7 +29,7 @@ rpc() {
     shift 3
     echo "\$ grpcurl $* -d '$body' $addr $method" >&2
     local answer
-    answer=$(grpcurl -plaintext "$@" -d "$body" "$addr" "$method") || fail "$method failed"
+    answer=$(grpcurl -cacert "$data/pki/ca.crt" "$@" -d "$body" "$addr" "$method") || fail "$method failed"
     echo "$answer" | head -n 40 >&2
     echo "$answer"
 }
@@ -81,7 +81,7 @@ out=$(rpc 127.0.0.1:50058 bazaar.orders.v1.OrdersService/GetOrder "{\"order_id\"
 
 echo "== notification sent the confirmation"
 for _ in $(seq 1 100); do
-    out=$(grpcurl -plaintext -d "{\"order_id\": \"$order_id\"}" 127.0.0.1:50059 \
+    out=$(grpcurl -cacert "$data/pki/ca.crt" -d "{\"order_id\": \"$order_id\"}" 127.0.0.1:50059 \
         bazaar.notification.v1.NotificationService/ListNotifications)
     grep -q '"recipient"' <<<"$out" && break
     sleep 0.1

@@ -49,7 +49,7 @@ pub struct TlsFiles {
 pub enum TlsError {
     /// A file could not be read.
     #[error(
-        "cannot read the TLS {what} {}: {source}; create the shop's certificates with \
+        "cannot read the TLS {what} {} ({error}); create the shop's certificates with \
          `bazaar pki` (`bazaar up` does it too) or point --tls-cert/--tls-key/--tls-ca at yours, \
          or run without TLS with --plaintext",
         path.display()
@@ -59,9 +59,8 @@ pub enum TlsError {
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// What the system said.
-        #[source]
-        source: std::io::Error,
+        /// What the system said (in the message, so that the ways out come last).
+        error: std::io::Error,
     },
     /// A file was read but holds no usable PEM of its kind.
     #[error("{} holds no {what} in PEM form", path.display())]
@@ -110,10 +109,10 @@ impl std::fmt::Debug for Tls {
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|error| TlsError::Read {
         what,
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 

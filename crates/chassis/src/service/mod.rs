@@ -228,7 +228,7 @@ pub enum StartError {
     #[error(transparent)]
     Serve(#[from] ServeError),
     /// The TLS files are missing or unusable.
-    #[error("{service}: {source}")]
+    #[error("cannot set up TLS for {service}")]
     Tls {
         /// Which service.
         service: &'static str,
