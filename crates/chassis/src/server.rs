@@ -342,9 +342,10 @@ impl Server {
                                         return;
                                     }
                                 };
+                                // Only certificates of the CA get this far (the verifier refuses
+                                // any other during the handshake).
                                 let info = stream.connect_info();
                                 let caller = peer_of(info.peer_certs().as_deref().map(Vec::as_slice));
-                                let info = TlsConnectInfo::clone(&info);
                                 connection.serve(stream, tcp, Some(info), caller).await;
                             });
                         }
