@@ -44,7 +44,9 @@ pub(crate) struct Process {
 
 impl Process {
     /// Runs `command --listen ADDRESS --data-dir DIR` through `sh` (with `exec`, so the
-    /// service itself is the child and gets the signals).
+    /// service itself is the child and gets the signals), with `BAZAAR_PLAINTEXT=1`: the
+    /// test shop's services and clients speak plaintext gRPC, and a replacement serves TLS
+    /// unless told otherwise.
     pub(crate) fn start(
         name: &'static str,
         command: &str,
@@ -59,6 +61,7 @@ impl Process {
             .arg(address.to_string())
             .arg("--data-dir")
             .arg(data_dir)
+            .env("BAZAAR_PLAINTEXT", "1")
             .stdin(Stdio::null())
             .spawn()?;
         Ok(Self { name, child })
