@@ -9,6 +9,7 @@ import itertools
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import grpc
@@ -163,21 +164,30 @@ def start_failing(command: list[str]) -> int:
     return subprocess.run(command, capture_output=True, timeout=30).returncode
 
 
-def supervised(data_dir: Path) -> subprocess.Popen:
-    """The service as `bazaar up` runs it: standard input a pipe from the supervisor."""
+def supervised(data_dir: Path) -> tuple[subprocess.Popen, list[str]]:
+    """The service as `bazaar up` runs it, standard input a pipe from the supervisor, once
+    it listens (its signal handlers are in place by then); and the lines it logs."""
     process = subprocess.Popen(
         [*PYTHON_SERVER, "--data-dir", str(data_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "BAZAAR_SUPERVISED": "1"},
     )
-    assert not wait_until(lambda: process.poll() is not None, timeout=1.0)
-    return process
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert process.stderr is not None
+        lines.extend(process.stderr)
+
+    threading.Thread(target=pump, daemon=True).start()
+    assert wait_until(lambda: any("listening" in line for line in lines), timeout=30), lines
+    return process, lines
 
 
 def test_stops_when_its_supervisor_is_gone(data_dir: Path) -> None:
-    process = supervised(data_dir)
+    process, _ = supervised(data_dir)
     assert process.stdin is not None
     process.stdin.close()
     assert process.wait(15) == 0
@@ -186,11 +196,11 @@ def test_stops_when_its_supervisor_is_gone(data_dir: Path) -> None:
 def test_stops_cleanly_on_sigterm_while_supervised(data_dir: Path) -> None:
     # The lifeline thread is still blocked reading standard input when the process exits.
     # (Not `communicate`: it would close standard input first, which stops it another way.)
-    process = supervised(data_dir)
+    process, lines = supervised(data_dir)
     process.send_signal(signal.SIGTERM)
     assert process.wait(15) == 0
-    assert process.stderr is not None
-    log = process.stderr.read().decode()
+    assert wait_until(lambda: any("stopped" in line for line in lines), timeout=5), lines
+    log = "".join(lines)
     assert "stopped" in log and "supervisor gone" not in log, log
     assert process.stdin is not None
     process.stdin.close()
