@@ -10,7 +10,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, afterEach, before, test } from "node:test";
+import { after, before, beforeEach, test } from "node:test";
 import type { TLSSocket } from "node:tls";
 
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -20,17 +20,21 @@ import { Bazaar, security } from "../src/bazaar.js";
 import { GetCurrencyResponseSchema } from "../src/gen/bazaar/currency/v1/currency_pb.js";
 import { makeCa, makePki } from "./pki.js";
 
+// Each test starts without the variables the client reads (scripts/clients-e2e.sh sets some
+// for the purchase), and they are as they were once the file is done.
 const VARIABLES = ["BAZAAR_PLAINTEXT", "BAZAAR_TLS_CA", "BAZAAR_TLS_CERT", "BAZAAR_TLS_KEY", "BAZAAR_DATA_DIR", "BAZAAR_CURRENCY_ADDR"];
 const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
-afterEach(() => {
+function restore(values: Record<string, string | undefined>): void {
   for (const name of VARIABLES) {
-    if (saved[name] === undefined) {
+    if (values[name] === undefined) {
       delete process.env[name];
     } else {
-      process.env[name] = saved[name];
+      process.env[name] = values[name];
     }
   }
-});
+}
+beforeEach(() => restore({}));
+after(() => restore(saved));
 
 const top = mkdtempSync(join(tmpdir(), "bazaar-client-tls-"));
 const dataDir = join(top, "shop");
