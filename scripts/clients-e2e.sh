@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Usage: scripts/clients-e2e.sh [--python-currency] [path/to/bazaar]
+# Usage: scripts/clients-e2e.sh [--python-currency] [--plaintext] [path/to/bazaar]
 #
 # The Python and TypeScript clients each make a whole purchase against a live shop: starts
 # `bazaar up` on the default ports (temporary data directory, admin@bazaar.test as identity
 # admin), runs the pytest suite of clients/python and the node:test suite of
 # clients/typescript, and stops the shop.
+#
+# The shop serves TLS with the PKI that `bazaar up` makes in its data directory: the clients
+# trust its CA (BAZAAR_TLS_CA=<data>/pki/ca.crt) and present no certificate, as a shopper's
+# client does; the conformance kit also presents the operator's (<data>/pki/operator.crt),
+# as the internal RPCs it checks need an identity. With --plaintext, the shop runs
+# `bazaar up --plaintext` and everything reaches it with BAZAAR_PLAINTEXT=1.
 #
 # With --python-currency, the shop runs the Python currency service (alt/currency-python)
 # in place of the Rust one (`bazaar up --replace currency=...`); the script then also checks
@@ -20,10 +26,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 python_currency=false
-if [ "${1:-}" = "--python-currency" ]; then
-    python_currency=true
+plaintext=false
+while [ $# -gt 0 ]; do
+    case $1 in
+        --python-currency) python_currency=true ;;
+        --plaintext) plaintext=true ;;
+        *) break ;;
+    esac
     shift
-fi
+done
 bin=$(realpath "${1:-$root/target/debug/bazaar}")
 kit=$(dirname "$bin")/bazaar-conformance
 script=clients-e2e
@@ -43,17 +54,30 @@ up_args=(up --data-dir "$data" --plaintext)
 if $python_currency; then
     up_args+=(--replace "currency=$root/.venv/bin/python -m bazaar_currency")
 fi
+if $plaintext; then
+    up_args+=(--plaintext)
+fi
 export BAZAAR_E2E_ADMIN_EMAIL=admin@bazaar.test
 shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$BAZAAR_E2E_ADMIN_EMAIL "$bin" "${up_args[@]}"
 cat "$data/up.log"
+
+# How the clients (by the variables they read) and the kit (by its flags) reach the shop.
+if $plaintext; then
+    export BAZAAR_PLAINTEXT=1
+    kit_tls=(--plaintext)
+else
+    export BAZAAR_TLS_CA="$data/pki/ca.crt"
+    [ -f "$BAZAAR_TLS_CA" ] || fail "bazaar up made no CA at $BAZAAR_TLS_CA"
+    kit_tls=(--cacert "$data/pki/ca.crt" --cert "$data/pki/operator.crt" --key "$data/pki/operator.key")
+fi
 
 if $python_currency; then
     echo "== the currency port is served by the Python implementation"
     grep -q "implementation=python" "$data/logs/currency.log" ||
         fail "the currency log does not show the Python service"
     echo "== conformance: currency and orders suites, with the Python currency in place"
-    "$kit" currency --addr 127.0.0.1:50052 || fail "the Python currency breaks the contract"
-    "$kit" orders --addr 127.0.0.1:50058 --identity-addr 127.0.0.1:50053 \
+    "$kit" currency --addr 127.0.0.1:50052 "${kit_tls[@]}" || fail "the Python currency breaks the contract"
+    "$kit" orders --addr 127.0.0.1:50058 "${kit_tls[@]}" --identity-addr 127.0.0.1:50053 \
         --catalog-addr 127.0.0.1:50051 --cart-addr 127.0.0.1:50054 \
         --inventory-addr 127.0.0.1:50055 --currency-addr 127.0.0.1:50052 \
         --shipping-addr 127.0.0.1:50057 --admin-email "$BAZAAR_E2E_ADMIN_EMAIL" \

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Usage: scripts/conformance.sh [path/to/bazaar] [path/to/bazaar-conformance]
+# Usage: scripts/conformance.sh [--plaintext] [path/to/bazaar] [path/to/bazaar-conformance]
 #
 # Runs the conformance kit against every service of a live shop: starts `bazaar up` on the
 # default ports (in a temporary data directory, with an admin configured), then runs
 # `bazaar-conformance <service>` for each of the ten services, giving each the addresses
 # of the neighbours its checks need, and stops the shop. Prints every check; exits non-zero
 # when any service breaks a promise of the contract (or the shop does not start).
+# The shop serves TLS with the PKI `bazaar up` makes in its data directory: the kit trusts
+# its CA and presents the operator's certificate (internal RPCs need an identity). With
+# --plaintext, the shop runs `bazaar up --plaintext` and the kit `--plaintext`.
 # Build both binaries first: cargo build -p bazaar -p bazaar-conformance
 set -euo pipefail
 
+plaintext=false
+if [ "${1:-}" = "--plaintext" ]; then
+    plaintext=true
+    shift
+fi
 bin=${1:-target/debug/bazaar}
 kit=${2:-$(dirname "$bin")/bazaar-conformance}
 script=conformance
@@ -20,8 +28,14 @@ admin_password="the conformance admin password"
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
 [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
 shop_ports_free
-# The conformance kit speaks plaintext for now.
-shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data" --plaintext
+if $plaintext; then
+    shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data" --plaintext
+    tls=(--plaintext)
+else
+    shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data"
+    [ -f "$data/pki/ca.crt" ] || fail "bazaar up made no CA at $data/pki/ca.crt"
+    tls=(--cacert "$data/pki/ca.crt" --cert "$data/pki/operator.crt" --key "$data/pki/operator.key")
+fi
 cat "$data/up.log"
 
 addr() {
@@ -38,7 +52,7 @@ neighbours=(--identity-addr "$(addr identity)" --catalog-addr "$(addr catalog)"
     --cart-addr "$(addr cart)" --inventory-addr "$(addr inventory)"
     --currency-addr "$(addr currency)" --shipping-addr "$(addr shipping)"
     --orders-addr "$(addr orders)"
-    --admin-email "$admin_email" --admin-password "$admin_password")
+    --admin-email "$admin_email" --admin-password "$admin_password" "${tls[@]}")
 
 failed=()
 for service in catalog currency identity cart inventory payment shipping orders notification recommendation; do

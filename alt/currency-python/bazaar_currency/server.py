@@ -6,6 +6,10 @@ load balancer or an operator cannot tell the two implementations apart:
 - the same flags and `BAZAAR_*` variables (`--listen` / `BAZAAR_LISTEN`, port 0 picks a
   free port and the bound address is logged; the others are accepted, and applied where
   they mean something for a service that calls nobody);
+- TLS by default, with the certificate and key `bazaar up` makes for it
+  (`<data-dir>/pki/currency.crt` and `.key`, or `--tls-cert` / `--tls-key`) and the local
+  CA (`--tls-ca`); client certificates are not asked for, as every currency RPC is public.
+  `--plaintext` / `BAZAAR_PLAINTEXT=1` serves without TLS, with a warning in the log;
 - `grpc.health.v1`: NOT_SERVING until the table is loaded and the server listens, SERVING
   for "" and `bazaar.currency.v1.CurrencyService`, NOT_SERVING again from the first moment
   of a stop;
@@ -30,6 +34,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -80,6 +85,21 @@ def _listen_address(text: str) -> tuple[str, int]:
     return (f"[{ip}]" if ip.version == 6 else str(ip)), int(port)
 
 
+def _truthy(text: str | None) -> bool:
+    """A boolean variable as the Rust services read one: unset, empty, `0`, `false`, `no`
+    and `off` are false; anything else is true."""
+    return (text or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The files this service serves TLS with (PEM)."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of the service; every one has a flag, a variable and a local default."""
@@ -94,6 +114,8 @@ class Config:
     max_message_bytes: int
     default_deadline_ms: int
     rates: Path
+    #: None when serving plaintext (`--plaintext`).
+    tls: Tls | None
 
 
 def parse_config(argv: list[str] | None = None) -> Config:
@@ -108,7 +130,7 @@ def parse_config(argv: list[str] | None = None) -> Config:
     option("--listen", "BAZAAR_LISTEN", f"127.0.0.1:{DEFAULT_PORT}", _listen_address,
            "address to listen on; port 0 picks a free port (the bound address is logged)")
     option("--data-dir", "BAZAAR_DATA_DIR", "data", Path,
-           "directory for local data (accepted for compatibility: this service keeps none)")
+           "directory for local data: the TLS files are found in its pki/ (this service stores nothing)")
     option("--log-format", "BAZAAR_LOG_FORMAT", "text", str, "log format", choices=["text", "json"])
     option("--log", "BAZAAR_LOG", "info", str, "log level (error, warn, info, debug, trace)",
            dest="log_filter")
@@ -124,9 +146,23 @@ def parse_config(argv: list[str] | None = None) -> Config:
            "deadline of outbound calls (accepted for compatibility: this service calls nobody)")
     option("--rates", "BAZAAR_CURRENCY_RATES", str(SHIPPED), Path,
            "the rate table (default: the one the Rust service ships)")
+    option("--tls-cert", "BAZAAR_TLS_CERT", None, Path,
+           "this service's certificate chain, PEM (default: <data-dir>/pki/currency.crt)")
+    option("--tls-key", "BAZAAR_TLS_KEY", None, Path,
+           "the private key of --tls-cert, PEM (default: <data-dir>/pki/currency.key)")
+    option("--tls-ca", "BAZAAR_TLS_CA", None, Path,
+           "the CA that signs the shop's certificates, PEM (default: <data-dir>/pki/ca.crt)")
+    parser.add_argument("--plaintext", action="store_true", default=_truthy(os.environ.get("BAZAAR_PLAINTEXT")),
+                        help="serve without TLS: anyone on the network can read and change every call "
+                        "[env: BAZAAR_PLAINTEXT]")
     # argparse runs string defaults (hence the variables) through `type` too.
-    args = parser.parse_args(argv)
-    return Config(**vars(args))
+    args = vars(parser.parse_args(argv))
+    cert, key, ca = args.pop("tls_cert"), args.pop("tls_key"), args.pop("tls_ca")
+    pki = args["data_dir"] / "pki"
+    tls = None if args.pop("plaintext") else Tls(
+        cert=cert or pki / f"{NAME}.crt", key=key or pki / f"{NAME}.key", ca=ca or pki / "ca.crt"
+    )
+    return Config(**args, tls=tls)
 
 
 # --- logging -------------------------------------------------------------------------------
@@ -256,6 +292,42 @@ class InFlightLimit(grpc.aio.ServerInterceptor):
         self.in_flight += 1
 
 
+# --- TLS -----------------------------------------------------------------------------------
+
+
+class TlsError(Exception):
+    """The TLS files are missing, unreadable or do not belong together."""
+
+
+def _read(what: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TlsError(
+            f"cannot read the TLS {what} {path}: {error.strerror or error}; `bazaar up` creates "
+            f"the shop's certificates in <data-dir>/pki/, or serve without TLS with --plaintext"
+        ) from error
+
+
+def server_credentials(tls: Tls) -> grpc.ServerCredentials:
+    """Credentials from the PEM files of `tls`, checked first with the standard library so
+    that a wrong file is refused at start with its name rather than at the first handshake:
+    the key must match the certificate and the CA file must hold certificates."""
+    cert, key, ca = _read("certificate", tls.cert), _read("key", tls.key), _read("CA certificate", tls.ca)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(tls.cert, tls.key)
+    except (ssl.SSLError, ValueError) as error:
+        raise TlsError(f"the TLS key {tls.key} does not fit the certificate {tls.cert}, "
+                       f"or one is not PEM: {error}") from error
+    try:
+        context.load_verify_locations(cafile=str(tls.ca))
+    except (ssl.SSLError, ValueError) as error:
+        raise TlsError(f"the TLS CA file {tls.ca} holds no PEM certificate: {error}") from error
+    # Every currency RPC is public: a client certificate is neither asked for nor needed.
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=False)
+
+
 # --- serving -------------------------------------------------------------------------------
 
 
@@ -307,8 +379,16 @@ async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None
 
     host, port = config.listen
     address = f"{host}:{port}"
+    if config.tls is None:
+        log.warning(
+            "PLAINTEXT: serving without TLS (--plaintext or BAZAAR_PLAINTEXT): anyone on the "
+            "network can read and change every call; use it only on a trusted machine"
+        )
     try:
-        port = server.add_insecure_port(address)
+        if config.tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, server_credentials(config.tls))
     except RuntimeError as error:
         raise OSError(f"cannot listen on {address}: {error}") from error
     if port == 0:
@@ -317,8 +397,9 @@ async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None
     for name in ("", SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
-        "listening service=%s address=%s:%d max_in_flight=%d max_concurrent_streams=%d",
-        NAME, host, port, config.max_in_flight, config.max_concurrent_streams,
+        "listening service=%s address=%s:%d tls=%s max_in_flight=%d max_concurrent_streams=%d",
+        NAME, host, port, "off" if config.tls is None else config.tls.cert,
+        config.max_in_flight, config.max_concurrent_streams,
     )
     if bound is not None:
         bound(port)
@@ -348,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("starting service=%s implementation=python config=%s", NAME, config)
     try:
         asyncio.run(_main(config))
-    except (TableError, OSError) as error:
+    except (TableError, TlsError, OSError) as error:
         print(f"{NAME}: {error}", file=sys.stderr)
         return 1
     return 0

@@ -1,4 +1,5 @@
-"""Starts real currency servers, each a process of its own on a free port, for the tests."""
+"""Starts real currency servers, each a process of its own on a free port, for the tests:
+over TLS with a PKI made for the session (see `pki`), as `bazaar up` runs them."""
 
 from __future__ import annotations
 
@@ -10,26 +11,36 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import grpc
 import pytest
 
 from bazaar_client.generated.bazaar.currency.v1 import currency_pb2_grpc
+from pki import make_pki
 
 _ADDRESS = re.compile(r"listening.*address=(?:\x1b\[[0-9;]*m)*([0-9.]+:[0-9]+)")
 
 
 @dataclass
 class Running:
-    """A server process, where it listens, and everything it has logged so far."""
+    """A server process, where it listens, the CA its certificate is checked against (None
+    when it serves plaintext), and everything it has logged so far."""
 
     process: subprocess.Popen
     address: str
     log: list[str] = field(default_factory=list)
+    ca: Path | None = None
+
+    def channel(self) -> grpc.Channel:
+        if self.ca is None:
+            return grpc.insecure_channel(self.address)
+        credentials = grpc.ssl_channel_credentials(root_certificates=self.ca.read_bytes())
+        return grpc.secure_channel(self.address, credentials)
 
     def stub(self) -> currency_pb2_grpc.CurrencyServiceStub:
-        return currency_pb2_grpc.CurrencyServiceStub(grpc.insecure_channel(self.address))
+        return currency_pb2_grpc.CurrencyServiceStub(self.channel())
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:
@@ -37,9 +48,9 @@ class Running:
         return self.process.wait(timeout)
 
 
-def start(command: list[str], env: dict[str, str] | None = None) -> Running:
+def start(command: list[str], env: dict[str, str] | None = None, ca: Path | None = None) -> Running:
     """Runs `command` (a server that logs `listening ... address=IP:PORT`) and waits for
-    that line."""
+    that line. `ca` is the CA of its certificate, None if it serves plaintext."""
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -67,16 +78,30 @@ def start(command: list[str], env: dict[str, str] | None = None) -> Running:
     if not address:
         process.kill()
         raise RuntimeError("server did not report its address:\n" + "".join(lines))
-    return Running(process, address[0], lines)
+    return Running(process, address[0], lines, ca)
 
 
 PYTHON_SERVER = [sys.executable, "-m", "bazaar_currency", "--listen", "127.0.0.1:0"]
 
 
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose pki/ holds what `bazaar up` makes there: the CA, currency's
+    certificate and an operator's client certificate."""
+    directory = tmp_path_factory.mktemp("data")
+    make_pki(directory / "pki", ("currency",), ("operator",))
+    return directory
+
+
+def python_server(data_dir: Path, *flags: str) -> Running:
+    """The Python currency service over TLS, finding its certificate in `data_dir`."""
+    return start([*PYTHON_SERVER, "--data-dir", str(data_dir), *flags], ca=data_dir / "pki" / "ca.crt")
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[Running]:
-    """The Python currency service."""
-    running = start(PYTHON_SERVER)
+def server(data_dir: Path) -> Iterator[Running]:
+    """The Python currency service, over TLS."""
+    running = python_server(data_dir)
     yield running
     running.stop()
 
@@ -84,12 +109,14 @@ def server() -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def rust_server() -> Iterator[Running]:
     """The Rust currency service, from the `bazaar` binary named by BAZAAR_BIN (CI builds
-    it); the test is skipped, saying so, without it."""
+    it); the test is skipped, saying so, without it. It serves plaintext (BAZAAR_PLAINTEXT):
+    the comparison is of answers, and the Python service's TLS has tests of its own."""
     binary = os.environ.get("BAZAAR_BIN")
     if not binary:
         pytest.skip("BAZAAR_BIN is not set: no Rust currency service to compare with")
     running = start([binary, "serve", "currency", "--listen", "127.0.0.1:0"],
-                    env={"NO_COLOR": "1", "BAZAAR_DATA_DIR": os.environ.get("TMPDIR", "/tmp")})
+                    env={"NO_COLOR": "1", "BAZAAR_PLAINTEXT": "1",
+                         "BAZAAR_DATA_DIR": os.environ.get("TMPDIR", "/tmp")})
     yield running
     running.stop()
 

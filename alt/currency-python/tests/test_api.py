@@ -9,6 +9,8 @@ import itertools
 import os
 import signal
 import subprocess
+import threading
+from pathlib import Path
 
 import grpc
 import pytest
@@ -19,7 +21,7 @@ from bazaar_client.errors import bad_request_fields, resource_info
 from bazaar_client.generated.bazaar.currency.v1 import currency_pb2 as pb
 from bazaar_client.generated.bazaar.type.v1 import money_pb2
 from bazaar_currency.money import I64_MAX, I64_MIN
-from conftest import PYTHON_SERVER, Running, start, wait_until
+from conftest import PYTHON_SERVER, Running, python_server, wait_until
 
 
 def money(code: str, units: int, nanos: int) -> money_pb2.Money:
@@ -116,7 +118,7 @@ def test_bad_conversions_name_the_field(server: Running, amount, to: str, fields
 
 
 def test_health_and_reflection(server: Running) -> None:
-    channel = grpc.insecure_channel(server.address)
+    channel = server.channel()
     health = health_pb2_grpc.HealthStub(channel)
     for name in ["", "bazaar.currency.v1.CurrencyService"]:
         answer = health.Check(health_pb2.HealthCheckRequest(service=name))
@@ -147,10 +149,10 @@ def test_health_and_reflection(server: Running) -> None:
         assert answers[1].file_descriptor_response.file_descriptor_proto
 
 
-def test_stops_gracefully_on_sigterm_and_refuses_a_shared_port() -> None:
-    running = start(PYTHON_SERVER)
+def test_stops_gracefully_on_sigterm_and_refuses_a_shared_port(data_dir: Path) -> None:
+    running = python_server(data_dir)
     # A second server on the same port must fail, not share it.
-    second = start_failing(PYTHON_SERVER[:-1] + [running.address])
+    second = start_failing(PYTHON_SERVER[:-1] + [running.address, "--data-dir", str(data_dir)])
     assert second != 0
     stub = running.stub()
     assert stub.GetCurrency(pb.GetCurrencyRequest(code="EUR")).currency.code == "EUR"
@@ -162,34 +164,43 @@ def start_failing(command: list[str]) -> int:
     return subprocess.run(command, capture_output=True, timeout=30).returncode
 
 
-def supervised() -> subprocess.Popen:
-    """The service as `bazaar up` runs it: standard input a pipe from the supervisor."""
+def supervised(data_dir: Path) -> tuple[subprocess.Popen, list[str]]:
+    """The service as `bazaar up` runs it, standard input a pipe from the supervisor, once
+    it listens (its signal handlers are in place by then); and the lines it logs."""
     process = subprocess.Popen(
-        PYTHON_SERVER,
+        [*PYTHON_SERVER, "--data-dir", str(data_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "BAZAAR_SUPERVISED": "1"},
     )
-    assert not wait_until(lambda: process.poll() is not None, timeout=1.0)
-    return process
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert process.stderr is not None
+        lines.extend(process.stderr)
+
+    threading.Thread(target=pump, daemon=True).start()
+    assert wait_until(lambda: any("listening" in line for line in lines), timeout=30), lines
+    return process, lines
 
 
-def test_stops_when_its_supervisor_is_gone() -> None:
-    process = supervised()
+def test_stops_when_its_supervisor_is_gone(data_dir: Path) -> None:
+    process, _ = supervised(data_dir)
     assert process.stdin is not None
     process.stdin.close()
     assert process.wait(15) == 0
 
 
-def test_stops_cleanly_on_sigterm_while_supervised() -> None:
+def test_stops_cleanly_on_sigterm_while_supervised(data_dir: Path) -> None:
     # The lifeline thread is still blocked reading standard input when the process exits.
     # (Not `communicate`: it would close standard input first, which stops it another way.)
-    process = supervised()
+    process, lines = supervised(data_dir)
     process.send_signal(signal.SIGTERM)
     assert process.wait(15) == 0
-    assert process.stderr is not None
-    log = process.stderr.read().decode()
+    assert wait_until(lambda: any("stopped" in line for line in lines), timeout=5), lines
+    log = "".join(lines)
     assert "stopped" in log and "supervisor gone" not in log, log
     assert process.stdin is not None
     process.stdin.close()

@@ -1,15 +1,21 @@
-"""Channels to bazaar's services, and the caller's token on every call.
+"""Channels to bazaar's services, over TLS, and the caller's token on every call.
 
 One `Bazaar` holds one lazily opened channel per service (gRPC channels are cheap to keep
 and expensive to open, so they are shared). `Bazaar.with_token(token)` returns a view over
 the same channels whose stubs attach `authorization: Bearer <token>`: the contract never
 takes the caller from a request field, only from that metadata entry.
+
+The services serve TLS with certificates signed by the shop's own CA, which `bazaar up`
+writes to `<data-dir>/pki/ca.crt`; the channels trust that CA and nothing else (see
+`channel_credentials`). A client certificate (the operator's, `<data-dir>/pki/operator.crt`)
+is presented only when given: user calls need none, internal and operator calls do.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 import grpc
@@ -53,6 +59,61 @@ def address(service: str, host: str | None = None) -> str:
         return explicit
     host = host or os.environ.get("BAZAAR_ADDR_HOST") or "127.0.0.1"
     return f"{host}:{DEFAULT_PORTS[service]}"
+
+
+def _truthy(text: str | None) -> bool:
+    """A boolean variable as bazaar's services read one: unset, empty, `0`, `false`, `no`
+    and `off` are false; anything else is true."""
+    return (text or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _read(what: str, path: Path, hint: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise FileNotFoundError(f"cannot read the {what} {path}: {error.strerror or error}; {hint}") from error
+
+
+def channel_credentials(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    ca: str | os.PathLike[str] | None = None,
+    cert: str | os.PathLike[str] | None = None,
+    key: str | os.PathLike[str] | None = None,
+    plaintext: bool | None = None,
+) -> grpc.ChannelCredentials | None:
+    """How to reach the shop: TLS credentials, or None for plaintext.
+
+    - Plaintext when `plaintext` is true or, when it is None, when `BAZAAR_PLAINTEXT` is set
+      to anything but `0`/`false`/`no`/`off` (a shop started with `bazaar up --plaintext`).
+    - Otherwise TLS, trusting only the CA in `ca`, else `BAZAAR_TLS_CA`, else
+      `<data_dir>/pki/ca.crt` where `data_dir` defaults to `BAZAAR_DATA_DIR`, else `data`
+      (relative to the working directory, where `bazaar up` puts it).
+    - With a client certificate when one is given: `cert` and `key`, else `BAZAAR_TLS_CERT`
+      and `BAZAAR_TLS_KEY` (PEM; both or neither). Operator calls need one, such as
+      `<data-dir>/pki/operator.crt` and `operator.key`.
+
+    The files are read here, so a missing one fails at once, naming it.
+    """
+    if plaintext if plaintext is not None else _truthy(os.environ.get("BAZAAR_PLAINTEXT")):
+        return None
+    directory = Path(data_dir if data_dir is not None else os.environ.get("BAZAAR_DATA_DIR") or "data")
+    ca_path = Path(ca if ca is not None else os.environ.get("BAZAAR_TLS_CA") or directory / "pki" / "ca.crt")
+    cert_path = cert if cert is not None else os.environ.get("BAZAAR_TLS_CERT") or None
+    key_path = key if key is not None else os.environ.get("BAZAAR_TLS_KEY") or None
+    if (cert_path is None) != (key_path is None):
+        raise ValueError("a client certificate needs its key, and a key its certificate: "
+                         "give both (BAZAAR_TLS_CERT and BAZAAR_TLS_KEY) or neither")
+    root = _read("CA certificate", ca_path,
+                 "`bazaar up` writes the shop's CA to <data-dir>/pki/ca.crt: run from the directory "
+                 "that holds data/, or set BAZAAR_TLS_CA (or BAZAAR_DATA_DIR); for a shop started "
+                 "with --plaintext, set BAZAAR_PLAINTEXT=1")
+    chain = private = None
+    if cert_path is not None and key_path is not None:
+        hint = "the client certificate and key are given by BAZAAR_TLS_CERT and BAZAAR_TLS_KEY"
+        chain = _read("client certificate", Path(cert_path), hint)
+        private = _read("client key", Path(key_path), hint)
+    return grpc.ssl_channel_credentials(root_certificates=root, private_key=private, certificate_chain=chain)
 
 
 class _CallDetails(NamedTuple):
@@ -108,11 +169,18 @@ class _Channels:
     """The shared, lazily opened channels of one `Bazaar` and its token views."""
 
     host: str | None
+    #: None for plaintext.
+    credentials: grpc.ChannelCredentials | None
     opened: dict[str, grpc.Channel]
 
     def get(self, service: str) -> grpc.Channel:
         if service not in self.opened:
-            self.opened[service] = grpc.insecure_channel(address(service, self.host))
+            target = address(service, self.host)
+            self.opened[service] = (
+                grpc.insecure_channel(target)
+                if self.credentials is None
+                else grpc.secure_channel(target, self.credentials)
+            )
         return self.opened[service]
 
     def close(self) -> None:
@@ -122,11 +190,13 @@ class _Channels:
 
 
 class Bazaar:
-    """Stubs of every bazaar service, over plaintext gRPC.
+    """Stubs of every bazaar service, over TLS.
 
     `Bazaar()` finds the services on 127.0.0.1 at their default ports (see `address` for
-    the environment variables that move them). Use it as a context manager, or call
-    `close()`, to close the channels.
+    the environment variables that move them) and trusts the shop's CA in
+    `data/pki/ca.crt`; `data_dir`, `ca`, `cert`, `key` and `plaintext` change that as
+    `channel_credentials` describes (a missing CA file raises FileNotFoundError here). Use
+    it as a context manager, or call `close()`, to close the channels.
     """
 
     def __init__(
@@ -135,9 +205,16 @@ class Bazaar:
         *,
         token: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_SECS,
+        data_dir: str | os.PathLike[str] | None = None,
+        ca: str | os.PathLike[str] | None = None,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
+        plaintext: bool | None = None,
         _channels: _Channels | None = None,
     ) -> None:
-        self._channels = _channels or _Channels(host, {})
+        self._channels = _channels or _Channels(
+            host, channel_credentials(data_dir, ca=ca, cert=cert, key=key, plaintext=plaintext), {}
+        )
         self._token = token
         self._timeout = timeout
 

@@ -1,7 +1,8 @@
 """The live shop the purchase tests talk to: `bazaar up` on BAZAAR_ADDR_HOST (default
 127.0.0.1) at the default ports, with BAZAAR_E2E_ADMIN_EMAIL (default admin@bazaar.test)
-configured as an identity admin (BAZAAR_IDENTITY_ADMIN_EMAILS). scripts/clients-e2e.sh
-starts one and runs these tests against it."""
+configured as an identity admin (BAZAAR_IDENTITY_ADMIN_EMAILS), reached over TLS trusting
+its CA (data/pki/ca.crt in the working directory, or BAZAAR_TLS_CA), or plaintext with
+BAZAAR_PLAINTEXT=1. scripts/clients-e2e.sh starts one and runs these tests against it."""
 
 from __future__ import annotations
 

@@ -7,6 +7,10 @@
  *
  * - where each service listens: the default ports, or `BAZAAR_<SERVICE>_ADDR`, or another
  *   host through `BAZAAR_ADDR_HOST`;
+ * - TLS that trusts only the shop's own CA (`data/pki/ca.crt`, which `bazaar up` writes, or
+ *   `BAZAAR_TLS_CA`), a client certificate for operator calls (`BAZAAR_TLS_CERT` and
+ *   `BAZAAR_TLS_KEY`), and plaintext for a `bazaar up --plaintext` shop
+ *   (`BAZAAR_PLAINTEXT=1`): see `security`;
  * - who is calling: `shop.withToken(token)` gives clients that send
  *   `authorization: Bearer <token>` on every call, as user-scoped RPCs require;
  * - a deadline on every call unless the caller sets one (`timeoutMs`).
@@ -14,6 +18,9 @@
  * One HTTP/2 connection per service is shared by a `Bazaar` and all its token views;
  * `close()` ends them.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
@@ -60,6 +67,84 @@ export function address(service: ServiceName, host?: string): string {
   return `${host ?? process.env.BAZAAR_ADDR_HOST ?? "127.0.0.1"}:${DEFAULT_PORTS[service]}`;
 }
 
+/** Where to find the shop's CA and the client certificate, or that the shop is plaintext. */
+export interface TlsOptions {
+  /** The data directory of `bazaar up` (default `BAZAAR_DATA_DIR`, else `data`). */
+  dataDir?: string;
+  /** The CA to trust, PEM (default `BAZAAR_TLS_CA`, else `<dataDir>/pki/ca.crt`). */
+  ca?: string;
+  /** A client certificate, PEM, for operator calls (default `BAZAAR_TLS_CERT`). */
+  cert?: string;
+  /** Its private key, PEM (default `BAZAAR_TLS_KEY`). */
+  key?: string;
+  /** Plaintext gRPC, for a `bazaar up --plaintext` shop (default: `BAZAAR_PLAINTEXT` set). */
+  plaintext?: boolean;
+}
+
+/** How the connections are made: plaintext, or TLS with the CA and maybe a client certificate. */
+export type Security =
+  | { plaintext: true }
+  | { plaintext: false; ca: Buffer; cert?: Buffer; key?: Buffer };
+
+/** A boolean variable as bazaar's services read one: unset, empty, 0, false, no, off are false. */
+function truthy(text: string | undefined): boolean {
+  return !["", "0", "false", "no", "off"].includes((text ?? "").trim().toLowerCase());
+}
+
+function read(what: string, path: string, hint: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`cannot read the ${what} ${path} (${reason}); ${hint}`, { cause: error });
+  }
+}
+
+/**
+ * Resolves `options` and the environment into how to connect, reading the files (so a
+ * missing one fails at once, named):
+ *
+ * - plaintext when `plaintext` is true or, when it is not given, when `BAZAAR_PLAINTEXT` is
+ *   set to anything but 0/false/no/off;
+ * - otherwise TLS trusting only `ca`, else `BAZAAR_TLS_CA`, else `<dataDir>/pki/ca.crt`
+ *   (`dataDir`: the option, else `BAZAAR_DATA_DIR`, else `data` in the working directory);
+ * - with the client certificate `cert` and `key` (else `BAZAAR_TLS_CERT`, `BAZAAR_TLS_KEY`;
+ *   both or neither) when given: operator calls need one, such as `<dataDir>/pki/operator.crt`.
+ */
+export function security(options: TlsOptions = {}): Security {
+  const env = process.env;
+  if (options.plaintext ?? truthy(env.BAZAAR_PLAINTEXT)) {
+    return { plaintext: true };
+  }
+  const dataDir = options.dataDir ?? (env.BAZAAR_DATA_DIR || "data");
+  const ca = options.ca ?? (env.BAZAAR_TLS_CA || join(dataDir, "pki", "ca.crt"));
+  const cert = options.cert ?? (env.BAZAAR_TLS_CERT || undefined);
+  const key = options.key ?? (env.BAZAAR_TLS_KEY || undefined);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new Error(
+      "a client certificate needs its key, and a key its certificate: give both (BAZAAR_TLS_CERT and BAZAAR_TLS_KEY) or neither",
+    );
+  }
+  const hint = "the client certificate and key are given by BAZAAR_TLS_CERT and BAZAAR_TLS_KEY";
+  return {
+    plaintext: false,
+    ca: read(
+      "CA certificate",
+      ca,
+      "`bazaar up` writes the shop's CA to <data-dir>/pki/ca.crt: run from the directory that holds data/, " +
+        "or set BAZAAR_TLS_CA (or BAZAAR_DATA_DIR); for a shop started with --plaintext, set BAZAAR_PLAINTEXT=1",
+    ),
+    cert: cert === undefined ? undefined : read("client certificate", cert, hint),
+    key: key === undefined ? undefined : read("client key", key, hint),
+  };
+}
+
+/** What a `Bazaar` shares with its token views: the connections and how they are made. */
+interface Shared {
+  sessions: Map<ServiceName, Http2SessionManager>;
+  security: Security;
+}
+
 /** Adds the caller's token, when there is one, to every call. */
 function bearer(token: string | undefined): Interceptor {
   return (next) => async (request) => {
@@ -70,7 +155,17 @@ function bearer(token: string | undefined): Interceptor {
   };
 }
 
-/** Clients of every bazaar service, over plaintext gRPC (HTTP/2). */
+/** Options of `new Bazaar(...)`. */
+export interface BazaarOptions extends TlsOptions {
+  /** The host of every service (default `BAZAAR_ADDR_HOST`, else 127.0.0.1). */
+  host?: string;
+  /** The caller's access token, sent as `authorization: Bearer <token>`. */
+  token?: string;
+  /** Deadline of a call made without its own `timeoutMs` (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Clients of every bazaar service, over gRPC (HTTP/2) with TLS. */
 export class Bazaar {
   readonly catalog: Client<typeof CatalogService>;
   readonly currency: Client<typeof CurrencyService>;
@@ -83,28 +178,34 @@ export class Bazaar {
   readonly notification: Client<typeof NotificationService>;
   readonly recommendation: Client<typeof RecommendationService>;
 
-  private readonly sessions: Map<ServiceName, Http2SessionManager>;
-  private readonly options: { host?: string; token?: string; timeoutMs?: number };
+  private readonly shared: Shared;
+  private readonly options: BazaarOptions;
 
   /**
    * `new Bazaar()` finds the services on 127.0.0.1 at their default ports (see `address`
-   * for the environment variables that move them).
+   * for the environment variables that move them) and trusts the shop's CA in
+   * `data/pki/ca.crt`; the TLS options change that as `security` describes (a missing CA
+   * file throws here).
    */
-  constructor(
-    options: { host?: string; token?: string; timeoutMs?: number } = {},
-    sessions?: Map<ServiceName, Http2SessionManager>,
-  ) {
-    this.sessions = sessions ?? new Map();
+  constructor(options: BazaarOptions = {}, shared?: Shared) {
+    this.shared = shared ?? { sessions: new Map(), security: security(options) };
     this.options = options;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const tls = this.shared.security;
+    const scheme = tls.plaintext ? "http" : "https";
     const client = <S extends DescService>(service: S, name: ServiceName): Client<S> => {
-      let sessionManager = this.sessions.get(name);
+      const baseUrl = `${scheme}://${address(name, options.host)}`;
+      let sessionManager = this.shared.sessions.get(name);
       if (sessionManager === undefined) {
-        sessionManager = new Http2SessionManager(`http://${address(name, options.host)}`);
-        this.sessions.set(name, sessionManager);
+        sessionManager = new Http2SessionManager(
+          baseUrl,
+          undefined,
+          tls.plaintext ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key },
+        );
+        this.shared.sessions.set(name, sessionManager);
       }
       const transport = createGrpcTransport({
-        baseUrl: `http://${address(name, options.host)}`,
+        baseUrl,
         sessionManager,
         interceptors: [bearer(options.token)],
         defaultTimeoutMs: timeoutMs,
@@ -128,7 +229,7 @@ export class Bazaar {
    * SignUp, LogIn or StartGuestSession). Shares this object's connections.
    */
   withToken(token: string): Bazaar {
-    return new Bazaar({ ...this.options, token }, this.sessions);
+    return new Bazaar({ ...this.options, token }, this.shared);
   }
 
   /** A new guest session: its `accessToken` lets the guest fill a cart and order. */
@@ -142,9 +243,9 @@ export class Bazaar {
 
   /** Closes every connection (of this object and of its token views). */
   close(): void {
-    for (const session of this.sessions.values()) {
+    for (const session of this.shared.sessions.values()) {
       session.abort();
     }
-    this.sessions.clear();
+    this.shared.sessions.clear();
   }
 }

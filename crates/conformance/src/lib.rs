@@ -7,6 +7,7 @@
 //!
 //! Any implementation of a service, in any language, can be checked: start it, point
 //! `bazaar-conformance <service> --addr HOST:PORT` at it, and read which promises hold.
+//! The kit speaks TLS, trusting the shop's CA, unless told `--plaintext` ([`Transport`]).
 //! Some checks need neighbours (cart needs identity's tokens; a checkout needs the whole
 //! shop); their addresses are flags, and a check whose neighbour was not given is skipped,
 //! saying which flag it needs.
@@ -24,7 +25,7 @@ pub mod suites;
 pub mod target;
 
 pub use check::{Outcome, Runner, Verdict};
-pub use target::{Admin, Target, connect};
+pub use target::{Admin, Target, Transport, connect};
 
 /// The services the kit has a suite for.
 pub const SERVICES: &[&str] = &[

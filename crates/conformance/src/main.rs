@@ -1,12 +1,16 @@
 //! `bazaar-conformance <service> --addr HOST:PORT`: runs the conformance suite of one
 //! service against whatever listens there, prints each check as it ends, and exits 1 when
-//! any check failed (2 when the command line is wrong).
+//! any check failed (2 when the command line is wrong, or a TLS file cannot be read).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bazaar_conformance::{Admin, Runner, Target, Verdict, connect, neighbours, service_name};
+use bazaar_conformance::{
+    Admin, Runner, Target, Transport, Verdict, connect, neighbours, service_name,
+};
 use clap::Parser;
+use clap::builder::BoolishValueParser;
 
 /// Checks that a service keeps the promises of the bazaar contract.
 #[derive(Parser, Debug)]
@@ -73,6 +77,29 @@ struct Args {
     /// How long one check may take, in seconds.
     #[arg(long, default_value_t = 60)]
     check_timeout_secs: u64,
+
+    /// The CA certificate (PEM) the services' certificates must chain to [default:
+    /// <data-dir>/pki/ca.crt].
+    #[arg(long, env = "BAZAAR_TLS_CA")]
+    cacert: Option<PathBuf>,
+
+    /// A client certificate (PEM) presented to every service: the operator's
+    /// (<data-dir>/pki/operator.crt), for the internal RPCs that need an identity.
+    #[arg(long, env = "BAZAAR_TLS_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long, env = "BAZAAR_TLS_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+
+    /// The data directory of `bazaar up`, where the default --cacert is found.
+    #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+
+    /// Plaintext gRPC, for a shop started with --plaintext (the TLS flags are then
+    /// ignored).
+    #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = BoolishValueParser::new())]
+    plaintext: bool,
 }
 
 #[tokio::main]
@@ -100,7 +127,11 @@ async fn main() -> ExitCode {
             );
         }
     }
-    println!("checking {service} at {}", args.addr);
+    println!(
+        "checking {service} at {} ({})",
+        args.addr,
+        if args.plaintext { "plaintext" } else { "TLS" }
+    );
     let started = Instant::now();
     let mut runner = Runner::new(
         service,
@@ -124,10 +155,44 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Reads a TLS file, or says which and why not.
+fn read(what: &str, path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+}
+
+/// The transport the flags describe, its files read.
+fn transport(args: &Args) -> Result<Transport, String> {
+    if args.plaintext {
+        return Ok(Transport::Plaintext);
+    }
+    let ca_path = args
+        .cacert
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("pki").join("ca.crt"));
+    let ca = read("CA certificate", &ca_path).map_err(|e| {
+        format!(
+            "{e}; `bazaar up` writes the shop's CA to <data-dir>/pki/ca.crt: give --cacert or \
+             --data-dir, or --plaintext for a plaintext shop"
+        )
+    })?;
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            Some((read("client certificate", cert)?, read("client key", key)?))
+        }
+        _ => None,
+    };
+    let identity = identity
+        .as_ref()
+        .map(|(cert, key)| (cert.as_slice(), key.as_slice()));
+    Ok(Transport::tls(&ca, identity))
+}
+
 /// The target the flags describe.
 fn target(service: &'static str, args: &Args) -> Result<Target, String> {
-    let channel =
-        |address: &str| connect(address).map_err(|e| format!("bad address {address:?}: {e}"));
+    let transport = transport(args)?;
+    let channel = |address: &str| {
+        connect(address, &transport).map_err(|e| format!("bad address {address:?}: {e}"))
+    };
     let mut target = Target::new(service, channel(&args.addr)?);
     let neighbours = [
         ("identity", &args.identity_addr),

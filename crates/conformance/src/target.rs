@@ -5,6 +5,10 @@
 //! neighbour fails only the checks that need it. A check asks for a neighbour with
 //! [`Target::channel`]; when the run was not given its address the check is skipped and
 //! says which flag it needs.
+//!
+//! Channels speak TLS, trusting the shop's CA, and present a client certificate when the
+//! run has one (the operator's: internal RPCs need a service or operator identity), or
+//! plaintext gRPC when asked: [`Transport`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tonic::Request;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::check::{Checked, Problem};
 
@@ -85,17 +89,67 @@ impl Target {
     }
 }
 
-/// A lazily connected channel to `host:port` (or to a full `http://` URL).
-pub fn connect(address: &str) -> Result<Channel, tonic::transport::Error> {
-    let url = if address.contains("://") {
-        address.to_owned()
-    } else {
-        format!("http://{address}")
+/// How the kit reaches the services.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// Plaintext gRPC (`http://`): a shop started with `--plaintext`.
+    Plaintext,
+    /// TLS (`https://`): the server's certificate must chain to the given CA and name the
+    /// address's host; the client certificate, if any, is presented to every service.
+    Tls(ClientTlsConfig),
+}
+
+impl Transport {
+    /// TLS trusting only the CA certificates in `ca_pem`, presenting the client certificate
+    /// `identity` (certificate chain and private key, PEM) when given.
+    pub fn tls(ca_pem: &[u8], identity: Option<(&[u8], &[u8])>) -> Self {
+        let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
+        if let Some((cert_pem, key_pem)) = identity {
+            config = config.identity(Identity::from_pem(cert_pem, key_pem));
+        }
+        Transport::Tls(config)
+    }
+
+    fn scheme(&self) -> &'static str {
+        match self {
+            Transport::Plaintext => "http",
+            Transport::Tls(_) => "https",
+        }
+    }
+}
+
+/// A lazily connected channel to `host:port` (or to a full URL whose scheme matches the
+/// transport: `https://` for TLS, `http://` for plaintext), over `transport`.
+///
+/// # Errors
+/// A malformed address, a scheme that contradicts the transport, or TLS settings that
+/// cannot be used (such as a client key that is not PEM).
+pub fn connect(address: &str, transport: &Transport) -> Result<Channel, String> {
+    let scheme = transport.scheme();
+    let url = match address.split_once("://") {
+        Some((given, _)) if given == scheme => address.to_owned(),
+        Some((given, _)) => {
+            return Err(format!(
+                "{given}:// does not go with {}; give HOST:PORT, or {scheme}://HOST:PORT",
+                if scheme == "https" {
+                    "TLS (--plaintext is not set)"
+                } else {
+                    "--plaintext"
+                }
+            ));
+        }
+        None => format!("{scheme}://{address}"),
     };
-    Ok(Endpoint::from_shared(url)?
+    let mut endpoint = Endpoint::from_shared(url)
+        .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect_lazy())
+        .tcp_nodelay(true);
+    if let Transport::Tls(config) = transport {
+        endpoint = endpoint
+            .tls_config(config.clone())
+            .map_err(|e| format!("TLS: {e}"))?;
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 /// A fresh id no earlier run used, from `[a-z0-9-]` only (so it is also a valid slug and

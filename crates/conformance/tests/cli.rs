@@ -5,9 +5,12 @@ use std::process::{Command, Output};
 
 use bazaar_testkit::Shop;
 
+/// Runs the kit with `--plaintext`: the test shop speaks plaintext gRPC (tests/tls.rs
+/// covers TLS).
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bazaar-conformance"))
         .args(args)
+        .arg("--plaintext")
         .output()
         .expect("the binary runs")
 }
