@@ -49,8 +49,7 @@ if $python_currency; then
 fi
 shop_ports_free
 
-# The generated clients and the Python currency service speak plaintext for now.
-up_args=(up --data-dir "$data" --plaintext)
+up_args=(up --data-dir "$data")
 if $python_currency; then
     up_args+=(--replace "currency=$root/.venv/bin/python -m bazaar_currency")
 fi

@@ -26,6 +26,7 @@ fn text(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_follow_the_verdicts() {
     let shop = Shop::builder("conformance cli")
+        .plaintext()
         .start()
         .await
         .expect("SQLite needs no setup");
