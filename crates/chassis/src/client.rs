@@ -185,6 +185,26 @@ impl Service<Request<Body>> for Replica {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl Upstream {
+    /// This channel, with every call naming `peer` in the
+    /// [`crate::auth::testing::TEST_PEER_HEADER`] metadata, as its client certificate would
+    /// (see [`crate::service::Overrides::test_peers`]).
+    pub fn presenting(self, peer: http::HeaderValue) -> Self {
+        let service = ServiceBuilder::new()
+            .map_request(move |mut request: Request<Body>| {
+                request
+                    .headers_mut()
+                    .insert(crate::auth::testing::TEST_PEER_HEADER, peer.clone());
+                request
+            })
+            .service(self.service);
+        Self {
+            service: BoxCloneSyncService::new(service),
+        }
+    }
+}
+
 impl Service<Request<Body>> for Upstream {
     type Response = Response<Body>;
     type Error = BoxError;

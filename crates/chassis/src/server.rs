@@ -15,6 +15,8 @@
 //! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
+//! the access rule of the called method (`bazaar_contract::access`, enforced by
+//! [`AccessLayer`]: a caller the rule does not admit is answered before any handler runs),
 //! then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
 //! and v1alpha (grpcurl 1.8 speaks only v1alpha).
 //!
@@ -46,7 +48,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
-use crate::auth::{AuthLayer, Verifier};
+use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
@@ -120,6 +122,29 @@ pub struct Server {
     readiness: Arc<tokio::sync::Mutex<ReadinessState>>,
     ready_on_start: bool,
     verifier: Option<Verifier>,
+    peers: PeerSource,
+}
+
+/// Where the server learns who is on the other end of a connection, for the access rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PeerSource {
+    /// Plaintext: nobody's identity can be known ([`Peer::Unverified`]).
+    Plaintext,
+    /// Tests: the [`crate::auth::testing::TEST_PEER_HEADER`] metadata names the caller as
+    /// a client certificate would, and its absence is an anonymous caller.
+    #[cfg(any(test, feature = "testing"))]
+    TestHeader,
+}
+
+impl PeerSource {
+    fn peer(self, headers: &http::HeaderMap) -> Peer {
+        let _ = headers;
+        match self {
+            PeerSource::Plaintext => Peer::Unverified,
+            #[cfg(any(test, feature = "testing"))]
+            PeerSource::TestHeader => crate::auth::testing::peer_from_test_header(headers),
+        }
+    }
 }
 
 impl std::fmt::Debug for Server {
@@ -160,6 +185,7 @@ impl Server {
             readiness: Arc::default(),
             ready_on_start: true,
             verifier: None,
+            peers: PeerSource::Plaintext,
         })
     }
 
@@ -184,6 +210,15 @@ impl Server {
     /// handlers can ask for the caller with [`crate::auth::caller`].
     pub fn with_auth(mut self, verifier: Verifier) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Tests only: callers are identified by the
+    /// [`crate::auth::testing::TEST_PEER_HEADER`] metadata, as client certificates would
+    /// identify them, so that tests can call as a service, an operator or nobody.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn with_test_peers(mut self) -> Self {
+        self.peers = PeerSource::TestHeader;
         self
     }
 
@@ -212,6 +247,7 @@ impl Server {
             readiness,
             ready_on_start,
             verifier,
+            peers,
         } = self;
 
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -236,6 +272,7 @@ impl Server {
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
+            .layer(AccessLayer)
             .service(routes);
 
         let readiness = Readiness {
@@ -251,6 +288,13 @@ impl Server {
             max_concurrent_streams = args.max_concurrent_streams,
             "listening"
         );
+        if peers == PeerSource::Plaintext {
+            tracing::warn!(
+                service = name,
+                "plaintext: callers' certificates cannot be checked, so the internal RPCs \
+                 of this service are open to anyone who can reach its port"
+            );
+        }
 
         let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         http2
@@ -288,7 +332,9 @@ impl Server {
                     };
                     let service = ServiceBuilder::new()
                         .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                            let peer = peers.peer(request.headers());
                             request.extensions_mut().insert(info.clone());
+                            request.extensions_mut().insert(peer);
                             request
                         })
                         .service(stack.clone());

@@ -36,7 +36,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-pub use crate::auth::testing::TestIssuer;
+pub use crate::auth::testing::{
+    TEST_PEER_HEADER, TestIssuer, operator_peer, peer_from_test_header, service_peer,
+};
 pub use crate::service::Overrides;
 use crate::service::{Bound, Service, StartError};
 use crate::shutdown::Shutdown;

@@ -10,7 +10,7 @@ use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceCl
 use bazaar_contract::payment::v1::payment_service_client::PaymentServiceClient;
 use bazaar_contract::shipping::v1::shipping_service_client::ShippingServiceClient;
 use chassis::client::{Upstream, UpstreamError};
-use chassis::config::split_addresses;
+use chassis::service::Setup;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -34,12 +34,10 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Channels to every service at the configured addresses; nothing connects until the
-    /// first call.
-    pub fn connect(config: &Config) -> Result<Self, UpstreamError> {
-        let deadline = config.server.default_deadline();
-        let upstream =
-            |name: &str, list: &str| Upstream::connect(name, &split_addresses(list), deadline);
+    /// Channels to every service at the configured addresses, made by the chassis (so that
+    /// each call shows who orders is); nothing connects until the first call.
+    pub fn connect(config: &Config, setup: &Setup<'_>) -> Result<Self, UpstreamError> {
+        let upstream = |name: &'static str, list: &str| setup.upstream(name, list);
         Ok(Self {
             cart: CartServiceClient::new(upstream("cart", &config.cart_addr)?),
             catalog: CatalogServiceClient::new(upstream("catalog", &config.catalog_addr)?),

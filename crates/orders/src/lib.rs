@@ -76,7 +76,7 @@ impl Service for Orders {
     async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
         setup.verify_with_identity(&config.identity)?;
         let store = StoreCell::new();
-        let clients = Clients::connect(config)?;
+        let clients = Clients::connect(config, setup)?;
         let sagas = Sagas::new(
             store.clone(),
             clients,

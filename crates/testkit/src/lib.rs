@@ -36,6 +36,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
+use chassis::auth::Peer;
+use chassis::client::Upstream;
 use chassis::testing::{TempPostgres, wait_until_serving};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -60,9 +62,20 @@ pub struct ShopBuilder {
     without: Vec<&'static str>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
     replacements: BTreeMap<&'static str, String>,
+    test_peers: bool,
 }
 
 impl ShopBuilder {
+    /// Identifies callers by the test metadata entry that stands in for client
+    /// certificates (`chassis::service::Overrides::test_peers`): each service's own calls
+    /// name it, and a test calls as a service, an operator or nobody on a
+    /// [`Shop::channel_as`]. Without it every server is plaintext and
+    /// knows nobody's identity.
+    pub fn test_peers(mut self) -> Self {
+        self.test_peers = true;
+        self
+    }
+
     /// Runs `command` in place of `service`'s own implementation, as a process: the
     /// command gets `--listen ADDRESS --data-dir DIR` appended (run by `sh`, so it may
     /// carry arguments of its own). Its other flags are the command's business.
@@ -156,6 +169,7 @@ impl ShopBuilder {
             addresses,
             flags: configured,
             replacements: self.replacements,
+            test_peers: self.test_peers,
             running: Mutex::new(BTreeMap::new()),
         };
         for spec in services::grpc_services() {
@@ -175,6 +189,7 @@ pub struct Shop {
     addresses: BTreeMap<&'static str, SocketAddr>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
     replacements: BTreeMap<&'static str, String>,
+    test_peers: bool,
     running: Mutex<BTreeMap<&'static str, Running>>,
 }
 
@@ -201,6 +216,7 @@ impl Shop {
             without: Vec::new(),
             flags: BTreeMap::new(),
             replacements: external::from_env(),
+            test_peers: false,
         }
     }
 
@@ -219,6 +235,25 @@ impl Shop {
         Channel::from_shared(self.endpoint(service))
             .expect("an http URL is a valid endpoint")
             .connect_lazy()
+    }
+
+    /// A channel to `service` on which every call comes from `caller`: a service of the
+    /// shop, an operator, or a caller without a certificate ([`Peer::Anonymous`]). The shop
+    /// must have been built with [`ShopBuilder::test_peers`], whose metadata entry stands in
+    /// for the client certificate that names the caller.
+    ///
+    /// # Panics
+    /// When `caller` is [`Peer::Unverified`], which is a kind of server, not of caller.
+    pub fn channel_as(&self, service: &str, caller: &Peer) -> Upstream {
+        let address = [self.endpoint(service)];
+        let upstream = Upstream::connect(service, &address, Duration::from_secs(10))
+            .expect("an http URL is a valid endpoint");
+        match caller {
+            Peer::Service(name) => upstream.presenting(chassis::testing::service_peer(name)),
+            Peer::Operator(name) => upstream.presenting(chassis::testing::operator_peer(name)),
+            Peer::Anonymous => upstream,
+            Peer::Unverified => panic!("a caller cannot be Unverified; only a server can"),
+        }
     }
 
     /// The directory every service keeps its files in.
@@ -297,7 +332,7 @@ impl Shop {
         // A port just released can take a moment to be bindable again.
         let running = loop {
             let (bound_tx, bound_rx) = oneshot::channel();
-            let running = spawn(name, args.clone(), bound_tx);
+            let running = spawn(name, args.clone(), self.test_peers, bound_tx);
             match bound_rx.await {
                 Ok(Ok(())) => break running,
                 Ok(Err(error)) if started.elapsed() < READY_WITHIN => {
@@ -377,6 +412,7 @@ fn free_address() -> SocketAddr {
 fn spawn(
     name: &'static str,
     args: Vec<String>,
+    test_peers: bool,
     bound: oneshot::Sender<Result<(), String>>,
 ) -> Running {
     let shutdown = Shutdown::new();
@@ -393,7 +429,7 @@ fn spawn(
                 .map_err(|e| format!("{name}: no runtime: {e}"))?;
             let result = runtime.block_on(async move {
                 tokio::select! {
-                    result = services::run(name, args, stop, bound) => result,
+                    result = services::run(name, args, test_peers, stop, bound) => result,
                     _ = killed => Err(format!("{name} killed")),
                 }
             });

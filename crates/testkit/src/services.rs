@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use chassis::Shutdown;
-use chassis::service::Launch;
+use chassis::service::{Launch, Overrides};
 use chassis::topology::Spec;
 use tokio::sync::oneshot;
 
@@ -45,12 +45,15 @@ pub(crate) fn name(service: &str) -> &'static str {
         .map_or_else(|| panic!("there is no service {service:?}"), |s| s.name)
 }
 
-/// Parses `args` with the service's own `Config`, binds (telling `bound` how that went),
+/// Parses `args` with the service's own `Config`, binds (telling `bound` how that went;
+/// with `test_peers`, callers are named by the test metadata entry, see
+/// [`crate::ShopBuilder::test_peers`]),
 /// and serves until `shutdown`: the same path as `bazaar serve`, without the process's
 /// telemetry set-up.
 pub(crate) async fn run(
     name: &'static str,
     args: Vec<String>,
+    test_peers: bool,
     shutdown: Shutdown,
     bound: oneshot::Sender<Result<(), String>>,
 ) -> Result<(), String> {
@@ -60,9 +63,15 @@ pub(crate) async fn run(
         return Err(message);
     };
     let (told, heard) = oneshot::channel();
+    let overrides = if test_peers {
+        Overrides::default().test_peers()
+    } else {
+        Overrides::default()
+    };
     let launch = Launch {
         process: false,
         bound: Some(told),
+        overrides,
     };
     let args = args.into_iter().map(OsString::from).collect();
     let running = runner.run(args, shutdown, launch);

@@ -65,3 +65,39 @@ fn getrandom_fill(buffer: &mut [u8]) {
     // Tests only: a failure of the OS random source is a broken machine.
     getrandom::fill(buffer).expect("the operating system provides randomness");
 }
+
+/// The metadata entry that names the caller's identity on a server started with
+/// [`crate::service::Overrides::test_peers`], in place of a client certificate:
+/// `service/<name>` or `operator/<name>`. Only test builds have it; a server without that
+/// override never reads it.
+pub const TEST_PEER_HEADER: &str = "x-bazaar-test-peer";
+
+/// The value of [`TEST_PEER_HEADER`] that names service `name`.
+pub fn service_peer(name: &str) -> http::HeaderValue {
+    peer_value("service", name)
+}
+
+/// The value of [`TEST_PEER_HEADER`] that names operator `name`.
+pub fn operator_peer(name: &str) -> http::HeaderValue {
+    peer_value("operator", name)
+}
+
+fn peer_value(kind: &str, name: &str) -> http::HeaderValue {
+    http::HeaderValue::try_from(format!("{kind}/{name}"))
+        .unwrap_or_else(|_| panic!("{name:?} is not a name a header can carry"))
+}
+
+/// The peer that [`TEST_PEER_HEADER`] names, as a certificate would; [`super::Peer::Anonymous`]
+/// when the header is absent or names nobody.
+pub fn peer_from_test_header(headers: &http::HeaderMap) -> super::Peer {
+    headers
+        .get(TEST_PEER_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once('/'))
+        .and_then(|(kind, name)| match kind {
+            "service" => super::Peer::from_uri(&super::Peer::service_uri(name)),
+            "operator" => super::Peer::from_uri(&super::Peer::operator_uri(name)),
+            _ => None,
+        })
+        .unwrap_or(super::Peer::Anonymous)
+}

@@ -106,6 +106,7 @@ impl Routes<'_> {
 /// What a service may ask for while it is built: the clock, the stop signal of its
 /// background work, clients of the services it calls, and who checks its callers.
 pub struct Setup<'a> {
+    name: &'static str,
     server: &'a ServerArgs,
     overrides: &'a Overrides,
     stop: Shutdown,
@@ -140,11 +141,16 @@ impl Setup<'_> {
         service: &'static str,
         addresses: &str,
     ) -> Result<Upstream, UpstreamError> {
-        Upstream::connect(
+        let upstream = Upstream::connect(
             service,
             &split_addresses(addresses),
             self.server.default_deadline(),
-        )
+        )?;
+        #[cfg(any(test, feature = "testing"))]
+        if self.overrides.test_peers {
+            return Ok(upstream.presenting(crate::auth::testing::service_peer(self.name)));
+        }
+        Ok(upstream)
     }
 
     /// Checks callers' tokens with the keys identity publishes: fetched when the service
@@ -176,6 +182,8 @@ impl Setup<'_> {
 pub struct Overrides {
     clock: Option<Arc<dyn Clock>>,
     verifier: Option<Verifier>,
+    #[cfg(any(test, feature = "testing"))]
+    test_peers: bool,
 }
 
 impl Debug for Overrides {
@@ -183,7 +191,7 @@ impl Debug for Overrides {
         f.debug_struct("Overrides")
             .field("clock", &self.clock.is_some())
             .field("verifier", &self.verifier.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,6 +205,16 @@ impl Overrides {
     /// Tokens checked by `verifier` rather than with identity's keys.
     pub fn verifier(mut self, verifier: Verifier) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Callers identified by the [`crate::auth::testing::TEST_PEER_HEADER`] metadata in
+    /// place of client certificates, and the service's own outbound calls (through
+    /// [`Setup::upstream`]) naming it there: how tests call as a service, an operator or
+    /// nobody. Test builds only.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn test_peers(mut self) -> Self {
+        self.test_peers = true;
         self
     }
 }
@@ -258,6 +276,7 @@ impl<S: Service> Bound<S> {
         let stop = StopOnDrop(Shutdown::new());
         let args = config.server();
         let mut setup = Setup {
+            name: S::SPEC.name,
             server: args,
             overrides,
             stop: stop.0.clone(),
@@ -276,6 +295,10 @@ impl<S: Service> Bound<S> {
         let mut server = Server::bind(S::SPEC.name, args, S::SPEC.port).await?;
         if let Some(verifier) = verifier {
             server = server.with_auth(verifier);
+        }
+        #[cfg(any(test, feature = "testing"))]
+        if overrides.test_peers {
+            server = server.with_test_peers();
         }
         service.routes(&mut Routes {
             server: &mut server,
