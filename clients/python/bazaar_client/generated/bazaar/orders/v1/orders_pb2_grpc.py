@@ -131,6 +131,8 @@ class OrdersServiceServicer:
         different parameters; ABORTED when a call with the same `request_id` is still in
         progress; UNAVAILABLE when cart, catalog or shipping cannot be reached (retry with
         the same `request_id`).
+
+        Access: user (a valid user or guest token; own resources only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -138,6 +140,9 @@ class OrdersServiceServicer:
 
     def GetOrder(self, request, context):
         """Gets one of the caller's orders, in its current state.
+
+        Access: user (a valid user or guest token; own resources only). Another shopper's order
+        is NOT_FOUND.
 
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for an empty
         id; NOT_FOUND when the caller has no order with this id (including orders of other
@@ -151,6 +156,8 @@ class OrdersServiceServicer:
         """Lists the caller's orders in every state, newest first (by `create_time`, then by
         id).
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a negative
         `page_size` or a bad `page_token`.
         """
@@ -160,7 +167,7 @@ class OrdersServiceServicer:
 
     def StreamOrderEvents(self, request, context):
         """Streams order events, from a position, in order, and keeps the stream open to
-        deliver new events as they happen. Internal.
+        deliver new events as they happen.
 
         Every order that is recorded produces exactly one final event, ORDER_EVENT_TYPE_PLACED
         or ORDER_EVENT_TYPE_FAILED (more types may be added: skip unknown ones), written in
@@ -174,6 +181,9 @@ class OrdersServiceServicer:
         `event_id`. The server may end the stream at any time (for example when it shuts
         down), with OK or UNAVAILABLE: reconnect with backoff. Do not set a deadline on this
         call; the stream may be silent for long periods.
+
+        Access: internal (the notification or recommendation services), or operator (an operator
+        certificate). The events carry shoppers' personal data.
 
         Errors: INVALID_ARGUMENT for a negative `after_sequence`.
         """
