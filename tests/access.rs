@@ -292,3 +292,28 @@ async fn every_rpc_answers_each_caller_as_its_rule_says() {
     }
     shop.shutdown().await;
 }
+
+/// docs/security.md renders the table for readers; it must say what the code says.
+#[test]
+fn the_table_of_the_docs_is_the_table_of_the_code() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/security.md"),
+    )
+    .expect("docs/security.md");
+    let documented: Vec<(String, String)> = doc
+        .lines()
+        .skip_while(|line| !line.starts_with("| method | who may call |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let mut cells = line.split('|').map(str::trim).skip(1);
+            let path = cells.next()?.trim_matches('`').to_owned();
+            Some((path, cells.next()?.to_owned()))
+        })
+        .collect();
+    let coded: Vec<(String, String)> = RULES
+        .iter()
+        .map(|(path, rule)| ((*path).to_owned(), rule.describe()))
+        .collect();
+    assert_eq!(documented, coded);
+}

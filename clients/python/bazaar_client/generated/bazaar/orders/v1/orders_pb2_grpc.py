@@ -36,9 +36,10 @@ class OrdersServiceStub:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or
@@ -87,9 +88,10 @@ class OrdersServiceServicer:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or
@@ -233,9 +235,10 @@ class OrdersService:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or
