@@ -256,7 +256,10 @@ async fn the_layer_answers_a_refusal_as_a_grpc_response_before_the_handler() {
     let response = access.clone().oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), http::StatusCode::OK);
     assert_eq!(
-        response.headers().get("grpc-status").map(|v| v.as_bytes()),
+        response
+            .headers()
+            .get("grpc-status")
+            .map(http::HeaderValue::as_bytes),
         Some(format!("{}", Code::PermissionDenied as i32).as_bytes())
     );
     assert!(response.body().is_empty(), "the handler must not run");
