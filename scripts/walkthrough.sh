@@ -81,7 +81,8 @@ out=$(rpc 127.0.0.1:50058 bazaar.orders.v1.OrdersService/GetOrder "{\"order_id\"
 
 echo "== notification sent the confirmation"
 for _ in $(seq 1 100); do
-    out=$(grpcurl -cacert "$data/pki/ca.crt" -d "{\"order_id\": \"$order_id\"}" 127.0.0.1:50059 \
+    out=$(grpcurl -cacert "$data/pki/ca.crt" -H "authorization: Bearer $guest" \
+        -d "{\"order_id\": \"$order_id\"}" 127.0.0.1:50059 \
         bazaar.notification.v1.NotificationService/ListNotifications)
     grep -q '"recipient"' <<<"$out" && break
     sleep 0.1

@@ -84,6 +84,7 @@ contract_package!(
     "bazaar.recommendation.v1"
 );
 
+pub mod access;
 pub mod values;
 
 /// `bazaar.type.v1` under a name that needs no raw identifier.

@@ -368,13 +368,13 @@ async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres:
         .expect("checkout does not need notification");
         assert_eq!(order.state(), OrderState::Placed);
         ledger.acknowledged(&order, &buyer);
-        placed.push(order.id);
+        placed.push((order.id, buyer));
     }
 
     shop.restart("notification").await;
-    for id in &placed {
+    for (id, buyer) in &placed {
         eventually("the missed confirmation is sent", async || {
-            sent_for(&shop, id).await == 1
+            sent_for(&shop, buyer, id).await == 1
         })
         .await;
     }
@@ -392,13 +392,13 @@ async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres:
     .await
     .expect("the last order");
     ledger.acknowledged(&last, &last_buyer);
-    placed.push(last.id.clone());
+    placed.push((last.id.clone(), last_buyer.clone()));
     eventually("the last confirmation is sent", async || {
-        sent_for(&shop, &last.id).await == 1
+        sent_for(&shop, &last_buyer, &last.id).await == 1
     })
     .await;
-    for id in &placed {
-        assert_eq!(sent_for(&shop, id).await, 1, "order {id}");
+    for (id, buyer) in &placed {
+        assert_eq!(sent_for(&shop, buyer, id).await, 1, "order {id}");
     }
     let messages = std::fs::read_dir(shop.data_dir().join("maildir/new"))
         .expect("the Maildir exists")
@@ -413,14 +413,14 @@ async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres:
     shop.shutdown().await;
 }
 
-/// How many notifications were sent for `order_id`.
-async fn sent_for(shop: &Shop, order_id: &str) -> usize {
+/// How many notifications were sent for `order_id`, as its buyer sees them.
+async fn sent_for(shop: &Shop, buyer: &Token, order_id: &str) -> usize {
     NotificationServiceClient::new(shop.channel("notification"))
-        .list_notifications(ListNotificationsRequest {
+        .list_notifications(buyer.request(ListNotificationsRequest {
             page_size: 100,
             page_token: String::new(),
             order_id: order_id.to_owned(),
-        })
+        }))
         .await
         .map_or(0, |r| r.into_inner().notifications.len())
 }

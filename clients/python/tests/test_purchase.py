@@ -94,7 +94,7 @@ def test_a_guest_buys_a_lamp_in_euros(shop: Bazaar, admin: Bazaar) -> None:
     notifications: list = []
     while time.monotonic() < deadline and not notifications:
         notifications = list(
-            shop.notification.ListNotifications(
+            guest.notification.ListNotifications(
                 notification_pb2.ListNotificationsRequest(order_id=order.id)
             ).notifications
         )

@@ -118,7 +118,7 @@ test("a guest buys a lamp in euros", async () => {
   // Notification reads the order's event asynchronously: poll a little.
   let notifications: Notification[] = [];
   for (let tries = 0; tries < 150 && notifications.length === 0; tries++) {
-    notifications = (await shop.notification.listNotifications({ orderId: order.id })).notifications;
+    notifications = (await guest.notification.listNotifications({ orderId: order.id })).notifications;
     if (notifications.length === 0) {
       await sleep(100);
     }

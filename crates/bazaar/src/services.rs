@@ -39,7 +39,7 @@ pub async fn serve(name: &str, args: Vec<OsString>, shutdown: Shutdown) -> Resul
         runner(name).ok_or_else(|| format!("unknown service {name:?}; known: {}", names()))?;
     let launch = Launch {
         process: true,
-        bound: None,
+        ..Launch::default()
     };
     runner.run(args, shutdown, launch).await
 }

@@ -24,6 +24,8 @@
 //! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
+//! the access rule of the called method (`bazaar_contract::access`, enforced by
+//! [`AccessLayer`]: a caller the rule does not admit is answered before any handler runs),
 //! then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
 //! and v1alpha (grpcurl 1.8 speaks only v1alpha).
 //!
@@ -55,7 +57,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
-use crate::auth::{AuthLayer, Peer, Verifier};
+use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
@@ -269,6 +271,7 @@ impl Server {
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
+            .layer(AccessLayer)
             .service(routes);
 
         let readiness = Readiness {

@@ -110,7 +110,7 @@ pub const PAYMENT: Spec = Spec {
     name: "payment",
     port: 50056,
     role: Role::Critical,
-    calls: &[],
+    calls: &["identity"],
     probe: Probe::Grpc,
     sql: true,
 };
@@ -120,7 +120,7 @@ pub const SHIPPING: Spec = Spec {
     name: "shipping",
     port: 50057,
     role: Role::Critical,
-    calls: &[],
+    calls: &["identity"],
     probe: Probe::Grpc,
     sql: true,
 };
@@ -148,7 +148,7 @@ pub const NOTIFICATION: Spec = Spec {
     name: "notification",
     port: 50059,
     role: Role::Optional,
-    calls: &["orders"],
+    calls: &["identity", "orders"],
     probe: Probe::Grpc,
     sql: true,
 };

@@ -22,9 +22,6 @@ pub enum InventoryError {
     /// Fields the caller must fix.
     #[error("invalid request")]
     Invalid(Vec<FieldViolation>),
-    /// The caller is not an admin.
-    #[error("the caller is not an admin")]
-    NotAdmin,
     /// The request id was used before with other parameters.
     #[error("request id {0:?} was used with other parameters")]
     RequestIdReused(String),
@@ -75,9 +72,6 @@ impl From<InventoryError> for Status {
         let id_metadata = |key: &str, id: String| [(key.to_owned(), id)];
         match error {
             InventoryError::Invalid(violations) => chassis::error::invalid_argument(violations),
-            InventoryError::NotAdmin => {
-                Status::permission_denied("Restock needs a caller with the admin role")
-            }
             InventoryError::RequestIdReused(id) => {
                 ErrorDomain(DOMAIN).request_id_reused([("request_id", id)])
             }

@@ -2,8 +2,11 @@
 //!
 //! Handlers stay thin: fields are parsed first (a bad one becomes an `INVALID_ARGUMENT`
 //! naming it), the store answers, and every failure goes through
-//! [`NotificationError`]'s single mapping to a `Status`. The service is internal: no
-//! caller token is asked for.
+//! [`NotificationError`]'s single mapping to a `Status`. Every call needs a caller's token
+//! (the chassis refuses a call without one before it gets here): a shopper sees only the
+//! notifications of their own orders, whose owner the follower recorded from the order
+//! event; another shopper's notification is NOT_FOUND, as if it did not exist. A token with
+//! the admin role sees every notification.
 
 use bazaar_contract::notification::v1::{
     self as pb, notification_service_server::NotificationService,
@@ -36,14 +39,20 @@ impl NotificationApi {
 
 #[tonic::async_trait]
 impl NotificationService for NotificationApi {
-    #[tracing::instrument(skip_all, fields(order = %request.get_ref().order_id))]
+    #[tracing::instrument(skip_all, fields(order = %request.get_ref().order_id, user))]
     async fn list_notifications(
         &self,
         request: Request<pb::ListNotificationsRequest>,
     ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        let owner = owner(&request)?;
         let request = request.into_inner();
         let mut violations = Violations::new();
-        let paging = Paging::of(&["notifications", &request.order_id]);
+        // The owner is part of the query, so a page token of one caller is refused to another.
+        let paging = Paging::of(&[
+            "notifications",
+            owner.as_deref().unwrap_or("*"),
+            &request.order_id,
+        ]);
         // The position is the send time and id of the last notification of the page before.
         let page = paging.parse_with(&request, &mut violations, |position| {
             TimeAndId::decode(position, POSITION_SEPARATOR)
@@ -56,6 +65,7 @@ impl NotificationService for NotificationApi {
         // One more than asked tells whether another page follows.
         let mut records = store
             .list(
+                owner.as_deref(),
                 order,
                 page.position.as_ref().map(TimeAndId::key),
                 page.size + 1,
@@ -71,17 +81,18 @@ impl NotificationService for NotificationApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(notification = %request.get_ref().notification_id))]
+    #[tracing::instrument(skip_all, fields(notification = %request.get_ref().notification_id, user))]
     async fn get_notification(
         &self,
         request: Request<pb::GetNotificationRequest>,
     ) -> Result<Response<pb::GetNotificationResponse>, Status> {
+        let owner = owner(&request)?;
         let id = NotificationId::parse(&request.get_ref().notification_id)
             .at("notification_id")
             .map_err(NotificationError::from)?;
         let store = self.store.get()?;
         let record = store
-            .get(id.as_str())
+            .get(id.as_str(), owner.as_deref())
             .await
             .map_err(NotificationError::from)?
             .ok_or_else(|| NotificationError::NotFound(id.as_str().to_owned()))?;
@@ -89,6 +100,14 @@ impl NotificationService for NotificationApi {
             notification: Some(to_pb(record)),
         }))
     }
+}
+
+/// Whose notifications the caller may see: their own (`Some` of their user id), or every
+/// one (`None`) for an admin.
+fn owner<T>(request: &Request<T>) -> Result<Option<String>, Status> {
+    let caller = chassis::auth::caller(request)?;
+    tracing::Span::current().record("user", caller.user_id.as_str());
+    Ok((!caller.is_admin()).then_some(caller.user_id))
 }
 
 fn to_pb(record: NotificationRecord) -> pb::Notification {

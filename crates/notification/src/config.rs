@@ -1,10 +1,12 @@
-//! The notification service's settings: the shared server flags, its store, its Maildir
-//! folder, the sender address, and where orders is.
+//! The notification service's settings: the shared server flags, where identity is (for
+//! the keys that verify shoppers' tokens), its store, its Maildir folder, the sender
+//! address, and where orders is.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chassis::ServerArgs;
+use chassis::config::IdentityArgs;
 use clap::Parser;
 
 use crate::domain::MailFrom;
@@ -19,6 +21,11 @@ pub struct Config {
     /// Settings shared by every service.
     #[command(flatten)]
     pub server: ServerArgs,
+
+    /// Where identity is, for the keys that verify callers' tokens (an admin's, or a
+    /// shopper's).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
 
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `notification.db` in the data directory.
@@ -59,6 +66,11 @@ impl Config {
     pub fn for_tests(data_dir: impl Into<PathBuf>, orders_addr: impl Into<String>) -> Self {
         Self {
             server: ServerArgs::for_tests(data_dir),
+            identity: IdentityArgs {
+                // Tests give the service a verifier of their own; nothing listens here.
+                identity_addr: "127.0.0.1:1".to_owned(),
+                signing_keys_refresh_secs: 600,
+            },
             database_url: None,
             maildir: None,
             mail_from: MailFrom::default(),

@@ -178,6 +178,8 @@ pub struct Confirmation {
     /// The event it answers.
     pub event_id: String,
     pub order_id: String,
+    /// The shopper whose order it is (the order's `user_id`).
+    pub user_id: String,
     /// Where it goes.
     pub recipient: EmailAddress,
     /// The ordered lines.
@@ -227,6 +229,7 @@ impl Confirmation {
         Ok(Self {
             event_id: event.event_id.clone(),
             order_id,
+            user_id: order.user_id.clone(),
             recipient,
             lines: order.items.iter().map(line).collect(),
             subtotal: amount(&order.subtotal),

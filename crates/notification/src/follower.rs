@@ -193,6 +193,7 @@ impl Confirmations {
             record: NotificationRecord {
                 id: id.as_str().to_owned(),
                 order_id: confirmation.order_id.clone(),
+                user_id: confirmation.user_id.clone(),
                 event_id: confirmation.event_id.clone(),
                 channel: channel.number(),
                 recipient: confirmation.recipient.as_str().to_owned(),

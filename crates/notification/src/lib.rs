@@ -65,6 +65,7 @@ impl Service for Notifier {
 
     /// The channel to orders connects lazily: notification starts while orders is down.
     async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        setup.verify_with_identity(&config.identity)?;
         let orders = setup.upstream("orders", &config.orders_addr)?;
         let follower = Follower::new(
             orders,

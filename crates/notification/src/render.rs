@@ -157,6 +157,7 @@ mod tests {
         Confirmation {
             event_id: "e1".to_owned(),
             order_id: "o-1".to_owned(),
+            user_id: "u-1".to_owned(),
             recipient: EmailAddress::parse("ada@example.com").unwrap(),
             lines: vec![Line {
                 product_id: "evil".to_owned(),

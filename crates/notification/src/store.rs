@@ -9,8 +9,10 @@
 use sqlx::{AnyPool, Row};
 
 /// The notification's migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations =
-    chassis::migrations![1 => "notification", "0001_notification"];
+pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![
+    1 => "notification", "0001_notification",
+    2 => "notification owner", "0002_notification_owner",
+];
 
 /// The event stream whose position is kept (the row of `event_cursors`).
 const ORDERS_STREAM: &str = "orders";
@@ -21,6 +23,9 @@ pub struct NotificationRecord {
     pub id: String,
     /// The order concerned.
     pub order_id: String,
+    /// The shopper whose order it is (the order's `user_id`); empty for notifications
+    /// recorded before owners were kept.
+    pub user_id: String,
     /// The event that caused it.
     pub event_id: String,
     /// The channel's number.
@@ -56,7 +61,7 @@ pub struct NotificationStore {
     pool: AnyPool,
 }
 
-const COLUMNS: &str = "id, order_id, event_id, channel, recipient, subject, send_time_ms";
+const COLUMNS: &str = "id, order_id, user_id, event_id, channel, recipient, subject, send_time_ms";
 
 impl NotificationStore {
     /// Wraps a migrated pool.
@@ -104,12 +109,14 @@ impl NotificationStore {
         let r = &notification.record;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO notifications (id, order_id, event_id, channel, recipient, subject, \
-             send_time_ms, message, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) \
+            "INSERT INTO notifications (id, order_id, user_id, event_id, channel, recipient, \
+             subject, send_time_ms, message, delivered) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0) \
              ON CONFLICT (event_id, channel) DO NOTHING",
         )
         .bind(&r.id)
         .bind(&r.order_id)
+        .bind(&r.user_id)
         .bind(&r.event_id)
         .bind(r.channel)
         .bind(&r.recipient)
@@ -154,10 +161,12 @@ impl NotificationStore {
         Ok(())
     }
 
-    /// Notifications newest first (by send time, then id), only those of `order_id` if
-    /// given, strictly after `after` (a send time and id) in that order, at most `limit`.
+    /// Notifications newest first (by send time, then id), only those of `owner` and of
+    /// `order_id` if given, strictly after `after` (a send time and id) in that order, at
+    /// most `limit`.
     pub async fn list(
         &self,
+        owner: Option<&str>,
         order_id: Option<&str>,
         after: Option<(i64, &str)>,
         limit: u32,
@@ -168,6 +177,9 @@ impl NotificationStore {
             n += 1;
             n
         };
+        if owner.is_some() {
+            conditions.push(format!("user_id = ${}", next()));
+        }
         if order_id.is_some() {
             conditions.push(format!("order_id = ${}", next()));
         }
@@ -188,6 +200,9 @@ impl NotificationStore {
             next()
         );
         let mut query = sqlx::query(&sql);
+        if let Some(owner) = owner {
+            query = query.bind(owner);
+        }
         if let Some(order_id) = order_id {
             query = query.bind(order_id);
         }
@@ -198,15 +213,20 @@ impl NotificationStore {
         rows.iter().map(record_from_row).collect()
     }
 
-    /// One notification.
-    pub async fn get(&self, id: &str) -> Result<Option<NotificationRecord>, sqlx::Error> {
+    /// One notification, if it is `owner`'s (any owner's when `None`).
+    pub async fn get(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+    ) -> Result<Option<NotificationRecord>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM notifications WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        let record = row.as_ref().map(record_from_row).transpose()?;
+        Ok(record.filter(|r| owner.is_none_or(|owner| r.user_id == owner)))
     }
 }
 
@@ -227,6 +247,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, sqlx::
     Ok(NotificationRecord {
         id: row.try_get("id")?,
         order_id: row.try_get("order_id")?,
+        user_id: row.try_get("user_id")?,
         event_id: row.try_get("event_id")?,
         channel: row.try_get("channel")?,
         recipient: row.try_get("recipient")?,

@@ -1,9 +1,11 @@
-//! The shipping service's settings: the shared server flags plus its store.
+//! The shipping service's settings: the shared server flags, where identity is, and its
+//! store.
 //!
-//! Every RPC of shipping is public (GetQuote) or internal (the rest): none reads a caller
-//! token, so it needs no identity address.
+//! GetQuote is public and shipments are for orders, but a shipment may also be read with
+//! an admin's token, so shipping verifies tokens with identity's keys.
 
 use chassis::ServerArgs;
+use chassis::config::IdentityArgs;
 use clap::Parser;
 
 /// Settings of the shipping service.
@@ -16,6 +18,11 @@ pub struct Config {
     /// Settings shared by every service.
     #[command(flatten)]
     pub server: ServerArgs,
+
+    /// Where identity is, for the keys that verify callers' tokens (an admin's, or a
+    /// shopper's).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
 
     /// Database URL: `sqlite://FILE` or `postgres://USER@HOST:PORT/DB`. Defaults to
     /// `shipping.db` in the data directory.
@@ -37,6 +44,11 @@ impl Config {
     ) -> Self {
         Self {
             server: ServerArgs::for_tests(data_dir),
+            identity: IdentityArgs {
+                // Tests give the service a verifier of their own; nothing listens here.
+                identity_addr: "127.0.0.1:1".to_owned(),
+                signing_keys_refresh_secs: 600,
+            },
             database_url: database_url.map(Into::into),
         }
     }

@@ -55,6 +55,7 @@ impl Service for Shipping {
     type Config = Config;
 
     async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        setup.verify_with_identity(&config.identity)?;
         Ok(Self {
             store: StoreCell::new(),
             clock: setup.clock(),

@@ -40,6 +40,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
+use chassis::auth::Peer;
 use chassis::testing::{TempPostgres, wait_until_serving};
 use chassis::tls::Tls;
 use tokio::sync::oneshot;
@@ -256,6 +257,27 @@ impl Shop {
     /// presents the certificate of orders), connecting on first use.
     pub fn channel_with(&self, service: &str, tls: &Tls) -> Channel {
         chassis::testing::connect(self.addr(service), tls)
+    }
+
+    /// A channel to `service` on which every call comes from `caller`, by the client
+    /// certificate of its TLS connection: a service of the shop, the operator, or nobody
+    /// ([`Peer::Anonymous`]: the CA only, no certificate).
+    ///
+    /// # Panics
+    /// When `caller` is [`Peer::Unverified`], which is a kind of server, not of caller, or
+    /// when the shop runs in plaintext, where no certificate names anybody.
+    pub fn channel_as(&self, service: &str, caller: &Peer) -> Channel {
+        assert!(
+            !self.tls.is_plaintext(),
+            "a plaintext shop cannot tell callers apart"
+        );
+        let tls = match caller {
+            Peer::Service(name) => chassis::testing::client_tls(Some(name)),
+            Peer::Operator(_) => chassis::testing::client_tls(Some(chassis::pki::OPERATOR)),
+            Peer::Anonymous => chassis::testing::client_tls(None),
+            Peer::Unverified => panic!("a caller cannot be Unverified; only a server can"),
+        };
+        self.channel_with(service, &tls)
     }
 
     /// The directory every service keeps its files in.

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use chassis::Shutdown;
-use chassis::service::Launch;
+use chassis::service::{Launch, Overrides};
 use chassis::topology::Spec;
 use tokio::sync::oneshot;
 
@@ -60,9 +60,11 @@ pub(crate) async fn run(
         return Err(message);
     };
     let (told, heard) = oneshot::channel();
+    let overrides = Overrides::default();
     let launch = Launch {
         process: false,
         bound: Some(told),
+        overrides,
     };
     let args = args.into_iter().map(OsString::from).collect();
     let running = runner.run(args, shutdown, launch);

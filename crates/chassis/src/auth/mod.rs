@@ -19,6 +19,7 @@
 //! `chassis::testing`). Everything is used through this module:
 //! `chassis::auth::Verifier`, `chassis::auth::caller`, ...
 
+mod access;
 mod keys;
 mod layer;
 mod peer;
@@ -27,6 +28,7 @@ pub mod testing;
 mod token;
 mod verifier;
 
+pub use access::{Access, AccessLayer, check, check_rule};
 pub use layer::{
     Auth, AuthLayer, Authentication, PropagateAuth, PropagateAuthLayer, caller,
     current_authorization,

@@ -150,7 +150,7 @@ impl Setup<'_> {
         service: &'static str,
         addresses: &str,
     ) -> Result<Upstream, UpstreamError> {
-        Upstream::connect(
+        let upstream = Upstream::connect(
             service,
             &split_addresses(addresses),
             self.server.default_deadline(),
@@ -194,7 +194,7 @@ impl Debug for Overrides {
         f.debug_struct("Overrides")
             .field("clock", &self.clock.is_some())
             .field("verifier", &self.verifier.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

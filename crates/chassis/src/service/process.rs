@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use tokio::sync::oneshot;
 
-use super::{Bound, Service, ServiceConfig, StartError};
+use super::{Bound, Overrides, Service, ServiceConfig, StartError};
 use crate::shutdown::Shutdown;
 use crate::topology::Spec;
 
@@ -27,6 +27,16 @@ pub trait Process: Sized + Send + 'static {
     /// Builds it and binds its socket.
     fn bind(config: &Self::Config) -> impl Future<Output = Result<Self, Self::Error>> + Send;
 
+    /// Builds it with a test's [`Overrides`] and binds its socket; what has no use for
+    /// them binds as [`Process::bind`] does.
+    fn bind_with(
+        config: &Self::Config,
+        overrides: &Overrides,
+    ) -> impl Future<Output = Result<Self, Self::Error>> + Send {
+        let _ = overrides;
+        Self::bind(config)
+    }
+
     /// The address it is bound to.
     fn local_addr(&self) -> SocketAddr;
 
@@ -41,6 +51,10 @@ impl<S: Service> Process for Bound<S> {
 
     async fn bind(config: &S::Config) -> Result<Self, StartError> {
         Bound::bind(config).await
+    }
+
+    async fn bind_with(config: &S::Config, overrides: &Overrides) -> Result<Self, StartError> {
+        Bound::bind_with(config, overrides).await
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -95,6 +109,8 @@ pub struct Launch {
     pub process: bool,
     /// Told the bound address (or why binding failed) before serving starts.
     pub bound: Option<oneshot::Sender<Result<SocketAddr, String>>>,
+    /// What a test puts in place of the real thing (nothing, for a process).
+    pub overrides: Overrides,
 }
 
 /// What a [`Runner`] returns: the service's run to its end, or why it failed.
@@ -138,7 +154,11 @@ impl Runner {
 
 fn run_process<P: Process>(args: Vec<OsString>, shutdown: Shutdown, launch: Launch) -> RunFuture {
     Box::pin(async move {
-        let Launch { process, bound } = launch;
+        let Launch {
+            process,
+            bound,
+            overrides,
+        } = launch;
         let refuse = |message: String, bound: Option<oneshot::Sender<_>>| {
             if let Some(bound) = bound {
                 let _ = bound.send(Err(message.clone()));
@@ -155,7 +175,7 @@ fn run_process<P: Process>(args: Vec<OsString>, shutdown: Shutdown, launch: Laun
             tracing::info!(service = P::SPEC.name, ?config, "starting");
         }
         let failed = |error: &P::Error| format!("{}: {}", P::SPEC.name, crate::error::chain(error));
-        let running = match P::bind(&config).await {
+        let running = match P::bind_with(&config, &overrides).await {
             Ok(running) => running,
             Err(error) => return Err(refuse(failed(&error), bound)),
         };

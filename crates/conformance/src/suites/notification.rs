@@ -1,7 +1,8 @@
-//! Notification: the record of messages sent. Alone, the suite checks the listing and
-//! lookup contract; given a shop to place an order in (orders, identity, catalog, cart,
-//! inventory and an admin), it checks that a placed order brings exactly one confirmation
-//! email to the order's address.
+//! Notification: the record of messages sent, each shopper's own. With identity (for a
+//! guest's token), the suite checks the listing and lookup contract; given a shop to place
+//! an order in (orders, identity, catalog, cart, inventory and an admin), it checks that a
+//! placed order brings exactly one confirmation email to the order's address, which its
+//! shopper sees and another does not.
 
 use bazaar_contract::notification::v1::notification_service_client::NotificationServiceClient;
 use bazaar_contract::notification::v1::*;
@@ -12,8 +13,8 @@ use tonic::transport::Channel;
 use super::{instant, pause, show_none};
 use crate::check::{Checked, fail, invalid, ok, refused};
 use crate::pages::walk;
-use crate::shopper::{placed_order, products};
-use crate::target::{Target, unique};
+use crate::shopper::{admin_token, guest, placed_order, products};
+use crate::target::{Target, authorized, unique};
 use crate::{Runner, ensure};
 
 type Client = NotificationServiceClient<Channel>;
@@ -22,18 +23,23 @@ type Client = NotificationServiceClient<Channel>;
 pub async fn run(target: &Target, r: &mut Runner<'_>) {
     let c = NotificationServiceClient::new(target.own());
     r.check(
+        "ListNotifications and GetNotification without a token are UNAUTHENTICATED",
+        without_token(c.clone()),
+    )
+    .await;
+    r.check(
         "ListNotifications: negative page_size or bad page_token is INVALID_ARGUMENT",
-        list_invalid(c.clone()),
+        list_invalid(c.clone(), target.clone()),
     )
     .await;
     r.check(
         "ListNotifications of an order with none is empty",
-        none_for_unknown_order(c.clone()),
+        none_for_unknown_order(c.clone(), target.clone()),
     )
     .await;
     r.check(
         "GetNotification: empty id INVALID_ARGUMENT, unknown id NOT_FOUND",
-        get_errors(c.clone()),
+        get_errors(c.clone(), target.clone()),
     )
     .await;
     r.check(
@@ -48,27 +54,53 @@ pub async fn run(target: &Target, r: &mut Runner<'_>) {
     .await;
 }
 
-async fn list_invalid(mut c: Client) -> Checked {
-    invalid(
-        c.list_notifications(ListNotificationsRequest {
-            page_size: -1,
-            ..Default::default()
+async fn without_token(mut c: Client) -> Checked {
+    refused(
+        c.list_notifications(ListNotificationsRequest::default())
+            .await,
+        Code::Unauthenticated,
+        "ListNotifications(no token)",
+    )?;
+    refused(
+        c.get_notification(GetNotificationRequest {
+            notification_id: unique("no-such-notification"),
         })
+        .await,
+        Code::Unauthenticated,
+        "GetNotification(no token)",
+    )?;
+    Ok(())
+}
+
+async fn list_invalid(mut c: Client, target: Target) -> Checked {
+    let guest = guest(&target).await?;
+    let token = guest.token();
+    invalid(
+        c.list_notifications(authorized(
+            token,
+            ListNotificationsRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+        ))
         .await,
         "page_size",
         "ListNotifications(page_size -1)",
     )?;
     invalid(
-        c.list_notifications(ListNotificationsRequest {
-            page_token: "garbage".into(),
-            ..Default::default()
-        })
+        c.list_notifications(authorized(
+            token,
+            ListNotificationsRequest {
+                page_token: "garbage".into(),
+                ..Default::default()
+            },
+        ))
         .await,
         "page_token",
         "ListNotifications(page_token \"garbage\")",
     )?;
     let page = ok(
-        c.list_notifications(ListNotificationsRequest::default())
+        c.list_notifications(authorized(token, ListNotificationsRequest::default()))
             .await,
         "ListNotifications(page_size 0)",
     )?;
@@ -78,10 +110,13 @@ async fn list_invalid(mut c: Client) -> Checked {
         page.notifications.len()
     );
     let page = ok(
-        c.list_notifications(ListNotificationsRequest {
-            page_size: 100_000,
-            ..Default::default()
-        })
+        c.list_notifications(authorized(
+            token,
+            ListNotificationsRequest {
+                page_size: 100_000,
+                ..Default::default()
+            },
+        ))
         .await,
         "ListNotifications(page_size 100000)",
     )?;
@@ -93,12 +128,16 @@ async fn list_invalid(mut c: Client) -> Checked {
     Ok(())
 }
 
-async fn none_for_unknown_order(mut c: Client) -> Checked {
+async fn none_for_unknown_order(mut c: Client, target: Target) -> Checked {
+    let guest = guest(&target).await?;
     let page = ok(
-        c.list_notifications(ListNotificationsRequest {
-            order_id: unique("no-such-order"),
-            ..Default::default()
-        })
+        c.list_notifications(authorized(
+            guest.token(),
+            ListNotificationsRequest {
+                order_id: unique("no-such-order"),
+                ..Default::default()
+            },
+        ))
         .await,
         "ListNotifications(unknown order)",
     )?;
@@ -110,16 +149,22 @@ async fn none_for_unknown_order(mut c: Client) -> Checked {
     Ok(())
 }
 
-async fn get_errors(mut c: Client) -> Checked {
+async fn get_errors(mut c: Client, target: Target) -> Checked {
+    let guest = guest(&target).await?;
+    let token = guest.token();
     invalid(
-        c.get_notification(GetNotificationRequest::default()).await,
+        c.get_notification(authorized(token, GetNotificationRequest::default()))
+            .await,
         "notification_id",
         "GetNotification(\"\")",
     )?;
     refused(
-        c.get_notification(GetNotificationRequest {
-            notification_id: unique("no-such-notification"),
-        })
+        c.get_notification(authorized(
+            token,
+            GetNotificationRequest {
+                notification_id: unique("no-such-notification"),
+            },
+        ))
         .await,
         Code::NotFound,
         "GetNotification(unknown)",
@@ -127,22 +172,31 @@ async fn get_errors(mut c: Client) -> Checked {
     Ok(())
 }
 
-/// The first page of the notifications of `order`, as ListNotifications answers it now.
-async fn of_order_page(c: &mut Client, order: &Order) -> Checked<ListNotificationsResponse> {
+/// The first page of the notifications of `order`, as ListNotifications answers the caller
+/// of `token` now.
+async fn of_order_page(
+    c: &mut Client,
+    token: &str,
+    order: &Order,
+) -> Checked<ListNotificationsResponse> {
     ok(
-        c.list_notifications(ListNotificationsRequest {
-            order_id: order.id.clone(),
-            ..Default::default()
-        })
+        c.list_notifications(authorized(
+            token,
+            ListNotificationsRequest {
+                order_id: order.id.clone(),
+                ..Default::default()
+            },
+        ))
         .await,
         "ListNotifications(order)",
     )
 }
 
-/// The notifications of `order`, once there is at least one (polled for up to 30 s).
-async fn of_order(c: &mut Client, order: &Order) -> Checked<Vec<Notification>> {
+/// The notifications of `order` the caller of `token` sees, once there is at least one
+/// (polled for up to 30 s).
+async fn of_order(c: &mut Client, token: &str, order: &Order) -> Checked<Vec<Notification>> {
     for _ in 0..300 {
-        let page = of_order_page(c, order).await?;
+        let page = of_order_page(c, token, order).await?;
         if !page.notifications.is_empty() {
             return Ok(page.notifications);
         }
@@ -156,8 +210,9 @@ async fn of_order(c: &mut Client, order: &Order) -> Checked<Vec<Notification>> {
 
 async fn confirmation(mut c: Client, target: Target) -> Checked {
     let product = products(&target, 1).await?.remove(0);
-    let (_, order) = placed_order(&target, &[&product.id], 1).await?;
-    let found = of_order(&mut c, &order).await?;
+    let (buyer, order) = placed_order(&target, &[&product.id], 1).await?;
+    let token = buyer.token();
+    let found = of_order(&mut c, token, &order).await?;
     ensure!(
         found.len() == 1,
         "order {} has {} notifications, expected one confirmation",
@@ -186,9 +241,12 @@ async fn confirmation(mut c: Client, target: Target) -> Checked {
         "the notification lacks an id, event_id or send_time: {n:?}"
     );
     let got = ok(
-        c.get_notification(GetNotificationRequest {
-            notification_id: n.id.clone(),
-        })
+        c.get_notification(authorized(
+            token,
+            GetNotificationRequest {
+                notification_id: n.id.clone(),
+            },
+        ))
         .await,
         "GetNotification",
     )?
@@ -198,8 +256,28 @@ async fn confirmation(mut c: Client, target: Target) -> Checked {
         "GetNotification differs from the listing: {}",
         show_none(&got)
     );
+    // Another shopper sees nothing of it.
+    let stranger = guest(&target).await?;
+    let theirs = of_order_page(&mut c, stranger.token(), &order).await?;
+    ensure!(
+        theirs.notifications.is_empty(),
+        "another shopper lists {} notifications of order {}",
+        theirs.notifications.len(),
+        order.id
+    );
+    refused(
+        c.get_notification(authorized(
+            stranger.token(),
+            GetNotificationRequest {
+                notification_id: n.id.clone(),
+            },
+        ))
+        .await,
+        Code::NotFound,
+        "GetNotification(another shopper's)",
+    )?;
     pause(1_000).await;
-    let later = of_order_page(&mut c, &order).await?;
+    let later = of_order_page(&mut c, token, &order).await?;
     ensure!(
         later.notifications.len() == 1,
         "a second later, order {} has {} notifications",
@@ -210,18 +288,23 @@ async fn confirmation(mut c: Client, target: Target) -> Checked {
 }
 
 async fn list_paged(c: Client, target: Target) -> Checked {
+    let admin = admin_token(&target).await?;
+    let token = admin.as_str();
     let product = products(&target, 1).await?.remove(0);
     let (_, first) = placed_order(&target, &[&product.id], 1).await?;
     let (_, second) = placed_order(&target, &[&product.id], 1).await?;
     let mut client = c.clone();
-    of_order(&mut client, &first).await?;
-    of_order(&mut client, &second).await?;
+    of_order(&mut client, token, &first).await?;
+    of_order(&mut client, token, &second).await?;
     let page = ok(
         client
-            .list_notifications(ListNotificationsRequest {
-                page_size: 2,
-                ..Default::default()
-            })
+            .list_notifications(authorized(
+                token,
+                ListNotificationsRequest {
+                    page_size: 2,
+                    ..Default::default()
+                },
+            ))
             .await,
         "ListNotifications(page_size 2)",
     )?;
@@ -232,20 +315,26 @@ async fn list_paged(c: Client, target: Target) -> Checked {
     );
     let one = ok(
         client
-            .list_notifications(ListNotificationsRequest {
-                page_size: 1,
-                ..Default::default()
-            })
+            .list_notifications(authorized(
+                token,
+                ListNotificationsRequest {
+                    page_size: 1,
+                    ..Default::default()
+                },
+            ))
             .await,
         "ListNotifications(page_size 1)",
     )?;
     let two = ok(
         client
-            .list_notifications(ListNotificationsRequest {
-                page_size: 1,
-                page_token: one.next_page_token.clone(),
-                ..Default::default()
-            })
+            .list_notifications(authorized(
+                token,
+                ListNotificationsRequest {
+                    page_size: 1,
+                    page_token: one.next_page_token.clone(),
+                    ..Default::default()
+                },
+            ))
             .await,
         "ListNotifications(page_size 1, second page)",
     )?;
@@ -264,11 +353,14 @@ async fn list_paged(c: Client, target: Target) -> Checked {
         let mut c = c.clone();
         async move {
             let page = ok(
-                c.list_notifications(ListNotificationsRequest {
-                    page_size: 100,
-                    page_token,
-                    ..Default::default()
-                })
+                c.list_notifications(authorized(
+                    token,
+                    ListNotificationsRequest {
+                        page_size: 100,
+                        page_token,
+                        ..Default::default()
+                    },
+                ))
                 .await,
                 "ListNotifications(page_size 100)",
             )?;
@@ -294,11 +386,14 @@ async fn list_paged(c: Client, target: Target) -> Checked {
     if !page.next_page_token.is_empty() {
         invalid(
             client
-                .list_notifications(ListNotificationsRequest {
-                    page_size: 2,
-                    page_token: page.next_page_token,
-                    order_id: first.id.clone(),
-                })
+                .list_notifications(authorized(
+                    token,
+                    ListNotificationsRequest {
+                        page_size: 2,
+                        page_token: page.next_page_token,
+                        order_id: first.id.clone(),
+                    },
+                ))
                 .await,
             "page_token",
             "ListNotifications(token of the unfiltered listing, with order_id)",

@@ -166,7 +166,7 @@ pub async fn receipt(
     let code = currency_of(&order);
     let (info, confirmation) = tokio::join!(
         currency::info(app, &code),
-        confirmation(app, &order.id, &order.email, order.state)
+        confirmation(app, token, &order.id, &order.email, order.state)
     );
     Ok((view(order, info.as_ref()), confirmation))
 }
@@ -202,9 +202,10 @@ pub async fn list(app: &App, token: &str, page_token: &str) -> Result<OrderList,
     })
 }
 
-/// What to say about the confirmation e-mail; notification is optional, so when it cannot
-/// be asked the page says only that one will come.
-async fn confirmation(app: &App, order_id: &str, email: &str, state: i32) -> String {
+/// What to say about the confirmation e-mail, asked with the shopper's token (notification
+/// shows a shopper only their own); notification is optional, so when it cannot be asked
+/// the page says only that one will come.
+async fn confirmation(app: &App, token: &str, order_id: &str, email: &str, state: i32) -> String {
     if OrderState::try_from(state) != Ok(OrderState::Placed) {
         return String::new();
     }
@@ -217,7 +218,7 @@ async fn confirmation(app: &App, order_id: &str, email: &str, state: i32) -> Str
                 order_id: order_id.to_owned(),
             },
             app.upstreams.deadlines.optional,
-            None,
+            Some(token),
         ))
         .await;
     match sent {

@@ -22,13 +22,110 @@ async fn list(
     running
         .client
         .clone()
-        .list_notifications(ListNotificationsRequest {
+        .list_notifications(running.as_admin(ListNotificationsRequest {
             page_size,
             page_token: page_token.to_owned(),
             order_id: order_id.to_owned(),
-        })
+        }))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// Five of the six orders are user-a's and one (order-5) user-b's: each sees their own,
+/// another's is as if it did not exist, and nobody without a token sees any.
+async fn shoppers_see_their_own_notifications_only(running: &Running, all: &[Notification]) {
+    let mut client = running.client.clone();
+    let mine = |user: &str, order_id: &str| {
+        running.as_user(
+            user,
+            ListNotificationsRequest {
+                page_size: 100,
+                page_token: String::new(),
+                order_id: order_id.to_owned(),
+            },
+        )
+    };
+    let of_a = client.list_notifications(mine("user-a", "")).await.unwrap();
+    let of_a = of_a.into_inner().notifications;
+    assert_eq!(of_a.len(), 5);
+    assert!(of_a.iter().all(|n| n.order_id != "order-5"), "{of_a:?}");
+    let of_b = client.list_notifications(mine("user-b", "")).await.unwrap();
+    let of_b = of_b.into_inner().notifications;
+    assert_eq!(of_b.len(), 1);
+    assert_eq!(of_b[0].order_id, "order-5");
+    // Filtering by another shopper's order shows nothing of it.
+    let other = client
+        .list_notifications(mine("user-a", "order-5"))
+        .await
+        .unwrap();
+    assert!(other.into_inner().notifications.is_empty());
+    let stranger = client.list_notifications(mine("user-c", "")).await.unwrap();
+    assert!(stranger.into_inner().notifications.is_empty());
+
+    // One shopper's page token is no good to another.
+    let first = client
+        .list_notifications(running.as_user(
+            "user-a",
+            ListNotificationsRequest {
+                page_size: 2,
+                ..ListNotificationsRequest::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    let status = client
+        .list_notifications(running.as_user(
+            "user-b",
+            ListNotificationsRequest {
+                page_size: 2,
+                page_token: first.next_page_token.clone(),
+                order_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_invalid_argument(&status, &["page_token"]);
+
+    let of_b_id = &all.iter().find(|n| n.order_id == "order-5").unwrap().id;
+    let got = client
+        .get_notification(running.as_user(
+            "user-b",
+            GetNotificationRequest {
+                notification_id: of_b_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.notification.unwrap().order_id, "order-5");
+    let status = client
+        .get_notification(running.as_user(
+            "user-a",
+            GetNotificationRequest {
+                notification_id: of_b_id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    // No token, or a bad one: nothing at all.
+    let status = client
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let mut forged = tonic::Request::new(GetNotificationRequest {
+        notification_id: of_b_id.clone(),
+    });
+    forged.metadata_mut().insert(
+        chassis::auth::AUTHORIZATION,
+        "Bearer a.b.c".parse().unwrap(),
+    );
+    let status = client.get_notification(forged).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
 }
 
 fn sort_key(n: &Notification) -> (i64, i32, String) {
@@ -46,7 +143,11 @@ async fn the_contract_holds(database_url: Option<String>) {
         ("evt-5", "order-4"),
         ("evt-6", "order-5"),
     ] {
-        orders.push(placed(&orders, event_id, order_id));
+        let mut event = placed(&orders, event_id, order_id);
+        if order_id == "order-5" {
+            event.order.as_mut().expect("an order").user_id = "user-b".to_owned();
+        }
+        orders.push(event);
     }
     let serving = orders.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +226,7 @@ async fn the_contract_holds(database_url: Option<String>) {
     assert_invalid_argument(&status, &["page_token"]);
     // A well-formed token with a position this server never writes.
     let forged = chassis::page::encode(
-        chassis::page::fingerprint(&["notifications", ""]),
+        chassis::page::fingerprint(&["notifications", "*", ""]),
         "not-a-position",
     );
     let status = list(&running, 4, &forged, "").await.unwrap_err();
@@ -134,9 +235,9 @@ async fn the_contract_holds(database_url: Option<String>) {
     // Get.
     let mut client = running.client.clone();
     let got = client
-        .get_notification(GetNotificationRequest {
+        .get_notification(running.as_admin(GetNotificationRequest {
             notification_id: all[0].id.clone(),
-        })
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -147,17 +248,19 @@ async fn the_contract_holds(database_url: Option<String>) {
     assert_eq!(got.channel, NotificationChannel::Email as i32);
     assert_eq!(got.recipient, format!("{}@example.com", got.order_id));
     let status = client
-        .get_notification(GetNotificationRequest::default())
+        .get_notification(running.as_admin(GetNotificationRequest::default()))
         .await
         .unwrap_err();
     assert_invalid_argument(&status, &["notification_id"]);
     let status = client
-        .get_notification(GetNotificationRequest {
+        .get_notification(running.as_admin(GetNotificationRequest {
             notification_id: "no-such-notification".to_owned(),
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
+
+    shoppers_see_their_own_notifications_only(&running, &all).await;
 
     running.stop().await;
     serving.stop().await;
@@ -193,9 +296,12 @@ async fn an_unreachable_database_means_not_serving_not_a_crash() {
     let status = running
         .client
         .clone()
-        .get_notification(GetNotificationRequest {
-            notification_id: "x".to_owned(),
-        })
+        .get_notification(running.as_user(
+            "user-a",
+            GetNotificationRequest {
+                notification_id: "x".to_owned(),
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);

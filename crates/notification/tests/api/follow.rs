@@ -316,6 +316,7 @@ async fn undelivered_notifications_are_delivered_after_a_crash(database_url: Opt
                     .as_str()
                     .to_owned(),
                 order_id: event.order_id.clone(),
+                user_id: "user-a".to_owned(),
                 event_id: event.event_id.clone(),
                 channel: Channel::Email.number(),
                 recipient: "ada@example.com".to_owned(),

@@ -11,7 +11,7 @@ use bazaar_contract::notification::v1::notification_service_client::Notification
 use bazaar_contract::notification::v1::*;
 use bazaar_contract::orders::v1::*;
 use bazaar_contract::types::v1::{Address, Money};
-use chassis::testing::{Overrides, Spawned, eventually};
+use chassis::testing::{Overrides, Spawned, TestIssuer, eventually};
 use notification::{Config, Notifier};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -22,6 +22,8 @@ pub(crate) use bazaar_doubles::orders::OrdersDouble;
 /// A notification service running on port 0.
 pub(crate) struct Running {
     pub client: NotificationServiceClient<Channel>,
+    /// Signs the callers' tokens the service trusts.
+    pub issuer: TestIssuer,
     server: Spawned<Notifier>,
     /// Its Maildir folder.
     pub maildir: PathBuf,
@@ -50,14 +52,39 @@ impl Running {
     /// Starts it with `config`, without waiting for it to be ready.
     pub(crate) async fn launch(config: Config) -> Self {
         let maildir = config.maildir();
-        let server = chassis::testing::start::<Notifier>(&config, &Overrides::default())
+        let issuer = TestIssuer::new();
+        let overrides = Overrides::default().verifier(issuer.verifier());
+        let server = chassis::testing::start::<Notifier>(&config, &overrides)
             .await
             .expect("notification starts");
         Self {
             client: NotificationServiceClient::new(server.channel()),
+            issuer,
             server,
             maildir,
         }
+    }
+
+    /// `message` as a call of `user_id` (a user without roles).
+    pub(crate) fn as_user<T>(&self, user_id: &str, message: T) -> tonic::Request<T> {
+        self.with_token(&self.issuer.bearer(user_id), message)
+    }
+
+    /// `message` as a call of an admin, who sees every notification.
+    pub(crate) fn as_admin<T>(&self, message: T) -> tonic::Request<T> {
+        let mut claims = self.issuer.claims("the-admin");
+        claims.roles = vec!["admin".to_owned()];
+        let bearer = format!("Bearer {}", self.issuer.token(&claims));
+        self.with_token(&bearer, message)
+    }
+
+    fn with_token<T>(&self, bearer: &str, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(
+            chassis::auth::AUTHORIZATION,
+            bearer.parse().expect("a token is ASCII"),
+        );
+        request
     }
 
     /// The health of the notification service.
@@ -95,7 +122,7 @@ impl Running {
         messages
     }
 
-    /// Every notification, through ListNotifications.
+    /// Every notification, through ListNotifications with an admin's token.
     pub(crate) async fn all_notifications(&self, order_id: &str) -> Vec<Notification> {
         let mut all = Vec::new();
         let mut token = String::new();
@@ -103,11 +130,11 @@ impl Running {
             let page = self
                 .client
                 .clone()
-                .list_notifications(ListNotificationsRequest {
+                .list_notifications(self.as_admin(ListNotificationsRequest {
                     page_size: 100,
                     page_token: token,
                     order_id: order_id.to_owned(),
-                })
+                }))
                 .await
                 .expect("list")
                 .into_inner();

@@ -112,6 +112,8 @@ class CartServiceServicer:
     def GetCart(self, request, context):
         """Returns the caller's cart; an empty cart if nothing was ever added.
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -129,6 +131,8 @@ class CartServiceServicer:
         product is not in the cart and the cart already has 100 lines, the call fails with
         FAILED_PRECONDITION (reason "CART_LINE_LIMIT", metadata "max_lines" = "100").
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
         `request_id` or `product_id` or a `quantity` outside 1..=99; FAILED_PRECONDITION for
         the limits above; ALREADY_EXISTS (reason "REQUEST_ID_REUSED") when `request_id` was
@@ -144,6 +148,8 @@ class CartServiceServicer:
         when the product is not in the cart); a product not yet in the cart is added as a
         new last line. Idempotent: safe to retry.
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
         `product_id` or a `quantity` outside 0..=99; FAILED_PRECONDITION (reason
         "CART_LINE_LIMIT") when a new line would exceed 100 lines.
@@ -156,6 +162,8 @@ class CartServiceServicer:
         """Removes a product's line from the caller's cart. Succeeds when the product is not in
         the cart. Idempotent: safe to retry.
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
         `product_id`.
         """
@@ -167,6 +175,8 @@ class CartServiceServicer:
         """Removes every line from the caller's cart, optionally only if the cart is unchanged
         since it was read (see `etag`). Checkout calls it after an order is placed.
         Idempotent without `etag`.
+
+        Access: user (a valid user or guest token; own resources only).
 
         Errors: UNAUTHENTICATED for a missing or bad token; ABORTED (reason "ETAG_MISMATCH")
         when `etag` is set and the cart has changed since: read it again and decide.
@@ -189,6 +199,8 @@ class CartServiceServicer:
         is capped at 99 (the excess is dropped), and guest lines that would exceed 100 lines
         are dropped, in guest-cart order. The guest's cart is left empty. Safe to retry: a
         second call finds the guest cart empty and changes nothing.
+
+        Access: user (a valid user or guest token; own resources only).
 
         Errors: UNAUTHENTICATED for a missing or bad `authorization` token;
         FAILED_PRECONDITION (reason "CALLER_IS_GUEST") when the caller is a guest;

@@ -103,6 +103,8 @@ class CatalogServiceServicer:
         """Lists products, ordered by product id (ascending), optionally only those in one
         category.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for a negative `page_size`, a bad `page_token` or a
         malformed `category_id`; NOT_FOUND when `category_id` names no category.
         """
@@ -112,6 +114,8 @@ class CatalogServiceServicer:
 
     def GetProduct(self, request, context):
         """Gets one product by id.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has this id.
         """
@@ -123,6 +127,8 @@ class CatalogServiceServicer:
         """Gets up to 100 products by id in one call. The response lists the products in the
         order of the request, one entry per requested id (a duplicated id is returned
         twice). All or nothing: if any id is unknown, the call fails.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for more than 100 ids or a malformed id; NOT_FOUND when any
         id names no product: the status message lists every unknown id and there is one
@@ -142,6 +148,8 @@ class CatalogServiceServicer:
         occur in their name, most first (so a product matching every word in its name comes
         before one matching only through its description); ties are ordered by product id.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for an empty or blank query, a query longer than 200
         characters, a negative `page_size` or a bad `page_token`.
         """
@@ -152,6 +160,8 @@ class CatalogServiceServicer:
     def ListCategories(self, request, context):
         """Lists categories, ordered by category id (ascending).
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -160,6 +170,8 @@ class CatalogServiceServicer:
 
     def GetCategory(self, request, context):
         """Gets one category by id.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no category has this id.
         """

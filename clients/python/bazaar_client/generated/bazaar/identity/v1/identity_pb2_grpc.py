@@ -49,9 +49,10 @@ class IdentityServiceStub:
     (RefreshSession and GetCurrentUser stop working) but an access token already issued
     stays accepted elsewhere until it expires, at most 15 minutes later.
 
-    Access: SignUp, LogIn, StartGuestSession, RefreshSession and ListSigningKeys are
-    public (no token needed). LogOut and GetCurrentUser act for the caller named by the
-    access token in the `authorization` metadata; the caller is never a request field.
+    Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
+    and ListSigningKeys are public (the password or the refresh token in the request is the
+    credential). LogOut and GetCurrentUser act for the caller named by the access token in
+    the `authorization` metadata; the caller is never a request field.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 
@@ -129,9 +130,10 @@ class IdentityServiceServicer:
     (RefreshSession and GetCurrentUser stop working) but an access token already issued
     stays accepted elsewhere until it expires, at most 15 minutes later.
 
-    Access: SignUp, LogIn, StartGuestSession, RefreshSession and ListSigningKeys are
-    public (no token needed). LogOut and GetCurrentUser act for the caller named by the
-    access token in the `authorization` metadata; the caller is never a request field.
+    Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
+    and ListSigningKeys are public (the password or the refresh token in the request is the
+    credential). LogOut and GetCurrentUser act for the caller named by the access token in
+    the `authorization` metadata; the caller is never a request field.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 
@@ -147,6 +149,8 @@ class IdentityServiceServicer:
         for it.
 
         A retry after a lost response fails with ALREADY_EXISTS; the client then logs in.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for a malformed email, a password outside the policy or a
         too long display name; ALREADY_EXISTS (reason "EMAIL_TAKEN") when an account with
@@ -165,6 +169,8 @@ class IdentityServiceServicer:
         "TOO_MANY_ATTEMPTS") and a `google.rpc.RetryInfo` detail whose `retry_delay` says
         how long to wait; even a correct password is refused until then.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for an empty email or password; UNAUTHENTICATED (reason
         "INVALID_CREDENTIALS") for an unknown email or a wrong password, deliberately the
         same for both so that the answer does not reveal which emails have accounts;
@@ -179,6 +185,8 @@ class IdentityServiceServicer:
         cart and place orders without an account. After a later SignUp or LogIn the client
         moves the guest's cart with `bazaar.cart.v1.CartService.MergeGuestCart`.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: RESOURCE_EXHAUSTED (reason "TOO_MANY_ATTEMPTS", with RetryInfo) when one
         client opens guest sessions too often.
         """
@@ -189,6 +197,8 @@ class IdentityServiceServicer:
     def RefreshSession(self, request, context):
         """Issues a new access token for a session, given the session's refresh token. The
         refresh token itself stays the same for the life of the session. Safe to retry.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for an empty refresh token; UNAUTHENTICATED (reason
         "SESSION_ENDED") when the refresh token is unknown, or its session has expired or
@@ -204,6 +214,8 @@ class IdentityServiceServicer:
         already issued for it stay accepted by other services until they expire (at most 15
         minutes). Idempotent: logging out an already ended session succeeds.
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED when the token is missing, malformed, badly signed or
         expired.
         """
@@ -215,6 +227,8 @@ class IdentityServiceServicer:
         """Returns the caller ("who am I"): the user or guest named by the access token in the
         `authorization` metadata. Unlike offline token verification, this checks that the
         session is still open.
+
+        Access: user (a valid user or guest token; own resources only).
 
         Errors: UNAUTHENTICATED when the token is missing, malformed, badly signed or
         expired, or (reason "SESSION_ENDED") its session has ended.
@@ -233,6 +247,8 @@ class IdentityServiceServicer:
         key of every valid token. A verifier that meets an unknown `kid` may refresh at once,
         at most once every 30 seconds, and must otherwise reject the token. Keep serving
         with the cached keys when this RPC is unavailable.
+
+        Access: public (anyone, no credentials needed).
 
         Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
         """
@@ -310,9 +326,10 @@ class IdentityService:
     (RefreshSession and GetCurrentUser stop working) but an access token already issued
     stays accepted elsewhere until it expires, at most 15 minutes later.
 
-    Access: SignUp, LogIn, StartGuestSession, RefreshSession and ListSigningKeys are
-    public (no token needed). LogOut and GetCurrentUser act for the caller named by the
-    access token in the `authorization` metadata; the caller is never a request field.
+    Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
+    and ListSigningKeys are public (the password or the refresh token in the request is the
+    credential). LogOut and GetCurrentUser act for the caller named by the access token in
+    the `authorization` metadata; the caller is never a request field.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 

@@ -39,12 +39,10 @@ class InventoryServiceStub:
     goods are sold); ReleaseReservation, or reaching the expiry time, returns them to
     `available`. An expired reservation can no longer be committed.
 
-    Access: GetStock and BatchGetStock are public (no token needed). Restock needs the
-    caller, named by the access token in the `authorization` metadata (`Bearer <access
-    token>`, issued by identity), to have the admin role. ReserveStock, GetReservation,
-    CommitReservation and ReleaseReservation are internal: called by other bazaar
-    services (the checkout in orders) on the private network, with no user token needed;
-    the storefront never exposes them.
+    Access: each RPC says who may call it. GetStock and BatchGetStock are public; Restock
+    needs an admin token (`Bearer <access token>` in the `authorization` metadata) or an
+    operator certificate; the reservation RPCs are for the checkout in orders, identified by
+    its client certificate. The storefront never exposes them.
 
     Idempotency: Restock and ReserveStock take a `request_id`: a client-chosen unique id,
     1..=64 characters of [A-Za-z0-9_-], a UUID recommended. A retry with the same id and
@@ -118,12 +116,10 @@ class InventoryServiceServicer:
     goods are sold); ReleaseReservation, or reaching the expiry time, returns them to
     `available`. An expired reservation can no longer be committed.
 
-    Access: GetStock and BatchGetStock are public (no token needed). Restock needs the
-    caller, named by the access token in the `authorization` metadata (`Bearer <access
-    token>`, issued by identity), to have the admin role. ReserveStock, GetReservation,
-    CommitReservation and ReleaseReservation are internal: called by other bazaar
-    services (the checkout in orders) on the private network, with no user token needed;
-    the storefront never exposes them.
+    Access: each RPC says who may call it. GetStock and BatchGetStock are public; Restock
+    needs an admin token (`Bearer <access token>` in the `authorization` metadata) or an
+    operator certificate; the reservation RPCs are for the checkout in orders, identified by
+    its client certificate. The storefront never exposes them.
 
     Idempotency: Restock and ReserveStock take a `request_id`: a client-chosen unique id,
     1..=64 characters of [A-Za-z0-9_-], a UUID recommended. A retry with the same id and
@@ -143,6 +139,8 @@ class InventoryServiceServicer:
     def GetStock(self, request, context):
         """Gets the stock of one product. Public.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for a malformed `product_id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -153,6 +151,8 @@ class InventoryServiceServicer:
         """Gets the stock of up to 100 products, in the order of the request, one entry per
         requested id (duplicates are returned twice). Public.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for more than 100 ids or a malformed id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -162,6 +162,8 @@ class InventoryServiceServicer:
     def Restock(self, request, context):
         """Adds units of a product to stock (goods received). They become `available` at once.
         Requires a caller with the admin role.
+
+        Access: admin (a token with the admin role), or operator (an operator certificate).
 
         Errors: UNAUTHENTICATED for a missing or bad token; PERMISSION_DENIED when the
         caller is not an admin; INVALID_ARGUMENT for a malformed `request_id` or
@@ -174,7 +176,9 @@ class InventoryServiceServicer:
 
     def ReserveStock(self, request, context):
         """Reserves units of one or more products until `ttl` passes, all or nothing: either
-        every line is reserved, or nothing is and the call fails. Internal.
+        every line is reserved, or nothing is and the call fails.
+
+        Access: internal (the orders service).
 
         Errors: INVALID_ARGUMENT for a malformed `request_id`, 0 or more than 100 lines, a
         product listed twice, a malformed `product_id`, a `quantity` outside 1..=10,000, a
@@ -190,7 +194,9 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetReservation(self, request, context):
-        """Gets a reservation in its current state. Internal.
+        """Gets a reservation in its current state.
+
+        Access: internal (the orders service), or operator (an operator certificate).
 
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id.
         """
@@ -201,7 +207,9 @@ class InventoryServiceServicer:
     def CommitReservation(self, request, context):
         """Commits an ACTIVE reservation: its units leave stock for good (`reserved` and the
         units on hand decrease) and it becomes COMMITTED. Idempotent: committing a
-        COMMITTED reservation returns it unchanged. Internal.
+        COMMITTED reservation returns it unchanged.
+
+        Access: internal (the orders service).
 
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id;
         FAILED_PRECONDITION with reason "RESERVATION_EXPIRED" when it has expired, or
@@ -214,7 +222,9 @@ class InventoryServiceServicer:
     def ReleaseReservation(self, request, context):
         """Releases an ACTIVE reservation: its units become `available` again and it becomes
         RELEASED. Idempotent: releasing a RELEASED or EXPIRED reservation returns it
-        unchanged. Used to compensate a failed checkout. Internal.
+        unchanged. Used to compensate a failed checkout.
+
+        Access: internal (the orders service).
 
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id;
         FAILED_PRECONDITION (reason "RESERVATION_COMMITTED") when it was committed: sold
@@ -284,12 +294,10 @@ class InventoryService:
     goods are sold); ReleaseReservation, or reaching the expiry time, returns them to
     `available`. An expired reservation can no longer be committed.
 
-    Access: GetStock and BatchGetStock are public (no token needed). Restock needs the
-    caller, named by the access token in the `authorization` metadata (`Bearer <access
-    token>`, issued by identity), to have the admin role. ReserveStock, GetReservation,
-    CommitReservation and ReleaseReservation are internal: called by other bazaar
-    services (the checkout in orders) on the private network, with no user token needed;
-    the storefront never exposes them.
+    Access: each RPC says who may call it. GetStock and BatchGetStock are public; Restock
+    needs an admin token (`Bearer <access token>` in the `authorization` metadata) or an
+    operator certificate; the reservation RPCs are for the checkout in orders, identified by
+    its client certificate. The storefront never exposes them.
 
     Idempotency: Restock and ReserveStock take a `request_id`: a client-chosen unique id,
     1..=64 characters of [A-Za-z0-9_-], a UUID recommended. A retry with the same id and

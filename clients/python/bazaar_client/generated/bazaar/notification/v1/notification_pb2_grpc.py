@@ -35,8 +35,9 @@ class NotificationServiceStub:
     delivered twice. Notification is an optional feature: while this service is down,
     checkout works and the messages are sent when it is back.
 
-    Access: internal. Called by operators and tests on the private network, with no user
-    token needed; the storefront never exposes it. Notifications carry personal data.
+    Access: each RPC says who may call it. A shopper's token lists the notifications of that
+    shopper's own orders; an admin token lists every notification. Notifications carry
+    personal data.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field. Any RPC may also fail with UNAVAILABLE (retry with backoff)
@@ -71,8 +72,9 @@ class NotificationServiceServicer:
     delivered twice. Notification is an optional feature: while this service is down,
     checkout works and the messages are sent when it is back.
 
-    Access: internal. Called by operators and tests on the private network, with no user
-    token needed; the storefront never exposes it. Notifications carry personal data.
+    Access: each RPC says who may call it. A shopper's token lists the notifications of that
+    shopper's own orders; an admin token lists every notification. Notifications carry
+    personal data.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field. Any RPC may also fail with UNAVAILABLE (retry with backoff)
@@ -83,6 +85,9 @@ class NotificationServiceServicer:
         """Lists sent notifications, newest first (by `send_time`, then by id), optionally only
         those of one order.
 
+        Access: user (a valid user or guest token; own resources only). A shopper sees the
+        notifications of their own orders; a token with the admin role sees every notification.
+
         Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -91,6 +96,9 @@ class NotificationServiceServicer:
 
     def GetNotification(self, request, context):
         """Gets one sent notification.
+
+        Access: user (a valid user or guest token; own resources only). Another shopper's
+        notification is NOT_FOUND; a token with the admin role sees every notification.
 
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no notification has this
         id.
@@ -130,8 +138,9 @@ class NotificationService:
     delivered twice. Notification is an optional feature: while this service is down,
     checkout works and the messages are sent when it is back.
 
-    Access: internal. Called by operators and tests on the private network, with no user
-    token needed; the storefront never exposes it. Notifications carry personal data.
+    Access: each RPC says who may call it. A shopper's token lists the notifications of that
+    shopper's own orders; an admin token lists every notification. Notifications carry
+    personal data.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field. Any RPC may also fail with UNAVAILABLE (retry with backoff)

@@ -36,9 +36,10 @@ class OrdersServiceStub:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or
@@ -87,9 +88,10 @@ class OrdersServiceServicer:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or
@@ -131,6 +133,8 @@ class OrdersServiceServicer:
         different parameters; ABORTED when a call with the same `request_id` is still in
         progress; UNAVAILABLE when cart, catalog or shipping cannot be reached (retry with
         the same `request_id`).
+
+        Access: user (a valid user or guest token; own resources only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -138,6 +142,9 @@ class OrdersServiceServicer:
 
     def GetOrder(self, request, context):
         """Gets one of the caller's orders, in its current state.
+
+        Access: user (a valid user or guest token; own resources only). Another shopper's order
+        is NOT_FOUND.
 
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for an empty
         id; NOT_FOUND when the caller has no order with this id (including orders of other
@@ -151,6 +158,8 @@ class OrdersServiceServicer:
         """Lists the caller's orders in every state, newest first (by `create_time`, then by
         id).
 
+        Access: user (a valid user or guest token; own resources only).
+
         Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a negative
         `page_size` or a bad `page_token`.
         """
@@ -160,7 +169,7 @@ class OrdersServiceServicer:
 
     def StreamOrderEvents(self, request, context):
         """Streams order events, from a position, in order, and keeps the stream open to
-        deliver new events as they happen. Internal.
+        deliver new events as they happen.
 
         Every order that is recorded produces exactly one final event, ORDER_EVENT_TYPE_PLACED
         or ORDER_EVENT_TYPE_FAILED (more types may be added: skip unknown ones), written in
@@ -174,6 +183,9 @@ class OrdersServiceServicer:
         `event_id`. The server may end the stream at any time (for example when it shuts
         down), with OK or UNAVAILABLE: reconnect with backoff. Do not set a deadline on this
         call; the stream may be silent for long periods.
+
+        Access: internal (the notification or recommendation services), or operator (an operator
+        certificate). The events carry shoppers' personal data.
 
         Errors: INVALID_ARGUMENT for a negative `after_sequence`.
         """
@@ -223,9 +235,10 @@ class OrdersService:
     exists). A missing, malformed, badly signed or expired token fails with
     UNAUTHENTICATED.
 
-    StreamOrderEvents is internal: other bazaar services (notification, recommendation)
-    read it on the private network, with no user token needed; the storefront never
-    exposes it. Events carry personal data (email, address).
+    StreamOrderEvents is internal: only the notification and recommendation services
+    (named by the client certificates of their connections) and operators read it, with no
+    user token; the storefront never exposes it. Events carry personal data (email,
+    address).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `shipping_address.postal_code` or

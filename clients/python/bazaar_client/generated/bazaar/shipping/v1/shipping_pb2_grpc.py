@@ -38,10 +38,10 @@ class ShippingServiceStub:
     waived; delivered in 7 days.
     For example 2 units to "US" cost 6.97 USD; 12 units to "DE" cost 10.00 USD.
 
-    Access: GetQuote is public (no token needed; the storefront shows estimates with
-    it). CreateShipment, CancelShipment and GetShipment are internal: called by other
-    bazaar services (the checkout in orders) on the private network, with no user token
-    needed; the storefront never exposes them.
+    Access: each RPC says who may call it. GetQuote is public (the storefront shows
+    estimates with it); CreateShipment and CancelShipment are for the checkout in orders
+    only, identified by its client certificate; GetShipment also for an admin token or an
+    operator certificate.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `address.country_code` or `items[1].quantity`;
@@ -91,10 +91,10 @@ class ShippingServiceServicer:
     waived; delivered in 7 days.
     For example 2 units to "US" cost 6.97 USD; 12 units to "DE" cost 10.00 USD.
 
-    Access: GetQuote is public (no token needed; the storefront shows estimates with
-    it). CreateShipment, CancelShipment and GetShipment are internal: called by other
-    bazaar services (the checkout in orders) on the private network, with no user token
-    needed; the storefront never exposes them.
+    Access: each RPC says who may call it. GetQuote is public (the storefront shows
+    estimates with it); CreateShipment and CancelShipment are for the checkout in orders
+    only, identified by its client certificate; GetShipment also for an admin token or an
+    operator certificate.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `address.country_code` or `items[1].quantity`;
@@ -108,6 +108,8 @@ class ShippingServiceServicer:
         in the service comment. Read-only: nothing is stored or reserved, and the same input
         always gives the same quote.
 
+        Access: public (anyone, no credentials needed).
+
         Errors: INVALID_ARGUMENT for an incomplete or malformed address, 0 or more than 100
         items, a malformed `product_id` or a `quantity` outside 1..=99.
         """
@@ -118,6 +120,8 @@ class ShippingServiceServicer:
     def CreateShipment(self, request, context):
         """Creates the shipment of a placed order: the parcel will be sent to `address`. An
         order has at most one shipment that is not CANCELLED.
+
+        Access: internal (the orders service).
 
         Errors: INVALID_ARGUMENT as for GetQuote, and for a malformed `request_id` or an
         empty or too long `order_id`; ALREADY_EXISTS with reason "ORDER_ALREADY_SHIPPED"
@@ -133,6 +137,8 @@ class ShippingServiceServicer:
         """Cancels a shipment that has not left yet; used to compensate a failed checkout.
         Idempotent: cancelling a CANCELLED shipment returns it unchanged.
 
+        Access: internal (the orders service).
+
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no shipment has this id;
         FAILED_PRECONDITION (reason "SHIPMENT_DISPATCHED") if a future state means the
         parcel has already left (never happens with the states defined today).
@@ -143,6 +149,9 @@ class ShippingServiceServicer:
 
     def GetShipment(self, request, context):
         """Gets one shipment.
+
+        Access: internal (the orders service), or admin (a token with the admin role), or
+        operator (an operator certificate).
 
         Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no shipment has this id.
         """
@@ -194,10 +203,10 @@ class ShippingService:
     waived; delivered in 7 days.
     For example 2 units to "US" cost 6.97 USD; 12 units to "DE" cost 10.00 USD.
 
-    Access: GetQuote is public (no token needed; the storefront shows estimates with
-    it). CreateShipment, CancelShipment and GetShipment are internal: called by other
-    bazaar services (the checkout in orders) on the private network, with no user token
-    needed; the storefront never exposes them.
+    Access: each RPC says who may call it. GetQuote is public (the storefront shows
+    estimates with it); CreateShipment and CancelShipment are for the checkout in orders
+    only, identified by its client certificate; GetShipment also for an admin token or an
+    operator certificate.
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field, for example `address.country_code` or `items[1].quantity`;

@@ -395,6 +395,8 @@ export const CartService: GenService<{
   /**
    * Returns the caller's cart; an empty cart if nothing was ever added.
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * Errors: UNAUTHENTICATED for a missing or bad token.
    *
    * @generated from rpc bazaar.cart.v1.CartService.GetCart
@@ -415,6 +417,8 @@ export const CartService: GenService<{
    * product is not in the cart and the cart already has 100 lines, the call fails with
    * FAILED_PRECONDITION (reason "CART_LINE_LIMIT", metadata "max_lines" = "100").
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
    * `request_id` or `product_id` or a `quantity` outside 1..=99; FAILED_PRECONDITION for
    * the limits above; ALREADY_EXISTS (reason "REQUEST_ID_REUSED") when `request_id` was
@@ -433,6 +437,8 @@ export const CartService: GenService<{
    * when the product is not in the cart); a product not yet in the cart is added as a
    * new last line. Idempotent: safe to retry.
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
    * `product_id` or a `quantity` outside 0..=99; FAILED_PRECONDITION (reason
    * "CART_LINE_LIMIT") when a new line would exceed 100 lines.
@@ -448,6 +454,8 @@ export const CartService: GenService<{
    * Removes a product's line from the caller's cart. Succeeds when the product is not in
    * the cart. Idempotent: safe to retry.
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a malformed
    * `product_id`.
    *
@@ -462,6 +470,8 @@ export const CartService: GenService<{
    * Removes every line from the caller's cart, optionally only if the cart is unchanged
    * since it was read (see `etag`). Checkout calls it after an order is placed.
    * Idempotent without `etag`.
+   *
+   * Access: user (a valid user or guest token; own resources only).
    *
    * Errors: UNAUTHENTICATED for a missing or bad token; ABORTED (reason "ETAG_MISMATCH")
    * when `etag` is set and the cart has changed since: read it again and decide.
@@ -487,6 +497,8 @@ export const CartService: GenService<{
    * is capped at 99 (the excess is dropped), and guest lines that would exceed 100 lines
    * are dropped, in guest-cart order. The guest's cart is left empty. Safe to retry: a
    * second call finds the guest cart empty and changes nothing.
+   *
+   * Access: user (a valid user or guest token; own resources only).
    *
    * Errors: UNAUTHENTICATED for a missing or bad `authorization` token;
    * FAILED_PRECONDITION (reason "CALLER_IS_GUEST") when the caller is a guest;

@@ -464,6 +464,8 @@ export const CatalogService: GenService<{
    * Lists products, ordered by product id (ascending), optionally only those in one
    * category.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for a negative `page_size`, a bad `page_token` or a
    * malformed `category_id`; NOT_FOUND when `category_id` names no category.
    *
@@ -476,6 +478,8 @@ export const CatalogService: GenService<{
   },
   /**
    * Gets one product by id.
+   *
+   * Access: public (anyone, no credentials needed).
    *
    * Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has this id.
    *
@@ -490,6 +494,8 @@ export const CatalogService: GenService<{
    * Gets up to 100 products by id in one call. The response lists the products in the
    * order of the request, one entry per requested id (a duplicated id is returned
    * twice). All or nothing: if any id is unknown, the call fails.
+   *
+   * Access: public (anyone, no credentials needed).
    *
    * Errors: INVALID_ARGUMENT for more than 100 ids or a malformed id; NOT_FOUND when any
    * id names no product: the status message lists every unknown id and there is one
@@ -512,6 +518,8 @@ export const CatalogService: GenService<{
    * occur in their name, most first (so a product matching every word in its name comes
    * before one matching only through its description); ties are ordered by product id.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for an empty or blank query, a query longer than 200
    * characters, a negative `page_size` or a bad `page_token`.
    *
@@ -525,6 +533,8 @@ export const CatalogService: GenService<{
   /**
    * Lists categories, ordered by category id (ascending).
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
    *
    * @generated from rpc bazaar.catalog.v1.CatalogService.ListCategories
@@ -536,6 +546,8 @@ export const CatalogService: GenService<{
   },
   /**
    * Gets one category by id.
+   *
+   * Access: public (anyone, no credentials needed).
    *
    * Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no category has this id.
    *

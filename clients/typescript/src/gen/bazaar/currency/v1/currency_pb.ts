@@ -272,6 +272,8 @@ export const CurrencyService: GenService<{
    * Lists the supported currencies, ordered by currency code (ascending). US dollars
    * ("USD") is always one of them.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
    *
    * @generated from rpc bazaar.currency.v1.CurrencyService.ListCurrencies
@@ -283,6 +285,8 @@ export const CurrencyService: GenService<{
   },
   /**
    * Gets one supported currency by its ISO 4217 code.
+   *
+   * Access: public (anyone, no credentials needed).
    *
    * Errors: INVALID_ARGUMENT for a code that is not three upper-case letters; NOT_FOUND
    * for a well-formed code that is not supported.
@@ -303,6 +307,8 @@ export const CurrencyService: GenService<{
    * currency only rounds. For example, with "EUR" at "0.9213", 10.00 USD converts to
    * 9.21 EUR, and 0.125 USD to USD gives 0.12 USD. Negative amounts are allowed and
    * convert symmetrically.
+   *
+   * Access: public (anyone, no credentials needed).
    *
    * Errors: INVALID_ARGUMENT (with field violations) when a currency code is malformed or
    * not supported (`amount.currency_code`, `to_currency_code`), when `amount.nanos` is

@@ -549,12 +549,10 @@ export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
  * goods are sold); ReleaseReservation, or reaching the expiry time, returns them to
  * `available`. An expired reservation can no longer be committed.
  *
- * Access: GetStock and BatchGetStock are public (no token needed). Restock needs the
- * caller, named by the access token in the `authorization` metadata (`Bearer <access
- * token>`, issued by identity), to have the admin role. ReserveStock, GetReservation,
- * CommitReservation and ReleaseReservation are internal: called by other bazaar
- * services (the checkout in orders) on the private network, with no user token needed;
- * the storefront never exposes them.
+ * Access: each RPC says who may call it. GetStock and BatchGetStock are public; Restock
+ * needs an admin token (`Bearer <access token>` in the `authorization` metadata) or an
+ * operator certificate; the reservation RPCs are for the checkout in orders, identified by
+ * its client certificate. The storefront never exposes them.
  *
  * Idempotency: Restock and ReserveStock take a `request_id`: a client-chosen unique id,
  * 1..=64 characters of [A-Za-z0-9_-], a UUID recommended. A retry with the same id and
@@ -576,6 +574,8 @@ export const InventoryService: GenService<{
   /**
    * Gets the stock of one product. Public.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for a malformed `product_id`.
    *
    * @generated from rpc bazaar.inventory.v1.InventoryService.GetStock
@@ -589,6 +589,8 @@ export const InventoryService: GenService<{
    * Gets the stock of up to 100 products, in the order of the request, one entry per
    * requested id (duplicates are returned twice). Public.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for more than 100 ids or a malformed id.
    *
    * @generated from rpc bazaar.inventory.v1.InventoryService.BatchGetStock
@@ -601,6 +603,8 @@ export const InventoryService: GenService<{
   /**
    * Adds units of a product to stock (goods received). They become `available` at once.
    * Requires a caller with the admin role.
+   *
+   * Access: admin (a token with the admin role), or operator (an operator certificate).
    *
    * Errors: UNAUTHENTICATED for a missing or bad token; PERMISSION_DENIED when the
    * caller is not an admin; INVALID_ARGUMENT for a malformed `request_id` or
@@ -616,7 +620,9 @@ export const InventoryService: GenService<{
   },
   /**
    * Reserves units of one or more products until `ttl` passes, all or nothing: either
-   * every line is reserved, or nothing is and the call fails. Internal.
+   * every line is reserved, or nothing is and the call fails.
+   *
+   * Access: internal (the orders service).
    *
    * Errors: INVALID_ARGUMENT for a malformed `request_id`, 0 or more than 100 lines, a
    * product listed twice, a malformed `product_id`, a `quantity` outside 1..=10,000, a
@@ -635,7 +641,9 @@ export const InventoryService: GenService<{
     output: typeof ReserveStockResponseSchema;
   },
   /**
-   * Gets a reservation in its current state. Internal.
+   * Gets a reservation in its current state.
+   *
+   * Access: internal (the orders service), or operator (an operator certificate).
    *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id.
    *
@@ -649,7 +657,9 @@ export const InventoryService: GenService<{
   /**
    * Commits an ACTIVE reservation: its units leave stock for good (`reserved` and the
    * units on hand decrease) and it becomes COMMITTED. Idempotent: committing a
-   * COMMITTED reservation returns it unchanged. Internal.
+   * COMMITTED reservation returns it unchanged.
+   *
+   * Access: internal (the orders service).
    *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id;
    * FAILED_PRECONDITION with reason "RESERVATION_EXPIRED" when it has expired, or
@@ -665,7 +675,9 @@ export const InventoryService: GenService<{
   /**
    * Releases an ACTIVE reservation: its units become `available` again and it becomes
    * RELEASED. Idempotent: releasing a RELEASED or EXPIRED reservation returns it
-   * unchanged. Used to compensate a failed checkout. Internal.
+   * unchanged. Used to compensate a failed checkout.
+   *
+   * Access: internal (the orders service).
    *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no reservation has this id;
    * FAILED_PRECONDITION (reason "RESERVATION_COMMITTED") when it was committed: sold

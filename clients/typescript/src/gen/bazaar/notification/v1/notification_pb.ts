@@ -107,7 +107,8 @@ export type ListNotificationsRequest = Message<"bazaar.notification.v1.ListNotif
 
   /**
    * Only list notifications of this order (`bazaar.orders.v1.Order.id`). Empty lists
-   * every notification; an order with none gives an empty list.
+   * every notification the caller may see; an order with none (or another shopper's
+   * order) gives an empty list.
    *
    * @generated from field: string order_id = 3;
    */
@@ -228,8 +229,9 @@ export const NotificationChannelSchema: GenEnum<NotificationChannel> = /*@__PURE
  * delivered twice. Notification is an optional feature: while this service is down,
  * checkout works and the messages are sent when it is back.
  *
- * Access: internal. Called by operators and tests on the private network, with no user
- * token needed; the storefront never exposes it. Notifications carry personal data.
+ * Access: each RPC says who may call it. A shopper's token lists the notifications of that
+ * shopper's own orders; an admin token lists every notification. Notifications carry
+ * personal data.
  *
  * Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
  * violation per bad field. Any RPC may also fail with UNAVAILABLE (retry with backoff)
@@ -242,6 +244,9 @@ export const NotificationService: GenService<{
    * Lists sent notifications, newest first (by `send_time`, then by id), optionally only
    * those of one order.
    *
+   * Access: user (a valid user or guest token; own resources only). A shopper sees the
+   * notifications of their own orders; a token with the admin role sees every notification.
+   *
    * Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
    *
    * @generated from rpc bazaar.notification.v1.NotificationService.ListNotifications
@@ -253,6 +258,9 @@ export const NotificationService: GenService<{
   },
   /**
    * Gets one sent notification.
+   *
+   * Access: user (a valid user or guest token; own resources only). Another shopper's
+   * notification is NOT_FOUND; a token with the admin role sees every notification.
    *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no notification has this
    * id.

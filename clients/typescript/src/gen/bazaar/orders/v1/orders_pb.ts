@@ -659,9 +659,10 @@ export const OrderEventTypeSchema: GenEnum<OrderEventType> = /*@__PURE__*/
  * exists). A missing, malformed, badly signed or expired token fails with
  * UNAUTHENTICATED.
  *
- * StreamOrderEvents is internal: other bazaar services (notification, recommendation)
- * read it on the private network, with no user token needed; the storefront never
- * exposes it. Events carry personal data (email, address).
+ * StreamOrderEvents is internal: only the notification and recommendation services
+ * (named by the client certificates of their connections) and operators read it, with no
+ * user token; the storefront never exposes it. Events carry personal data (email,
+ * address).
  *
  * Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
  * violation per bad field, for example `shipping_address.postal_code` or
@@ -706,6 +707,8 @@ export const OrdersService: GenService<{
    * progress; UNAVAILABLE when cart, catalog or shipping cannot be reached (retry with
    * the same `request_id`).
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * @generated from rpc bazaar.orders.v1.OrdersService.PlaceOrder
    */
   placeOrder: {
@@ -715,6 +718,9 @@ export const OrdersService: GenService<{
   },
   /**
    * Gets one of the caller's orders, in its current state.
+   *
+   * Access: user (a valid user or guest token; own resources only). Another shopper's order
+   * is NOT_FOUND.
    *
    * Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for an empty
    * id; NOT_FOUND when the caller has no order with this id (including orders of other
@@ -731,6 +737,8 @@ export const OrdersService: GenService<{
    * Lists the caller's orders in every state, newest first (by `create_time`, then by
    * id).
    *
+   * Access: user (a valid user or guest token; own resources only).
+   *
    * Errors: UNAUTHENTICATED for a missing or bad token; INVALID_ARGUMENT for a negative
    * `page_size` or a bad `page_token`.
    *
@@ -743,7 +751,7 @@ export const OrdersService: GenService<{
   },
   /**
    * Streams order events, from a position, in order, and keeps the stream open to
-   * deliver new events as they happen. Internal.
+   * deliver new events as they happen.
    *
    * Every order that is recorded produces exactly one final event, ORDER_EVENT_TYPE_PLACED
    * or ORDER_EVENT_TYPE_FAILED (more types may be added: skip unknown ones), written in
@@ -757,6 +765,9 @@ export const OrdersService: GenService<{
    * `event_id`. The server may end the stream at any time (for example when it shuts
    * down), with OK or UNAVAILABLE: reconnect with backoff. Do not set a deadline on this
    * call; the stream may be silent for long periods.
+   *
+   * Access: internal (the notification or recommendation services), or operator (an operator
+   * certificate). The events carry shoppers' personal data.
    *
    * Errors: INVALID_ARGUMENT for a negative `after_sequence`.
    *

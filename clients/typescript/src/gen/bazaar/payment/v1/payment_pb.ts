@@ -543,9 +543,10 @@ export const DeclineReasonSchema: GenEnum<DeclineReason> = /*@__PURE__*/
  * that already has a SUCCEEDED or REFUNDED charge fails with ALREADY_EXISTS. A declined
  * charge does not count, so another card may be tried for the same order.
  *
- * Access: internal. Called by other bazaar services (the checkout in orders) on the
- * private network, with no user token needed; the storefront never exposes this
- * service. Card data reaches it only through orders' PlaceOrder.
+ * Access: each RPC says who may call it. Charge and Refund are for the checkout in orders
+ * only, identified by its client certificate; the ledger can also be read with an admin
+ * token or an operator certificate. The storefront never exposes this service: card data
+ * reaches it only through orders' PlaceOrder.
  *
  * Idempotency: Charge and Refund take a `request_id`: a client-chosen unique id, 1..=64
  * characters of [A-Za-z0-9_-], a UUID recommended. A retry with the same id and the
@@ -574,6 +575,8 @@ export const PaymentService: GenService<{
    * "DECLINE_REASON_INSUFFICIENT_FUNDS"). The status message is fit to show to the
    * shopper.
    *
+   * Access: internal (the orders service).
+   *
    * Errors: INVALID_ARGUMENT for a malformed `request_id`, an empty or too long
    * `order_id`, an amount that is not a valid positive Money of at most 1,000,000
    * units, or a malformed card (field violations on `card.number`, `card.expiry_month`,
@@ -594,6 +597,8 @@ export const PaymentService: GenService<{
    * refunded twice: refunding a REFUNDED charge returns it unchanged, whatever the
    * `request_id`. Used to compensate a failed checkout.
    *
+   * Access: internal (the orders service).
+   *
    * Errors: INVALID_ARGUMENT for a malformed `request_id` or an empty `charge_id`;
    * NOT_FOUND when no charge has this id; FAILED_PRECONDITION (reason
    * "CHARGE_NOT_REFUNDABLE") for a DECLINED charge; ALREADY_EXISTS (reason
@@ -609,6 +614,9 @@ export const PaymentService: GenService<{
   /**
    * Gets one charge of the ledger.
    *
+   * Access: internal (the orders service), or admin (a token with the admin role), or
+   * operator (an operator certificate).
+   *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no charge has this id.
    *
    * @generated from rpc bazaar.payment.v1.PaymentService.GetCharge
@@ -621,6 +629,9 @@ export const PaymentService: GenService<{
   /**
    * Lists the ledger: charges of every status, newest first (by `create_time`, then by
    * id), optionally only those of one order.
+   *
+   * Access: internal (the orders service), or admin (a token with the admin role), or
+   * operator (an operator certificate).
    *
    * Errors: INVALID_ARGUMENT for a negative `page_size` or a bad `page_token`.
    *

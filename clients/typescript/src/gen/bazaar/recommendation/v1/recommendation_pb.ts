@@ -182,6 +182,8 @@ export const RecommendationService: GenService<{
    * result never contains a context product and never the same product twice; it may
    * be shorter than `page_size`, or empty in a shop with no products to suggest.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for more than 50 context products, a malformed product id,
    * a negative `page_size` or a bad `page_token`.
    *

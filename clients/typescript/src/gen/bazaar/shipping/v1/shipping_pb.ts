@@ -405,10 +405,10 @@ export const ShipmentStateSchema: GenEnum<ShipmentState> = /*@__PURE__*/
  *   waived; delivered in 7 days.
  * For example 2 units to "US" cost 6.97 USD; 12 units to "DE" cost 10.00 USD.
  *
- * Access: GetQuote is public (no token needed; the storefront shows estimates with
- * it). CreateShipment, CancelShipment and GetShipment are internal: called by other
- * bazaar services (the checkout in orders) on the private network, with no user token
- * needed; the storefront never exposes them.
+ * Access: each RPC says who may call it. GetQuote is public (the storefront shows
+ * estimates with it); CreateShipment and CancelShipment are for the checkout in orders
+ * only, identified by its client certificate; GetShipment also for an admin token or an
+ * operator certificate.
  *
  * Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
  * violation per bad field, for example `address.country_code` or `items[1].quantity`;
@@ -424,6 +424,8 @@ export const ShippingService: GenService<{
    * in the service comment. Read-only: nothing is stored or reserved, and the same input
    * always gives the same quote.
    *
+   * Access: public (anyone, no credentials needed).
+   *
    * Errors: INVALID_ARGUMENT for an incomplete or malformed address, 0 or more than 100
    * items, a malformed `product_id` or a `quantity` outside 1..=99.
    *
@@ -437,6 +439,8 @@ export const ShippingService: GenService<{
   /**
    * Creates the shipment of a placed order: the parcel will be sent to `address`. An
    * order has at most one shipment that is not CANCELLED.
+   *
+   * Access: internal (the orders service).
    *
    * Errors: INVALID_ARGUMENT as for GetQuote, and for a malformed `request_id` or an
    * empty or too long `order_id`; ALREADY_EXISTS with reason "ORDER_ALREADY_SHIPPED"
@@ -455,6 +459,8 @@ export const ShippingService: GenService<{
    * Cancels a shipment that has not left yet; used to compensate a failed checkout.
    * Idempotent: cancelling a CANCELLED shipment returns it unchanged.
    *
+   * Access: internal (the orders service).
+   *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no shipment has this id;
    * FAILED_PRECONDITION (reason "SHIPMENT_DISPATCHED") if a future state means the
    * parcel has already left (never happens with the states defined today).
@@ -468,6 +474,9 @@ export const ShippingService: GenService<{
   },
   /**
    * Gets one shipment.
+   *
+   * Access: internal (the orders service), or admin (a token with the admin role), or
+   * operator (an operator certificate).
    *
    * Errors: INVALID_ARGUMENT for an empty id; NOT_FOUND when no shipment has this id.
    *
