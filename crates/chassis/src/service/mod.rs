@@ -150,7 +150,7 @@ impl Setup<'_> {
         service: &'static str,
         addresses: &str,
     ) -> Result<Upstream, UpstreamError> {
-        let upstream = Upstream::connect(
+        Upstream::connect(
             service,
             &split_addresses(addresses),
             self.server.default_deadline(),
