@@ -49,6 +49,7 @@ pub use error::OrdersError;
 
 use crate::api::OrdersApi;
 use crate::clients::Clients;
+use crate::outbox::EventHub;
 use crate::saga::Sagas;
 use crate::store::{MIGRATIONS, OrdersStore};
 
@@ -57,8 +58,16 @@ use crate::store::{MIGRATIONS, OrdersStore};
 pub struct Orders {
     store: StoreCell<OrdersStore>,
     sagas: Sagas,
+    events: EventHub,
     database_url: String,
     grace: Duration,
+}
+
+impl Orders {
+    /// The event stream's one reader of the outbox (tests count its queries).
+    pub fn events(&self) -> &EventHub {
+        &self.events
+    }
 }
 
 impl ServiceConfig for Config {
@@ -82,18 +91,28 @@ impl Service for Orders {
             clients,
             setup.clock(),
             config.timing(),
+            config.limits(),
+            setup.stop(),
+        );
+        let events = EventHub::new(
+            config.limits().max_event_streams,
+            config.timing().event_poll,
             setup.stop(),
         );
         Ok(Self {
             store,
             sagas,
+            events,
             database_url: config.database_url(),
             grace: config.server.shutdown_grace(),
         })
     }
 
     fn routes(&self, routes: &mut Routes<'_>) {
-        routes.add(OrdersServiceServer::new(OrdersApi::new(self.sagas.clone())));
+        routes.add(OrdersServiceServer::new(OrdersApi::new(
+            self.sagas.clone(),
+            self.events.clone(),
+        )));
     }
 
     async fn open(&self) -> Result<(), BoxError> {
