@@ -128,8 +128,9 @@ pub struct Config {
     )]
     pub recovery_interval_ms: u64,
 
-    /// How often, in milliseconds, an open event stream looks for new events written by
-    /// other replicas (events of this process are sent at once).
+    /// How often, in milliseconds, the process's one reader of the outbox looks for new
+    /// events written by other replicas, for every open stream (events of this process are
+    /// sent at once).
     #[arg(long, env = "BAZAAR_ORDERS_EVENT_POLL_MS", default_value_t = 1_000)]
     pub event_poll_ms: u64,
 }

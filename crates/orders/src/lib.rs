@@ -15,6 +15,12 @@
 //! SQL ([`store`], [`outbox`]: SQLite by default, PostgreSQL when given a `postgres://`
 //! URL). Callers are verified with identity's keys (`chassis::auth`).
 //!
+//! Orders trusts nothing it did not ask for: a charge or shipment that payment or shipping
+//! reports for an order is checked against the order before the saga builds on it
+//! ([`domain::Mismatch`]). And it bounds what one caller can make it hold: a few PENDING
+//! orders each, reservations no longer than the charge may take, and a capped number of
+//! event streams that share one reader of the outbox ([`outbox::EventHub`]).
+//!
 //! Layout: [`domain`] (an order and its saga position, and request fields, parsed; no I/O),
 //! [`pricing`], [`checkout`], [`saga`] (the engine, its steps and compensations), [`store`]
 //! (with the outbox), [`outbox`] (the event stream), [`ids`], [`clients`], [`api`],
