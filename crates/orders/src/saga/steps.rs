@@ -47,6 +47,11 @@ const NOT_CHARGED: &str = "The payment could not be completed and nothing was ch
 const NOT_CHARGED_FOREIGN: &str = "The payment could not be verified and your card was not \
     charged. Please place the order again.";
 
+/// The message of a checkout that another service answered with something it did not ask
+/// for; what it made is undone.
+const NOT_VERIFIED: &str = "The order could not be verified; it was not placed and its \
+    payment was refunded. Please place the order again.";
+
 /// The message of a checkout that found a shipment of its order it did not make.
 const NOT_SHIPPED_FOREIGN: &str = "The shipment could not be verified; the order was not \
     placed and its payment was refunded. Please place the order again.";
@@ -165,7 +170,24 @@ async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
     };
     match cx.clients.payment.clone().charge(request).await {
         Ok(response) => match response.into_inner().charge {
-            Some(charge) if !charge.id.is_empty() => accept_charge(order, next, &charge),
+            Some(charge) if !charge.id.is_empty() => match order.check_charge(&charge) {
+                Ok(()) => accept_charge(order, next, &charge),
+                Err(mismatch) => {
+                    // Made for this checkout's own request, yet not what it asked for:
+                    // payment broke its contract. The charge is this checkout's, so it is
+                    // refunded with the rest.
+                    tracing::error!(order_id = %order.id, %mismatch,
+                        "payment answered the checkout's Charge with another charge");
+                    next.charge_id = charge.id;
+                    next.charge_status = ChargeStatus::Charged;
+                    next.fail(Failure::new(
+                        FailureReason::PaymentUnavailable,
+                        NOT_VERIFIED,
+                        Vec::new(),
+                    ));
+                    Outcome::Next(Box::new(next), None)
+                }
+            },
             _ => Outcome::Retry("payment answered without a charge".to_owned()),
         },
         Err(status) if is(&status, Code::FailedPrecondition, "CARD_DECLINED") => {
@@ -286,8 +308,8 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
             .collect(),
     };
     let mut shipping = cx.clients.shipping.clone();
-    let shipment = match shipping.create_shipment(request).await {
-        Ok(response) => response.into_inner().shipment,
+    let (shipment, own) = match shipping.create_shipment(request).await {
+        Ok(response) => (response.into_inner().shipment, true),
         Err(status) if is(&status, Code::AlreadyExists, "REQUEST_ID_REUSED") => {
             let mismatch = Mismatch(format!(
                 "request id {} was used by another CreateShipment",
@@ -305,7 +327,7 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
                 .get_shipment(GetShipmentRequest { shipment_id: id })
                 .await
             {
-                Ok(response) => response.into_inner().shipment,
+                Ok(response) => (response.into_inner().shipment, false),
                 Err(status) => return retry("shipping", &status),
             }
         }
@@ -314,8 +336,27 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
     let Some(shipment) = shipment.filter(|s| !s.id.is_empty()) else {
         return Outcome::Retry("shipping answered without a shipment".to_owned());
     };
-    if let Err(mismatch) = order.check_shipment(&shipment) {
-        return reject(order.clone(), "shipping", &mismatch, NOT_SHIPPED_FOREIGN);
+    match order.check_shipment(&shipment) {
+        Ok(()) => {}
+        Err(mismatch) if own => {
+            // Made for this checkout's own request, yet not what it asked for: shipping
+            // broke its contract. The shipment is this checkout's, so it is cancelled with
+            // the rest.
+            tracing::error!(order_id = %order.id, %mismatch,
+                "shipping answered the checkout's CreateShipment with another shipment");
+            let mut next = order.clone();
+            next.shipment_id = shipment.id;
+            next.tracking_id = shipment.tracking_id;
+            next.fail(Failure::new(
+                FailureReason::PaymentUnavailable,
+                NOT_VERIFIED,
+                Vec::new(),
+            ));
+            return Outcome::Next(Box::new(next), None);
+        }
+        Err(mismatch) => {
+            return reject(order.clone(), "shipping", &mismatch, NOT_SHIPPED_FOREIGN);
+        }
     }
     let mut next = order.clone();
     next.shipment_id = shipment.id;

@@ -54,6 +54,7 @@ on_both_backends!(
     events::many_streams_share_one_reader,
     trust::a_charge_made_first_for_a_cent_does_not_place_the_order,
     trust::a_charge_in_another_currency_does_not_place_the_order,
+    trust::a_charge_made_first_with_the_sagas_request_id_does_not_place_the_order,
     trust::the_orders_own_charge_found_at_payment_is_kept,
     trust::a_shipment_made_first_elsewhere_does_not_place_the_order,
     limits::a_caller_with_too_many_pending_orders_is_refused,

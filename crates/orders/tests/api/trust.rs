@@ -46,9 +46,14 @@ async fn pending_order(backend: Backend, test: &str) -> Option<(World, Order)> {
 
 /// Someone else charges `amount` for the order's id, with a card of their own.
 async fn charge_first(world: &World, order: &Order, amount: Money) -> String {
+    charge_first_as(world, order, amount, "someone-else-1").await
+}
+
+/// The same, with `request_id`.
+async fn charge_first_as(world: &World, order: &Order, amount: Money, request_id: &str) -> String {
     payment(world)
         .charge(ChargeRequest {
-            request_id: "someone-else-1".to_owned(),
+            request_id: request_id.to_owned(),
             order_id: order.id.clone(),
             amount: Some(amount),
             card: Some(card("5555555555554444")),
@@ -111,6 +116,34 @@ pub(crate) async fn a_charge_in_another_currency_does_not_place_the_order(backen
     let order = world.settled("user-a", &pending.id).await;
     assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
     assert_eq!(world.doubles.payment.0.lock().refund_calls, 0);
+    assert_eq!(world.doubles.inventory.available("lamp"), 10);
+    world.finish().await;
+}
+
+pub(crate) async fn a_charge_made_first_with_the_sagas_request_id_does_not_place_the_order(
+    backend: Backend,
+) {
+    let Some((world, pending)) = pending_order(backend, "stolen_request_id").await else {
+        return;
+    };
+    // The saga's request ids are derived from the order id, so they can be guessed.
+    let cent = Money {
+        currency_code: "USD".to_owned(),
+        units: 0,
+        nanos: 10_000_000,
+    };
+    let foreign = charge_first_as(&world, &pending, cent, &format!("{}-charge", pending.id)).await;
+    world.doubles.inventory.0.lock().down = false;
+
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Failed as i32, "{order:?}");
+    assert!(order.charge_id.is_empty(), "{order:?}");
+    {
+        let payment = world.doubles.payment.0.lock();
+        assert_eq!(payment.refund_calls, 0);
+        let charge = payment.charges.iter().find(|c| c.id == foreign).unwrap();
+        assert_eq!(charge.status, ChargeStatus::Succeeded as i32);
+    }
     assert_eq!(world.doubles.inventory.available("lamp"), 10);
     world.finish().await;
 }
