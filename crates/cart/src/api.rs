@@ -26,21 +26,33 @@ pub struct CartApi {
     store: StoreCell<SharedStore>,
     clock: Arc<dyn Clock>,
     verifier: Verifier,
+    retention_ms: i64,
 }
 
 impl CartApi {
     /// A service that answers from `store` once it is open, reading time from `clock`;
-    /// `verifier` (the server's own) checks the guest tokens given to MergeGuestCart.
-    pub fn new(store: StoreCell<SharedStore>, clock: Arc<dyn Clock>, verifier: Verifier) -> Self {
+    /// `verifier` (the server's own) checks the guest tokens given to MergeGuestCart;
+    /// AddItem request ids are remembered for `retention_ms`.
+    pub fn new(
+        store: StoreCell<SharedStore>,
+        clock: Arc<dyn Clock>,
+        verifier: Verifier,
+        retention_ms: i64,
+    ) -> Self {
         Self {
             store,
             clock,
             verifier,
+            retention_ms,
         }
     }
 
     fn carts(&self) -> Result<Carts<'_>, Status> {
-        Ok(Carts::new(self.store.get()?.as_ref(), self.clock.as_ref()))
+        Ok(Carts::new(
+            self.store.get()?.as_ref(),
+            self.clock.as_ref(),
+            self.retention_ms,
+        ))
     }
 }
 

@@ -9,7 +9,7 @@
 //! winner's result.
 
 use crate::clock::Clock;
-use crate::domain::{Cart, ProductId, Quantity, REQUEST_ID_RETENTION_MS, RequestId};
+use crate::domain::{Cart, ProductId, Quantity, RequestId};
 use crate::error::CartError;
 use crate::store::{CartStore, CartWrite, Commit, Outcome, RequestRecord, RequestWrite};
 
@@ -22,12 +22,18 @@ const MAX_ATTEMPTS: usize = 32;
 pub struct Carts<'a> {
     store: &'a dyn CartStore,
     clock: &'a dyn Clock,
+    retention_ms: i64,
 }
 
 impl<'a> Carts<'a> {
-    /// Operations on `store`, reading time from `clock`.
-    pub fn new(store: &'a dyn CartStore, clock: &'a dyn Clock) -> Self {
-        Self { store, clock }
+    /// Operations on `store`, reading time from `clock`, remembering AddItem request ids
+    /// for `retention_ms`.
+    pub fn new(store: &'a dyn CartStore, clock: &'a dyn Clock, retention_ms: i64) -> Self {
+        Self {
+            store,
+            clock,
+            retention_ms,
+        }
     }
 
     /// The cart of `owner`.
@@ -113,7 +119,7 @@ impl<'a> Carts<'a> {
                         version: previous_version + 1,
                         fingerprint: fingerprint.clone(),
                         outcome: outcome.clone(),
-                        expires_at_ms: now_ms + REQUEST_ID_RETENTION_MS,
+                        expires_at_ms: now_ms.saturating_add(self.retention_ms),
                     },
                 }),
                 now_ms,

@@ -33,9 +33,41 @@ pub struct Config {
         default_value = "bazaar:cart:"
     )]
     pub redis_key_prefix: String,
+
+    /// How long, in seconds, an AddItem `request_id` is remembered (at least 86400: the
+    /// contract promises 24 hours). Older records are deleted by a background sweep (SQL)
+    /// or expire by themselves (Redis key expiry).
+    #[arg(
+        long,
+        env = "BAZAAR_CART_REQUEST_RETENTION_SECS",
+        default_value_t = 86_400
+    )]
+    pub request_retention_secs: u64,
+
+    /// How often, in milliseconds, records older than the retention are swept from a SQL
+    /// store.
+    #[arg(
+        long,
+        env = "BAZAAR_CART_REQUEST_SWEEP_INTERVAL_MS",
+        default_value_t = 600_000
+    )]
+    pub request_sweep_interval_ms: u64,
 }
 
 impl Config {
+    /// How long AddItem request ids are remembered, in milliseconds: the setting, never
+    /// less than the contract's 24 hours.
+    pub fn request_retention_ms(&self) -> i64 {
+        i64::try_from(self.request_retention_secs.saturating_mul(1_000))
+            .unwrap_or(i64::MAX)
+            .max(crate::domain::REQUEST_ID_RETENTION_MS)
+    }
+
+    /// How often expired request records are swept.
+    pub fn request_sweep_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.request_sweep_interval_ms.max(10))
+    }
+
     /// The store URL in effect.
     pub fn database_url(&self) -> String {
         self.server.store_url(self.database_url.as_ref(), "cart.db")
@@ -52,6 +84,13 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite://d/cart.db");
         assert_eq!(config.redis_key_prefix, "bazaar:cart:");
         assert_eq!(config.identity.identity_addr, "127.0.0.1:50053");
+        assert_eq!(config.request_retention_ms(), 86_400_000);
+        let shorter = Config::parse_from(["cart", "--request-retention-secs", "60"]);
+        assert_eq!(
+            shorter.request_retention_ms(),
+            86_400_000,
+            "the contract's 24 h"
+        );
     }
 
     #[test]

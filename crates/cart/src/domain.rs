@@ -16,8 +16,8 @@ pub use bazaar_contract::values::{ProductId, RequestId};
 pub const MAX_QUANTITY: u32 = 99;
 /// Most lines (distinct products) in one cart.
 pub const MAX_LINES: usize = 100;
-/// How long an AddItem `request_id` is remembered, in milliseconds (the contract promises
-/// at least 24 hours).
+/// The least time an AddItem `request_id` is remembered, in milliseconds: the contract
+/// promises at least 24 hours (`--request-retention-secs` may say longer).
 pub const REQUEST_ID_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A number of units for AddItem: 1..=99.

@@ -11,6 +11,10 @@
 //! [`api`] is the gRPC face, [`error`] the one error type and its mapping to gRPC,
 //! [`clock`] the time it reads, [`config`] the settings. [`Carts`] is run by the
 //! chassis (`chassis::service`); tests run it the same way on port 0.
+//!
+//! AddItem request ids are remembered for `--request-retention-secs` (24 hours by default,
+//! never less: the contract promises it). A background sweep deletes older records from a
+//! SQL store; in Redis each record is a key that expires by itself.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -37,6 +41,8 @@ pub struct Carts {
     api: CartApi,
     store: StoreCell<SharedStore>,
     location: Location,
+    clock: std::sync::Arc<dyn chassis::clock::Clock>,
+    sweep_every: std::time::Duration,
 }
 
 impl ServiceConfig for Config {
@@ -56,11 +62,18 @@ impl Service for Carts {
         let location = Location::parse(&config.database_url(), &config.redis_key_prefix)?;
         let verifier = setup.verify_with_identity(&config.identity)?;
         let store = StoreCell::new();
-        let api = CartApi::new(store.clone(), setup.clock(), verifier);
+        let api = CartApi::new(
+            store.clone(),
+            setup.clock(),
+            verifier,
+            config.request_retention_ms(),
+        );
         Ok(Self {
             api,
             store,
             location,
+            clock: setup.clock(),
+            sweep_every: config.request_sweep_interval(),
         })
     }
 
@@ -73,9 +86,44 @@ impl Service for Carts {
         Ok(())
     }
 
+    /// Sweeps AddItem records past their retention from the store, every sweep interval,
+    /// so that callers who never come back leave nothing behind for ever.
+    async fn background(self: std::sync::Arc<Self>, stop: chassis::Shutdown) {
+        loop {
+            tokio::select! {
+                () = stop.wait() => return,
+                () = tokio::time::sleep(self.sweep_every) => {}
+            }
+            let Ok(store) = self.store.get() else {
+                continue;
+            };
+            match sweep(store.as_ref(), self.clock.now_ms()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired AddItem records swept"),
+                Err(error) => tracing::warn!(error = %chassis::error::chain(&error),
+                    "cannot sweep expired AddItem records; trying again later"),
+            }
+        }
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.close().await;
+        }
+    }
+}
+
+/// Records deleted per statement of a sweep, so that one sweep never holds the store long.
+const SWEEP_BATCH: u32 = 500;
+
+/// Deletes every AddItem record that expired before `now_ms`, a batch at a time.
+async fn sweep(store: &dyn store::CartStore, now_ms: i64) -> Result<u64, error::CartError> {
+    let mut total = 0;
+    loop {
+        let deleted = store.sweep_requests(now_ms, SWEEP_BATCH).await?;
+        total += deleted;
+        if deleted < u64::from(SWEEP_BATCH) {
+            return Ok(total);
         }
     }
 }

@@ -535,21 +535,23 @@ impl<S> Layer<S> for InFlightLimitLayer {
 /// Refuses a call at once with `UNAVAILABLE` when the process already has as many calls in
 /// progress as it may (health checks are neither counted nor refused). Shedding fast keeps latency bounded for the calls that are admitted
 /// and lets the caller retry on another replica, where a queue would make everyone wait.
+///
+/// A call counts until its response body ends (or is dropped), not only until its headers
+/// are sent: a server stream holds its permit for as long as it is open.
 #[derive(Clone, Debug)]
 pub struct InFlightLimit<S> {
     inner: S,
     permits: Arc<Semaphore>,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlightLimit<S>
+impl<S, ReqBody> Service<Request<ReqBody>> for InFlightLimit<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = Infallible>,
+    S: Service<Request<ReqBody>, Response = Response<Body>, Error = Infallible>,
     S::Future: Send + 'static,
-    ResBody: Default + Send + 'static,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, Infallible>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -566,9 +568,13 @@ where
             Ok(permit) => {
                 let response = self.inner.call(request);
                 Box::pin(async move {
-                    let result = response.await;
-                    drop(permit);
-                    result
+                    let response = response.await?;
+                    Ok(response.map(|body| {
+                        Body::new(Permitted {
+                            body,
+                            _permit: permit,
+                        })
+                    }))
                 })
             }
             Err(_) => Box::pin(std::future::ready(Ok(Status::unavailable(
@@ -576,5 +582,31 @@ where
             )
             .into_http()))),
         }
+    }
+}
+
+/// A response body that holds its call's in-flight permit until it ends or is dropped.
+struct Permitted {
+    body: Body,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl http_body::Body for Permitted {
+    type Data = tonic::codegen::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

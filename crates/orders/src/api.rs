@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::checkout;
 use crate::domain::{CheckoutInput, OrderRecord};
 use crate::error::OrdersError;
-use crate::outbox;
+use crate::outbox::EventHub;
 use crate::saga::Sagas;
 
 /// What separates the creation time from the order id in a ListOrders page position.
@@ -21,12 +21,14 @@ const POSITION_SEPARATOR: char = ':';
 #[derive(Clone, Debug)]
 pub struct OrdersApi {
     sagas: Sagas,
+    events: EventHub,
 }
 
 impl OrdersApi {
-    /// A service that checks out with `sagas` and answers from its store once open.
-    pub fn new(sagas: Sagas) -> Self {
-        Self { sagas }
+    /// A service that checks out with `sagas`, streams events from `events` and answers
+    /// from its store once open.
+    pub fn new(sagas: Sagas, events: EventHub) -> Self {
+        Self { sagas, events }
     }
 }
 
@@ -118,12 +120,7 @@ impl OrdersService for OrdersApi {
             ))
             .into());
         }
-        let store = self.sagas.store()?.clone();
-        Ok(Response::new(outbox::follow(
-            store,
-            after,
-            self.sagas.timing().event_poll,
-            self.sagas.stop().clone(),
-        )))
+        let store = self.sagas.store()?;
+        Ok(Response::new(self.events.subscribe(store, after)?))
     }
 }

@@ -6,6 +6,9 @@
 //! 2. Read the caller's cart (with the caller's token, carried by the chassis) and price it
 //!    ([`crate::pricing`]). A failure here records nothing and frees the claim, so a retry
 //!    with the same id tries again (it returns the same error while nothing changed).
+//!    Refused before anything is priced or reserved: a caller who already has
+//!    `--max-pending-per-caller` PENDING orders (RESOURCE_EXHAUSTED), and, once priced, an
+//!    order whose total is more than one charge may take ([`MAX_CHARGE_USD_UNITS`]).
 //! 3. Record the order PENDING, bound to the request id, leased to this process; start its
 //!    saga ([`crate::saga`]) in the background; wait for it, within the call's deadline, and
 //!    answer with the order as it then is: PLACED, FAILED or still PENDING.
@@ -22,7 +25,12 @@ use crate::error::OrdersError;
 use crate::ids::{ORDER, new_id};
 use crate::pricing;
 use crate::saga::{Sagas, Secrets};
-use crate::store::Claim;
+use crate::store::{Claim, Created};
+
+/// The most one charge may take, in US dollars or their equivalent, as payment's contract
+/// states (`ChargeRequest.amount`). An order priced above it is refused before anything is
+/// reserved, instead of failing at the charge after holding stock.
+pub const MAX_CHARGE_USD_UNITS: i64 = 1_000_000;
 
 /// How long a claim on a request id holds without an order: longer than pricing can take
 /// (a few calls, each within the caller's deadline or the 5 s default).
@@ -69,16 +77,22 @@ pub async fn place_order(
             });
         }
     }
+    let max_pending = sagas.limits().max_pending_per_caller;
     let recorded = async {
+        // Checked first so that a caller at the cap costs no pricing; checked again when
+        // the order is recorded, against concurrent calls.
+        if store.pending_orders(&caller.user_id).await? >= max_pending {
+            return Err(OrdersError::TooManyPending(max_pending));
+        }
         let order = prepare(sagas, caller, &input).await?;
         let lease_until = order.create_time_ms + sagas.timing().lease_ms;
-        if store
-            .create_order(&order, request_id, sagas.owner(), lease_until)
+        match store
+            .create_order(&order, request_id, sagas.owner(), lease_until, max_pending)
             .await?
         {
-            Ok(order)
-        } else {
-            Err(OrdersError::InProgress)
+            Created::Created => Ok(order),
+            Created::ClaimLost => Err(OrdersError::InProgress),
+            Created::TooManyPending(max) => Err(OrdersError::TooManyPending(max)),
         }
     }
     .await;
@@ -136,6 +150,11 @@ async fn prepare(
         sagas.timing().currency_timeout,
     )
     .await?;
+    if priced.usd_total.nanos()
+        > i128::from(MAX_CHARGE_USD_UNITS) * bazaar_contract::values::money::NANOS_PER_UNIT
+    {
+        return Err(OrdersError::OrderTooLarge);
+    }
     let now = sagas.now_ms();
     Ok(OrderRecord {
         id: new_id(&ORDER),

@@ -83,14 +83,36 @@ pub struct Config {
     #[arg(long, env = "BAZAAR_ORDERS_CHARGE_GIVE_UP_SECS", default_value_t = 300)]
     pub charge_give_up_secs: u64,
 
-    /// How long, in seconds, stock is reserved for a checkout (1..=3600). Longer than any
-    /// checkout should take; a reservation that expires anyway is made again.
+    /// How long, in seconds, stock is reserved for a checkout (1..=3600). By default the
+    /// charge's retry budget (`--charge-give-up-secs`) plus `--reservation-margin-secs`: a
+    /// PENDING order holds stock no longer than its charge may take. A reservation that
+    /// expires anyway (shipping slow after the charge) is made again.
+    #[arg(long, env = "BAZAAR_ORDERS_RESERVATION_TTL_SECS")]
+    pub reservation_ttl_secs: Option<u64>,
+
+    /// What the default reservation lasts beyond the charge's retry budget, in seconds:
+    /// time for the reservation call itself, the shipment and the commit.
     #[arg(
         long,
-        env = "BAZAAR_ORDERS_RESERVATION_TTL_SECS",
-        default_value_t = 3_600
+        env = "BAZAAR_ORDERS_RESERVATION_MARGIN_SECS",
+        default_value_t = 60
     )]
-    pub reservation_ttl_secs: u64,
+    pub reservation_margin_secs: u64,
+
+    /// Most PENDING orders one caller may have at once (at least 1); PlaceOrder beyond it
+    /// is refused with RESOURCE_EXHAUSTED (reason TOO_MANY_PENDING_ORDERS) before anything
+    /// is priced or reserved.
+    #[arg(
+        long,
+        env = "BAZAAR_ORDERS_MAX_PENDING_PER_CALLER",
+        default_value_t = 3
+    )]
+    pub max_pending_per_caller: u32,
+
+    /// Most StreamOrderEvents streams open at once in this process (at least 1); one
+    /// more is refused with RESOURCE_EXHAUSTED (reason TOO_MANY_SUBSCRIBERS).
+    #[arg(long, env = "BAZAAR_ORDERS_MAX_EVENT_STREAMS", default_value_t = 64)]
+    pub max_event_streams: u32,
 
     /// How long, in milliseconds, a process owns a running saga without renewing it; after
     /// that another process (or this one after a crash) takes the saga over.
@@ -106,8 +128,9 @@ pub struct Config {
     )]
     pub recovery_interval_ms: u64,
 
-    /// How often, in milliseconds, an open event stream looks for new events written by
-    /// other replicas (events of this process are sent at once).
+    /// How often, in milliseconds, the process's one reader of the outbox looks for new
+    /// events written by other replicas, for every open stream (events of this process are
+    /// sent at once).
     #[arg(long, env = "BAZAAR_ORDERS_EVENT_POLL_MS", default_value_t = 1_000)]
     pub event_poll_ms: u64,
 }
@@ -136,7 +159,10 @@ impl Config {
             retry_initial_ms: 10,
             retry_max_ms: 100,
             charge_give_up_secs: 300,
-            reservation_ttl_secs: 3_600,
+            reservation_ttl_secs: None,
+            reservation_margin_secs: 60,
+            max_pending_per_caller: 3,
+            max_event_streams: 64,
             saga_lease_ms: 30_000,
             recovery_interval_ms: 200,
             event_poll_ms: 200,
@@ -149,6 +175,24 @@ impl Config {
             .store_url(self.database_url.as_ref(), "orders.db")
     }
 
+    /// How long stock is reserved for a checkout: `--reservation-ttl-secs` if given, else
+    /// the charge's retry budget plus the margin; within what inventory accepts (1 s..=1 h).
+    pub fn reservation_ttl(&self) -> Duration {
+        let secs = self.reservation_ttl_secs.unwrap_or_else(|| {
+            self.charge_give_up_secs
+                .saturating_add(self.reservation_margin_secs)
+        });
+        Duration::from_secs(secs.clamp(1, 3_600))
+    }
+
+    /// The caps on what callers may hold, from the settings.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_pending_per_caller: self.max_pending_per_caller.max(1),
+            max_event_streams: self.max_event_streams.max(1) as usize,
+        }
+    }
+
     /// The saga's timing, from the settings.
     pub fn timing(&self) -> Timing {
         Timing {
@@ -158,7 +202,7 @@ impl Config {
             retry_max: Duration::from_millis(self.retry_max_ms.max(self.retry_initial_ms).max(1)),
             charge_give_up_ms: i64::try_from(self.charge_give_up_secs.saturating_mul(1_000))
                 .unwrap_or(i64::MAX),
-            reservation_ttl_secs: self.reservation_ttl_secs.clamp(1, 3_600) as i64,
+            reservation_ttl_secs: self.reservation_ttl().as_secs() as i64,
             lease_ms: i64::try_from(self.saga_lease_ms.max(1_000)).unwrap_or(i64::MAX),
             recovery_interval: Duration::from_millis(self.recovery_interval_ms.max(10)),
             event_poll: Duration::from_millis(self.event_poll_ms.max(10)),
@@ -179,7 +223,7 @@ pub struct Timing {
     pub retry_max: Duration,
     /// See [`Config::charge_give_up_secs`], in milliseconds.
     pub charge_give_up_ms: i64,
-    /// See [`Config::reservation_ttl_secs`], clamped to what inventory accepts.
+    /// See [`Config::reservation_ttl`], in seconds.
     pub reservation_ttl_secs: i64,
     /// See [`Config::saga_lease_ms`].
     pub lease_ms: i64,
@@ -187,4 +231,13 @@ pub struct Timing {
     pub recovery_interval: Duration,
     /// See [`Config::event_poll_ms`].
     pub event_poll: Duration,
+}
+
+/// The caps on what callers may hold in orders, parsed once.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// See [`Config::max_pending_per_caller`].
+    pub max_pending_per_caller: u32,
+    /// See [`Config::max_event_streams`].
+    pub max_event_streams: usize,
 }

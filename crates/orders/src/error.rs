@@ -30,6 +30,15 @@ pub enum OrdersError {
     /// A call with the same request id is still pricing the cart.
     #[error("a call with this request id is in progress")]
     InProgress,
+    /// The caller already has this many PENDING orders, the most allowed.
+    #[error("too many pending orders (at most {0})")]
+    TooManyPending(u32),
+    /// The order's total is more than one charge may take.
+    #[error("the order's total is more than one payment may take")]
+    OrderTooLarge,
+    /// This many event streams are open already, the most allowed.
+    #[error("too many event streams (at most {0})")]
+    TooManySubscribers(usize),
     /// No order of the caller has this id.
     #[error("order not found: {0}")]
     OrderNotFound(String),
@@ -93,6 +102,37 @@ impl From<OrdersError> for Status {
                     details,
                 )
             }
+            OrdersError::TooManyPending(max) => with_reason(
+                Code::ResourceExhausted,
+                DOMAIN,
+                "TOO_MANY_PENDING_ORDERS",
+                format!(
+                    "you have {max} orders still being processed: wait for them to be \
+                     placed or to fail (GetOrder) before placing another"
+                ),
+                [("max_pending_orders".to_owned(), max.to_string())],
+            ),
+            OrdersError::OrderTooLarge => with_reason(
+                Code::FailedPrecondition,
+                DOMAIN,
+                "ORDER_TOO_LARGE",
+                format!(
+                    "the order's total is more than one payment may take (the equivalent \
+                     of {} US dollars): order fewer items at once",
+                    crate::checkout::MAX_CHARGE_USD_UNITS
+                ),
+                [(
+                    "max_usd_units".to_owned(),
+                    crate::checkout::MAX_CHARGE_USD_UNITS.to_string(),
+                )],
+            ),
+            OrdersError::TooManySubscribers(max) => with_reason(
+                Code::ResourceExhausted,
+                DOMAIN,
+                "TOO_MANY_SUBSCRIBERS",
+                format!("{max} event streams are open already; retry later with backoff"),
+                [("max_event_streams".to_owned(), max.to_string())],
+            ),
             OrdersError::RequestIdReused => ErrorDomain(DOMAIN).request_id_reused([]),
             OrdersError::InProgress => chassis::error::in_progress(),
             OrdersError::OrderNotFound(id) => chassis::error::not_found(ORDER_RESOURCE, &id),

@@ -15,6 +15,12 @@
 //! SQL ([`store`], [`outbox`]: SQLite by default, PostgreSQL when given a `postgres://`
 //! URL). Callers are verified with identity's keys (`chassis::auth`).
 //!
+//! Orders trusts nothing it did not ask for: a charge or shipment that payment or shipping
+//! reports for an order is checked against the order before the saga builds on it
+//! ([`domain::Mismatch`]). And it bounds what one caller can make it hold: a few PENDING
+//! orders each, reservations no longer than the charge may take, and a capped number of
+//! event streams that share one reader of the outbox ([`outbox::EventHub`]).
+//!
 //! Layout: [`domain`] (an order and its saga position, and request fields, parsed; no I/O),
 //! [`pricing`], [`checkout`], [`saga`] (the engine, its steps and compensations), [`store`]
 //! (with the outbox), [`outbox`] (the event stream), [`ids`], [`clients`], [`api`],
@@ -49,6 +55,7 @@ pub use error::OrdersError;
 
 use crate::api::OrdersApi;
 use crate::clients::Clients;
+use crate::outbox::EventHub;
 use crate::saga::Sagas;
 use crate::store::{MIGRATIONS, OrdersStore};
 
@@ -57,8 +64,16 @@ use crate::store::{MIGRATIONS, OrdersStore};
 pub struct Orders {
     store: StoreCell<OrdersStore>,
     sagas: Sagas,
+    events: EventHub,
     database_url: String,
     grace: Duration,
+}
+
+impl Orders {
+    /// The event stream's one reader of the outbox (tests count its queries).
+    pub fn events(&self) -> &EventHub {
+        &self.events
+    }
 }
 
 impl ServiceConfig for Config {
@@ -82,18 +97,28 @@ impl Service for Orders {
             clients,
             setup.clock(),
             config.timing(),
+            config.limits(),
+            setup.stop(),
+        );
+        let events = EventHub::new(
+            config.limits().max_event_streams,
+            config.timing().event_poll,
             setup.stop(),
         );
         Ok(Self {
             store,
             sagas,
+            events,
             database_url: config.database_url(),
             grace: config.server.shutdown_grace(),
         })
     }
 
     fn routes(&self, routes: &mut Routes<'_>) {
-        routes.add(OrdersServiceServer::new(OrdersApi::new(self.sagas.clone())));
+        routes.add(OrdersServiceServer::new(OrdersApi::new(
+            self.sagas.clone(),
+            self.events.clone(),
+        )));
     }
 
     async fn open(&self) -> Result<(), BoxError> {

@@ -44,6 +44,8 @@ pub struct Priced {
     pub total: Money,
     /// From the shipping quote.
     pub estimated_delivery_days: i32,
+    /// The total in US dollars, before conversion (what payment's cap is stated in).
+    pub usd_total: values::Money,
 }
 
 /// Prices `lines` (non-empty) shipped to `address` in `currency`.
@@ -116,7 +118,15 @@ pub async fn price(
         usd_prices.push(price);
     }
     let usd_shipping = quote.cost.unwrap_or_default();
-    exact("shipping cost", &usd_shipping, CurrencyCode::USD)?;
+    let mut usd_total = exact("shipping cost", &usd_shipping, CurrencyCode::USD)?;
+    for (line, price) in lines.iter().zip(&usd_prices) {
+        let line_total = exact("catalog price", price, CurrencyCode::USD)?
+            .times(i64::from(line.quantity))
+            .map_err(|e| internal("line total in USD", e))?;
+        usd_total = usd_total
+            .checked_add(&line_total)
+            .map_err(|e| internal("total in USD", e))?;
+    }
 
     let mut amounts = usd_prices.clone();
     amounts.push(usd_shipping.clone());
@@ -158,6 +168,7 @@ pub async fn price(
         shipping_cost: shipping_cost.clone(),
         total: total.to_pb().map_err(|e| internal("total", e))?,
         estimated_delivery_days: quote.estimated_delivery_days,
+        usd_total,
     })
 }
 

@@ -22,7 +22,8 @@ use crate::domain::{Cart, Rejection};
 use crate::error::CartError;
 
 /// The embedded SQL migrations, the same versions for both backends.
-pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![1 => "cart", "0001_cart"];
+pub const MIGRATIONS: chassis::store::Migrations =
+    chassis::migrations![1 => "cart", "0001_cart", 2 => "request expiry", "0002_request_expiry"];
 
 /// What an AddItem call came to: remembered with its `request_id` and replayed to retries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +105,11 @@ pub trait CartStore: Send + Sync + std::fmt::Debug {
     /// Writes everything in `commit` atomically if every written cart and record is still
     /// at its expected version; returns `false`, having written nothing, otherwise.
     async fn commit(&self, commit: &Commit) -> Result<bool, CartError>;
+
+    /// Deletes AddItem records that expired before `now_ms`, at most `limit` of them;
+    /// returns how many it deleted (fewer than `limit`: none are left). A store whose
+    /// records expire by themselves (Redis) deletes nothing.
+    async fn sweep_requests(&self, now_ms: i64, limit: u32) -> Result<u64, CartError>;
 
     /// Releases connections.
     async fn close(&self);

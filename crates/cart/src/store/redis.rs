@@ -129,5 +129,10 @@ impl CartStore for RedisCartStore {
         Ok(written == 1)
     }
 
+    /// Nothing to do: every record is written with a key expiry at its `expires_at_ms`.
+    async fn sweep_requests(&self, _now_ms: i64, _limit: u32) -> Result<u64, CartError> {
+        Ok(0)
+    }
+
     async fn close(&self) {}
 }

@@ -161,6 +161,18 @@ impl CartStore for SqlCartStore {
         Ok(true)
     }
 
+    async fn sweep_requests(&self, now_ms: i64, limit: u32) -> Result<u64, CartError> {
+        let deleted = sqlx::query(
+            "DELETE FROM add_item_requests WHERE (owner, request_id) IN \
+             (SELECT owner, request_id FROM add_item_requests WHERE expires_at_ms < $1 LIMIT $2)",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -2,6 +2,8 @@
 //! (`BAZAAR_TEST_POSTGRES_URL`) and Redis (`BAZAAR_TEST_REDIS_URL`) when they are set; and
 //! what the cart does while its store is not there yet, or cannot be.
 
+use std::time::Duration;
+
 use bazaar_contract::cart::v1::GetCartRequest;
 use chassis::testing::on_postgres;
 use tonic::Code;
@@ -47,6 +49,65 @@ async fn contract_holds_on_postgres() {
     .await;
 }
 
+/// AddItem records past their retention are deleted by the background sweep, whoever
+/// they belong to; younger ones stay. Counted in the store itself, at `url`.
+async fn expired_request_ids_are_swept(running: &Running, url: &str) {
+    let pool = chassis::store::open(url, &cart::store::MIGRATIONS)
+        .await
+        .expect("the cart's store opens");
+    let count = async |request_id: &str| -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM add_item_requests WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let mut client = running.client.clone();
+    let alice = running.user("sweep-alice");
+    let bob = running.user("sweep-bob");
+    crate::calls::add(&mut client, &alice, "sweep-old-1", "lamp", 1).await;
+    crate::calls::add(&mut client, &alice, "sweep-old-2", "mug", 1).await;
+    running.clock.advance(Duration::from_secs(23 * 3600));
+    crate::calls::add(&mut client, &bob, "sweep-young", "lamp", 1).await;
+    assert_eq!(count("sweep-old-1").await, 1, "kept within the retention");
+
+    // Alice never comes back: her records go all the same once 24 hours have passed.
+    running.clock.advance(Duration::from_secs(2 * 3600));
+    let swept = chassis::testing::eventually(Duration::from_secs(20), async || {
+        count("sweep-old-1").await + count("sweep-old-2").await == 0
+    })
+    .await;
+    assert!(swept, "expired records are still in the store");
+    assert_eq!(
+        count("sweep-young").await,
+        1,
+        "a record within its retention stays"
+    );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn expired_request_ids_are_swept_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(dir.path(), None, "unused:").await;
+    running.wait_until_serving().await;
+    let url = format!("sqlite://{}", dir.path().join("cart.db").display());
+    expired_request_ids_are_swept(&running, &url).await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn expired_request_ids_are_swept_on_postgres() {
+    on_postgres("expired_request_ids_are_swept_on_postgres", async |url| {
+        let dir = tempfile::tempdir().unwrap();
+        let running = Running::start(dir.path(), Some(url.clone()), "unused:").await;
+        running.wait_until_serving().await;
+        expired_request_ids_are_swept(&running, &url).await;
+        running.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn contract_holds_on_redis() {
     let Ok(url) = std::env::var(support::REDIS_URL_VAR) else {
@@ -74,6 +135,10 @@ async fn contract_holds_on_redis() {
         .query(&mut connection)
         .unwrap();
     assert!(ttl_ms > 0, "{request_key} has no expiry");
+    assert!(
+        ttl_ms <= 86_400_000,
+        "{request_key} is kept longer than the retention"
+    );
     keys.delete();
     assert!(keys.list().is_empty());
 }

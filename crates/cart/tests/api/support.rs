@@ -53,6 +53,8 @@ impl Running {
             },
             database_url: database_url.map(Into::into),
             redis_key_prefix: redis_key_prefix.to_owned(),
+            request_retention_secs: 86_400,
+            request_sweep_interval_ms: 20,
         };
         let issuer = TestIssuer::new();
         let clock = ManualClock::new();

@@ -6,11 +6,13 @@
 //! The contract's own values (request ids, currency codes, money, cards) are parsed by
 //! `bazaar_contract::values`; what is orders' alone is built on them here: an empty
 //! currency means US dollars, an email must be one a confirmation can be sent to, and an
-//! order's saga moves step by step. The saga ([`crate::saga`]) decides with these types,
+//! order's saga moves step by step, and what other services say they hold for an order
+//! is checked against it ([`evidence`]). The saga ([`crate::saga`]) decides with these types,
 //! the store ([`crate::store`]) remembers them.
 
 mod address;
 mod card;
+mod evidence;
 pub mod order;
 mod request;
 #[cfg(test)]
@@ -18,6 +20,7 @@ mod samples;
 
 pub use address::ShippingAddress;
 pub use card::CardInput;
+pub use evidence::Mismatch;
 pub use order::{ChargeStatus, Failure, Item, OrderRecord, Step};
 pub use request::{CheckoutInput, Email, RequestedCurrency};
 

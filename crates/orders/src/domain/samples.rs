@@ -26,3 +26,52 @@ pub(super) fn card() -> Card {
         holder_name: "Ada".to_owned(),
     }
 }
+
+/// A PENDING order of two lines in euros, about to be charged.
+pub(super) fn order() -> super::OrderRecord {
+    use bazaar_contract::orders::v1::OrderState;
+    use bazaar_contract::types::v1::Money;
+
+    use super::{ChargeStatus, Item, OrderRecord, Step};
+
+    let eur = |units, nanos| Money {
+        currency_code: "EUR".to_owned(),
+        units,
+        nanos,
+    };
+    let item = |product: &str, quantity| Item {
+        product_id: product.to_owned(),
+        name: product.to_owned(),
+        picture_uri: String::new(),
+        quantity,
+        unit_price: eur(10, 0),
+    };
+    OrderRecord {
+        id: "o-1".to_owned(),
+        user_id: "user-a".to_owned(),
+        state: OrderState::Pending,
+        step: Step::Charge,
+        failure: None,
+        currency: "EUR".to_owned(),
+        subtotal: eur(30, 0),
+        shipping_cost: eur(4, 990_000_000),
+        total: eur(34, 990_000_000),
+        items: vec![item("lamp", 2), item("mug", 1)],
+        reservation_attempt: 1,
+        reservation_id: "res-1".to_owned(),
+        charge_status: ChargeStatus::Attempting,
+        charge_started_ms: 1,
+        charge_id: String::new(),
+        shipment_id: String::new(),
+        tracking_id: String::new(),
+        address: Address {
+            recipient_name: "Ada".to_owned(),
+            ..address()
+        },
+        email: "ada@example.com".to_owned(),
+        estimated_delivery_days: 3,
+        cart_etag: String::new(),
+        create_time_ms: 1,
+        update_time_ms: 1,
+    }
+}

@@ -65,7 +65,9 @@ pub fn retry(service: &str, status: &Status) -> Outcome {
     Outcome::Retry(describe(service, status))
 }
 
-/// The successful charge of the order at payment, if there is one.
+/// The order's own charge at payment, if there is one: a successful charge of the order
+/// for exactly its total ([`OrderRecord::check_charge`]). Other charges listed for the
+/// order id (made by someone else) are logged and never taken for the order's.
 pub async fn find_charge(
     cx: &StepContext<'_>,
     order: &OrderRecord,
@@ -84,12 +86,16 @@ pub async fn find_charge(
             .await
             .map_err(|status| retry("payment", &status))?
             .into_inner();
-        if let Some(charge) = page
+        for charge in page
             .charges
             .iter()
-            .find(|c| c.status == PbChargeStatus::Succeeded as i32)
+            .filter(|c| c.status == PbChargeStatus::Succeeded as i32)
         {
-            return Ok(Some(charge.id.clone()));
+            match order.check_charge(charge) {
+                Ok(()) => return Ok(Some(charge.id.clone())),
+                Err(mismatch) => tracing::warn!(order_id = %order.id, %mismatch,
+                    "a charge of the order that its checkout did not make; not taken"),
+            }
         }
         if page.next_page_token.is_empty() {
             return Ok(None);

@@ -38,7 +38,7 @@ use tonic::Status;
 use self::context::{Outcome, StepContext};
 use crate::clients::Clients;
 use crate::clock::Clock;
-use crate::config::Timing;
+use crate::config::{Limits, Timing};
 use crate::domain::{OrderRecord, Step};
 use crate::ids::{LEASE_OWNER, new_id};
 use crate::store::{OrdersStore, Saved};
@@ -57,6 +57,7 @@ struct Inner {
     clients: Clients,
     clock: Arc<dyn Clock>,
     timing: Timing,
+    limits: Limits,
     /// This process's name in leases.
     owner: String,
     stop: Shutdown,
@@ -77,6 +78,7 @@ impl Sagas {
         clients: Clients,
         clock: Arc<dyn Clock>,
         timing: Timing,
+        limits: Limits,
         stop: Shutdown,
     ) -> Self {
         Self {
@@ -85,6 +87,7 @@ impl Sagas {
                 clients,
                 clock,
                 timing,
+                limits,
                 owner: new_id(&LEASE_OWNER),
                 stop,
                 running: Mutex::new(HashMap::new()),
@@ -106,6 +109,11 @@ impl Sagas {
     /// The saga's timing settings.
     pub fn timing(&self) -> &Timing {
         &self.inner.timing
+    }
+
+    /// The caps on what callers may hold.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// Now, in ms since the epoch.

@@ -15,13 +15,21 @@
 //! saying nothing was charged), and the refund step checks payment again, so that nothing
 //! stays charged. The same happens when the charge keeps failing for technical reasons for
 //! longer than `--charge-give-up-secs`.
+//!
+//! Nothing another service says the order already has is taken on trust: a charge that
+//! payment reports for the order (ORDER_ALREADY_CHARGED, or found after a restart) is the
+//! order's payment only if it is for exactly its total in its currency, and a shipment
+//! (ORDER_ALREADY_SHIPPED) only if it goes to its address with its items
+//! ([`crate::domain::Mismatch`]). Otherwise the order fails (PAYMENT_UNAVAILABLE, logged at
+//! WARN) and compensates what it made itself; the foreign charge or shipment is left as it
+//! is, never refunded or cancelled by orders.
 
 use bazaar_contract::cart::v1::EmptyCartRequest;
 use bazaar_contract::inventory::v1::{
     CommitReservationRequest, ReservationLine, ReserveStockRequest,
 };
 use bazaar_contract::orders::v1::{FailureReason, OrderEventType, OrderState};
-use bazaar_contract::payment::v1::ChargeRequest;
+use bazaar_contract::payment::v1::{Charge, ChargeRequest, GetChargeRequest};
 use bazaar_contract::shipping::v1::{CreateShipmentRequest, GetShipmentRequest, ShipmentItem};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -29,11 +37,24 @@ use tonic_types::StatusExt;
 use super::compensation;
 use super::context::{Outcome, StepContext, find_charge, retry};
 use crate::clients::{describe, is, metadata};
-use crate::domain::{ChargeStatus, Failure, OrderRecord, Step};
+use crate::domain::{ChargeStatus, Failure, Mismatch, OrderRecord, Step};
 
 /// The message of a checkout that could not charge the card and charged nothing.
 const NOT_CHARGED: &str = "The payment could not be completed and nothing was charged. \
     Please place the order again.";
+
+/// The message of a checkout that found a charge of its order it did not make.
+const NOT_CHARGED_FOREIGN: &str = "The payment could not be verified and your card was not \
+    charged. Please place the order again.";
+
+/// The message of a checkout that another service answered with something it did not ask
+/// for; what it made is undone.
+const NOT_VERIFIED: &str = "The order could not be verified; it was not placed and its \
+    payment was refunded. Please place the order again.";
+
+/// The message of a checkout that found a shipment of its order it did not make.
+const NOT_SHIPPED_FOREIGN: &str = "The shipment could not be verified; the order was not \
+    placed and its payment was refunded. Please place the order again.";
 
 /// Runs the order's current step once.
 pub async fn run(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
@@ -148,13 +169,25 @@ async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
         card: Some(card.as_pb().clone()),
     };
     match cx.clients.payment.clone().charge(request).await {
-        Ok(response) => match response.into_inner().charge.map(|c| c.id) {
-            Some(id) if !id.is_empty() => {
-                next.charge_id = id;
-                next.charge_status = ChargeStatus::Charged;
-                next.step = Step::Ship;
-                Outcome::Next(Box::new(next), None)
-            }
+        Ok(response) => match response.into_inner().charge {
+            Some(charge) if !charge.id.is_empty() => match order.check_charge(&charge) {
+                Ok(()) => accept_charge(order, next, &charge),
+                Err(mismatch) => {
+                    // Made for this checkout's own request, yet not what it asked for:
+                    // payment broke its contract. The charge is this checkout's, so it is
+                    // refunded with the rest.
+                    tracing::error!(order_id = %order.id, %mismatch,
+                        "payment answered the checkout's Charge with another charge");
+                    next.charge_id = charge.id;
+                    next.charge_status = ChargeStatus::Charged;
+                    next.fail(Failure::new(
+                        FailureReason::PaymentUnavailable,
+                        NOT_VERIFIED,
+                        Vec::new(),
+                    ));
+                    Outcome::Next(Box::new(next), None)
+                }
+            },
             _ => Outcome::Retry("payment answered without a charge".to_owned()),
         },
         Err(status) if is(&status, Code::FailedPrecondition, "CARD_DECLINED") => {
@@ -167,15 +200,38 @@ async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
             Outcome::Next(Box::new(next), None)
         }
         Err(status) if is(&status, Code::AlreadyExists, "ORDER_ALREADY_CHARGED") => {
-            match metadata(&status, "charge_id").filter(|id| !id.is_empty()) {
-                Some(id) => {
-                    next.charge_id = id;
-                    next.charge_status = ChargeStatus::Charged;
-                    next.step = Step::Ship;
-                    Outcome::Next(Box::new(next), None)
-                }
-                None => retry("payment", &status),
+            // Someone charged this order id already: the saga itself (a retry whose answer
+            // was lost) or anyone else who can call payment. Only the exact charge counts.
+            let Some(id) = metadata(&status, "charge_id").filter(|id| !id.is_empty()) else {
+                return retry("payment", &status);
+            };
+            match cx
+                .clients
+                .payment
+                .clone()
+                .get_charge(GetChargeRequest { charge_id: id })
+                .await
+            {
+                Ok(response) => match response.into_inner().charge {
+                    Some(charge) => accept_charge(order, next, &charge),
+                    None => Outcome::Retry("payment answered without a charge".to_owned()),
+                },
+                Err(status) => retry("payment", &status),
             }
+        }
+        Err(status) if is(&status, Code::AlreadyExists, "REQUEST_ID_REUSED") => {
+            // The charge's request id was used with other parameters: only the card differs
+            // between tries of this saga, and it never changes, so another caller used it.
+            // Nothing was charged for this checkout.
+            reject(
+                next,
+                "payment",
+                &Mismatch(format!(
+                    "request id {} was used by another Charge",
+                    order.charge_request_id()
+                )),
+                NOT_CHARGED_FOREIGN,
+            )
         }
         Err(status) if status.code() == Code::InvalidArgument => {
             // Refused before charging (an amount payment does not take): nothing charged.
@@ -191,6 +247,39 @@ async fn charge(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
         }
         Err(status) => retry("payment", &status),
     }
+}
+
+/// Keeps `charge` as the order's payment if it is exactly that ([`OrderRecord::check_charge`]);
+/// otherwise fails the order without counting it as paid, and without refunding it: it is
+/// not this checkout's charge.
+fn accept_charge(order: &OrderRecord, mut next: OrderRecord, charge: &Charge) -> Outcome {
+    match order.check_charge(charge) {
+        Ok(()) => {
+            next.charge_id.clone_from(&charge.id);
+            next.charge_status = ChargeStatus::Charged;
+            next.step = Step::Ship;
+            Outcome::Next(Box::new(next), None)
+        }
+        Err(mismatch) => reject(next, "payment", &mismatch, NOT_CHARGED_FOREIGN),
+    }
+}
+
+/// Fails the order because `service` holds something for it that this checkout did not
+/// make. What the order itself holds is compensated as after any business failure; the
+/// foreign charge or shipment is left alone (never refunded or cancelled by orders).
+fn reject(mut next: OrderRecord, service: &str, mismatch: &Mismatch, message: &str) -> Outcome {
+    tracing::warn!(order_id = %next.id, service, %mismatch,
+        "not accepted: the order's checkout did not make this; failing the order");
+    if service == "payment" {
+        next.charge_status = ChargeStatus::None;
+        next.charge_id.clear();
+    }
+    next.fail(Failure::new(
+        FailureReason::PaymentUnavailable,
+        message,
+        Vec::new(),
+    ));
+    Outcome::Next(Box::new(next), None)
 }
 
 /// Fails an order whose card cannot be charged (lost with a restart, or payment failing
@@ -219,9 +308,18 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
             .collect(),
     };
     let mut shipping = cx.clients.shipping.clone();
-    let shipment = match shipping.create_shipment(request).await {
-        Ok(response) => response.into_inner().shipment,
+    let (shipment, own) = match shipping.create_shipment(request).await {
+        Ok(response) => (response.into_inner().shipment, true),
+        Err(status) if is(&status, Code::AlreadyExists, "REQUEST_ID_REUSED") => {
+            let mismatch = Mismatch(format!(
+                "request id {} was used by another CreateShipment",
+                order.ship_request_id()
+            ));
+            return reject(order.clone(), "shipping", &mismatch, NOT_SHIPPED_FOREIGN);
+        }
         Err(status) if is(&status, Code::AlreadyExists, "ORDER_ALREADY_SHIPPED") => {
+            // Only a shipment of this order to its address counts (checked below): anyone
+            // who can call shipping could have made one first.
             let Some(id) = metadata(&status, "shipment_id").filter(|id| !id.is_empty()) else {
                 return retry("shipping", &status);
             };
@@ -229,7 +327,7 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
                 .get_shipment(GetShipmentRequest { shipment_id: id })
                 .await
             {
-                Ok(response) => response.into_inner().shipment,
+                Ok(response) => (response.into_inner().shipment, false),
                 Err(status) => return retry("shipping", &status),
             }
         }
@@ -238,6 +336,28 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
     let Some(shipment) = shipment.filter(|s| !s.id.is_empty()) else {
         return Outcome::Retry("shipping answered without a shipment".to_owned());
     };
+    match order.check_shipment(&shipment) {
+        Ok(()) => {}
+        Err(mismatch) if own => {
+            // Made for this checkout's own request, yet not what it asked for: shipping
+            // broke its contract. The shipment is this checkout's, so it is cancelled with
+            // the rest.
+            tracing::error!(order_id = %order.id, %mismatch,
+                "shipping answered the checkout's CreateShipment with another shipment");
+            let mut next = order.clone();
+            next.shipment_id = shipment.id;
+            next.tracking_id = shipment.tracking_id;
+            next.fail(Failure::new(
+                FailureReason::PaymentUnavailable,
+                NOT_VERIFIED,
+                Vec::new(),
+            ));
+            return Outcome::Next(Box::new(next), None);
+        }
+        Err(mismatch) => {
+            return reject(order.clone(), "shipping", &mismatch, NOT_SHIPPED_FOREIGN);
+        }
+    }
     let mut next = order.clone();
     next.shipment_id = shipment.id;
     next.tracking_id = shipment.tracking_id;

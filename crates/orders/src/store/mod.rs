@@ -7,7 +7,7 @@
 //! outbox ([`outbox`]) in the same transaction, so no state change is without its event and
 //! no event without its change; StreamOrderEvents reads it back ([`crate::outbox`]).
 
-use bazaar_contract::orders::v1::OrderEventType;
+use bazaar_contract::orders::v1::{OrderEventType, OrderState};
 use chassis::store::Backend;
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
@@ -31,6 +31,17 @@ pub enum Saved {
     Saved,
     /// Not written: this process no longer owns the saga.
     LeaseLost,
+}
+
+/// The outcome of recording a new order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// Recorded, bound to its request id, leased.
+    Created,
+    /// Not recorded: the claim on the request id was lost meanwhile.
+    ClaimLost,
+    /// Not recorded: the caller already has this many PENDING orders (the cap).
+    TooManyPending(u32),
 }
 
 /// Orders, their sagas, PlaceOrder claims and the event outbox, on SQLite or PostgreSQL;
@@ -70,17 +81,37 @@ impl OrdersStore {
         self.events.subscribe()
     }
 
+    /// How many orders of `user_id` are PENDING (their checkout still runs).
+    pub async fn pending_orders(&self, user_id: &str) -> Result<u32, sqlx::Error> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE user_id = $1 AND state = $2")
+                .bind(user_id)
+                .bind(OrderState::Pending as i64)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     /// Records a new order, binds the claimed request id to it and leases its saga to
-    /// `owner`, in one transaction. `false` when the claim was lost meanwhile (nothing is
-    /// written then).
+    /// `owner`, in one transaction, unless the claim was lost meanwhile or the user
+    /// already has `max_pending` PENDING orders (nothing is written then). On PostgreSQL
+    /// the user's checkouts take a transaction lock on the user first, so concurrent
+    /// calls cannot both pass the count.
     pub async fn create_order(
         &self,
         order: &OrderRecord,
         request_id: &str,
         owner: &str,
         lease_until_ms: i64,
-    ) -> Result<bool, sqlx::Error> {
+        max_pending: u32,
+    ) -> Result<Created, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::TEXT")
+                .bind(format!("orders:checkout:{}", order.user_id))
+                .execute(&mut *tx)
+                .await?;
+        }
         let bound = sqlx::query(
             "UPDATE checkout_requests SET order_id = $1 WHERE user_id = $2 AND request_id = $3 \
              AND order_id = ''",
@@ -92,7 +123,17 @@ impl OrdersStore {
         .await?;
         if bound.rows_affected() != 1 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(Created::ClaimLost);
+        }
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE user_id = $1 AND state = $2")
+                .bind(&order.user_id)
+                .bind(OrderState::Pending as i64)
+                .fetch_one(&mut *tx)
+                .await?;
+        if pending >= i64::from(max_pending) {
+            tx.rollback().await?;
+            return Ok(Created::TooManyPending(max_pending));
         }
         let failure = order.failure.as_ref();
         sqlx::query(&format!(
@@ -153,7 +194,7 @@ impl OrdersStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(Created::Created)
     }
 
     /// Writes the saga state of `order` and renews the lease, if `owner` still holds it;

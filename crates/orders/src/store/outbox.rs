@@ -45,6 +45,13 @@ pub(super) async fn append(
 }
 
 impl OrdersStore {
+    /// The sequence of the newest event, 0 when there is none.
+    pub async fn last_event_sequence(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM order_events")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// Events after `after`, in order, at most `limit`.
     pub async fn events_after(
         &self,

@@ -160,3 +160,135 @@ pub(crate) async fn events_of_every_replica_reach_every_stream(backend: Backend)
     other.stop().await;
     world.finish().await;
 }
+
+fn open_stream(
+    world: &World,
+    after: i64,
+) -> impl Future<Output = Result<tonic::Streaming<StreamOrderEventsResponse>, tonic::Status>> {
+    let mut client = world.client();
+    async move {
+        client
+            .stream_order_events(StreamOrderEventsRequest {
+                after_sequence: after,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+}
+
+async fn next_event(stream: &mut tonic::Streaming<StreamOrderEventsResponse>) -> OrderEvent {
+    tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("an event in time")
+        .expect("the stream goes on")
+        .expect("a message")
+        .event
+        .expect("an event")
+}
+
+pub(crate) async fn streams_beyond_the_cap_are_refused(backend: Backend) {
+    let Some(world) = World::new_with(
+        backend,
+        "stream_cap",
+        |config| config.max_event_streams = 2,
+        Arc::new(SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let first = open_stream(&world, 0).await.expect("first stream");
+    let _second = open_stream(&world, 0).await.expect("second stream");
+    let status = open_stream(&world, 0).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        reason(&status),
+        Some((
+            "bazaar.orders".to_owned(),
+            "TOO_MANY_SUBSCRIBERS".to_owned()
+        ))
+    );
+    // A stream that ends frees its place.
+    drop(first);
+    let mut reopened = None;
+    let freed = chassis::testing::eventually(Duration::from_secs(20), async || {
+        reopened = open_stream(&world, 0).await.ok();
+        reopened.is_some()
+    })
+    .await;
+    assert!(freed, "the place of a closed stream is never freed");
+    world.finish().await;
+}
+
+pub(crate) async fn open_streams_count_as_calls_in_progress(backend: Backend) {
+    let Some(world) = World::new_with(
+        backend,
+        "stream_in_flight",
+        |config| config.server.max_in_flight = 2,
+        Arc::new(SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let first = open_stream(&world, 0).await.expect("first stream");
+    let _second = open_stream(&world, 0).await.expect("second stream");
+    // Both streams are open: the process is at its bound of calls in progress.
+    let status = world.get("user-a", "o-none").await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    drop(first);
+    let answered = chassis::testing::eventually(Duration::from_secs(20), async || {
+        world
+            .get("user-a", "o-none")
+            .await
+            .is_err_and(|s| s.code() == Code::NotFound)
+    })
+    .await;
+    assert!(
+        answered,
+        "a closed stream still counts as a call in progress"
+    );
+    world.finish().await;
+}
+
+pub(crate) async fn many_streams_share_one_reader(backend: Backend) {
+    // Other replicas' events are looked for only once an hour: every read of the outbox
+    // below comes from a commit of this process or from a stream catching up.
+    let Some(world) = World::new_with(
+        backend,
+        "shared_reader",
+        |config| config.event_poll_ms = 3_600_000,
+        Arc::new(SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let first = checkout(&world, "r-1", GOOD_CARD).await;
+    let mut streams = Vec::new();
+    for _ in 0..10 {
+        let mut stream = open_stream(&world, 0).await.expect("a stream");
+        // Caught up from the store: each stream read its own way to the end.
+        assert_eq!(next_event(&mut stream).await.order_id, first.id);
+        streams.push(stream);
+    }
+    let before = world.orders().events().reads();
+    let second = checkout(&world, "r-2", GOOD_CARD).await;
+    for stream in &mut streams {
+        assert_eq!(next_event(stream).await.order_id, second.id);
+    }
+    let reads = world.orders().events().reads() - before;
+    assert!(
+        (1..=2).contains(&reads),
+        "10 streams got one new event with {reads} reads of the outbox"
+    );
+
+    // A stream from an older position still catches up, then follows.
+    let mut late = open_stream(&world, 0).await.expect("a stream");
+    assert_eq!(next_event(&mut late).await.order_id, first.id);
+    assert_eq!(next_event(&mut late).await.order_id, second.id);
+    let third = checkout(&world, "r-3", GOOD_CARD).await;
+    assert_eq!(next_event(&mut late).await.order_id, third.id);
+    assert_eq!(next_event(&mut streams[0]).await.order_id, third.id);
+    world.finish().await;
+}

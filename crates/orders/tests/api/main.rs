@@ -8,8 +8,10 @@ mod access;
 mod checkout;
 mod events;
 mod idempotency;
+mod limits;
 mod recovery;
 mod support;
+mod trust;
 
 /// One test per backend for each scenario `module::name(backend)`.
 macro_rules! on_both_backends {
@@ -47,6 +49,17 @@ on_both_backends!(
     events::events_stream_in_order_from_any_position,
     events::streams_end_cleanly_on_shutdown,
     events::events_of_every_replica_reach_every_stream,
+    events::streams_beyond_the_cap_are_refused,
+    events::open_streams_count_as_calls_in_progress,
+    events::many_streams_share_one_reader,
+    trust::a_charge_made_first_for_a_cent_does_not_place_the_order,
+    trust::a_charge_in_another_currency_does_not_place_the_order,
+    trust::a_charge_made_first_with_the_sagas_request_id_does_not_place_the_order,
+    trust::the_orders_own_charge_found_at_payment_is_kept,
+    trust::a_shipment_made_first_elsewhere_does_not_place_the_order,
+    limits::a_caller_with_too_many_pending_orders_is_refused,
+    limits::an_order_larger_than_a_charge_may_be_is_refused_before_reserving,
+    limits::reservations_last_as_long_as_the_charge_may_take,
     access::callers_see_only_their_own_orders_newest_first,
     access::bad_requests_name_their_fields,
     access::missing_expired_and_forged_tokens_are_refused,

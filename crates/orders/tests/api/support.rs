@@ -125,6 +125,11 @@ impl World {
         self.running.take().expect("orders runs").stop().await;
     }
 
+    /// The orders service itself, for tests that look inside.
+    pub(crate) fn orders(&self) -> &Orders {
+        self.running.as_ref().expect("orders runs").server.service()
+    }
+
     pub(crate) fn client(&self) -> OrdersServiceClient<Channel> {
         self.running.as_ref().expect("orders runs").client.clone()
     }

@@ -43,6 +43,19 @@ pub(crate) async fn test_cards_succeed_decline_or_fail(running: &Running) {
         assert_eq!(get(&mut client, &charged.id).await.unwrap(), charged);
     }
 
+    // The cap is a value, not a number of units: about 40 US dollars in currencies where
+    // that is more than a million units is charged.
+    for (code, units) in [("VND", 1_054_000), ("IDR", 666_000)] {
+        let order = format!("cards-weak-{code}");
+        let mut request = charge_request(&order, &order, "4242424242424242");
+        request.amount = Some(money(code, units, 0));
+        let charged = charge(&mut client, request)
+            .await
+            .unwrap_or_else(|s| panic!("{code}: {s:?}"));
+        assert_eq!(charged.status(), ChargeStatus::Succeeded, "{code}");
+        assert_eq!(charged.amount, Some(money(code, units, 0)));
+    }
+
     // Declines are errors, and recorded.
     for (i, (number, reason)) in [
         ("4000000000000002", DeclineReason::Generic),
@@ -175,6 +188,15 @@ pub(crate) async fn bad_input_names_its_field(running: &Running) {
         ),
         (
             |r| r.amount = Some(money("USD", 1_000_000, 1)),
+            &["amount.units"],
+        ),
+        // The cap is a value: far more dong than the equivalent of 1,000,000 US dollars.
+        (
+            |r| r.amount = Some(money("VND", 27_000_000_001, 0)),
+            &["amount.units"],
+        ),
+        (
+            |r| r.amount = Some(money("JPY", i64::MAX, 0)),
             &["amount.units"],
         ),
         (|r| r.card = None, &["card"]),

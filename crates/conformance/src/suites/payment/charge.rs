@@ -71,19 +71,35 @@ pub(super) async fn charge(mut c: Client) -> Checked {
             "GetCharge differs from Charge"
         );
     }
-    let euros = charged(
+    let most = charged(
         &mut c,
         charge_request(
             &unique("order"),
-            money("EUR", 1_000_000_000_000_000),
+            money("USD", 1_000_000_000_000_000),
             GOOD_CARD,
         ),
     )
     .await?;
     ensure!(
-        euros.amount == Some(money("EUR", 1_000_000_000_000_000)),
-        "a charge of 1000000 EUR (the maximum) records {:?}",
-        euros.amount
+        most.amount == Some(money("USD", 1_000_000_000_000_000)),
+        "a charge of 1000000 USD (the maximum) records {:?}",
+        most.amount
+    );
+    // The cap is a value, not a number of units: about 40 USD in dong is more than a
+    // million units, and is charged.
+    let dong = charged(
+        &mut c,
+        charge_request(
+            &unique("order"),
+            money("VND", 1_054_000_000_000_000),
+            GOOD_CARD,
+        ),
+    )
+    .await?;
+    ensure!(
+        dong.amount == Some(money("VND", 1_054_000_000_000_000)),
+        "a charge of 1054000 VND (about 40 USD) records {:?}",
+        dong.amount
     );
     Ok(())
 }

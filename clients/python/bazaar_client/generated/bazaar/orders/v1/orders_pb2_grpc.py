@@ -129,10 +129,13 @@ class OrdersServiceServicer:
         FAILED_PRECONDITION with reason "CART_EMPTY" when the cart is empty, or
         "PRODUCT_NOT_FOUND" when the cart holds a product the catalog no longer has (one
         `google.rpc.ResourceInfo` detail per such product: remove it from the cart and try
-        again); ALREADY_EXISTS (reason "REQUEST_ID_REUSED") when `request_id` was used with
-        different parameters; ABORTED when a call with the same `request_id` is still in
-        progress; UNAVAILABLE when cart, catalog or shipping cannot be reached (retry with
-        the same `request_id`).
+        again), or "ORDER_TOO_LARGE" when the total is more than one payment may take (the
+        equivalent of 1,000,000 US dollars); RESOURCE_EXHAUSTED (reason
+        "TOO_MANY_PENDING_ORDERS", metadata "max_pending_orders") when the caller already has
+        that many PENDING orders (wait for them to settle); ALREADY_EXISTS (reason
+        "REQUEST_ID_REUSED") when `request_id` was used with different parameters; ABORTED
+        when a call with the same `request_id` is still in progress; UNAVAILABLE when cart,
+        catalog or shipping cannot be reached (retry with the same `request_id`).
 
         Access: user (a valid user or guest token; own resources only).
         """
@@ -187,7 +190,9 @@ class OrdersServiceServicer:
         Access: internal (the notification or recommendation services), or operator (an operator
         certificate). The events carry shoppers' personal data.
 
-        Errors: INVALID_ARGUMENT for a negative `after_sequence`.
+        Errors: INVALID_ARGUMENT for a negative `after_sequence`; RESOURCE_EXHAUSTED (reason
+        "TOO_MANY_SUBSCRIBERS") when the server has as many streams open as it allows
+        (reconnect with backoff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

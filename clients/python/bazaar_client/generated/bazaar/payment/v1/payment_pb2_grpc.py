@@ -158,8 +158,8 @@ class PaymentServiceServicer:
         Access: internal (the orders service).
 
         Errors: INVALID_ARGUMENT for a malformed `request_id`, an empty or too long
-        `order_id`, an amount that is not a valid positive Money of at most 1,000,000
-        units, or a malformed card (field violations on `card.number`, `card.expiry_month`,
+        `order_id`, an amount that is not a valid positive Money of at most the equivalent
+        of 1,000,000 US dollars (see `ChargeRequest.amount`), or a malformed card (field violations on `card.number`, `card.expiry_month`,
         ...); FAILED_PRECONDITION (reason "CARD_DECLINED") as above; ALREADY_EXISTS with
         reason "ORDER_ALREADY_CHARGED" (metadata "charge_id" = the existing charge) or
         "REQUEST_ID_REUSED"; ABORTED (same `request_id` in progress); UNAVAILABLE for a

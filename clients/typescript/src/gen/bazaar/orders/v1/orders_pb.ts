@@ -601,7 +601,10 @@ export enum FailureReason {
    * The card could not be charged for a technical reason, and nothing was charged:
    * payment kept failing for longer than orders retries a charge, or the checkout was
    * interrupted (the orders process restarted) before the charge was made. The card is
-   * never stored, so it cannot be charged later. Place the order again.
+   * never stored, so it cannot be charged later. Place the order again. Also when
+   * payment or shipping already held a charge or a shipment for the order that its
+   * checkout did not make (another amount, currency or address): it is not taken for
+   * the order's, and what the checkout charged is refunded.
    *
    * @generated from enum value: FAILURE_REASON_PAYMENT_UNAVAILABLE = 3;
    */
@@ -702,10 +705,13 @@ export const OrdersService: GenService<{
    * FAILED_PRECONDITION with reason "CART_EMPTY" when the cart is empty, or
    * "PRODUCT_NOT_FOUND" when the cart holds a product the catalog no longer has (one
    * `google.rpc.ResourceInfo` detail per such product: remove it from the cart and try
-   * again); ALREADY_EXISTS (reason "REQUEST_ID_REUSED") when `request_id` was used with
-   * different parameters; ABORTED when a call with the same `request_id` is still in
-   * progress; UNAVAILABLE when cart, catalog or shipping cannot be reached (retry with
-   * the same `request_id`).
+   * again), or "ORDER_TOO_LARGE" when the total is more than one payment may take (the
+   * equivalent of 1,000,000 US dollars); RESOURCE_EXHAUSTED (reason
+   * "TOO_MANY_PENDING_ORDERS", metadata "max_pending_orders") when the caller already has
+   * that many PENDING orders (wait for them to settle); ALREADY_EXISTS (reason
+   * "REQUEST_ID_REUSED") when `request_id` was used with different parameters; ABORTED
+   * when a call with the same `request_id` is still in progress; UNAVAILABLE when cart,
+   * catalog or shipping cannot be reached (retry with the same `request_id`).
    *
    * Access: user (a valid user or guest token; own resources only).
    *
@@ -769,7 +775,9 @@ export const OrdersService: GenService<{
    * Access: internal (the notification or recommendation services), or operator (an operator
    * certificate). The events carry shoppers' personal data.
    *
-   * Errors: INVALID_ARGUMENT for a negative `after_sequence`.
+   * Errors: INVALID_ARGUMENT for a negative `after_sequence`; RESOURCE_EXHAUSTED (reason
+   * "TOO_MANY_SUBSCRIBERS") when the server has as many streams open as it allows
+   * (reconnect with backoff).
    *
    * @generated from rpc bazaar.orders.v1.OrdersService.StreamOrderEvents
    */

@@ -168,8 +168,11 @@ export type ChargeRequest = Message<"bazaar.payment.v1.ChargeRequest"> & {
   orderId: string;
 
   /**
-   * The amount to charge: a valid Money, positive, at most 1,000,000 units, in any ISO
-   * 4217 currency. Required.
+   * The amount to charge: a valid Money, positive, in any ISO 4217 currency, at most the
+   * equivalent of 1,000,000 US dollars. The cap is payment's own risk table of units per
+   * US dollar for each currency it lists (rounded up to two significant figures: for
+   * example 870,000 EUR, 160,000,000 JPY, 27,000,000,000 VND); a currency it does not list
+   * is capped at 1,000,000 of its units. Required.
    *
    * @generated from field: bazaar.type.v1.Money amount = 3;
    */
@@ -578,8 +581,8 @@ export const PaymentService: GenService<{
    * Access: internal (the orders service).
    *
    * Errors: INVALID_ARGUMENT for a malformed `request_id`, an empty or too long
-   * `order_id`, an amount that is not a valid positive Money of at most 1,000,000
-   * units, or a malformed card (field violations on `card.number`, `card.expiry_month`,
+   * `order_id`, an amount that is not a valid positive Money of at most the equivalent
+   * of 1,000,000 US dollars (see `ChargeRequest.amount`), or a malformed card (field violations on `card.number`, `card.expiry_month`,
    * ...); FAILED_PRECONDITION (reason "CARD_DECLINED") as above; ALREADY_EXISTS with
    * reason "ORDER_ALREADY_CHARGED" (metadata "charge_id" = the existing charge) or
    * "REQUEST_ID_REUSED"; ABORTED (same `request_id` in progress); UNAVAILABLE for a
