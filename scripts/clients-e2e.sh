@@ -2,8 +2,8 @@
 # Usage: scripts/clients-e2e.sh [--python-currency] [path/to/bazaar]
 #
 # The Python and TypeScript clients each make a whole purchase against a live shop: starts
-# `bazaar up` on the default ports (temporary data directory, admin@bazaar.test as identity
-# admin), runs the pytest suite of clients/python and the node:test suite of
+# `bazaar up` on the default ports (temporary data directory; admin@bazaar.test made admin
+# with the one-time code it prints, through grpcurl), runs the pytest suite of clients/python and the node:test suite of
 # clients/typescript, and stops the shop.
 #
 # With --python-currency, the shop runs the Python currency service (alt/currency-python)
@@ -43,8 +43,10 @@ if $python_currency; then
     up_args+=(--replace "currency=$root/.venv/bin/python -m bazaar_currency")
 fi
 export BAZAAR_E2E_ADMIN_EMAIL=admin@bazaar.test
-shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$BAZAAR_E2E_ADMIN_EMAIL "$bin" "${up_args[@]}"
+shop_start "$bin" "${up_args[@]}"
 cat "$data/up.log"
+# The clients' tests log in as this admin: make it one with the code bazaar up printed.
+shop_make_admin "$BAZAAR_E2E_ADMIN_EMAIL" "a long admin password"
 
 if $python_currency; then
     echo "== the currency port is served by the Python implementation"

@@ -3,13 +3,14 @@
 //! - `bazaar up` starts every service as its own process and supervises them;
 //! - `bazaar serve <service> [flags]` runs one service in the foreground (the flags are the
 //!   service's own; `bazaar serve catalog --help` lists them);
-//! - `bazaar status` prints the health of every service.
+//! - `bazaar status` prints the health of every service;
+//! - `bazaar admin code` issues a one-time code that makes a registered user admin.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use bazaar::{services, status, up};
+use bazaar::{admin, services, status, up};
 use chassis::Shutdown;
 use clap::{Parser, Subcommand};
 use tokio::io::AsyncReadExt;
@@ -54,6 +55,36 @@ enum Command {
     /// Print the health of every service (addresses from BAZAAR_<SERVICE>_ADDR or the
     /// default ports); exits with 1 unless all are SERVING.
     Status,
+    /// The shop's admins: issue the one-time code that makes a registered user admin.
+    #[command(
+        subcommand,
+        long_about = "The shop's admins.\n\n\
+            An admin is a registered user who redeemed a one-time admin code. Codes are issued \
+            here, from identity's store (having the data directory or the database is what \
+            makes you the operator), never through the API; `bazaar up` prints one by itself \
+            while the shop has no admin.\n\n\
+            To make yourself admin: run `bazaar admin code`, sign up in the shop (or log in), \
+            then call identity's ClaimAdmin with the code and your access token:\n\n  \
+            grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{\"code\": \"CODE\"}' \
+            127.0.0.1:50053 bazaar.identity.v1.IdentityService/ClaimAdmin\n\n\
+            and refresh your session (or log in again) for a token with the admin role. A code \
+            works once, for 24 hours; issuing a new one voids the unused one."
+    )]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Issue a new one-time admin code (voiding the unused one) and print it with how to
+    /// redeem it.
+    Code {
+        /// The shop's data directory, where identity's store is.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// identity's database URL, when it is not the SQLite file in the data directory.
+        #[arg(long, env = "BAZAAR_IDENTITY_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -73,6 +104,10 @@ async fn main() {
             .await
         }
         Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
+        Command::Admin(AdminCommand::Code {
+            data_dir,
+            database_url,
+        }) => admin::code(&data_dir, database_url.as_deref()).await,
         Command::Status => {
             if status::run().await {
                 Ok(())

@@ -63,7 +63,7 @@ pub enum KeyError {
     /// A sealed seed does not open: the key-encryption key is not the one it was sealed
     /// with (or the row was altered).
     #[error(
-        "{0}: this is not the key-encryption key the signing keys were sealed with; start \
+        "this is not the key-encryption key the signing keys were sealed with; start \
          identity with that key (making new signing keys instead would invalidate every token)"
     )]
     WrongKek(#[from] OpenError),
