@@ -169,28 +169,47 @@ async fn a_malformed_or_missing_key_encryption_key_is_refused_at_start() {
 }
 
 async fn keys_an_older_store_kept_in_clear_are_sealed_in_place(backend: &Backend) {
-    // A store as identity left it before keys were sealed: one key, its seed in clear.
-    let seed = [0x5a_u8; 32];
+    // A store as identity left it before keys were sealed: forty keys, their seeds in
+    // clear; the newest, sk_old, signs. (Enough rows that SQLite, updating one, leaves the
+    // old cell in the page's free space unless told to zero it.)
+    let seeds: Vec<(String, [u8; 32], i64)> = (0..40_u8)
+        .map(|i| {
+            let key_id = if i == 0 {
+                "sk_old".to_owned()
+            } else {
+                format!("sk_{i:02}")
+            };
+            (key_id, [0x30 + i; 32], i64::from(i) + 1)
+        })
+        .collect();
+    let seed = seeds[0].1;
     let public = SigningKey::from_bytes(&seed).verifying_key();
     {
         let old = backend.store_with(&BEFORE_SEALING).await;
-        sqlx::query(
-            "INSERT INTO signing_keys (key_id, private_seed, public_key, create_ms) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind("sk_old")
-        .bind(seed.to_vec())
-        .bind(public.to_bytes().to_vec())
-        .bind(ManualClock::new().now_ms() - 3_600_000)
-        .execute(old.pool())
-        .await
-        .expect("an old key stored");
+        for (key_id, seed, hours_ago) in &seeds {
+            sqlx::query(
+                "INSERT INTO signing_keys (key_id, private_seed, public_key, create_ms) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key_id.clone())
+            .bind(seed.to_vec())
+            .bind(
+                SigningKey::from_bytes(&seed)
+                    .verifying_key()
+                    .to_bytes()
+                    .to_vec(),
+            )
+            .bind(ManualClock::new().now_ms() - hours_ago * 3_600_000)
+            .execute(old.pool())
+            .await
+            .expect("an old key stored");
+        }
         old.pool().close().await;
     }
 
     let identity = backend.start().await;
     let listed = identity.all_keys(0).await;
-    assert_eq!(listed.len(), 1, "no new key was made");
+    assert_eq!(listed.len(), 40, "no new key was made");
     assert_eq!(listed[0].key_id, "sk_old");
     // The old key still signs: tokens carry its id and verify with its public half.
     let signed = identity.sign_up("ada@example.com").await.session.unwrap();
@@ -203,16 +222,21 @@ async fn keys_an_older_store_kept_in_clear_are_sealed_in_place(backend: &Backend
     identity.stop().await;
 
     let stored = stored_keys(backend).await;
-    assert!(stored[0].sealed);
-    assert_ne!(stored[0].private_seed, seed);
     let kek = KeyEncryptionKey::from_base64(&backend.kek).unwrap();
-    assert_eq!(kek.open("sk_old", &stored[0].private_seed).unwrap(), seed);
+    for ((key_id, seed, _), record) in seeds.iter().zip(&stored) {
+        assert_eq!(&record.key_id, key_id);
+        assert!(record.sealed);
+        assert_ne!(&record.private_seed, seed);
+        assert_eq!(kek.open(key_id, &record.private_seed).unwrap(), *seed);
+    }
     if backend.sqlite_file().is_some() {
         let bytes = sqlite_bytes(backend);
-        assert!(
-            !bytes.windows(32).any(|w| w == seed),
-            "the seed in clear is gone from the file, free space included"
-        );
+        for (key_id, seed, _) in &seeds {
+            assert!(
+                !bytes.windows(32).any(|w| w == seed.as_slice()),
+                "the seed of {key_id} in clear is still in the file (free space included)"
+            );
+        }
     }
 
     // And it keeps working after another restart.
