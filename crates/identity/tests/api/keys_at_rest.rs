@@ -194,7 +194,7 @@ async fn keys_an_older_store_kept_in_clear_are_sealed_in_place(backend: &Backend
             .bind(key_id.clone())
             .bind(seed.to_vec())
             .bind(
-                SigningKey::from_bytes(&seed)
+                SigningKey::from_bytes(seed)
                     .verifying_key()
                     .to_bytes()
                     .to_vec(),
