@@ -2,8 +2,8 @@
 # Usage: scripts/clients-e2e.sh [--python-currency] [--plaintext] [path/to/bazaar]
 #
 # The Python and TypeScript clients each make a whole purchase against a live shop: starts
-# `bazaar up` on the default ports (temporary data directory, admin@bazaar.test as identity
-# admin), runs the pytest suite of clients/python and the node:test suite of
+# `bazaar up` on the default ports (temporary data directory; admin@bazaar.test made admin
+# with the one-time code it prints, through grpcurl), runs the pytest suite of clients/python and the node:test suite of
 # clients/typescript, and stops the shop.
 #
 # The shop serves TLS with the PKI that `bazaar up` makes in its data directory: the clients
@@ -57,8 +57,10 @@ if $plaintext; then
     up_args+=(--plaintext)
 fi
 export BAZAAR_E2E_ADMIN_EMAIL=admin@bazaar.test
-shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$BAZAAR_E2E_ADMIN_EMAIL "$bin" "${up_args[@]}"
+shop_start "$bin" "${up_args[@]}"
 cat "$data/up.log"
+# The clients' tests log in as this admin: make it one with the code bazaar up printed.
+shop_make_admin "$BAZAAR_E2E_ADMIN_EMAIL" "a long admin password"
 
 # How the clients (by the variables they read) and the kit (by its flags) reach the shop.
 if $plaintext; then

@@ -2,9 +2,10 @@
 # Usage: scripts/conformance.sh [--plaintext] [path/to/bazaar] [path/to/bazaar-conformance]
 #
 # Runs the conformance kit against every service of a live shop: starts `bazaar up` on the
-# default ports (in a temporary data directory, with an admin configured), then runs
+# default ports (in a temporary data directory), then runs
 # `bazaar-conformance <service>` for each of the ten services, giving each the addresses
-# of the neighbours its checks need, and stops the shop. Prints every check; exits non-zero
+# of the neighbours its checks need (and the admin code `bazaar up` printed, which the kit
+# redeems for its admin account), and stops the shop. Prints every check; exits non-zero
 # when any service breaks a promise of the contract (or the shop does not start).
 # The shop serves TLS with the PKI `bazaar up` makes in its data directory: the kit trusts
 # its CA and presents the operator's certificate (internal RPCs need an identity). With
@@ -29,10 +30,10 @@ admin_password="the conformance admin password"
 [ -x "$kit" ] || fail "$kit is not built (cargo build -p bazaar-conformance)"
 shop_ports_free
 if $plaintext; then
-    shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data" --plaintext
+    shop_start "$bin" up --data-dir "$data" --plaintext
     tls=(--plaintext)
 else
-    shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=$admin_email "$bin" up --data-dir "$data"
+    shop_start "$bin" up --data-dir "$data"
     [ -f "$data/pki/ca.crt" ] || fail "bazaar up made no CA at $data/pki/ca.crt"
     tls=(--cacert "$data/pki/ca.crt" --cert "$data/pki/operator.crt" --key "$data/pki/operator.key")
 fi
@@ -52,7 +53,8 @@ neighbours=(--identity-addr "$(addr identity)" --catalog-addr "$(addr catalog)"
     --cart-addr "$(addr cart)" --inventory-addr "$(addr inventory)"
     --currency-addr "$(addr currency)" --shipping-addr "$(addr shipping)"
     --orders-addr "$(addr orders)"
-    --admin-email "$admin_email" --admin-password "$admin_password" "${tls[@]}")
+    --admin-email "$admin_email" --admin-password "$admin_password"
+    --admin-code "$(shop_admin_code)" "${tls[@]}")
 
 failed=()
 for service in catalog currency identity cart inventory payment shipping orders notification recommendation; do

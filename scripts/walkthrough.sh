@@ -2,8 +2,8 @@
 # Usage: scripts/walkthrough.sh [path/to/bazaar]
 #
 # A whole purchase with grpcurl only, as a client in any language would make it: start
-# `bazaar up` (in a temporary data directory, with an admin configured), stock a product as
-# the admin, then as a guest browse, search, fill the cart, place an order with a test
+# `bazaar up` (in a temporary data directory), make an admin with the one-time code it
+# prints, stock a product as the admin, then as a guest browse, search, fill the cart, place an order with a test
 # card, read the order back, and read the confirmation that notification wrote into its
 # Maildir. Prints each call and its answer; exits non-zero on the first surprise.
 # Needs grpcurl and python3 (to read fields out of grpcurl's JSON).
@@ -36,13 +36,24 @@ rpc() {
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
 shop_ports_free
-shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=admin@bazaar.test "$bin" up --data-dir "$data"
+shop_start "$bin" up --data-dir "$data"
 cat "$data/up.log"
 
-echo "== the admin stocks a product"
+echo "== the operator signs up and redeems the admin code bazaar up printed"
+code=$(shop_admin_code)
 out=$(rpc 127.0.0.1:50053 bazaar.identity.v1.IdentityService/SignUp \
     '{"email": "admin@bazaar.test", "password": "a long admin password"}')
+token=$(field "$out" session.accessToken)
+refresh=$(field "$out" session.refreshToken)
+out=$(rpc 127.0.0.1:50053 bazaar.identity.v1.IdentityService/ClaimAdmin "{\"code\": \"$code\"}" \
+    -H "authorization: Bearer $token")
+[ "$(field "$out" user.roles.0)" = "ROLE_ADMIN" ] || fail "the code did not make an admin"
+# The token the claim was made with keeps its claims: a refreshed one carries the role.
+out=$(rpc 127.0.0.1:50053 bazaar.identity.v1.IdentityService/RefreshSession \
+    "{\"refresh_token\": \"$refresh\"}")
 admin=$(field "$out" session.accessToken)
+
+echo "== the admin stocks a product"
 rpc 127.0.0.1:50055 bazaar.inventory.v1.InventoryService/Restock \
     '{"request_id": "walk-restock-1", "product_id": "brass-desk-lamp", "quantity": 10}' \
     -H "authorization: Bearer $admin" >/dev/null

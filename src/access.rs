@@ -198,6 +198,7 @@ pub const RULES: &[(&str, Rule)] = &[
         "/bazaar.identity.v1.IdentityService/GetCurrentUser",
         Rule::USER,
     ),
+    ("/bazaar.identity.v1.IdentityService/ClaimAdmin", Rule::USER),
     (
         "/bazaar.identity.v1.IdentityService/ListSigningKeys",
         Rule::PUBLIC,

@@ -2,13 +2,16 @@
 #
 #   script=walkthrough; source "$(dirname "$0")/lib/shop.sh"
 #   shop_ports_free
-#   shop_start env BAZAAR_IDENTITY_ADMIN_EMAILS=admin@bazaar.test "$bin" up --data-dir "$data"
+#   shop_start "$bin" up --data-dir "$data"
 #
 # Gives the script `data` (a temporary directory, removed on exit), `fail MESSAGE` (prints
 # the message and the end of every service's log, exits 1), `shop_ports_free` (fails if a
 # port of bazaar is taken), `shop_start COMMAND...` (runs `bazaar up` in the background and
 # waits until it says the shop is open: every service SERVING and the home page loading) and `shop_stop` (Ctrl-C, then waits); the shop is
-# stopped on exit whatever happens. `script` names the script in messages.
+# stopped on exit whatever happens. `script` names the script in messages. `shop_admin_code`
+# prints the one-time admin code `bazaar up` printed (a fresh shop has no admin), and
+# `shop_make_admin EMAIL PASSWORD` signs that account up (or logs it in) and redeems the code
+# for it with grpcurl.
 
 data=$(mktemp -d)
 shop_pid=""
@@ -54,4 +57,24 @@ shop_start() {
         sleep 0.1
     done
     grep -q "the shop is open" "$data/up.log" || fail "bazaar up did not start: $(cat "$data/up.log")"
+}
+
+shop_admin_code() {
+    local code
+    code=$(sed -n 's/^admin code: //p' "$data/up.log" | tail -n 1)
+    [ -n "$code" ] || fail "bazaar up printed no admin code: $(cat "$data/up.log")"
+    echo "$code"
+}
+
+# shop_make_admin EMAIL PASSWORD [IDENTITY_ADDRESS]
+shop_make_admin() {
+    local email=$1 password=$2 addr=${3:-127.0.0.1:50053} code body out token
+    code=$(shop_admin_code)
+    body="{\"email\": \"$email\", \"password\": \"$password\"}"
+    out=$(grpcurl -cacert "$data/pki/ca.crt" -d "$body" "$addr" bazaar.identity.v1.IdentityService/SignUp 2>/dev/null) ||
+        out=$(grpcurl -cacert "$data/pki/ca.crt" -d "$body" "$addr" bazaar.identity.v1.IdentityService/LogIn) ||
+        fail "$email can neither sign up nor log in"
+    token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["session"]["accessToken"])' <<<"$out")
+    grpcurl -cacert "$data/pki/ca.crt" -H "authorization: Bearer $token" -d "{\"code\": \"$code\"}" "$addr" \
+        bazaar.identity.v1.IdentityService/ClaimAdmin >/dev/null || fail "identity refused the admin code"
 }

@@ -1,8 +1,9 @@
 """The live shop the purchase tests talk to: `bazaar up` on BAZAAR_ADDR_HOST (default
-127.0.0.1) at the default ports, with BAZAAR_E2E_ADMIN_EMAIL (default admin@bazaar.test)
-configured as an identity admin (BAZAAR_IDENTITY_ADMIN_EMAILS), reached over TLS trusting
-its CA (data/pki/ca.crt in the working directory, or BAZAAR_TLS_CA), or plaintext with
-BAZAAR_PLAINTEXT=1. scripts/clients-e2e.sh starts one and runs these tests against it."""
+127.0.0.1) at the default ports, where the account BAZAAR_E2E_ADMIN_EMAIL (default
+admin@bazaar.test) has been made admin with a one-time admin code (ClaimAdmin), reached
+over TLS trusting its CA (data/pki/ca.crt in the working directory, or BAZAAR_TLS_CA), or
+plaintext with BAZAAR_PLAINTEXT=1. scripts/clients-e2e.sh starts one, makes that admin,
+and runs these tests against it."""
 
 from __future__ import annotations
 

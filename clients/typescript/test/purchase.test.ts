@@ -2,9 +2,10 @@
  * A whole purchase from TypeScript, against a live shop (`bazaar up`; scripts/clients-e2e.sh
  * starts one): a guest session, browse, search, cart, checkout in euros with a test card,
  * the order read back, and the confirmation that notification sends once it has read the
- * order's event. The admin (BAZAAR_E2E_ADMIN_EMAIL, default admin@bazaar.test, configured
- * with BAZAAR_IDENTITY_ADMIN_EMAILS) stocks the product first. The shop is reached over TLS
- * trusting its CA (data/pki/ca.crt, or BAZAAR_TLS_CA), or plaintext with BAZAAR_PLAINTEXT=1.
+ * order's event. The admin (BAZAAR_E2E_ADMIN_EMAIL, default admin@bazaar.test, made admin
+ * with a one-time admin code by scripts/clients-e2e.sh) stocks the product first. The shop
+ * is reached over TLS trusting its CA (data/pki/ca.crt, or BAZAAR_TLS_CA), or plaintext
+ * with BAZAAR_PLAINTEXT=1.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";

@@ -1,9 +1,11 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
-//! ([`services`]), the supervisor of `bazaar up` ([`up`]), health checks ([`health`]) and
-//! `bazaar status` ([`status`]). The in-process test shop starts services through the same
+//! ([`services`]), the supervisor of `bazaar up` ([`up`]), health checks ([`health`]),
+//! `bazaar status` ([`status`]) and the operator's side of identity's secrets
+//! ([`admin`]: its key-encryption key, `bazaar admin code`). The in-process test shop starts services through the same
 //! [`services::RUNNERS`].
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod health;
 pub mod services;
 pub mod status;

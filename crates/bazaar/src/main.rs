@@ -5,12 +5,13 @@
 //!   service's own; `bazaar serve catalog --help` lists them);
 //! - `bazaar status` prints the health of every service;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
+//! - `bazaar admin code` issues a one-time code that makes a registered user admin.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use bazaar::{services, status, up};
+use bazaar::{admin, services, status, up};
 use chassis::Shutdown;
 use chassis::tls::Tls;
 use clap::{Parser, Subcommand};
@@ -81,6 +82,36 @@ enum Command {
         #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
         plaintext: bool,
     },
+    /// The shop's admins: issue the one-time code that makes a registered user admin.
+    #[command(
+        subcommand,
+        long_about = "The shop's admins.\n\n\
+            An admin is a registered user who redeemed a one-time admin code. Codes are issued \
+            here, from identity's store (having the data directory or the database is what \
+            makes you the operator), never through the API; `bazaar up` prints one by itself \
+            while the shop has no admin.\n\n\
+            To make yourself admin: run `bazaar admin code`, sign up in the shop (or log in), \
+            then call identity's ClaimAdmin with the code and your access token:\n\n  \
+            grpcurl -cacert data/pki/ca.crt -H \"authorization: Bearer $TOKEN\" -d '{\"code\": \"CODE\"}' \
+            127.0.0.1:50053 bazaar.identity.v1.IdentityService/ClaimAdmin\n\n\
+            and refresh your session (or log in again) for a token with the admin role. A code \
+            works once, for 24 hours; issuing a new one voids the unused one."
+    )]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Issue a new one-time admin code (voiding the unused one) and print it with how to
+    /// redeem it.
+    Code {
+        /// The shop's data directory, where identity's store is.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// identity's database URL, when it is not the SQLite file in the data directory.
+        #[arg(long, env = "BAZAAR_IDENTITY_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -103,6 +134,10 @@ async fn main() {
         }
         Command::Pki { data_dir, hosts } => up::ensure_pki(&data_dir, &hosts, true).map(drop),
         Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
+        Command::Admin(AdminCommand::Code {
+            data_dir,
+            database_url,
+        }) => admin::code(&data_dir, database_url.as_deref()).await,
         Command::Status {
             data_dir,
             tls_ca,

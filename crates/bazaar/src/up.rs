@@ -14,6 +14,10 @@
 //! storefront and the operator; what is missing, expiring or lacks the listening host is
 //! issued again); every service then finds its own certificate there through `--data-dir`.
 //! `--plaintext` skips all that and passes `--plaintext` to every service instead.
+//! identity's secrets (see [`crate::admin`]): unless the environment gives identity a
+//! key-encryption key, `bazaar up` makes `<data-dir>/identity.kek` (0600) on its first start
+//! and points identity at it. Once every service has started, while the shop has no admin,
+//! it issues a one-time admin code and prints it with how to redeem it.
 //!
 //! `--replace SERVICE=COMMAND` runs another implementation of a service instead (for
 //! example the Python currency service in `alt/currency-python`): `sh -c 'exec COMMAND'`
@@ -34,6 +38,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::admin;
 use crate::health::{self, Health};
 use crate::services::{SERVICES, Spec};
 
@@ -170,6 +175,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     } else {
         ensure_pki(&options.data_dir, &cert_hosts(&options.host), false)?
     };
+    let kek_file = admin::kek_file(&options.data_dir)?;
     let shutdown = Shutdown::on_signals();
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
@@ -201,6 +207,13 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             log: logs.join(format!("{}.log", spec.name)),
             events: events.clone(),
             replacement: options.replacements.get(spec.name).cloned(),
+            env: match &kek_file {
+                Some(path) if spec.name == "identity" => vec![(
+                    "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE",
+                    path.as_os_str().to_owned(),
+                )],
+                _ => Vec::new(),
+            },
         };
         supervisors.push((spec.name, stop, tokio::spawn(supervisor.run(stop_rx))));
     }
@@ -247,6 +260,16 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                 started.elapsed().as_secs_f64(),
                 logs.display()
             );
+        }
+        let identity_serving = table
+            .iter()
+            .any(|(name, .., state)| *name == "identity" && state == "SERVING");
+        if identity_serving && !options.replacements.contains_key("identity") {
+            match admin::code_if_no_admin(&options.data_dir).await {
+                Ok(Some(code)) => println!("the shop has no admin yet\n{code}"),
+                Ok(None) => {}
+                Err(error) => eprintln!("no admin code: {error}"),
+            }
         }
         let storefront = SERVICES
             .iter()
@@ -310,6 +333,8 @@ struct Supervisor {
     events: mpsc::UnboundedSender<Event>,
     /// The command that runs in place of `bazaar serve <name>`, if any.
     replacement: Option<String>,
+    /// Environment variables for this service only.
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Supervisor {
@@ -407,6 +432,7 @@ impl Supervisor {
         }
         command
             .env(SUPERVISED_VAR, "1")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log)

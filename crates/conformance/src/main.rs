@@ -61,8 +61,8 @@ struct Args {
     )]
     admin_token: Option<String>,
 
-    /// An email that identity makes admin (BAZAAR_IDENTITY_ADMIN_EMAILS); the kit signs
-    /// it up, or logs in when it exists.
+    /// The admin's email: the kit signs it up, or logs in when it exists, and redeems
+    /// --admin-code when the account is not an admin yet.
     #[arg(
         long,
         env = "BAZAAR_CONFORMANCE_ADMIN_EMAIL",
@@ -73,6 +73,11 @@ struct Args {
     /// The admin's password (10..=128 characters).
     #[arg(long, env = "BAZAAR_CONFORMANCE_ADMIN_PASSWORD")]
     admin_password: Option<String>,
+
+    /// A one-time admin code (`bazaar admin code` prints one) that makes the account of
+    /// --admin-email admin.
+    #[arg(long, env = "BAZAAR_CONFORMANCE_ADMIN_CODE", requires = "admin_email")]
+    admin_code: Option<String>,
 
     /// How long one check may take, in seconds.
     #[arg(long, default_value_t = 60)]
@@ -214,6 +219,7 @@ fn target(service: &'static str, args: &Args) -> Result<Target, String> {
         target = target.with_admin(Admin::Account {
             email: email.clone(),
             password: password.clone(),
+            code: args.admin_code.clone(),
         });
     }
     Ok(target)

@@ -9,7 +9,8 @@ use bazaar_contract::catalog::v1::catalog_service_client::CatalogServiceClient;
 use bazaar_contract::catalog::v1::{ListProductsRequest, Product};
 use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
 use bazaar_contract::identity::v1::{
-    LogInRequest, Session, SignUpRequest, StartGuestSessionRequest, User,
+    ClaimAdminRequest, LogInRequest, RefreshSessionRequest, Role, Session, SignUpRequest,
+    StartGuestSessionRequest, User,
 };
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::inventory::v1::{GetStockRequest, RestockRequest, Stock};
@@ -83,7 +84,11 @@ fn caller(user: Option<User>, session: Option<Session>, call: &str) -> Checked<C
 pub async fn admin_token(target: &Target) -> Checked<String> {
     match target.admin()? {
         Admin::Token(token) => Ok(token.clone()),
-        Admin::Account { email, password } => {
+        Admin::Account {
+            email,
+            password,
+            code,
+        } => {
             let mut identity = IdentityServiceClient::new(target.channel("identity")?);
             let signed_up = identity
                 .sign_up(SignUpRequest {
@@ -92,10 +97,13 @@ pub async fn admin_token(target: &Target) -> Checked<String> {
                     display_name: String::new(),
                 })
                 .await;
-            let session = match signed_up {
-                Ok(response) => response.into_inner().session,
+            let (user, session) = match signed_up {
+                Ok(response) => {
+                    let response = response.into_inner();
+                    (response.user, response.session)
+                }
                 Err(status) if status.code() == Code::AlreadyExists => {
-                    ok(
+                    let response = ok(
                         identity
                             .log_in(LogInRequest {
                                 email: email.clone(),
@@ -103,8 +111,8 @@ pub async fn admin_token(target: &Target) -> Checked<String> {
                             })
                             .await,
                         "identity LogIn (admin)",
-                    )?
-                    .session
+                    )?;
+                    (response.user, response.session)
                 }
                 Err(status) => {
                     return fail(format!(
@@ -113,9 +121,36 @@ pub async fn admin_token(target: &Target) -> Checked<String> {
                     ));
                 }
             };
-            match session {
-                Some(session) => Ok(session.access_token),
-                None => fail("identity answered the admin without a session"),
+            let Some(session) = session else {
+                return fail("identity answered the admin without a session");
+            };
+            let is_admin = user.is_some_and(|u| u.roles.contains(&(Role::Admin as i32)));
+            match code {
+                Some(code) if !is_admin => {
+                    ok(
+                        identity
+                            .claim_admin(authorized(
+                                &session.access_token,
+                                ClaimAdminRequest { code: code.clone() },
+                            ))
+                            .await,
+                        "identity ClaimAdmin (admin)",
+                    )?;
+                    // The token the claim was made with keeps its claims: refresh it.
+                    let refreshed = ok(
+                        identity
+                            .refresh_session(RefreshSessionRequest {
+                                refresh_token: session.refresh_token,
+                            })
+                            .await,
+                        "identity RefreshSession (admin)",
+                    )?;
+                    match refreshed.session {
+                        Some(session) => Ok(session.access_token),
+                        None => fail("identity refreshed the admin's session without a session"),
+                    }
+                }
+                _ => Ok(session.access_token),
             }
         }
     }

@@ -25,9 +25,14 @@ use crate::check::{Checked, Problem};
 pub enum Admin {
     /// An access token that carries the admin role.
     Token(String),
-    /// An email that identity is configured to make admin, and its password: the kit
-    /// signs it up, or logs it in when it exists.
-    Account { email: String, password: String },
+    /// An account and its password: the kit signs it up, or logs it in when it exists;
+    /// when it is not an admin yet, it redeems `code`, a one-time admin code from the
+    /// shop's operator (`bazaar admin code`), with identity's ClaimAdmin.
+    Account {
+        email: String,
+        password: String,
+        code: Option<String>,
+    },
 }
 
 /// The service under test and its neighbours.

@@ -21,6 +21,7 @@ async fn conforms(service: &'static str, postgres: bool) {
     let target = target.with_admin(Admin::Account {
         email: ADMIN_EMAIL.to_owned(),
         password: "the conformance admin's password".to_owned(),
+        code: Some(shop.admin_code().await),
     });
     let mut runner = Runner::new(service, Duration::from_secs(120), |outcome| {
         eprintln!("{outcome}");

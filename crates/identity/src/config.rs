@@ -1,10 +1,15 @@
-//! identity's settings: the shared server settings, where the data lives, who is an
-//! admin, and how fast one client may sign up or log in.
+//! identity's settings: the shared server settings, where the data lives, the key that
+//! seals the signing keys, and how fast one client may sign up or log in.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 
 use chassis::ServerArgs;
 use clap::Parser;
 
-use crate::domain::Admins;
+use crate::seal::{KekError, KeyEncryptionKey};
 
 /// Settings of the identity service.
 #[derive(Clone, Debug, Parser)]
@@ -22,10 +27,23 @@ pub struct Config {
     #[arg(long, env = "BAZAAR_IDENTITY_DATABASE_URL")]
     pub database_url: Option<chassis::config::StoreUrl>,
 
-    /// Emails of the users who get the admin role, comma-separated (compared
-    /// case-insensitively). Admin is granted here only, never through the API.
-    #[arg(long, env = "BAZAAR_IDENTITY_ADMIN_EMAILS", default_value = "")]
-    pub admin_emails: String,
+    /// The key-encryption key that seals the signing keys at rest: the base64 of 32
+    /// random bytes (`head -c 32 /dev/urandom | base64`). Prefer the environment variable
+    /// or a file: a flag's value is visible to every user of the machine in the process
+    /// list.
+    #[arg(
+        long,
+        env = "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY",
+        hide_env_values = true,
+        conflicts_with = "key_encryption_key_file"
+    )]
+    pub key_encryption_key: Option<KekText>,
+
+    /// A file holding the key-encryption key (base64 of 32 bytes), readable and writable
+    /// by its owner only (mode 0600 or 0400): identity refuses any other. `bazaar up` makes
+    /// `<data-dir>/identity.kek` when no key is given.
+    #[arg(long, env = "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
 
     /// Sign-ups, log-ins and guest sessions allowed per client IP address per minute, in
     /// bursts of up to this many (a token bucket per address, per replica); 0 means no limit.
@@ -44,9 +62,34 @@ impl Config {
             .store_url(self.database_url.as_ref(), "identity.db")
     }
 
-    /// The users who get the admin role.
-    pub fn admins(&self) -> Admins {
-        Admins::from_list(&self.admin_emails)
+    /// The key-encryption key, from the variable (or flag) or the file.
+    pub fn key_encryption_key(&self) -> Result<KeyEncryptionKey, KekError> {
+        match (&self.key_encryption_key, &self.key_encryption_key_file) {
+            (Some(text), _) => KeyEncryptionKey::from_base64(&text.0),
+            (None, Some(path)) => KeyEncryptionKey::from_file(path),
+            (None, None) => Err(KekError::Missing),
+        }
+    }
+}
+
+/// The text of a key-encryption key as configured; its `Debug` (which the logged
+/// configuration uses) never shows it.
+#[derive(Clone)]
+pub struct KekText(String);
+
+impl fmt::Debug for KekText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl FromStr for KekText {
+    type Err = Infallible;
+
+    /// Any text: it is checked when identity starts, so that a malformed key is never
+    /// echoed in an argument error.
+    fn from_str(text: &str) -> Result<Self, Infallible> {
+        Ok(Self(text.to_owned()))
     }
 }
 
@@ -59,5 +102,25 @@ mod tests {
         let config =
             Config::parse_from(["identity", "--database-url", "postgres://u:hunter2@h/db"]);
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_key_encryption_key_is_never_logged() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let config = Config::parse_from(["identity", "--key-encryption-key", key]);
+        assert!(!format!("{config:?}").contains("MDEy"));
+        config.key_encryption_key().unwrap();
+        let missing = Config::parse_from(["identity"]).key_encryption_key();
+        assert!(matches!(missing, Err(KekError::Missing)));
+        assert!(
+            Config::try_parse_from([
+                "identity",
+                "--key-encryption-key",
+                key,
+                "--key-encryption-key-file",
+                "/k"
+            ])
+            .is_err()
+        );
     }
 }

@@ -96,37 +96,8 @@ pub fn display_name(text: &str) -> Result<String, FieldViolation> {
     Ok(name.to_owned())
 }
 
-/// The role names a token's `roles` claim may carry.
+/// The role name a token's `roles` claim carries for an admin (see [`crate::admin`]).
 pub const ADMIN_ROLE: &str = "admin";
-
-/// Who is an admin: registered users whose email the operators listed in the configuration.
-/// Roles are never granted through the API, and guests have none.
-#[derive(Clone, Debug, Default)]
-pub struct Admins(Vec<String>);
-
-impl Admins {
-    /// The admins named by a comma-separated list of emails, compared like account emails
-    /// (trimmed, lower-cased).
-    pub fn from_list(emails: &str) -> Self {
-        Self(
-            emails
-                .split(',')
-                .map(|email| email.trim().to_lowercase())
-                .filter(|email| !email.is_empty())
-                .collect(),
-        )
-    }
-
-    /// The role names of a user with this normalized email (`None` for guests).
-    pub fn roles_of(&self, email: Option<&str>) -> Vec<String> {
-        match email {
-            Some(email) if self.0.iter().any(|admin| admin == email) => {
-                vec![ADMIN_ROLE.to_owned()]
-            }
-            _ => Vec::new(),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -163,16 +134,6 @@ mod tests {
         assert_eq!(longest.len(), 254);
         assert!(Email::parse("email", &longest).is_ok());
         assert!(Email::parse("email", &format!("a{longest}")).is_err());
-    }
-
-    #[test]
-    fn admins_are_named_by_email_only() {
-        let admins = Admins::from_list(" Boss@Example.com, ,root@example.com");
-        assert_eq!(admins.roles_of(Some("boss@example.com")), ["admin"]);
-        assert!(admins.roles_of(Some("ada@example.com")).is_empty());
-        assert!(admins.roles_of(None).is_empty());
-        assert_eq!(admins.roles_of(Some("root@example.com")), ["admin"]);
-        assert!(Admins::from_list("").roles_of(Some("")).is_empty());
     }
 
     #[test]

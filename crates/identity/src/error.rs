@@ -28,6 +28,12 @@ pub enum IdentityError {
     /// The session was logged out or has expired.
     #[error("session ended")]
     SessionEnded,
+    /// ClaimAdmin by a guest.
+    #[error("a guest cannot be admin")]
+    GuestCannotBeAdmin,
+    /// ClaimAdmin with a wrong, used or expired code (deliberately the same).
+    #[error("invalid admin code")]
+    InvalidAdminCode,
     /// Too many attempts; try again after this long.
     #[error("too many attempts")]
     Throttled(Duration),
@@ -72,6 +78,21 @@ impl From<IdentityError> for Status {
                 DOMAIN,
                 "SESSION_ENDED",
                 "the session has ended; log in again",
+                [],
+            ),
+            IdentityError::GuestCannotBeAdmin => with_reason(
+                Code::FailedPrecondition,
+                DOMAIN,
+                "GUEST_CANNOT_BE_ADMIN",
+                "a guest cannot be admin; sign up, then redeem the code",
+                [],
+            ),
+            IdentityError::InvalidAdminCode => with_reason(
+                Code::PermissionDenied,
+                DOMAIN,
+                "INVALID_ADMIN_CODE",
+                "the admin code is wrong, used or expired; the operator can issue a new one \
+                 with `bazaar admin code`",
                 [],
             ),
             IdentityError::Throttled(wait) => chassis::error::retry_later(

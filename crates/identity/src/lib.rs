@@ -7,15 +7,19 @@
 //! `chassis::auth`). identity verifies its own tokens the same way for LogOut and
 //! GetCurrentUser, and additionally checks that the session is still open.
 //!
-//! Admins are named in the configuration (`--admin-emails`), never through the API. Failed
-//! log-ins are counted in the store so that a lock holds across replicas.
+//! The signing keys' private halves are stored sealed under a key-encryption key that is
+//! never in the store ([`seal`]). An admin is a registered user who redeemed a one-time code
+//! that only the operator can issue ([`admin`]). Failed log-ins are counted in the store so
+//! that a lock holds across replicas.
 //!
-//! Layout: [`domain`] (emails, passwords, admins), [`password`] (hashing), [`keys`] (signing
-//! keys), [`session`] (sessions and their tokens), [`throttle`] (slowing down guessers),
-//! [`store`] (SQL), [`api`] (gRPC handlers), [`error`] (the error enum and its gRPC status),
-//! [`clock`] (time, injectable for tests), [`config`].
+//! Layout: [`domain`] (emails, passwords), [`password`] (hashing), [`keys`] (signing keys),
+//! [`seal`] (keys sealed at rest), [`admin`] (admin codes), [`session`] (sessions and their
+//! tokens), [`throttle`] (slowing down guessers), [`store`] (SQL), [`api`] (gRPC handlers),
+//! [`error`] (the error enum and its gRPC status), [`clock`] (time, injectable for tests),
+//! [`config`].
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod clock;
 pub mod config;
@@ -23,6 +27,7 @@ pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod seal;
 pub mod session;
 pub mod store;
 pub mod throttle;
@@ -31,7 +36,7 @@ use std::sync::Arc;
 
 use bazaar_contract::identity::v1::identity_service_server::IdentityServiceServer;
 use chassis::auth::Verifier;
-use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
+use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup, Unrecoverable};
 use chassis::store::StoreCell;
 use chassis::topology::{self, Spec};
 use ed25519_dalek::VerifyingKey;
@@ -41,7 +46,8 @@ pub use config::Config;
 use crate::api::{IdentityApi, Ready};
 use crate::clock::Clock;
 use crate::domain::Password;
-use crate::keys::{hex, random_bytes};
+use crate::keys::{KeyError, hex, random_bytes};
+use crate::seal::KeyEncryptionKey;
 use crate::store::{IdentityStore, MIGRATIONS};
 
 /// The identity service: accounts and sessions in its store, and the keys that sign tokens.
@@ -52,6 +58,7 @@ pub struct Identity {
     verifier: Verifier,
     clock: Arc<dyn Clock>,
     database_url: String,
+    kek: KeyEncryptionKey,
 }
 
 impl ServiceConfig for Config {
@@ -65,8 +72,10 @@ impl Service for Identity {
     type Config = Config;
 
     /// identity verifies the tokens of LogOut and GetCurrentUser with its own keys, the same
-    /// way every service does; they are added as soon as they are loaded.
+    /// way every service does; they are added as soon as they are loaded. A missing,
+    /// malformed or unprotected key-encryption key stops the start here.
     async fn build(config: &Config, setup: &mut Setup<'_>) -> Result<Self, BoxError> {
+        let kek = config.key_encryption_key()?;
         let ready = StoreCell::new();
         let clock = setup.clock();
         let verifier = Verifier::with_keys([]);
@@ -74,7 +83,6 @@ impl Service for Identity {
         let api = IdentityApi::new(
             ready.clone(),
             clock.clone(),
-            config.admins(),
             config.client_attempts_per_minute,
         );
         Ok(Self {
@@ -83,6 +91,7 @@ impl Service for Identity {
             verifier,
             clock,
             database_url: config.database_url(),
+            kek,
         })
     }
 
@@ -91,11 +100,20 @@ impl Service for Identity {
     }
 
     /// Opens the store, loads (or makes) the signing keys and trusts them, and hashes a
-    /// decoy password so that log-ins of unknown accounts take as long as real ones.
+    /// decoy password so that log-ins of unknown accounts take as long as real ones. Keys
+    /// that do not open with the key-encryption key stop the service: retrying cannot help,
+    /// and new keys would invalidate every token.
     async fn open(&self) -> Result<(), BoxError> {
         let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
         let store = IdentityStore::new(pool);
-        let keys = keys::load_or_create(&store, self.clock.now_ms()).await?;
+        let keys = match keys::load_or_create(&store, &self.kek, self.clock.now_ms()).await {
+            Ok(keys) => keys,
+            Err(error @ (KeyError::WrongKek(_) | KeyError::Corrupt(_))) => {
+                store.pool().close().await;
+                return Err(Unrecoverable(error.into()).into());
+            }
+            Err(error) => return Err(error.into()),
+        };
         for key in &keys.all {
             let bytes: [u8; 32] = key
                 .public_key

@@ -78,6 +78,7 @@ mod tests {
             email: None,
             display_name: String::new(),
             create_ms: 0,
+            admin_since_ms: None,
         };
         let (session, token) = open(&user, 1_000).unwrap();
         let (other, other_token) = open(&user, 1_000).unwrap();

@@ -1,6 +1,7 @@
 //! What identity remembers, in SQL (SQLite by default, PostgreSQL at scale): users (with
 //! their Argon2id password hashes), sessions (refresh tokens only as SHA-256 hashes),
-//! signing keys and failed log-ins.
+//! signing keys (sealed, see [`crate::seal`]), failed log-ins, and admin codes (in
+//! [`crate::admin`]).
 //!
 //! Everything goes through sqlx `Any` with `$N` placeholders, so the same SQL runs on both
 //! backends; times are BIGINT milliseconds since the Unix epoch, ids are TEXT. Failed
@@ -12,6 +13,8 @@ use sqlx::{AnyPool, Row};
 pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![
     1 => "identity", "0001_identity",
     2 => "login failures by time", "0002_login_failures_by_time",
+    3 => "sealed signing keys", "0003_sealed_signing_keys",
+    4 => "admin codes", "0004_admin_codes",
 ];
 
 /// A user as stored.
@@ -27,6 +30,8 @@ pub struct UserRecord {
     pub display_name: String,
     /// Creation time, ms.
     pub create_ms: i64,
+    /// Since when the user is an admin, ms; `None` if not.
+    pub admin_since_ms: Option<i64>,
 }
 
 /// A session as stored.
@@ -56,8 +61,11 @@ impl SessionRecord {
 pub struct KeyRecord {
     /// The `kid` of the tokens signed with it.
     pub key_id: String,
-    /// The 32-byte Ed25519 seed.
+    /// The 32-byte Ed25519 seed as stored: sealed (see [`crate::seal`]) if `sealed`, in
+    /// clear otherwise (only in stores from before keys were sealed, until the next start).
     pub private_seed: Vec<u8>,
+    /// Whether `private_seed` is sealed.
+    pub sealed: bool,
     /// The 32-byte public key.
     pub public_key: Vec<u8>,
     /// Creation time, ms.
@@ -93,7 +101,7 @@ pub struct IdentityStore {
     pool: AnyPool,
 }
 
-const USER_COLUMNS: &str = "id, kind, email, display_name, create_ms";
+const USER_COLUMNS: &str = "id, kind, email, display_name, create_ms, admin_since_ms";
 const SESSION_COLUMNS: &str = "id, user_id, create_ms, expire_ms, end_ms";
 
 impl IdentityStore {
@@ -258,7 +266,7 @@ impl IdentityStore {
     /// Every signing key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyRecord>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT key_id, private_seed, public_key, create_ms FROM signing_keys \
+            "SELECT key_id, private_seed, sealed, public_key, create_ms FROM signing_keys \
              ORDER BY create_ms DESC, key_id",
         )
         .fetch_all(&self.pool)
@@ -268,6 +276,7 @@ impl IdentityStore {
                 Ok(KeyRecord {
                     key_id: row.try_get("key_id")?,
                     private_seed: row.try_get("private_seed")?,
+                    sealed: row.try_get::<i64, _>("sealed")? != 0,
                     public_key: row.try_get("public_key")?,
                     create_ms: row.try_get("create_ms")?,
                 })
@@ -312,16 +321,51 @@ impl IdentityStore {
     /// Stores a new signing key.
     pub async fn add_key(&self, key: &KeyRecord) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO signing_keys (key_id, private_seed, public_key, create_ms) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO signing_keys (key_id, private_seed, sealed, public_key, create_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&key.key_id)
         .bind(key.private_seed.clone())
+        .bind(i64::from(key.sealed))
         .bind(key.public_key.clone())
         .bind(key.create_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Replaces the seed of key `key_id`, stored in clear, with its sealed form; false when
+    /// it was sealed already (by another replica).
+    ///
+    /// On SQLite the old bytes must not linger in the file's free space or its write-ahead
+    /// log: the update runs with `secure_delete` (freed space is zeroed) and is then
+    /// checkpointed into the database file. PostgreSQL keeps the old row version until it
+    /// is vacuumed (docs/security.md says what to do about it).
+    pub async fn seal_key(&self, key_id: &str, sealed_seed: &[u8]) -> Result<bool, sqlx::Error> {
+        let mut connection = self.pool.acquire().await?;
+        let sqlite = connection.backend_name() == "SQLite";
+        if sqlite {
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(&mut *connection)
+                .await?;
+        }
+        let done = sqlx::query(
+            "UPDATE signing_keys SET private_seed = $1, sealed = 1 \
+             WHERE key_id = $2 AND sealed = 0",
+        )
+        .bind(sealed_seed.to_vec())
+        .bind(key_id)
+        .execute(&mut *connection)
+        .await?;
+        if sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query("PRAGMA secure_delete = OFF")
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -332,6 +376,7 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         create_ms: row.try_get("create_ms")?,
+        admin_since_ms: row.try_get("admin_since_ms")?,
     })
 }
 

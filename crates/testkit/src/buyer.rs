@@ -4,7 +4,10 @@
 use bazaar_contract::cart::v1::AddItemRequest;
 use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
 use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
-use bazaar_contract::identity::v1::{LogInRequest, SignUpRequest, StartGuestSessionRequest};
+use bazaar_contract::identity::v1::{
+    ClaimAdminRequest, LogInRequest, RefreshSessionRequest, Role, SignUpRequest,
+    StartGuestSessionRequest,
+};
 use bazaar_contract::inventory::v1::RestockRequest;
 use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
 use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
@@ -50,7 +53,8 @@ pub async fn guest(shop: &Shop) -> Token {
     Token(session.access_token)
 }
 
-/// The administrator's token (signed up on first use, logged in after).
+/// The administrator's token: signed up on first use (and made admin with a code the shop
+/// issues, as its operator would), logged in after.
 pub async fn admin(shop: &Shop) -> Token {
     let mut identity = IdentityServiceClient::new(shop.channel("identity"));
     let signed_up = identity
@@ -60,26 +64,45 @@ pub async fn admin(shop: &Shop) -> Token {
             ..Default::default()
         })
         .await;
-    let session = match signed_up {
-        Ok(response) => response.into_inner().session,
+    let (user, session) = match signed_up {
+        Ok(response) => {
+            let response = response.into_inner();
+            (response.user, response.session)
+        }
         Err(status) if status.code() == Code::AlreadyExists => {
-            identity
+            let response = identity
                 .log_in(LogInRequest {
                     email: ADMIN_EMAIL.to_owned(),
                     password: ADMIN_PASSWORD.to_owned(),
                 })
                 .await
                 .expect("the admin logs in")
-                .into_inner()
-                .session
+                .into_inner();
+            (response.user, response.session)
         }
         Err(status) => panic!("the admin cannot sign up: {status:?}"),
     };
-    Token(
-        session
-            .expect("the response carries the session")
-            .access_token,
-    )
+    let session = session.expect("the response carries the session");
+    let user = user.expect("the response carries the user");
+    if user.roles.contains(&(Role::Admin as i32)) {
+        return Token(session.access_token);
+    }
+    let code = shop.admin_code().await;
+    identity
+        .claim_admin(Token(session.access_token).request(ClaimAdminRequest { code }))
+        .await
+        .expect("the admin redeems the code");
+    // The token the claim was made with keeps its claims: a refreshed one has the role.
+    let refreshed = identity
+        .refresh_session(RefreshSessionRequest {
+            refresh_token: session.refresh_token,
+        })
+        .await
+        .expect("the admin's session refreshes")
+        .into_inner()
+        .session
+        .expect("the response carries the session");
+    Token(refreshed.access_token)
 }
 
 /// Puts `quantity` more of `product_id` on the shelves.

@@ -49,7 +49,8 @@ use tonic::transport::Channel;
 /// The shop's gRPC services, callees before callers (the service table of the chassis).
 pub use chassis::topology::{Spec, grpc_services};
 
-/// The e-mail identity treats as an administrator in every [`Shop`].
+/// The e-mail of the administrator's account in every [`Shop`] (made admin with a code
+/// from [`Shop::admin_code`], see [`buyer::admin`]).
 pub const ADMIN_EMAIL: &str = "admin@bazaar.test";
 
 /// Replacements for every shop of the process: `service=command`, several separated by `;`.
@@ -140,6 +141,10 @@ impl ShopBuilder {
                 databases.insert(spec.name, database);
             }
         }
+        // identity's key-encryption key, in a private file as `bazaar up` makes it.
+        let kek = dir.path().join(bazaar::admin::KEK_FILE);
+        identity::seal::KeyEncryptionKey::create_file(&kek)
+            .expect("identity's key-encryption key file");
         let addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
             .map(|s| (s.name, free_address()))
             .collect();
@@ -165,6 +170,12 @@ impl ShopBuilder {
             }
             for (name, value) in services::test_flags(spec.name) {
                 flags.insert((*name).to_owned(), (*value).to_owned());
+            }
+            if spec.name == "identity" {
+                flags.insert(
+                    "key-encryption-key-file".to_owned(),
+                    kek.display().to_string(),
+                );
             }
             if let Some(database) = databases.get(spec.name) {
                 flags.insert("database-url".to_owned(), database.url.clone());
@@ -289,6 +300,23 @@ impl Shop {
     pub fn database_url(&self, service: &str) -> Option<String> {
         let name = services::name(service);
         self.flags[name].get("database-url").cloned()
+    }
+
+    /// A new one-time admin code, issued in identity's store as `bazaar admin code` issues
+    /// it (voiding the unused one before it).
+    ///
+    /// # Panics
+    /// When identity's store cannot be opened: the test cannot go on.
+    pub async fn admin_code(&self) -> String {
+        let database_url = self.database_url("identity");
+        let store = bazaar::admin::open_store(self.data_dir(), database_url.as_deref())
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let code = bazaar::admin::issue(&store)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        store.pool().close().await;
+        code.code
     }
 
     /// Whether `service` is running (started and not stopped or killed since).

@@ -13,7 +13,6 @@ use tokio::sync::oneshot;
 pub(crate) fn test_flags(service: &str) -> &'static [(&'static str, &'static str)] {
     match service {
         "identity" => &[
-            ("admin-emails", crate::ADMIN_EMAIL),
             // Every test client is 127.0.0.1: the per-client limit is not what is tested.
             ("client-attempts-per-minute", "100000"),
         ],

@@ -15,7 +15,8 @@
 //!    installed when it checks callers;
 //! 3. [`Bound::run`]: health reports `NOT_SERVING` while [`Service::open`] is retried with
 //!    backoff, and `SERVING` once it succeeds, so a service answers only once it can serve
-//!    its RPCs; the background work starts; the server serves until the stop signal;
+//!    its RPCs (an open that fails with [`Unrecoverable`] is not retried: the service stops
+//!    and reports it); the background work starts; the server serves until the stop signal;
 //! 4. on stop: health turns `NOT_SERVING`, in-flight calls drain by a hard deadline, the
 //!    background work is told to stop and awaited, and [`Service::close`] closes the store.
 //!
@@ -48,6 +49,13 @@ pub use process::{Launch, Process, RunFuture, Runner, main, process_main, serve}
 /// Any error a service reports from building or opening; logged with its whole chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// An error of [`Service::open`] that retrying cannot cure (a key that does not open its
+/// store, say): the service stops with it instead of retrying, and [`Bound::run`] returns
+/// it as [`StartError::Open`].
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Unrecoverable(pub BoxError);
+
 /// The settings of a service: a `clap` parser that flattens the shared [`ServerArgs`].
 pub trait ServiceConfig: clap::Parser + Debug + Send + Sync + 'static {
     /// The settings every service shares.
@@ -73,7 +81,8 @@ pub trait Service: Sized + Send + Sync + 'static {
     fn routes(&self, routes: &mut Routes<'_>);
 
     /// Opens what the service needs before it can answer (its store, its keys). Retried
-    /// with backoff while it fails; the service reports `SERVING` once it succeeds.
+    /// with backoff while it fails, unless it fails with [`Unrecoverable`]; the service
+    /// reports `SERVING` once it succeeds.
     fn open(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
@@ -224,6 +233,15 @@ pub enum StartError {
         #[source]
         source: BoxError,
     },
+    /// The service could not open what it needs, and retrying would not help.
+    #[error("cannot open {service}")]
+    Open {
+        /// Which service.
+        service: &'static str,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
     /// The server could not bind or serve.
     #[error(transparent)]
     Serve(#[from] ServeError),
@@ -349,7 +367,16 @@ impl<S: Service> Bound<S> {
         };
         let refresher =
             refresh.map(|(verifier, every)| verifier.spawn_refresher(every, stop.0.clone()));
-        let opener = tokio::spawn(open_until_ready(service.clone(), readiness, stop.0.clone()));
+        let unrecoverable = Arc::new(std::sync::Mutex::new(None));
+        let opener = tokio::spawn(open_until_ready(
+            service.clone(),
+            readiness,
+            stop.0.clone(),
+            Gave {
+                up: shutdown.clone(),
+                why: unrecoverable.clone(),
+            },
+        ));
         let background = tokio::spawn(service.clone().background(stop.0.clone()));
 
         let served = server.serve(shutdown).await;
@@ -364,13 +391,36 @@ impl<S: Service> Bound<S> {
             tracing::error!(service = S::SPEC.name, %error, "background work ended abnormally");
         }
         service.close().await;
-        Ok(served?)
+        served?;
+        let gave_up = unrecoverable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match gave_up {
+            Some(source) => Err(StartError::Open {
+                service: S::SPEC.name,
+                source,
+            }),
+            None => Ok(()),
+        }
     }
+}
+
+/// Where [`open_until_ready`] leaves an [`Unrecoverable`] error, and the signal that stops
+/// the server when it does.
+struct Gave {
+    up: Shutdown,
+    why: Arc<std::sync::Mutex<Option<BoxError>>>,
 }
 
 /// Calls [`Service::open`] until it succeeds (then reports `SERVING`) or `stop` fires,
 /// waiting longer after each failure.
-async fn open_until_ready<S: Service>(service: Arc<S>, readiness: Readiness, stop: Shutdown) {
+async fn open_until_ready<S: Service>(
+    service: Arc<S>,
+    readiness: Readiness,
+    stop: Shutdown,
+    gave: Gave,
+) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     loop {
         let opened = tokio::select! {
@@ -385,6 +435,19 @@ async fn open_until_ready<S: Service>(service: Arc<S>, readiness: Readiness, sto
             }
             Err(error) => error,
         };
+        if error.is::<Unrecoverable>() {
+            tracing::error!(
+                service = S::SPEC.name,
+                error = %crate::error::chain(error.as_ref()),
+                "cannot open, and retrying will not help: stopping"
+            );
+            *gave
+                .why
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
+            gave.up.trigger();
+            return;
+        }
         let delay = backoff.next_delay();
         tracing::error!(
             service = S::SPEC.name,

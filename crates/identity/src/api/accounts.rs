@@ -40,6 +40,7 @@ impl IdentityApi {
             email: Some(email.as_str().to_owned()),
             display_name: name,
             create_ms: self.clock.now_ms(),
+            admin_since_ms: None,
         };
         ready
             .store
@@ -117,6 +118,7 @@ impl IdentityApi {
             email: None,
             display_name: String::new(),
             create_ms: self.clock.now_ms(),
+            admin_since_ms: None,
         };
         ready
             .store

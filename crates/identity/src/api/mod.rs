@@ -2,13 +2,14 @@
 //!
 //! Handlers are thin: they parse the request into domain types (field violations named
 //! after the proto fields), apply the throttles, call the store, and shape the answer.
-//! LogOut and GetCurrentUser take the caller from the access token that the chassis auth
-//! layer verified (with identity's own keys), never from a request field.
+//! LogOut, GetCurrentUser and ClaimAdmin take the caller from the access token that the
+//! chassis auth layer verified (with identity's own keys), never from a request field.
 //!
-//! Never logged or returned: passwords, refresh tokens, access tokens (except the ones a
-//! caller is being given). Spans carry user ids only.
+//! Never logged or returned: passwords, refresh tokens, admin codes, access tokens (except
+//! the ones a caller is being given). Spans carry user ids only.
 
 mod accounts;
+mod admin;
 mod sessions;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tonic::{Request, Response, Status};
 use tracing::field::Empty;
 
 use crate::clock::Clock;
-use crate::domain::Admins;
+use crate::domain::ADMIN_ROLE;
 use crate::error::IdentityError;
 use crate::keys::{KeyError, Keys};
 use crate::store::{IdentityStore, UserRecord};
@@ -43,7 +44,6 @@ pub struct Ready {
 pub struct IdentityApi {
     ready: StoreCell<Ready>,
     clock: Arc<dyn Clock>,
-    admins: Arc<Admins>,
     clients: Arc<ClientLimit>,
 }
 
@@ -52,22 +52,21 @@ impl IdentityApi {
     pub fn new(
         ready: StoreCell<Ready>,
         clock: Arc<dyn Clock>,
-        admins: Admins,
         client_attempts_per_minute: u32,
     ) -> Self {
         Self {
             ready,
             clock,
-            admins: Arc::new(admins),
             clients: Arc::new(ClientLimit::new(client_attempts_per_minute)),
         }
     }
 
+    /// The role names of `user`: "admin" for a registered user who redeemed an admin code.
     fn roles(&self, user: &UserRecord) -> Vec<String> {
-        if user.kind == "guest" {
+        if user.kind == "guest" || user.admin_since_ms.is_none() {
             return Vec::new();
         }
-        self.admins.roles_of(user.email.as_deref())
+        vec![ADMIN_ROLE.to_owned()]
     }
 
     fn user_to_pb(&self, user: &UserRecord) -> pb::User {
@@ -181,6 +180,18 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ListSigningKeysRequest>,
     ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
         Ok(Response::new(self.list_keys(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = Empty))]
+    async fn claim_admin(
+        &self,
+        request: Request<pb::ClaimAdminRequest>,
+    ) -> Result<Response<pb::ClaimAdminResponse>, Status> {
+        let caller = chassis::auth::caller(&request)?;
+        tracing::Span::current().record("user", caller.user_id.as_str());
+        Ok(Response::new(
+            self.claim_admin_for(&caller, request.into_inner()).await?,
+        ))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Accounts through the contract only: signing up, logging in, guests, admins, and the
+//! Accounts through the contract only: signing up, logging in, guests, and the
 //! throttles that slow guessers down. Every scenario runs on SQLite and on PostgreSQL.
 
 use std::time::Duration;
@@ -19,7 +19,6 @@ on_every_backend!(
     five_failures_lock_an_account_until_the_window_passes,
     unknown_emails_are_locked_the_same_way,
     guests_get_a_session_and_a_guest_token,
-    admins_are_named_by_the_configuration,
 );
 
 async fn sign_up_log_in_and_get_current_user_round_trip(backend: &Backend) {
@@ -409,55 +408,5 @@ async fn guests_get_a_session_and_a_guest_token(backend: &Backend) {
         ids.push(user.id);
     }
     assert_ne!(ids[0], ids[1]);
-    identity.stop().await;
-}
-
-async fn admins_are_named_by_the_configuration(backend: &Backend) {
-    // The configuration names " Boss@Example.com" and "root@example.com".
-    let identity = backend.start().await;
-    let verifier = identity.verifier().await;
-    let boss = identity.sign_up("boss@EXAMPLE.com").await;
-    assert_eq!(boss.user.as_ref().unwrap().roles, [Role::Admin as i32]);
-    let caller = verifier
-        .verify(&boss.session.unwrap().access_token)
-        .await
-        .unwrap();
-    assert!(caller.is_admin());
-    assert_eq!(caller.roles, ["admin"]);
-    let logged = identity.log_in("boss@example.com", PASSWORD).await.unwrap();
-    assert_eq!(logged.user.unwrap().roles, [Role::Admin as i32]);
-    let session = logged.session.unwrap();
-    assert_eq!(
-        identity.me(&session.access_token).await.unwrap().roles,
-        [Role::Admin as i32]
-    );
-    let refreshed = identity.refresh(&session.refresh_token).await.unwrap();
-    assert!(
-        verifier
-            .verify(&refreshed.access_token)
-            .await
-            .unwrap()
-            .is_admin()
-    );
-
-    // Everyone else is an ordinary shopper.
-    let ada = identity.sign_up("ada@example.com").await;
-    assert!(ada.user.unwrap().roles.is_empty());
-    let caller = verifier
-        .verify(&ada.session.unwrap().access_token)
-        .await
-        .unwrap();
-    assert!(!caller.is_admin());
-    identity.stop().await;
-
-    // Roles come from the configuration in force, not from what is stored.
-    let identity = backend
-        .start_with(Settings {
-            admin_emails: String::new(),
-            ..Settings::default()
-        })
-        .await;
-    let logged = identity.log_in("boss@example.com", PASSWORD).await.unwrap();
-    assert!(logged.user.unwrap().roles.is_empty());
     identity.stop().await;
 }

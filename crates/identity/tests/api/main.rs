@@ -7,4 +7,6 @@
 mod support;
 
 mod accounts;
+mod admin;
+mod keys_at_rest;
 mod sessions;

@@ -1,7 +1,7 @@
 //! What every black-box test of identity shares: a backend (a SQLite file in a temporary
 //! directory, or a PostgreSQL database of its own), an identity started on port 0 over it
-//! with a clock the test moves (by the chassis's test harness), and small helpers to read
-//! rich errors.
+//! with a clock the test moves (by the chassis's test harness) and a key-encryption key of
+//! its own, the operator's side of admin codes, and small helpers to read rich errors.
 //!
 //! Each scenario is an `async fn(&Backend)`; [`on_every_backend!`] turns a list of them into
 //! `sqlite::<name>` and `postgres::<name>` tests. The PostgreSQL ones say SKIPPED and pass
@@ -27,7 +27,17 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct Backend {
     /// The data directory (the SQLite file lives here).
     pub dir: tempfile::TempDir,
+    /// The key-encryption key every start uses unless a test says otherwise (base64).
+    pub kek: String,
     postgres: Option<TempPostgres>,
+}
+
+/// A new random key-encryption key, as base64.
+pub(crate) fn random_kek() -> String {
+    use base64::Engine;
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes).expect("randomness");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 impl Backend {
@@ -35,6 +45,7 @@ impl Backend {
     pub(crate) fn sqlite() -> Self {
         Self {
             dir: tempfile::tempdir().expect("a temporary directory"),
+            kek: random_kek(),
             postgres: None,
         }
     }
@@ -46,8 +57,52 @@ impl Backend {
             .expect("PostgreSQL answers")?;
         Some(Self {
             dir: tempfile::tempdir().expect("a temporary directory"),
+            kek: random_kek(),
             postgres: Some(database),
         })
+    }
+
+    /// The database URL identity uses on this backend.
+    pub(crate) fn database_url(&self) -> String {
+        self.config(&Settings::default()).database_url()
+    }
+
+    /// The store opened (and migrated) as the operator's tools open it: `migrations` are
+    /// identity's own, or an older subset of them.
+    pub(crate) async fn store_with(
+        &self,
+        migrations: &chassis::store::Migrations,
+    ) -> identity::store::IdentityStore {
+        let pool = chassis::store::open(&self.database_url(), migrations)
+            .await
+            .expect("the identity store opens");
+        identity::store::IdentityStore::new(pool)
+    }
+
+    /// Issues an admin code as the operator does (`bazaar admin code`), at `now_ms`.
+    pub(crate) async fn issue_admin_code(&self, now_ms: i64) -> String {
+        let store = self.store_with(&identity::store::MIGRATIONS).await;
+        let code = store.issue_admin_code(now_ms).await.expect("a code").code;
+        store.pool().close().await;
+        code
+    }
+
+    /// identity's configuration over this backend with `settings`.
+    pub(crate) fn config(&self, settings: &Settings) -> Config {
+        Config {
+            server: ServerArgs::for_tests(self.dir.path()),
+            database_url: self.postgres.as_ref().map(|db| db.url.clone().into()),
+            key_encryption_key: Some(
+                settings
+                    .kek
+                    .as_deref()
+                    .unwrap_or(&self.kek)
+                    .parse()
+                    .expect("any text"),
+            ),
+            key_encryption_key_file: None,
+            client_attempts_per_minute: settings.client_attempts_per_minute,
+        }
     }
 
     /// The SQLite file, when this is the SQLite backend.
@@ -65,12 +120,7 @@ impl Backend {
     /// Starts identity on port 0 over this backend and waits until it is SERVING: its store
     /// open and its signing keys loaded.
     pub(crate) async fn start_with(&self, settings: Settings) -> Running {
-        let config = Config {
-            server: ServerArgs::for_tests(self.dir.path()),
-            database_url: self.postgres.as_ref().map(|db| db.url.clone().into()),
-            admin_emails: settings.admin_emails,
-            client_attempts_per_minute: settings.client_attempts_per_minute,
-        };
+        let config = self.config(&settings);
         let clock = ManualClock::new();
         let server = spawn::<Identity>(
             &config,
@@ -95,17 +145,17 @@ impl Backend {
 
 /// What a test may change in identity's configuration.
 pub(crate) struct Settings {
-    /// `--admin-emails`.
-    pub admin_emails: String,
     /// `--client-attempts-per-minute`.
     pub client_attempts_per_minute: u32,
+    /// `--key-encryption-key`, when not the backend's own.
+    pub kek: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            admin_emails: " Boss@Example.com, root@example.com".to_owned(),
             client_attempts_per_minute: 600,
+            kek: None,
         }
     }
 }
@@ -158,6 +208,19 @@ impl Running {
             })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// ClaimAdmin with `code`, as the caller of `token`.
+    pub(crate) async fn claim_admin(&self, token: &str, code: &str) -> Result<User, tonic::Status> {
+        self.client()
+            .claim_admin(authorized(
+                ClaimAdminRequest {
+                    code: code.to_owned(),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().user.expect("a user"))
     }
 
     /// GetCurrentUser with `token`.
@@ -217,6 +280,21 @@ impl Running {
     pub(crate) async fn stop(self) {
         self.server.stop().await.expect("identity stops cleanly");
     }
+}
+
+/// Every byte the SQLite backend keeps on disk: the database file and its write-ahead log
+/// or rollback journal, if any.
+pub(crate) fn sqlite_bytes(backend: &Backend) -> Vec<u8> {
+    let file = backend.sqlite_file().expect("the SQLite backend");
+    let mut bytes = std::fs::read(&file).expect("the database file");
+    for suffix in ["-wal", "-journal"] {
+        let mut side = file.clone().into_os_string();
+        side.push(suffix);
+        if let Ok(more) = std::fs::read(side) {
+            bytes.extend(more);
+        }
+    }
+    bytes
 }
 
 /// `message` with `authorization: Bearer <token>`.

@@ -6,9 +6,11 @@
 //! ListSigningKeys publishes, exactly as another service would.
 //!
 //! One file per part of the contract: `sign_up`, `tokens` (the JWT and its claims),
-//! `log_in`, `sessions` (guests, the current user, refresh and log-out) and `signing_keys`.
+//! `log_in`, `sessions` (guests, the current user, refresh and log-out), `signing_keys` and
+//! `claim_admin` (its refusals).
 //! A fresh user and the checks every new session must pass are here.
 
+mod claim_admin;
 mod log_in;
 mod sessions;
 mod sign_up;
@@ -96,7 +98,12 @@ pub async fn run(target: &Target, r: &mut Runner<'_>) {
     .await;
     r.check("ListSigningKeys lists Ed25519 keys with a 10-minute cache_ttl; bad paging INVALID_ARGUMENT", signing_keys::signing_keys(c.clone())).await;
     r.check(
-        "an operator-configured admin gets ROLE_ADMIN and the \"admin\" claim",
+        "ClaimAdmin: wrong code PERMISSION_DENIED, empty INVALID_ARGUMENT, guest FAILED_PRECONDITION",
+        claim_admin::claim_admin_refused(c.clone()),
+    )
+    .await;
+    r.check(
+        "an admin made with an operator's one-time code gets ROLE_ADMIN and the \"admin\" claim",
         tokens::admin(c.clone(), target.clone()),
     )
     .await;

@@ -170,7 +170,7 @@ pub(super) async fn admin(mut c: Client, target: Target) -> Checked {
     );
     ensure!(
         user.roles.contains(&(Role::Admin as i32)),
-        "the configured admin has roles {:?}",
+        "the admin has roles {:?}",
         user.roles
     );
     let claims = verified_claims(&c, &token, &user, "user").await?;

@@ -51,8 +51,13 @@ class IdentityServiceStub:
 
     Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
     and ListSigningKeys are public (the password or the refresh token in the request is the
-    credential). LogOut and GetCurrentUser act for the caller named by the access token in
-    the `authorization` metadata; the caller is never a request field.
+    credential). LogOut, GetCurrentUser and ClaimAdmin act for the caller named by the
+    access token in the `authorization` metadata; the caller is never a request field.
+
+    Admins: a registered user becomes an admin by redeeming a one-time admin code with
+    ClaimAdmin. Codes are issued by the shop's operator, who has access to identity's
+    store (`bazaar up` prints one while the shop has no admin; `bazaar admin code` issues
+    a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 
@@ -104,6 +109,11 @@ class IdentityServiceStub:
                 request_serializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysRequest.SerializeToString,
                 response_deserializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysResponse.FromString,
                 _registered_method=True)
+        self.ClaimAdmin = channel.unary_unary(
+                '/bazaar.identity.v1.IdentityService/ClaimAdmin',
+                request_serializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminRequest.SerializeToString,
+                response_deserializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -132,8 +142,13 @@ class IdentityServiceServicer:
 
     Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
     and ListSigningKeys are public (the password or the refresh token in the request is the
-    credential). LogOut and GetCurrentUser act for the caller named by the access token in
-    the `authorization` metadata; the caller is never a request field.
+    credential). LogOut, GetCurrentUser and ClaimAdmin act for the caller named by the
+    access token in the `authorization` metadata; the caller is never a request field.
+
+    Admins: a registered user becomes an admin by redeeming a one-time admin code with
+    ClaimAdmin. Codes are issued by the shop's operator, who has access to identity's
+    store (`bazaar up` prints one while the shop has no admin; `bazaar admin code` issues
+    a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 
@@ -256,6 +271,35 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimAdmin(self, request, context):
+        """Makes the caller an admin, given a one-time admin code from the shop's operator; returns
+        the caller with `ROLE_ADMIN` in `roles`. The caller is the registered user named by
+        the access token in the `authorization` metadata.
+
+        A code is valid once, for 24 hours after it was issued; issuing a new one voids the
+        unused one before it. The access token the call was made with does not gain the role:
+        RefreshSession (or a new LogIn) issues one whose `roles` claim has "admin". A caller
+        who is an admin already gets itself back and the code stays unused, so a retry after
+        a lost response succeeds.
+
+        Throttling: after 5 wrong codes from one user within 15 minutes, further attempts of
+        that user fail with RESOURCE_EXHAUSTED (reason "TOO_MANY_ATTEMPTS") and a
+        `google.rpc.RetryInfo` detail saying how long to wait; even a right code is refused
+        until then.
+
+        Errors: INVALID_ARGUMENT for an empty `code` or one longer than 128 characters;
+        UNAUTHENTICATED when the token is missing, malformed, badly signed or expired, or
+        (reason "SESSION_ENDED") its session has ended; FAILED_PRECONDITION (reason
+        "GUEST_CANNOT_BE_ADMIN") for a guest; PERMISSION_DENIED (reason "INVALID_ADMIN_CODE")
+        when the code is wrong, used or expired, deliberately the same for all three;
+        RESOURCE_EXHAUSTED when throttled (see above).
+
+        Access: user (a valid user or guest token; own resources only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -294,6 +338,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     request_deserializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysRequest.FromString,
                     response_serializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysResponse.SerializeToString,
             ),
+            'ClaimAdmin': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimAdmin,
+                    request_deserializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminRequest.FromString,
+                    response_serializer=bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'bazaar.identity.v1.IdentityService', rpc_method_handlers)
@@ -328,8 +377,13 @@ class IdentityService:
 
     Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
     and ListSigningKeys are public (the password or the refresh token in the request is the
-    credential). LogOut and GetCurrentUser act for the caller named by the access token in
-    the `authorization` metadata; the caller is never a request field.
+    credential). LogOut, GetCurrentUser and ClaimAdmin act for the caller named by the
+    access token in the `authorization` metadata; the caller is never a request field.
+
+    Admins: a registered user becomes an admin by redeeming a one-time admin code with
+    ClaimAdmin. Codes are issued by the shop's operator, who has access to identity's
+    store (`bazaar up` prints one while the shop has no admin; `bazaar admin code` issues
+    a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
 
@@ -519,6 +573,33 @@ class IdentityService:
             '/bazaar.identity.v1.IdentityService/ListSigningKeys',
             bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysRequest.SerializeToString,
             bazaar_dot_identity_dot_v1_dot_identity__pb2.ListSigningKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimAdmin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bazaar.identity.v1.IdentityService/ClaimAdmin',
+            bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminRequest.SerializeToString,
+            bazaar_dot_identity_dot_v1_dot_identity__pb2.ClaimAdminResponse.FromString,
             options,
             channel_credentials,
             insecure,

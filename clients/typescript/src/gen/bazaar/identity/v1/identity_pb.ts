@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bazaar/identity/v1/identity.proto.
  */
 export const file_bazaar_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("CiFiYXphYXIvaWRlbnRpdHkvdjEvaWRlbnRpdHkucHJvdG8SEmJhemFhci5pZGVudGl0eS52MSK9AQoEVXNlchIKCgJpZBgBIAEoCRIqCgRraW5kGAIgASgOMhwuYmF6YWFyLmlkZW50aXR5LnYxLlVzZXJLaW5kEg0KBWVtYWlsGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRInCgVyb2xlcxgFIAMoDjIYLmJhemFhci5pZGVudGl0eS52MS5Sb2xlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoHU2Vzc2lvbhIUCgxhY2Nlc3NfdG9rZW4YASABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKWAQoKU2lnbmluZ0tleRIOCgZrZXlfaWQYASABKAkSMwoJYWxnb3JpdGhtGAIgASgOMiAuYmF6YWFyLmlkZW50aXR5LnYxLktleUFsZ29yaXRobRISCgpwdWJsaWNfa2V5GAMgASgMEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJmCg5TaWduVXBSZXNwb25zZRImCgR1c2VyGAEgASgLMhguYmF6YWFyLmlkZW50aXR5LnYxLlVzZXISLAoHc2Vzc2lvbhgCIAEoCzIbLmJhemFhci5pZGVudGl0eS52MS5TZXNzaW9uIi8KDExvZ0luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJlCg1Mb2dJblJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5iYXphYXIuaWRlbnRpdHkudjEuVXNlchIsCgdzZXNzaW9uGAIgASgLMhsuYmF6YWFyLmlkZW50aXR5LnYxLlNlc3Npb24iGgoYU3RhcnRHdWVzdFNlc3Npb25SZXF1ZXN0InEKGVN0YXJ0R3Vlc3RTZXNzaW9uUmVzcG9uc2USJgoEdXNlchgBIAEoCzIYLmJhemFhci5pZGVudGl0eS52MS5Vc2VyEiwKB3Nlc3Npb24YAiABKAsyGy5iYXphYXIuaWRlbnRpdHkudjEuU2Vzc2lvbiIuChVSZWZyZXNoU2Vzc2lvblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJGChZSZWZyZXNoU2Vzc2lvblJlc3BvbnNlEiwKB3Nlc3Npb24YASABKAsyGy5iYXphYXIuaWRlbnRpdHkudjEuU2Vzc2lvbiIPCg1Mb2dPdXRSZXF1ZXN0IhAKDkxvZ091dFJlc3BvbnNlIhcKFUdldEN1cnJlbnRVc2VyUmVxdWVzdCJAChZHZXRDdXJyZW50VXNlclJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5iYXphYXIuaWRlbnRpdHkudjEuVXNlciI/ChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIpYBChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRI0CgxzaWduaW5nX2tleXMYASADKAsyHi5iYXphYXIuaWRlbnRpdHkudjEuU2lnbmluZ0tleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLAoJY2FjaGVfdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKlQKCFVzZXJLaW5kEhkKFVVTRVJfS0lORF9VTlNQRUNJRklFRBAAEhgKFFVTRVJfS0lORF9SRUdJU1RFUkVEEAESEwoPVVNFUl9LSU5EX0dVRVNUEAIqLAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9BRE1JThABKkgKDEtleUFsZ29yaXRobRIdChlLRVlfQUxHT1JJVEhNX1VOU1BFQ0lGSUVEEAASGQoVS0VZX0FMR09SSVRITV9FRDI1NTE5EAEysQUKD0lkZW50aXR5U2VydmljZRJPCgZTaWduVXASIS5iYXphYXIuaWRlbnRpdHkudjEuU2lnblVwUmVxdWVzdBoiLmJhemFhci5pZGVudGl0eS52MS5TaWduVXBSZXNwb25zZRJMCgVMb2dJbhIgLmJhemFhci5pZGVudGl0eS52MS5Mb2dJblJlcXVlc3QaIS5iYXphYXIuaWRlbnRpdHkudjEuTG9nSW5SZXNwb25zZRJwChFTdGFydEd1ZXN0U2Vzc2lvbhIsLmJhemFhci5pZGVudGl0eS52MS5TdGFydEd1ZXN0U2Vzc2lvblJlcXVlc3QaLS5iYXphYXIuaWRlbnRpdHkudjEuU3RhcnRHdWVzdFNlc3Npb25SZXNwb25zZRJnCg5SZWZyZXNoU2Vzc2lvbhIpLmJhemFhci5pZGVudGl0eS52MS5SZWZyZXNoU2Vzc2lvblJlcXVlc3QaKi5iYXphYXIuaWRlbnRpdHkudjEuUmVmcmVzaFNlc3Npb25SZXNwb25zZRJPCgZMb2dPdXQSIS5iYXphYXIuaWRlbnRpdHkudjEuTG9nT3V0UmVxdWVzdBoiLmJhemFhci5pZGVudGl0eS52MS5Mb2dPdXRSZXNwb25zZRJnCg5HZXRDdXJyZW50VXNlchIpLmJhemFhci5pZGVudGl0eS52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaKi5iYXphYXIuaWRlbnRpdHkudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZRJqCg9MaXN0U2lnbmluZ0tleXMSKi5iYXphYXIuaWRlbnRpdHkudjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBorLmJhemFhci5pZGVudGl0eS52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiFiYXphYXIvaWRlbnRpdHkvdjEvaWRlbnRpdHkucHJvdG8SEmJhemFhci5pZGVudGl0eS52MSK9AQoEVXNlchIKCgJpZBgBIAEoCRIqCgRraW5kGAIgASgOMhwuYmF6YWFyLmlkZW50aXR5LnYxLlVzZXJLaW5kEg0KBWVtYWlsGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRInCgVyb2xlcxgFIAMoDjIYLmJhemFhci5pZGVudGl0eS52MS5Sb2xlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoHU2Vzc2lvbhIUCgxhY2Nlc3NfdG9rZW4YASABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKWAQoKU2lnbmluZ0tleRIOCgZrZXlfaWQYASABKAkSMwoJYWxnb3JpdGhtGAIgASgOMiAuYmF6YWFyLmlkZW50aXR5LnYxLktleUFsZ29yaXRobRISCgpwdWJsaWNfa2V5GAMgASgMEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJmCg5TaWduVXBSZXNwb25zZRImCgR1c2VyGAEgASgLMhguYmF6YWFyLmlkZW50aXR5LnYxLlVzZXISLAoHc2Vzc2lvbhgCIAEoCzIbLmJhemFhci5pZGVudGl0eS52MS5TZXNzaW9uIi8KDExvZ0luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJlCg1Mb2dJblJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5iYXphYXIuaWRlbnRpdHkudjEuVXNlchIsCgdzZXNzaW9uGAIgASgLMhsuYmF6YWFyLmlkZW50aXR5LnYxLlNlc3Npb24iGgoYU3RhcnRHdWVzdFNlc3Npb25SZXF1ZXN0InEKGVN0YXJ0R3Vlc3RTZXNzaW9uUmVzcG9uc2USJgoEdXNlchgBIAEoCzIYLmJhemFhci5pZGVudGl0eS52MS5Vc2VyEiwKB3Nlc3Npb24YAiABKAsyGy5iYXphYXIuaWRlbnRpdHkudjEuU2Vzc2lvbiIuChVSZWZyZXNoU2Vzc2lvblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJGChZSZWZyZXNoU2Vzc2lvblJlc3BvbnNlEiwKB3Nlc3Npb24YASABKAsyGy5iYXphYXIuaWRlbnRpdHkudjEuU2Vzc2lvbiIPCg1Mb2dPdXRSZXF1ZXN0IhAKDkxvZ091dFJlc3BvbnNlIhcKFUdldEN1cnJlbnRVc2VyUmVxdWVzdCJAChZHZXRDdXJyZW50VXNlclJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5iYXphYXIuaWRlbnRpdHkudjEuVXNlciI/ChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIpYBChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRI0CgxzaWduaW5nX2tleXMYASADKAsyHi5iYXphYXIuaWRlbnRpdHkudjEuU2lnbmluZ0tleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLAoJY2FjaGVfdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIiEKEUNsYWltQWRtaW5SZXF1ZXN0EgwKBGNvZGUYASABKAkiPAoSQ2xhaW1BZG1pblJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC5iYXphYXIuaWRlbnRpdHkudjEuVXNlcipUCghVc2VyS2luZBIZChVVU0VSX0tJTkRfVU5TUEVDSUZJRUQQABIYChRVU0VSX0tJTkRfUkVHSVNURVJFRBABEhMKD1VTRVJfS0lORF9HVUVTVBACKiwKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg4KClJPTEVfQURNSU4QASpICgxLZXlBbGdvcml0aG0SHQoZS0VZX0FMR09SSVRITV9VTlNQRUNJRklFRBAAEhkKFUtFWV9BTEdPUklUSE1fRUQyNTUxORABMo4GCg9JZGVudGl0eVNlcnZpY2USTwoGU2lnblVwEiEuYmF6YWFyLmlkZW50aXR5LnYxLlNpZ25VcFJlcXVlc3QaIi5iYXphYXIuaWRlbnRpdHkudjEuU2lnblVwUmVzcG9uc2USTAoFTG9nSW4SIC5iYXphYXIuaWRlbnRpdHkudjEuTG9nSW5SZXF1ZXN0GiEuYmF6YWFyLmlkZW50aXR5LnYxLkxvZ0luUmVzcG9uc2UScAoRU3RhcnRHdWVzdFNlc3Npb24SLC5iYXphYXIuaWRlbnRpdHkudjEuU3RhcnRHdWVzdFNlc3Npb25SZXF1ZXN0Gi0uYmF6YWFyLmlkZW50aXR5LnYxLlN0YXJ0R3Vlc3RTZXNzaW9uUmVzcG9uc2USZwoOUmVmcmVzaFNlc3Npb24SKS5iYXphYXIuaWRlbnRpdHkudjEuUmVmcmVzaFNlc3Npb25SZXF1ZXN0GiouYmF6YWFyLmlkZW50aXR5LnYxLlJlZnJlc2hTZXNzaW9uUmVzcG9uc2USTwoGTG9nT3V0EiEuYmF6YWFyLmlkZW50aXR5LnYxLkxvZ091dFJlcXVlc3QaIi5iYXphYXIuaWRlbnRpdHkudjEuTG9nT3V0UmVzcG9uc2USZwoOR2V0Q3VycmVudFVzZXISKS5iYXphYXIuaWRlbnRpdHkudjEuR2V0Q3VycmVudFVzZXJSZXF1ZXN0GiouYmF6YWFyLmlkZW50aXR5LnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2USagoPTGlzdFNpZ25pbmdLZXlzEiouYmF6YWFyLmlkZW50aXR5LnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaKy5iYXphYXIuaWRlbnRpdHkudjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USWwoKQ2xhaW1BZG1pbhIlLmJhemFhci5pZGVudGl0eS52MS5DbGFpbUFkbWluUmVxdWVzdBomLmJhemFhci5pZGVudGl0eS52MS5DbGFpbUFkbWluUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A user of the shop: a registered shopper or a guest.
@@ -511,6 +511,50 @@ export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> 
   messageDesc(file_bazaar_identity_v1_identity, 16);
 
 /**
+ * Request of ClaimAdmin.
+ *
+ * @generated from message bazaar.identity.v1.ClaimAdminRequest
+ */
+export type ClaimAdminRequest = Message<"bazaar.identity.v1.ClaimAdminRequest"> & {
+  /**
+   * The one-time admin code, as the operator was given it (`bazaar up` or `bazaar admin
+   * code` print it): 1..=128 characters; surrounding white space and letter case are
+   * ignored. Required. A secret: never log it.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message bazaar.identity.v1.ClaimAdminRequest.
+ * Use `create(ClaimAdminRequestSchema)` to create a new message.
+ */
+export const ClaimAdminRequestSchema: GenMessage<ClaimAdminRequest> = /*@__PURE__*/
+  messageDesc(file_bazaar_identity_v1_identity, 17);
+
+/**
+ * Response of ClaimAdmin.
+ *
+ * @generated from message bazaar.identity.v1.ClaimAdminResponse
+ */
+export type ClaimAdminResponse = Message<"bazaar.identity.v1.ClaimAdminResponse"> & {
+  /**
+   * The caller, now with `ROLE_ADMIN` in `roles`.
+   *
+   * @generated from field: bazaar.identity.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message bazaar.identity.v1.ClaimAdminResponse.
+ * Use `create(ClaimAdminResponseSchema)` to create a new message.
+ */
+export const ClaimAdminResponseSchema: GenMessage<ClaimAdminResponse> = /*@__PURE__*/
+  messageDesc(file_bazaar_identity_v1_identity, 18);
+
+/**
  * Kind of a user.
  *
  * @generated from enum bazaar.identity.v1.UserKind
@@ -558,9 +602,9 @@ export enum Role {
   UNSPECIFIED = 0,
 
   /**
-   * Shop administrator: may, for example, restock inventory. Granted by operators in the
-   * identity service's configuration, never through this API. Shown as "admin" in the
-   * token's `roles` claim.
+   * Shop administrator: may, for example, restock inventory. Held by a registered user
+   * who redeemed a one-time admin code issued by the shop's operator (see ClaimAdmin).
+   * Shown as "admin" in the token's `roles` claim.
    *
    * @generated from enum value: ROLE_ADMIN = 1;
    */
@@ -626,8 +670,13 @@ export const KeyAlgorithmSchema: GenEnum<KeyAlgorithm> = /*@__PURE__*/
  *
  * Access: each RPC says who may call it. SignUp, LogIn, StartGuestSession, RefreshSession
  * and ListSigningKeys are public (the password or the refresh token in the request is the
- * credential). LogOut and GetCurrentUser act for the caller named by the access token in
- * the `authorization` metadata; the caller is never a request field.
+ * credential). LogOut, GetCurrentUser and ClaimAdmin act for the caller named by the
+ * access token in the `authorization` metadata; the caller is never a request field.
+ *
+ * Admins: a registered user becomes an admin by redeeming a one-time admin code with
+ * ClaimAdmin. Codes are issued by the shop's operator, who has access to identity's
+ * store (`bazaar up` prints one while the shop has no admin; `bazaar admin code` issues
+ * a new one), never through this API.
  *
  * Passwords are stored only as salted Argon2id hashes and are never logged or returned.
  *
@@ -772,6 +821,38 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof ListSigningKeysRequestSchema;
     output: typeof ListSigningKeysResponseSchema;
+  },
+  /**
+   * Makes the caller an admin, given a one-time admin code from the shop's operator; returns
+   * the caller with `ROLE_ADMIN` in `roles`. The caller is the registered user named by
+   * the access token in the `authorization` metadata.
+   *
+   * A code is valid once, for 24 hours after it was issued; issuing a new one voids the
+   * unused one before it. The access token the call was made with does not gain the role:
+   * RefreshSession (or a new LogIn) issues one whose `roles` claim has "admin". A caller
+   * who is an admin already gets itself back and the code stays unused, so a retry after
+   * a lost response succeeds.
+   *
+   * Throttling: after 5 wrong codes from one user within 15 minutes, further attempts of
+   * that user fail with RESOURCE_EXHAUSTED (reason "TOO_MANY_ATTEMPTS") and a
+   * `google.rpc.RetryInfo` detail saying how long to wait; even a right code is refused
+   * until then.
+   *
+   * Errors: INVALID_ARGUMENT for an empty `code` or one longer than 128 characters;
+   * UNAUTHENTICATED when the token is missing, malformed, badly signed or expired, or
+   * (reason "SESSION_ENDED") its session has ended; FAILED_PRECONDITION (reason
+   * "GUEST_CANNOT_BE_ADMIN") for a guest; PERMISSION_DENIED (reason "INVALID_ADMIN_CODE")
+   * when the code is wrong, used or expired, deliberately the same for all three;
+   * RESOURCE_EXHAUSTED when throttled (see above).
+   *
+   * Access: user (a valid user or guest token; own resources only).
+   *
+   * @generated from rpc bazaar.identity.v1.IdentityService.ClaimAdmin
+   */
+  claimAdmin: {
+    methodKind: "unary";
+    input: typeof ClaimAdminRequestSchema;
+    output: typeof ClaimAdminResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_bazaar_identity_v1_identity, 0);
