@@ -46,7 +46,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
-use crate::auth::{AuthLayer, Verifier};
+use crate::auth::{AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
@@ -286,9 +286,12 @@ impl Server {
                         local_addr: Some(local_addr),
                         remote_addr: Some(peer),
                     };
+                    // The server speaks plaintext, so nobody's identity can be known: every
+                    // caller is `Peer::Unverified` (`auth::peer`).
                     let service = ServiceBuilder::new()
                         .map_request(move |mut request: Request<hyper::body::Incoming>| {
                             request.extensions_mut().insert(info.clone());
+                            request.extensions_mut().insert(Peer::Unverified);
                             request
                         })
                         .service(stack.clone());
