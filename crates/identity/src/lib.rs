@@ -8,28 +8,36 @@
 //! GetCurrentUser, and additionally checks that the session is still open.
 //!
 //! Admins are named in the configuration (`--admin-emails`), never through the API. Failed
-//! log-ins are counted in the store so that a lock holds across replicas.
+//! log-ins are counted in the store per (account, client), so the delays they cause hold
+//! across replicas and never lock out anyone but the guesser; the client is the end user,
+//! as the gateway names it ([`client`]). Password hashing is bounded ([`password`]), and
+//! ended sessions and idle guests are deleted in the background ([`retention`]).
 //!
 //! Layout: [`domain`] (emails, passwords, admins), [`password`] (hashing), [`keys`] (signing
-//! keys), [`session`] (sessions and their tokens), [`throttle`] (slowing down guessers),
-//! [`store`] (SQL), [`api`] (gRPC handlers), [`error`] (the error enum and its gRPC status),
+//! keys), [`session`] (sessions and their tokens), [`client`] (who the end user is),
+//! [`throttle`] (slowing down guessers), [`retention`] (forgetting what ended), [`store`]
+//! (SQL), [`api`] (gRPC handlers), [`error`] (the error enum and its gRPC status),
 //! [`clock`] (time, injectable for tests), [`config`].
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod retention;
 pub mod session;
 pub mod store;
 pub mod throttle;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bazaar_contract::identity::v1::identity_service_server::IdentityServiceServer;
+use chassis::Shutdown;
 use chassis::auth::Verifier;
 use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup};
 use chassis::store::StoreCell;
@@ -42,6 +50,8 @@ use crate::api::{IdentityApi, Ready};
 use crate::clock::Clock;
 use crate::domain::Password;
 use crate::keys::{hex, random_bytes};
+use crate::password::Hasher;
+use crate::retention::Retention;
 use crate::store::{IdentityStore, MIGRATIONS};
 
 /// The identity service: accounts and sessions in its store, and the keys that sign tokens.
@@ -52,6 +62,9 @@ pub struct Identity {
     verifier: Verifier,
     clock: Arc<dyn Clock>,
     database_url: String,
+    hasher: Hasher,
+    retention: Retention,
+    sweep_every: Duration,
 }
 
 impl ServiceConfig for Config {
@@ -71,11 +84,13 @@ impl Service for Identity {
         let clock = setup.clock();
         let verifier = Verifier::with_keys([]);
         setup.verify_with(verifier.clone());
+        let hasher = Hasher::new(config.password_hash_permits);
         let api = IdentityApi::new(
             ready.clone(),
             clock.clone(),
             config.admins(),
             config.client_attempts_per_minute,
+            hasher.clone(),
         );
         Ok(Self {
             api,
@@ -83,6 +98,9 @@ impl Service for Identity {
             verifier,
             clock,
             database_url: config.database_url(),
+            hasher,
+            retention: Retention::days(config.guest_retention_days, config.session_retention_days),
+            sweep_every: Duration::from_secs(config.sweep_every_secs.max(1)),
         })
     }
 
@@ -107,13 +125,25 @@ impl Service for Identity {
             self.verifier.add_key(key.key_id.clone(), public);
         }
         let decoy = Password::new_for(None, &hex(&random_bytes::<16>()?))?;
-        let decoy_hash = password::hash(decoy).await?;
+        let decoy_hash = self.hasher.hash(decoy).await?;
         self.ready.set(Ready {
             store,
             keys,
             decoy_hash,
         });
         Ok(())
+    }
+
+    /// Deletes ended sessions and idle guests, every `--sweep-every-secs`.
+    async fn background(self: Arc<Self>, stop: Shutdown) {
+        retention::run(
+            self.ready.clone(),
+            self.clock.clone(),
+            self.retention,
+            self.sweep_every,
+            stop,
+        )
+        .await;
     }
 
     async fn close(&self) {

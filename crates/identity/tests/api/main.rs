@@ -2,9 +2,14 @@
 //! test harness (`chassis::testing`) over a SQLite file and, when `BAZAAR_TEST_POSTGRES_URL`
 //! is set, over a PostgreSQL database of its own. Each topic is a module; every scenario runs
 //! on both backends (see `support::on_every_backend!`).
+//!
+//! - [`accounts`]: sign-up, log-in, guests, admins and the throttles;
+//! - [`sessions`]: refreshing, logging out, tokens and keys;
+//! - [`retention`]: ended sessions and idle guests deleted by the sweep.
 
 #[macro_use]
 mod support;
 
 mod accounts;
+mod retention;
 mod sessions;
