@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::front_door::FrontDoor;
 use crate::money::Currencies;
 use crate::upstreams::Upstreams;
 
@@ -21,6 +22,8 @@ pub struct App {
     pub started: Instant,
     /// Where it listens.
     pub local_addr: SocketAddr,
+    /// Who the client is and how often it may call.
+    pub front_door: Arc<FrontDoor>,
 }
 
 /// The shared state of handlers.

@@ -45,6 +45,9 @@ pub enum GatewayError {
     /// A feature is turned off because a service it needs is down.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// The client sent more requests than its allowance; it may try again after this long.
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     /// A template failed to render (a bug).
     #[error("rendering failed")]
     Render(#[from] askama::Error),
@@ -65,6 +68,7 @@ impl GatewayError {
             Self::Unauthenticated => Code::Unauthenticated,
             Self::NotFound(_) => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::TooManyRequests(_) => Code::ResourceExhausted,
             Self::Render(_) => Code::Internal,
         }
     }
@@ -90,10 +94,11 @@ impl GatewayError {
         }
     }
 
-    /// The `ErrorInfo` reason a service gave, if any.
+    /// The `ErrorInfo` reason a service gave (or the gateway's own), if any.
     pub fn reason(&self) -> Option<String> {
         match self {
             Self::Upstream { status, .. } => status.get_details_error_info().map(|i| i.reason),
+            Self::TooManyRequests(_) => Some("TOO_MANY_REQUESTS".to_owned()),
             _ => None,
         }
     }
@@ -142,6 +147,10 @@ impl GatewayError {
             Self::Unavailable(service) => {
                 format!("The {service} service is unavailable right now; please try again in a moment.")
             }
+            Self::TooManyRequests(wait) => format!(
+                "Too many requests from your address; please wait {} s and try again.",
+                retry_after_secs(*wait)
+            ),
             Self::Render(_) => "The page could not be rendered.".to_owned(),
         }
     }
@@ -155,6 +164,11 @@ impl GatewayError {
             _ => tracing::debug!(error = %self, "request refused"),
         }
     }
+}
+
+/// Whole seconds to wait, for a `Retry-After` header: rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0 || wait.is_zero())
 }
 
 /// The HTTP status code for a gRPC code, as Google's API guidelines map them.

@@ -64,10 +64,7 @@ pub fn counted_as(client: IpAddr) -> IpAddr {
 
 /// The client as text for the store: its counted address, or "" when unknown.
 pub fn key(client: Option<IpAddr>) -> String {
-    client
-        .map(counted_as)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default()
+    client.map_or_else(String::new, |ip| counted_as(ip).to_string())
 }
 
 #[cfg(test)]

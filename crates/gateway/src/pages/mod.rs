@@ -188,6 +188,7 @@ impl IntoResponse for PageError {
             }
             _ if self.0.is_unavailable() => "Unavailable right now",
             tonic::Code::NotFound => "Not found",
+            tonic::Code::ResourceExhausted => "Too many requests",
             tonic::Code::PermissionDenied => "Not allowed",
             tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => "That did not work",
             _ => "Something went wrong",
