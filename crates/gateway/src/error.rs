@@ -94,6 +94,18 @@ impl GatewayError {
         }
     }
 
+    /// How long the client should wait before trying again, when it was refused for
+    /// calling too often: the gateway's own limit, or a service's `RetryInfo`.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyRequests(wait) => Some(*wait),
+            Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => status
+                .get_details_retry_info()
+                .and_then(|info| info.retry_delay),
+            _ => None,
+        }
+    }
+
     /// The `ErrorInfo` reason a service gave (or the gateway's own), if any.
     pub fn reason(&self) -> Option<String> {
         match self {
@@ -282,7 +294,19 @@ impl<E: Into<GatewayError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.log();
-        (self.0.http_status(), Json(ErrorBody::from(&self.0))).into_response()
+        let mut response = (self.0.http_status(), Json(ErrorBody::from(&self.0))).into_response();
+        add_retry_after(&mut response, &self.0);
+        response
+    }
+}
+
+/// `Retry-After` (whole seconds) on an answer to a client refused for calling too often.
+pub fn add_retry_after(response: &mut Response, error: &GatewayError) {
+    if let Some(wait) = error.retry_after() {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry_after_secs(wait)),
+        );
     }
 }
 

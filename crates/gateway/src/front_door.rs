@@ -23,14 +23,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use crate::app::AppState;
-use crate::error::{ApiError, GatewayError, retry_after_secs};
+use crate::error::{ApiError, GatewayError};
 use crate::pages::PageError;
 
 /// The header a proxy names the client in, and the gateway names it in to identity.
@@ -210,15 +209,11 @@ pub async fn admit(State(app): State<AppState>, mut request: Request, next: Next
 /// The 429 answer: the API's JSON error or an error page, with `Retry-After`.
 fn too_many(path: &str, wait: Duration) -> Response {
     let error = GatewayError::TooManyRequests(wait);
-    let mut response = if path == "/api" || path.starts_with("/api/") {
+    if path == "/api" || path.starts_with("/api/") {
         ApiError(error).into_response()
     } else {
         PageError(error).into_response()
-    };
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
-    response
+    }
 }
 
 /// A front door for `config`.
@@ -231,6 +226,8 @@ pub fn from_config(config: &crate::Config) -> Arc<FrontDoor> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     fn ip(text: &str) -> IpAddr {

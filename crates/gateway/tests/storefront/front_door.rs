@@ -195,6 +195,10 @@ async fn a_guesser_behind_the_gateway_does_not_lock_the_owner_out() {
         waiting.body
     );
     assert_eq!(waiting.json()["error"]["reason"], "TOO_MANY_ATTEMPTS");
+    assert_eq!(
+        waiting.headers["retry-after"], "1",
+        "identity's RetryInfo becomes Retry-After"
+    );
     let owner = log_in(&mut client, "198.51.100.2", "the owner's password").await;
     assert_eq!(owner.status, 200, "the owner logs in: {}", owner.body);
     store.stop().await;
