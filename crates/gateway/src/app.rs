@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::front_door::FrontDoor;
 use crate::money::Currencies;
 use crate::upstreams::Upstreams;
 
@@ -24,6 +25,8 @@ pub struct App {
     /// Whether it calls the services without TLS (`--plaintext`), which the status page
     /// says loudly.
     pub plaintext: bool,
+    /// Who the client is and how often it may call.
+    pub front_door: Arc<FrontDoor>,
 }
 
 /// The shared state of handlers.

@@ -1,5 +1,6 @@
 //! The gateway's settings: the shared server flags (listen address, data directory, logs),
-//! where every service is, how long each kind of call may take, and cookie policy.
+//! where every service is, how long each kind of call may take, cookie policy, and the
+//! per-client rate limit.
 //!
 //! The address flags use the same names, variables and defaults as the services that call
 //! each other (`BAZAAR_CATALOG_ADDR`, ...), so one environment configures the whole shop.
@@ -101,6 +102,31 @@ pub struct Config {
     /// front of the gateway.
     #[arg(long, env = "BAZAAR_GATEWAY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Requests a second each client may make on average (pages and API; static files are
+    /// not counted); beyond its allowance a client gets 429 with `Retry-After`. 0 turns the
+    /// limit off.
+    #[arg(
+        long,
+        env = "BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND",
+        default_value_t = 20
+    )]
+    pub rate_limit_per_second: u32,
+
+    /// Requests a client may make at once before the per-second rate applies (a page with
+    /// its pictures and a few quick clicks fit well within it).
+    #[arg(long, env = "BAZAAR_GATEWAY_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+
+    /// Name the client by the last `X-Forwarded-For` entry (the address a proxy in front
+    /// of the gateway saw) rather than by the connection's address. Turn on only behind
+    /// such a proxy: otherwise any client can claim any address.
+    #[arg(
+        long,
+        env = "BAZAAR_GATEWAY_TRUST_FORWARDED_FOR",
+        default_value_t = false
+    )]
+    pub trust_forwarded_for: bool,
 }
 
 /// One service the gateway knows, and where it is.
@@ -132,6 +158,9 @@ impl Config {
             optional_deadline_ms: 800,
             checkout_deadline_ms: 20_000,
             secure_cookies: false,
+            rate_limit_per_second: 20,
+            rate_limit_burst: 100,
+            trust_forwarded_for: false,
         }
     }
 

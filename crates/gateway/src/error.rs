@@ -45,6 +45,9 @@ pub enum GatewayError {
     /// A feature is turned off because a service it needs is down.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// The client sent more requests than its allowance; it may try again after this long.
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     /// A template failed to render (a bug).
     #[error("rendering failed")]
     Render(#[from] askama::Error),
@@ -65,6 +68,7 @@ impl GatewayError {
             Self::Unauthenticated => Code::Unauthenticated,
             Self::NotFound(_) => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::TooManyRequests(_) => Code::ResourceExhausted,
             Self::Render(_) => Code::Internal,
         }
     }
@@ -90,10 +94,23 @@ impl GatewayError {
         }
     }
 
-    /// The `ErrorInfo` reason a service gave, if any.
+    /// How long the client should wait before trying again, when it was refused for
+    /// calling too often: the gateway's own limit, or a service's `RetryInfo`.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyRequests(wait) => Some(*wait),
+            Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => status
+                .get_details_retry_info()
+                .and_then(|info| info.retry_delay),
+            _ => None,
+        }
+    }
+
+    /// The `ErrorInfo` reason a service gave (or the gateway's own), if any.
     pub fn reason(&self) -> Option<String> {
         match self {
             Self::Upstream { status, .. } => status.get_details_error_info().map(|i| i.reason),
+            Self::TooManyRequests(_) => Some("TOO_MANY_REQUESTS".to_owned()),
             _ => None,
         }
     }
@@ -142,6 +159,10 @@ impl GatewayError {
             Self::Unavailable(service) => {
                 format!("The {service} service is unavailable right now; please try again in a moment.")
             }
+            Self::TooManyRequests(wait) => format!(
+                "Too many requests from your address; please wait {} s and try again.",
+                retry_after_secs(*wait)
+            ),
             Self::Render(_) => "The page could not be rendered.".to_owned(),
         }
     }
@@ -155,6 +176,11 @@ impl GatewayError {
             _ => tracing::debug!(error = %self, "request refused"),
         }
     }
+}
+
+/// Whole seconds to wait, for a `Retry-After` header: rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0 || wait.is_zero())
 }
 
 /// The HTTP status code for a gRPC code, as Google's API guidelines map them.
@@ -268,7 +294,19 @@ impl<E: Into<GatewayError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.log();
-        (self.0.http_status(), Json(ErrorBody::from(&self.0))).into_response()
+        let mut response = (self.0.http_status(), Json(ErrorBody::from(&self.0))).into_response();
+        add_retry_after(&mut response, &self.0);
+        response
+    }
+}
+
+/// `Retry-After` (whole seconds) on an answer to a client refused for calling too often.
+pub fn add_retry_after(response: &mut Response, error: &GatewayError) {
+    if let Some(wait) = error.retry_after() {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry_after_secs(wait)),
+        );
     }
 }
 

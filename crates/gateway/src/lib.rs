@@ -13,12 +13,14 @@
 //! they are unavailable; without the catalog, a clear 503 page. No request waits longer
 //! than [`security::REQUEST_TIME_LIMIT`].
 //!
-//! A request passes, top to bottom: the time limit, the security headers, then for pages
+//! A request passes, top to bottom: the front door ([`front_door`]: who the client is, and
+//! its rate limit), the time limit, the security headers, then for pages
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
 //! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
 //! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
 //! call to the services, each action written once for both faces), [`money`],
-//! [`upstreams`], [`app`], [`config`], [`security`], [`assets`], [`random`], [`error`].
+//! [`upstreams`], [`app`], [`config`], [`front_door`], [`security`], [`assets`], [`random`],
+//! [`error`].
 //! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
 //! tests run it the same way on port 0.
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ pub mod app;
 pub mod assets;
 pub mod config;
 pub mod error;
+pub mod front_door;
 pub mod money;
 pub mod pages;
 pub mod random;
@@ -111,6 +114,7 @@ impl Gateway {
             secure_cookies: config.secure_cookies,
             started: Instant::now(),
             local_addr,
+            front_door: front_door::from_config(config),
         });
         tracing::info!(service = NAME, address = %local_addr, "listening");
         Ok(Self {
@@ -137,7 +141,11 @@ impl Gateway {
             }
         });
         let stop = shutdown.clone();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             stop.wait().await;
             tracing::info!("stopping: draining requests in flight");
         });
@@ -218,9 +226,10 @@ pub fn router(app: AppState) -> Router {
         .route("/static/{file}", get(assets::file))
         .route("/favicon.ico", get(assets::favicon))
         .fallback(not_found)
-        .with_state(app)
+        .with_state(app.clone())
         .layer(from_fn(security::headers))
         .layer(from_fn(security::time_limit))
+        .layer(from_fn_with_state(app, front_door::admit))
         .layer(from_fn(log_request))
 }
 

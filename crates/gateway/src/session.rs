@@ -5,11 +5,15 @@
 //!
 //! - `bazaar_session`: the access token (15 minutes), `bazaar_refresh`: the refresh token
 //!   (30 days). Both `HttpOnly` (page scripts cannot read them) and `SameSite=Lax` (other
-//!   sites' forms and scripts cannot send them). On a visit with no session, [`resolve`]
-//!   starts a guest session; an access token that has expired or is about to is renewed
-//!   with the refresh token; a session that has ended is replaced by a new guest session.
-//!   Tokens are verified offline with identity's keys, so pages work while identity is
-//!   down as long as the token is valid.
+//!   sites' forms and scripts cannot send them). A visit with no session stays without one
+//!   while it only browses: home, product, search and category pages make no call to
+//!   identity, so page views cannot flood it with guests. The first action that needs a
+//!   shopper (adding to the cart, placing an order) starts a guest session
+//!   ([`Session::token_or_guest`]) and [`resolve`] sets its cookies on that answer. An
+//!   access token that has expired or is about to is renewed with the refresh token; a
+//!   session that has ended is forgotten (its cookies deleted). Tokens are verified
+//!   offline with identity's keys, so pages work while identity is down as long as the
+//!   token is valid.
 //! - `bazaar_csrf`: a random anti-forgery token, made with the session and renewed at each
 //!   log-in. Every form that changes something carries it in a hidden field, and
 //!   [`crate::pages::form::CsrfForm`] refuses a form whose field does not match the cookie.
@@ -17,6 +21,7 @@
 //!   greet them (display only, never trusted).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -28,7 +33,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chassis::auth::{Caller, CallerKind, Claims, TokenError};
 use tonic::Code;
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::error::GatewayError;
 use crate::money::{USD, is_currency_code};
 use crate::random;
@@ -62,6 +67,9 @@ pub struct Session {
     pub currency: String,
     /// The logged-in shopper's email, for greeting.
     pub display_name: Option<String>,
+    /// The cookies of a guest session started while handling this request, for
+    /// [`resolve`] to set on the answer.
+    started: Arc<Mutex<Vec<SetCookie>>>,
 }
 
 impl Session {
@@ -72,11 +80,31 @@ impl Session {
             .is_some_and(|c| c.kind == CallerKind::User)
     }
 
-    /// The access token, or the feature is unavailable (identity could not open a session).
-    pub fn require_token(&self) -> Result<&str, GatewayError> {
-        self.token
-            .as_deref()
-            .ok_or(GatewayError::Unavailable("identity"))
+    /// A session for the visitor, not opened: the visitor only browses.
+    pub fn none(currency: String) -> Self {
+        Self {
+            token: None,
+            caller: None,
+            csrf: String::new(),
+            currency,
+            display_name: None,
+            started: Arc::default(),
+        }
+    }
+
+    /// The access token, starting a guest session when the visitor has none: for the
+    /// actions that need a shopper (adding to the cart, placing an order). The new
+    /// session's cookies go out with the answer. Unavailable when identity cannot open one.
+    pub async fn token_or_guest(&self, app: &App) -> Result<String, GatewayError> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let (token, refresh, _) = start_guest(app).await?;
+        if let Ok(mut started) = self.started.lock() {
+            started.push(SetCookie::session(ACCESS_COOKIE, token.clone()));
+            started.push(SetCookie::session(REFRESH_COOKIE, refresh));
+        }
+        Ok(token)
     }
 }
 
@@ -170,16 +198,21 @@ pub fn session_cookies(access_token: &str, refresh_token: &str) -> Vec<SetCookie
 /// as an extension, and sets whatever cookies changed.
 pub async fn resolve(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let jar = cookies(request.headers());
-    let (session, set) = find_session(&app, &jar).await;
+    let (session, mut set) = find_session(&app, &jar).await;
+    let started = session.started.clone();
     request.extensions_mut().insert(session);
     let mut response = next.run(request).await;
+    // A poisoned lock means a panic in a handler, whose answer is an error page anyway.
+    if let Ok(mut started) = started.lock() {
+        set.append(&mut started);
+    }
     add_cookies(&mut response, &set, app.secure_cookies);
     response
 }
 
 async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session, Vec<SetCookie>) {
     let mut set = Vec::new();
-    let mut csrf = jar
+    let csrf = jar
         .get(CSRF_COOKIE)
         .filter(|v| v.len() >= 32 && v.bytes().all(is_token_byte))
         .cloned();
@@ -213,20 +246,25 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
         None => None,
     };
 
-    let (token, caller) = match found {
-        Some(found) => found,
-        None => match start_guest(app).await {
-            Some((token, refresh, caller)) => {
-                let cookies = session_cookies(&token, &refresh);
-                csrf = Some(cookies[2].value.clone());
-                set.extend(cookies);
-                if display_name.take().is_some() {
-                    set.push(SetCookie::delete(NAME_COOKIE));
-                }
-                (token, caller)
-            }
-            None => return (degraded(csrf, jar, display_name), set),
-        },
+    let Some((token, caller)) = found else {
+        // No session (or one that has ended): browse without one until an action needs it.
+        if jar.contains_key(ACCESS_COOKIE) || jar.contains_key(REFRESH_COOKIE) {
+            set.push(SetCookie::delete(ACCESS_COOKIE));
+            set.push(SetCookie::delete(REFRESH_COOKIE));
+        }
+        if display_name.take().is_some() {
+            set.push(SetCookie::delete(NAME_COOKIE));
+        }
+        let csrf = csrf.unwrap_or_else(|| {
+            let fresh = random::token();
+            set.push(SetCookie::session(CSRF_COOKIE, fresh.clone()));
+            fresh
+        });
+        let session = Session {
+            csrf,
+            ..Session::none(currency_of(jar))
+        };
+        return (session, set);
     };
     let csrf = match csrf {
         Some(csrf) => csrf,
@@ -243,8 +281,8 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
         token: Some(token),
         caller: Some(caller),
         csrf,
-        currency: currency_of(jar),
         display_name,
+        ..Session::none(currency_of(jar))
     };
     (session, set)
 }
@@ -257,11 +295,9 @@ fn degraded(
     display_name: Option<String>,
 ) -> Session {
     Session {
-        token: None,
-        caller: None,
         csrf: csrf.unwrap_or_default(),
-        currency: currency_of(jar),
         display_name,
+        ..Session::none(currency_of(jar))
     }
 }
 
@@ -317,19 +353,16 @@ async fn renew(app: &AppState, refresh: Option<&String>) -> Renewal {
     }
 }
 
-async fn start_guest(app: &AppState) -> Option<(String, String, Caller)> {
-    let session = match account::start_guest(app).await {
-        Ok(session) => session,
-        Err(error) => {
-            tracing::info!(code = ?error.code(), "cannot start a guest session");
-            return None;
-        }
-    };
+/// A new guest session: its access token, refresh token and who the token names.
+async fn start_guest(app: &App) -> Result<(String, String, Caller), GatewayError> {
+    let session = account::start_guest(app).await.inspect_err(|error| {
+        tracing::info!(code = ?error.code(), "cannot start a guest session");
+    })?;
     match account::verify(app, &session.access_token).await {
-        Ok(caller) => Some((session.access_token, session.refresh_token, caller)),
+        Ok(caller) => Ok((session.access_token, session.refresh_token, caller)),
         Err(error) => {
             tracing::warn!(%error, "identity issued a token that does not verify");
-            None
+            Err(GatewayError::Unavailable("identity"))
         }
     }
 }

@@ -85,6 +85,25 @@ impl Upstreams {
     }
 }
 
+/// A call to identity: [`call`], and the address of the client the gateway is serving
+/// (when it serves one) as `x-forwarded-for`, so identity throttles per shopper. identity
+/// believes it from the gateway only.
+pub fn call_for_client<T>(
+    message: T,
+    deadline: Duration,
+    token: Option<&str>,
+) -> tonic::Request<T> {
+    let mut request = call(message, deadline, token);
+    if let Some(client) = crate::front_door::current_client()
+        && let Ok(value) = MetadataValue::try_from(client.to_string())
+    {
+        request
+            .metadata_mut()
+            .insert(crate::front_door::X_FORWARDED_FOR, value);
+    }
+    request
+}
+
 /// A request with a deadline and, when given, the shopper's access token.
 pub fn call<T>(message: T, deadline: Duration, token: Option<&str>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);

@@ -1,5 +1,6 @@
 //! identity's settings: the shared server settings, where the data lives, the key that
-//! seals the signing keys, and how fast one client may sign up or log in.
+//! seals the signing keys, how fast one client may sign up or log in, how many passwords
+//! are hashed at once, and how long ended sessions and idle guests are kept.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -53,6 +54,37 @@ pub struct Config {
         default_value_t = 600
     )]
     pub client_attempts_per_minute: u32,
+
+    /// Passwords hashed at once (sign-ups and log-ins; each Argon2id hash takes 19 MiB and
+    /// one core for a moment); the others queue within their deadline. 0 means the number
+    /// of cores, at least 2, at most 16.
+    #[arg(
+        long,
+        env = "BAZAAR_IDENTITY_PASSWORD_HASH_PERMITS",
+        default_value_t = 0
+    )]
+    pub password_hash_permits: usize,
+
+    /// Days a guest is kept after its last session ended (guests cannot log in again, so
+    /// an idle guest is of no use); 0 keeps guests for ever.
+    #[arg(
+        long,
+        env = "BAZAAR_IDENTITY_GUEST_RETENTION_DAYS",
+        default_value_t = 30
+    )]
+    pub guest_retention_days: u32,
+
+    /// Days a session is kept after it expired or was logged out; 0 keeps sessions for ever.
+    #[arg(
+        long,
+        env = "BAZAAR_IDENTITY_SESSION_RETENTION_DAYS",
+        default_value_t = 7
+    )]
+    pub session_retention_days: u32,
+
+    /// Seconds between two retention sweeps.
+    #[arg(long, env = "BAZAAR_IDENTITY_SWEEP_EVERY_SECS", default_value_t = 600)]
+    pub sweep_every_secs: u64,
 }
 
 impl Config {

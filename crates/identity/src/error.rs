@@ -40,12 +40,24 @@ pub enum IdentityError {
     /// The store and keys are still loading.
     #[error("not ready")]
     NotReady,
+    /// Every password-hashing permit is taken until too close to the call's deadline.
+    #[error("busy hashing passwords")]
+    Busy,
     /// The store failed.
     #[error("store failed")]
     Store(#[from] sqlx::Error),
     /// A fault of our own (randomness, hashing).
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<crate::password::HashError> for IdentityError {
+    fn from(error: crate::password::HashError) -> Self {
+        match error {
+            crate::password::HashError::Busy => IdentityError::Busy,
+            crate::password::HashError::Failed(message) => IdentityError::Internal(message),
+        }
+    }
 }
 
 impl From<FieldViolation> for IdentityError {
@@ -106,6 +118,9 @@ impl From<IdentityError> for Status {
             ),
             IdentityError::NotReady => Status::unavailable(
                 "identity is starting: its store is not ready yet; retry shortly",
+            ),
+            IdentityError::Busy => Status::unavailable(
+                "identity is busy checking passwords; retry shortly (or another replica)",
             ),
             IdentityError::Store(error) => chassis::error::unavailable("identity store", &error),
             IdentityError::Internal(message) => {

@@ -9,32 +9,40 @@
 //!
 //! The signing keys' private halves are stored sealed under a key-encryption key that is
 //! never in the store ([`seal`]). An admin is a registered user who redeemed a one-time code
-//! that only the operator can issue ([`admin`]). Failed log-ins are counted in the store so
-//! that a lock holds across replicas.
+//! that only the operator can issue ([`admin`]). Failed log-ins are counted in the store per
+//! (account, client), so the delays they cause hold across replicas and never lock out
+//! anyone but the guesser; the client is the end user, as the gateway names it
+//! ([`client`]). Password hashing is bounded ([`password`]), and ended sessions and idle
+//! guests are deleted in the background ([`retention`]).
 //!
 //! Layout: [`domain`] (emails, passwords), [`password`] (hashing), [`keys`] (signing keys),
 //! [`seal`] (keys sealed at rest), [`admin`] (admin codes), [`session`] (sessions and their
-//! tokens), [`throttle`] (slowing down guessers), [`store`] (SQL), [`api`] (gRPC handlers),
+//! tokens), [`client`] (who the end user is), [`throttle`] (slowing down guessers),
+//! [`retention`] (forgetting what ended), [`store`] (SQL), [`api`] (gRPC handlers),
 //! [`error`] (the error enum and its gRPC status), [`clock`] (time, injectable for tests),
 //! [`config`].
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod api;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod retention;
 pub mod seal;
 pub mod session;
 pub mod store;
 pub mod throttle;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bazaar_contract::identity::v1::identity_service_server::IdentityServiceServer;
+use chassis::Shutdown;
 use chassis::auth::Verifier;
 use chassis::service::{BoxError, Routes, Service, ServiceConfig, Setup, Unrecoverable};
 use chassis::store::StoreCell;
@@ -47,6 +55,8 @@ use crate::api::{IdentityApi, Ready};
 use crate::clock::Clock;
 use crate::domain::Password;
 use crate::keys::{KeyError, hex, random_bytes};
+use crate::password::Hasher;
+use crate::retention::Retention;
 use crate::seal::KeyEncryptionKey;
 use crate::store::{IdentityStore, MIGRATIONS};
 
@@ -59,6 +69,9 @@ pub struct Identity {
     clock: Arc<dyn Clock>,
     database_url: String,
     kek: KeyEncryptionKey,
+    hasher: Hasher,
+    retention: Retention,
+    sweep_every: Duration,
 }
 
 impl ServiceConfig for Config {
@@ -80,10 +93,12 @@ impl Service for Identity {
         let clock = setup.clock();
         let verifier = Verifier::with_keys([]);
         setup.verify_with(verifier.clone());
+        let hasher = Hasher::new(config.password_hash_permits);
         let api = IdentityApi::new(
             ready.clone(),
             clock.clone(),
             config.client_attempts_per_minute,
+            hasher.clone(),
         );
         Ok(Self {
             api,
@@ -92,6 +107,9 @@ impl Service for Identity {
             clock,
             database_url: config.database_url(),
             kek,
+            hasher,
+            retention: Retention::days(config.guest_retention_days, config.session_retention_days),
+            sweep_every: Duration::from_secs(config.sweep_every_secs.max(1)),
         })
     }
 
@@ -125,13 +143,25 @@ impl Service for Identity {
             self.verifier.add_key(key.key_id.clone(), public);
         }
         let decoy = Password::new_for(None, &hex(&random_bytes::<16>()?))?;
-        let decoy_hash = password::hash(decoy).await?;
+        let decoy_hash = self.hasher.hash(decoy).await?;
         self.ready.set(Ready {
             store,
             keys,
             decoy_hash,
         });
         Ok(())
+    }
+
+    /// Deletes ended sessions and idle guests, every `--sweep-every-secs`.
+    async fn background(self: Arc<Self>, stop: Shutdown) {
+        retention::run(
+            self.ready.clone(),
+            self.clock.clone(),
+            self.retention,
+            self.sweep_every,
+            stop,
+        )
+        .await;
     }
 
     async fn close(&self) {

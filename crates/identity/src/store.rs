@@ -15,6 +15,7 @@ pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![
     2 => "login failures by time", "0002_login_failures_by_time",
     3 => "sealed signing keys", "0003_sealed_signing_keys",
     4 => "admin codes", "0004_admin_codes",
+    5 => "throttle per client and retention", "0005_throttle_per_client_and_retention",
 ];
 
 /// A user as stored.
@@ -221,11 +222,12 @@ impl IdentityStore {
         Ok(())
     }
 
-    /// Records a failed log-in for `email`, and forgets every failure (of any email) older
-    /// than `forget_before`, so the table holds only what can still count.
+    /// Records a failed log-in of `client` for `email`, and forgets every failure (of any
+    /// email) older than `forget_before`, so the table holds only what can still count.
     pub async fn record_failure(
         &self,
         email: &str,
+        client: &str,
         now_ms: i64,
         forget_before: i64,
     ) -> Result<(), sqlx::Error> {
@@ -234,30 +236,39 @@ impl IdentityStore {
             .bind(forget_before)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO login_failures (email, at_ms) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO login_failures (email, client, at_ms) VALUES ($1, $2, $3)")
             .bind(email)
+            .bind(client)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
         tx.commit().await
     }
 
-    /// The times of failed log-ins for `email` since `since`, oldest first.
-    pub async fn failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, sqlx::Error> {
+    /// The times of failed log-ins of `client` for `email` since `since`, oldest first.
+    pub async fn failures_since(
+        &self,
+        email: &str,
+        client: &str,
+        since: i64,
+    ) -> Result<Vec<i64>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT at_ms FROM login_failures WHERE email = $1 AND at_ms >= $2 ORDER BY at_ms",
+            "SELECT at_ms FROM login_failures WHERE email = $1 AND client = $2 AND at_ms >= $3 \
+             ORDER BY at_ms",
         )
         .bind(email)
+        .bind(client)
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| row.try_get("at_ms")).collect()
     }
 
-    /// Forgets the failed log-ins of `email` (after a successful one).
-    pub async fn clear_failures(&self, email: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+    /// Forgets the failed log-ins of `client` for `email` (after it logged in).
+    pub async fn clear_failures(&self, email: &str, client: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND client = $2")
             .bind(email)
+            .bind(client)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -1,20 +1,27 @@
-//! Slowing down guessers.
+//! Slowing down guessers, without letting anyone lock out anyone else.
 //!
-//! Two limits. Per account, in the store so that every replica sees it: after
-//! [`MAX_FAILURES`] failed log-ins for one email within [`FAILURE_WINDOW`], every attempt
-//! for that email is refused, even with the right password, until the oldest of those
-//! failures leaves the window. Unknown emails are counted the same way, so the lock does
-//! not reveal which emails have accounts.
+//! Two limits, both keyed by the client: the end user's address as [`crate::client`]
+//! learns it (from the gateway's `x-forwarded-for`, believed only from the gateway).
 //!
-//! Per client, in memory: a token bucket per peer IP address (the address of the TCP
-//! connection, `Request::remote_addr`) shared by SignUp, LogIn and StartGuestSession. A
-//! client may burst up to N attempts, then gets one more every 60/N seconds, so one client
-//! cannot mint accounts and guest sessions or guess across many emails at full speed. Each
-//! replica counts on its own, so the effective limit is N per replica; that is enough to
-//! stop a flood, which is all it is for. Behind a proxy every client shares the proxy's
-//! address: raise the limit there (the proxy should do its own limiting). A call whose peer
-//! address is unknown (a server that does not record it) is not limited, and a warning says
-//! so once.
+//! Failed log-ins, per (account, client), in the store so that every replica sees them:
+//! once one client has failed [`FREE_FAILURES`] times for one email within
+//! [`FAILURE_WINDOW`], it must wait before its next attempt for that email: [`FIRST_DELAY`]
+//! after the last failure, doubling with each further one, up to [`MAX_DELAY`]. While it waits,
+//! every attempt of that client for that email is refused, even with the right password
+//! (otherwise the wait would not slow a guesser down). Nobody else is affected: the owner
+//! logging in from elsewhere is not delayed by a stranger's failures, and no number of
+//! failures locks the account. A success forgets that client's failures for that email.
+//! Unknown emails are counted the same way, so the delays do not reveal which emails have
+//! accounts. What this leaves to a guesser is four guesses per address per hour once the
+//! cap is reached, each costing it an Argon2 hash and a token of the per-client limit.
+//!
+//! Per client, in memory: a token bucket per client address shared by SignUp, LogIn and
+//! StartGuestSession. A client may burst up to N attempts, then gets one more every 60/N
+//! seconds, so one client cannot mint accounts and guest sessions or guess across many
+//! emails at full speed. Each replica counts on its own, so the effective limit is N per
+//! replica; that is enough to stop a flood, which is all it is for. A call whose client
+//! is unknown (a server that does not record the peer address) is not limited, and a
+//! warning says so once.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,21 +29,26 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Failed log-ins for one email that trigger the lock.
-pub const MAX_FAILURES: usize = 5;
-/// How far back failures count.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failed log-ins of one client for one email that cost no wait.
+pub const FREE_FAILURES: usize = 5;
+/// The wait after the first failure beyond the free ones; it doubles with each further one.
+pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts of one client for one email.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// How long a failure counts: long enough that a guesser who waits out [`MAX_DELAY`] each
+/// time still reaches it, and stays there.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// When an account locked by failures may try again: `None` if it is not locked.
-/// `failures` are the times (ms) of the failures within the window, oldest first.
-pub fn locked_until(failures: &[i64]) -> Option<i64> {
-    if failures.len() < MAX_FAILURES {
-        return None;
-    }
-    // Attempts are allowed again once fewer than MAX_FAILURES remain in the window, i.e.
-    // when the failure that makes the count reach the limit from the newest end leaves it.
-    let pivot = failures[failures.len() - MAX_FAILURES];
-    Some(pivot + FAILURE_WINDOW.as_millis() as i64)
+/// When a client whose failures for an email are `failures` (times in ms within the
+/// window, oldest first) may try that email again: `None` if it need not wait.
+pub fn next_attempt_at(failures: &[i64]) -> Option<i64> {
+    let beyond_free = failures.len().checked_sub(FREE_FAILURES)?;
+    let last = *failures.last()?;
+    // 2^beyond_free seconds past the last failure, capped (the shift is capped first so it
+    // cannot overflow).
+    let doublings = u32::try_from(beyond_free).unwrap_or(u32::MAX).min(20);
+    let delay = FIRST_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY);
+    Some(last + delay.as_millis() as i64)
 }
 
 /// Token buckets of attempts per client address.
@@ -97,10 +109,12 @@ impl ClientLimit {
         if buckets.len() > PRUNE_ABOVE {
             buckets.retain(|_, bucket| self.refilled(*bucket, now_ms) < self.capacity);
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: self.capacity,
-            at_ms: now_ms,
-        });
+        let bucket = buckets
+            .entry(crate::client::counted_as(client))
+            .or_insert(Bucket {
+                tokens: self.capacity,
+                at_ms: now_ms,
+            });
         let tokens = self.refilled(*bucket, now_ms);
         if tokens < 1.0 {
             let wait_ms = ((1.0 - tokens) / self.refill_per_ms).ceil().max(1.0);
@@ -125,11 +139,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_lock_until_the_first_of_them_leaves_the_window() {
-        assert_eq!(locked_until(&[1, 2, 3, 4]), None);
-        let window = FAILURE_WINDOW.as_millis() as i64;
-        assert_eq!(locked_until(&[10, 20, 30, 40, 50]), Some(10 + window));
-        assert_eq!(locked_until(&[10, 20, 30, 40, 50, 60]), Some(20 + window));
+    fn waits_start_after_the_free_failures_and_double_up_to_the_cap() {
+        assert_eq!(next_attempt_at(&[]), None);
+        assert_eq!(next_attempt_at(&[1, 2, 3, 4]), None);
+        assert_eq!(next_attempt_at(&[10, 20, 30, 40, 50]), Some(50 + 1_000));
+        assert_eq!(next_attempt_at(&[10, 20, 30, 40, 50, 60]), Some(60 + 2_000));
+        assert_eq!(
+            next_attempt_at(&[0, 0, 0, 0, 0, 0, 0, 70]),
+            Some(70 + 8_000)
+        );
+        let many = vec![5; 500];
+        assert_eq!(
+            next_attempt_at(&many),
+            Some(5 + MAX_DELAY.as_millis() as i64)
+        );
     }
 
     #[test]

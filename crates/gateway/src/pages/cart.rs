@@ -1,5 +1,6 @@
 //! The cart page and the forms that change the cart. Each form is a [`CsrfForm`]; each
-//! answers with a redirect to the cart (303), so a reload never sends a form twice.
+//! answers with a redirect to the cart (303), so a reload never sends a form twice. A
+//! visitor without a session has an empty cart; adding to it starts a guest session.
 
 use askama::Template;
 use axum::Extension;
@@ -34,7 +35,7 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let back = here(&uri);
     let (mut chrome, cart) = tokio::join!(Chrome::new(&app, &session, "Your cart", &back), async {
-        shop::cart::read(&app, session.require_token()?, &session.currency).await
+        shop::cart::read(&app, session.token.as_deref(), &session.currency).await
     },);
     match cart {
         Ok((cart, note)) => {
@@ -67,8 +68,8 @@ pub async fn add(
     CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let token = session.require_token()?;
-        shop::cart::add(&app, token, form.product_id, form.quantity, None).await
+        let token = session.token_or_guest(&app).await?;
+        shop::cart::add(&app, &token, form.product_id, form.quantity, None).await
     }
     .await;
     after_change(&app, &session, &uri, result).await
@@ -90,7 +91,10 @@ pub async fn set_quantity(
     CsrfForm(form): CsrfForm<QuantityForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let token = session.require_token()?;
+        // Without a session there is no cart to change.
+        let Some(token) = session.token.as_deref() else {
+            return Ok(());
+        };
         shop::cart::set_quantity(&app, token, product_id, form.quantity).await
     }
     .await;
@@ -106,7 +110,9 @@ pub async fn remove(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let token = session.require_token()?;
+        let Some(token) = session.token.as_deref() else {
+            return Ok(());
+        };
         shop::cart::remove(&app, token, product_id).await
     }
     .await;

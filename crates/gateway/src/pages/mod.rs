@@ -188,6 +188,7 @@ impl IntoResponse for PageError {
             }
             _ if self.0.is_unavailable() => "Unavailable right now",
             tonic::Code::NotFound => "Not found",
+            tonic::Code::ResourceExhausted => "Too many requests",
             tonic::Code::PermissionDenied => "Not allowed",
             tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => "That did not work",
             _ => "Something went wrong",
@@ -199,7 +200,7 @@ impl IntoResponse for PageError {
             heading,
             message: self.0.message(),
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => {
                 (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
             }
@@ -207,7 +208,9 @@ impl IntoResponse for PageError {
                 tracing::error!(%error, "the error page does not render");
                 (status, self.0.message()).into_response()
             }
-        }
+        };
+        crate::error::add_retry_after(&mut response, &self.0);
+        response
     }
 }
 

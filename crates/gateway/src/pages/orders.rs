@@ -154,7 +154,7 @@ async fn checkout_page(
     let back = here(uri);
     let (mut chrome, cart, accepting) = tokio::join!(
         Chrome::new(app, session, "Checkout", &back),
-        async { shop::cart::read(app, session.require_token()?, &session.currency).await },
+        shop::cart::read(app, session.token.as_deref(), &session.currency),
         shop::orders::accepting(app),
     );
     let (cart, note) = match cart {
@@ -192,12 +192,12 @@ pub async fn place(
     uri: Uri,
     CsrfForm(form): CsrfForm<CheckoutForm>,
 ) -> Result<Response, PageError> {
-    let token = match session.require_token() {
+    let token = match session.token_or_guest(&app).await {
         Ok(token) => token,
         Err(error) => return checkout_unavailable(&app, &session, &uri, &error).await,
     };
     let currency = currency::target(&app, &session.currency).await.code;
-    match shop::orders::place(&app, token, form.to_checkout(&currency)).await {
+    match shop::orders::place(&app, &token, form.to_checkout(&currency)).await {
         Ok(order) if order.state == "failed" => {
             let reason = order
                 .failure_message
@@ -284,9 +284,9 @@ pub async fn order(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let chrome = Chrome::new(&app, &session, "Your order", &here(&uri)).await;
-    let token = match session.require_token() {
-        Ok(token) => token,
-        Err(error) => return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error)),
+    // Without a session, no order is the visitor's.
+    let Some(token) = session.token.as_deref() else {
+        return Err(GatewayError::NotFound("The order".to_owned()).into());
     };
     let (order, confirmation) = match shop::orders::receipt(&app, token, &id).await {
         Ok(receipt) => receipt,
@@ -334,9 +334,16 @@ pub async fn history(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let chrome = Chrome::new(&app, &session, "Your orders", &here(&uri)).await;
-    let token = match session.require_token() {
-        Ok(token) => token,
-        Err(error) => return Ok(unavailable(chrome, ORDERS_UNAVAILABLE, &error)),
+    // Without a session there are no orders to list.
+    let Some(token) = session.token.as_deref() else {
+        return Ok(render(
+            StatusCode::OK,
+            &OrdersPage {
+                chrome,
+                orders: Vec::new(),
+                next_page: None,
+            },
+        ));
     };
     let listed = match shop::orders::list(&app, token, &query.page_token).await {
         Ok(listed) => listed,

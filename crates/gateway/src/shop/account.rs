@@ -1,7 +1,9 @@
 //! Sessions at identity: a guest's, one opened by signing up or logging in, its renewal
 //! and its end; and verifying an access token.
 //!
-//! Tokens are verified offline with identity's keys (fetched once, and again only for a
+//! Every call carries the client's address ([`crate::upstreams::call_for_client`]), by
+//! which identity throttles log-ins and guest sessions. Tokens are verified offline with
+//! identity's keys (fetched once, and again only for a
 //! key id not seen yet), so a shopper with a valid token is known while identity is down.
 
 use bazaar_contract::identity::v1::{
@@ -11,7 +13,7 @@ use chassis::auth::{Caller, TokenError};
 
 use crate::app::App;
 use crate::error::GatewayError;
-use crate::upstreams::call;
+use crate::upstreams::call_for_client as call;
 
 /// A session identity has just opened or renewed.
 #[derive(Clone)]

@@ -61,23 +61,30 @@ async fn fetch(app: &App, token: &str) -> Result<Cart, GatewayError> {
         .unwrap_or_default())
 }
 
-/// The number of units in the shopper's cart, for a page's header; `None` when there is
-/// no session or the cart service cannot say.
+/// The number of units in the shopper's cart, for a page's header: 0 without a session
+/// (the visitor has no cart yet), `None` when the cart service cannot say.
 pub async fn count(app: &App, token: Option<&str>) -> Option<i32> {
-    let cart = fetch(app, token?).await.ok()?;
+    let Some(token) = token else {
+        return Some(0);
+    };
+    let cart = fetch(app, token).await.ok()?;
     Some(cart.items.iter().map(|i| i.quantity).sum())
 }
 
 /// The shopper's cart with its products, priced in `currency`; the note says when the
 /// prices are in dollars because conversion failed. Lines of products the catalog no
-/// longer has are left out.
+/// longer has are left out. Without a session (`token` `None`) the cart is empty, and
+/// neither identity nor the cart service is asked.
 pub async fn read(
     app: &App,
-    token: &str,
+    token: Option<&str>,
     currency: &str,
 ) -> Result<(CartView, Option<&'static str>), GatewayError> {
     let (lines, target) = tokio::join!(
         async {
+            let Some(token) = token else {
+                return Ok(Vec::new());
+            };
             let cart = fetch(app, token).await?;
             let ids: Vec<String> = cart.items.iter().map(|i| i.product_id.clone()).collect();
             let found = catalog::products(app, &ids).await?;

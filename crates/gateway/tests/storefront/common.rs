@@ -30,6 +30,14 @@ pub(crate) struct Storefront {
 impl Storefront {
     /// Starts every service, stocks [`STOCKED`], and starts the gateway in front.
     pub(crate) async fn start(test: &str) -> Self {
+        Self::start_with(test, |_| {}).await
+    }
+
+    /// [`Storefront::start`], with the gateway's settings changed by `configure`.
+    pub(crate) async fn start_with(
+        test: &str,
+        configure: impl FnOnce(&mut gateway::Config),
+    ) -> Self {
         let shop = Shop::builder(test)
             .start()
             .await
@@ -38,9 +46,10 @@ impl Storefront {
         for product in STOCKED {
             buyer::restock(&shop, &admin, product, 50).await;
         }
-        let config = gateway::Config::for_tests(shop.data_dir().join("gateway"), |name| {
+        let mut config = gateway::Config::for_tests(shop.data_dir().join("gateway"), |name| {
             shop.addr(name).to_string()
         });
+        configure(&mut config);
         let gateway = gateway::Gateway::bind(&config)
             .await
             .expect("the gateway binds port 0");

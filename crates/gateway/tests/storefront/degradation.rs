@@ -123,6 +123,17 @@ async fn without_cart_browsing_works_and_the_cart_says_it_is_unavailable() {
     let store = Storefront::start("gateway_degrade_cart").await;
     let mut shopper = store.browser();
     let csrf = shopper.get("/").await.csrf();
+    // A shopper with a cart (browsing alone starts no session).
+    shopper
+        .post_form(
+            "/cart/items",
+            &[
+                ("csrf", &csrf),
+                ("product_id", "ceramic-coffee-mug"),
+                ("quantity", "1"),
+            ],
+        )
+        .await;
     let token = shopper.cookies["bazaar_session"].clone();
 
     store.shop.stop("cart").await;
@@ -184,7 +195,6 @@ async fn without_orders_checkout_and_history_say_they_are_unavailable() {
     let store = Storefront::start("gateway_degrade_orders").await;
     let mut shopper = store.browser();
     let csrf = shopper.get("/").await.csrf();
-    let token = shopper.cookies["bazaar_session"].clone();
     shopper
         .post_form(
             "/cart/items",
@@ -195,6 +205,7 @@ async fn without_orders_checkout_and_history_say_they_are_unavailable() {
             ],
         )
         .await;
+    let token = shopper.cookies["bazaar_session"].clone();
 
     store.shop.stop("orders").await;
     assert_eq!(shopper.get("/").await.status, 200);

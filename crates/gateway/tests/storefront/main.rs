@@ -7,10 +7,13 @@
 //! - [`api`]: the JSON API, its error shape, and the OpenAPI document kept true;
 //! - [`degradation`]: each rule of graceful degradation, proven by stopping the service
 //!   and loading the page;
+//! - [`front_door`]: visitors who only browse cost identity nothing; the per-client rate
+//!   limit; identity's throttles keyed per shopper through the gateway;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
 mod browser;
 mod common;
 mod degradation;
+mod front_door;
 mod pages;

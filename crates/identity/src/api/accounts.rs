@@ -1,9 +1,11 @@
 //! SignUp, LogIn and StartGuestSession: who a user is.
 //!
 //! LogIn answers an unknown email and a wrong password alike (same status, same message,
-//! same time spent hashing) and counts both as failures of that email, so neither the
-//! answer nor the lock tells which emails have accounts.
+//! same time spent hashing) and counts both as failures of that email by that client, so
+//! neither the answer nor the delays tell which emails have accounts (see
+//! [`crate::throttle`]).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bazaar_contract::identity::v1 as pb;
@@ -13,9 +15,8 @@ use chassis::error::{FieldViolation, Violations};
 use super::{IdentityApi, internal};
 use crate::domain::{Email, Password, display_name};
 use crate::error::IdentityError;
-use crate::password;
 use crate::store::{CreateUserError, UserRecord};
-use crate::throttle::{FAILURE_WINDOW, locked_until};
+use crate::throttle::{FAILURE_WINDOW, next_attempt_at};
 
 impl IdentityApi {
     /// SignUp: a new registered user and a first session.
@@ -31,9 +32,7 @@ impl IdentityApi {
             .finish(|| Some((email?, password?, name?)))
             .map_err(IdentityError::Invalid)?;
         let ready = self.ready()?;
-        let hash = password::hash(password)
-            .await
-            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        let hash = self.hasher.hash(password).await?;
         let user = UserRecord {
             id: USER.generate().map_err(internal)?,
             kind: "user".to_owned(),
@@ -59,10 +58,12 @@ impl IdentityApi {
         })
     }
 
-    /// LogIn: checks the lock, then the password, and opens a session.
+    /// LogIn: checks whether `client` must still wait for this email, then the password,
+    /// and opens a session.
     pub(super) async fn authenticate(
         &self,
         request: pb::LogInRequest,
+        client: Option<IpAddr>,
     ) -> Result<pb::LogInResponse, IdentityError> {
         let mut violations = Violations::new();
         let email = violations.check(Email::parse("email", &request.email));
@@ -73,14 +74,15 @@ impl IdentityApi {
             .finish(|| email)
             .map_err(IdentityError::Invalid)?;
         let ready = self.ready()?;
+        let client = crate::client::key(client);
         let now = self.clock.now_ms();
         let window_start = now - FAILURE_WINDOW.as_millis() as i64;
         let failures = ready
             .store
-            .failures_since(email.as_str(), window_start)
+            .failures_since(email.as_str(), &client, window_start)
             .await?;
-        if let Some(until) = locked_until(&failures).filter(|until| *until > now) {
-            tracing::info!("log-in refused: too many failures for this account");
+        if let Some(until) = next_attempt_at(&failures).filter(|until| *until > now) {
+            tracing::info!("log-in refused: this client must wait after its failures");
             return Err(IdentityError::Throttled(Duration::from_millis(
                 (until - now) as u64,
             )));
@@ -90,17 +92,17 @@ impl IdentityApi {
             Some((user, hash)) => (Some(user), hash),
             None => (None, ready.decoy_hash.clone()),
         };
-        let matches = password::verify(request.password, hash).await;
+        let matches = self.hasher.verify(request.password, hash).await?;
         let Some(user) = user.filter(|_| matches) else {
             ready
                 .store
-                .record_failure(email.as_str(), now, window_start)
+                .record_failure(email.as_str(), &client, now, window_start)
                 .await?;
             tracing::info!("log-in refused: invalid credentials");
             return Err(IdentityError::InvalidCredentials);
         };
         tracing::Span::current().record("user", user.id.as_str());
-        ready.store.clear_failures(email.as_str()).await?;
+        ready.store.clear_failures(email.as_str(), &client).await?;
         let session = self.open_session(ready, &user).await?;
         tracing::info!("logged in");
         Ok(pb::LogInResponse {

@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod sessions;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bazaar_contract::identity::v1::{self as pb, identity_service_server::IdentityService};
@@ -20,10 +21,12 @@ use chassis::store::StoreCell;
 use tonic::{Request, Response, Status};
 use tracing::field::Empty;
 
+use crate::client::client_of;
 use crate::clock::Clock;
 use crate::domain::ADMIN_ROLE;
 use crate::error::IdentityError;
 use crate::keys::{KeyError, Keys};
+use crate::password::Hasher;
 use crate::store::{IdentityStore, UserRecord};
 use crate::throttle::ClientLimit;
 
@@ -45,6 +48,7 @@ pub struct IdentityApi {
     ready: StoreCell<Ready>,
     clock: Arc<dyn Clock>,
     clients: Arc<ClientLimit>,
+    hasher: Hasher,
 }
 
 impl IdentityApi {
@@ -53,11 +57,13 @@ impl IdentityApi {
         ready: StoreCell<Ready>,
         clock: Arc<dyn Clock>,
         client_attempts_per_minute: u32,
+        hasher: Hasher,
     ) -> Self {
         Self {
             ready,
             clock,
             clients: Arc::new(ClientLimit::new(client_attempts_per_minute)),
+            hasher,
         }
     }
 
@@ -90,11 +96,14 @@ impl IdentityApi {
         }
     }
 
-    /// Counts an attempt of the calling client against its per-client allowance.
-    fn limit_client<T>(&self, request: &Request<T>) -> Result<(), IdentityError> {
+    /// Counts an attempt of the calling client (the end user, see [`crate::client`])
+    /// against its per-client allowance; the client, for the log-in throttle.
+    fn limit_client<T>(&self, request: &Request<T>) -> Result<Option<IpAddr>, IdentityError> {
+        let client = client_of(request);
         self.clients
-            .attempt(request.remote_addr().map(|a| a.ip()), self.clock.now_ms())
-            .map_err(IdentityError::Throttled)
+            .attempt(client, self.clock.now_ms())
+            .map_err(IdentityError::Throttled)?;
+        Ok(client)
     }
 
     /// The store and keys, or NOT_READY while they are still loading.
@@ -119,9 +128,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::LogInRequest>,
     ) -> Result<Response<pb::LogInResponse>, Status> {
-        self.limit_client(&request)?;
+        let client = self.limit_client(&request)?;
         Ok(Response::new(
-            self.authenticate(request.into_inner()).await?,
+            self.authenticate(request.into_inner(), client).await?,
         ))
     }
 

@@ -102,6 +102,18 @@ impl Backend {
             ),
             key_encryption_key_file: None,
             client_attempts_per_minute: settings.client_attempts_per_minute,
+            password_hash_permits: 0,
+            guest_retention_days: 30,
+            session_retention_days: 7,
+            sweep_every_secs: 600,
+        }
+    }
+
+    /// The store's URL.
+    pub(crate) fn url(&self) -> String {
+        match &self.postgres {
+            Some(database) => database.url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("identity.db").display()),
         }
     }
 
@@ -223,6 +235,25 @@ impl Running {
             .map(|r| r.into_inner().user.expect("a user"))
     }
 
+    /// Logs in as the gateway does for the shopper at `client` (`x-forwarded-for`).
+    pub(crate) async fn log_in_from(
+        &self,
+        client: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<LogInResponse, tonic::Status> {
+        self.client()
+            .log_in(forwarded_for(
+                LogInRequest {
+                    email: email.to_owned(),
+                    password: password.to_owned(),
+                },
+                client,
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     /// GetCurrentUser with `token`.
     pub(crate) async fn me(&self, token: &str) -> Result<User, tonic::Status> {
         self.client()
@@ -304,6 +335,15 @@ pub(crate) fn authorized<T>(message: T, token: &str) -> Request<T> {
         "authorization",
         format!("Bearer {token}").parse().expect("ASCII"),
     );
+    request
+}
+
+/// `message` with `x-forwarded-for: <client>`, as the gateway sends it.
+pub(crate) fn forwarded_for<T>(message: T, client: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", client.parse().expect("ASCII"));
     request
 }
 

@@ -60,6 +60,17 @@ class IdentityServiceStub:
     a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
+    A bounded number are hashed at once; SignUp and LogIn fail with UNAVAILABLE when no
+    hashing slot frees up in time for the call's deadline.
+
+    Clients: SignUp, LogIn and StartGuestSession are throttled per client, the end user's
+    IP address. A front end that serves end users (the gateway) names each user's address
+    in the `x-forwarded-for` request metadata; it is believed only from the gateway's
+    service identity (or on a plaintext server, where no caller can be verified). For any
+    other caller the client is the address of the connection.
+
+    Retention: sessions are deleted some days after they expire or are logged out, and
+    guests some days after their session is over (both configured by the operator).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field; RESOURCE_EXHAUSTED carries a `google.rpc.RetryInfo` detail;
@@ -151,6 +162,17 @@ class IdentityServiceServicer:
     a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
+    A bounded number are hashed at once; SignUp and LogIn fail with UNAVAILABLE when no
+    hashing slot frees up in time for the call's deadline.
+
+    Clients: SignUp, LogIn and StartGuestSession are throttled per client, the end user's
+    IP address. A front end that serves end users (the gateway) names each user's address
+    in the `x-forwarded-for` request metadata; it is believed only from the gateway's
+    service identity (or on a plaintext server, where no caller can be verified). For any
+    other caller the client is the address of the connection.
+
+    Retention: sessions are deleted some days after they expire or are logged out, and
+    guests some days after their session is over (both configured by the operator).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field; RESOURCE_EXHAUSTED carries a `google.rpc.RetryInfo` detail;
@@ -179,10 +201,14 @@ class IdentityServiceServicer:
     def LogIn(self, request, context):
         """Logs a registered user in with email and password and opens a new session.
 
-        Throttling: after 5 failed attempts for one email within 15 minutes, or too many
-        attempts from one client, further attempts fail with RESOURCE_EXHAUSTED (reason
-        "TOO_MANY_ATTEMPTS") and a `google.rpc.RetryInfo` detail whose `retry_delay` says
-        how long to wait; even a correct password is refused until then.
+        Throttling, per client (the end user's address; see the service comment): after 5
+        failed attempts of one client for one email within 24 hours, that client must wait
+        before trying that email again: 1 second after its last failure, doubling with each
+        further failure up to 15 minutes. Other clients are not affected, so a guesser never
+        locks the account's owner out. While it waits, or after too many attempts from one
+        client, attempts fail with RESOURCE_EXHAUSTED (reason "TOO_MANY_ATTEMPTS") and a
+        `google.rpc.RetryInfo` detail whose `retry_delay` says how long to wait; even a
+        correct password is refused until then. A success forgets that client's failures.
 
         Access: public (anyone, no credentials needed).
 
@@ -386,6 +412,17 @@ class IdentityService:
     a new one), never through this API.
 
     Passwords are stored only as salted Argon2id hashes and are never logged or returned.
+    A bounded number are hashed at once; SignUp and LogIn fail with UNAVAILABLE when no
+    hashing slot frees up in time for the call's deadline.
+
+    Clients: SignUp, LogIn and StartGuestSession are throttled per client, the end user's
+    IP address. A front end that serves end users (the gateway) names each user's address
+    in the `x-forwarded-for` request metadata; it is believed only from the gateway's
+    service identity (or on a plaintext server, where no caller can be verified). For any
+    other caller the client is the address of the connection.
+
+    Retention: sessions are deleted some days after they expire or are logged out, and
+    guests some days after their session is over (both configured by the operator).
 
     Errors: INVALID_ARGUMENT carries a `google.rpc.BadRequest` detail with one field
     violation per bad field; RESOURCE_EXHAUSTED carries a `google.rpc.RetryInfo` detail;
