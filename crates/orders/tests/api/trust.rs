@@ -20,15 +20,24 @@ fn answer_fast(config: &mut orders::Config) {
     config.place_order_wait_ms = 200;
 }
 
-/// A client straight to the payment double, as anyone on the network could call it.
+/// A client straight to the payment double, past its access rule: the certificate of
+/// orders, as a caller would hold it on a shop run `--plaintext` (where nobody's identity is
+/// checked) or with a leaked certificate. orders must not believe what such a caller made.
 fn payment(world: &World) -> PaymentServiceClient<Channel> {
     let addr = world.doubles.addresses[4].parse().unwrap();
-    PaymentServiceClient::new(chassis::testing::connect(addr))
+    PaymentServiceClient::new(chassis::testing::connect(
+        addr,
+        &chassis::testing::client_tls(Some("orders")),
+    ))
 }
 
+/// A client straight to the shipping double, past its access rule, as [`payment`].
 fn shipping(world: &World) -> ShippingServiceClient<Channel> {
     let addr = world.doubles.addresses[5].parse().unwrap();
-    ShippingServiceClient::new(chassis::testing::connect(addr))
+    ShippingServiceClient::new(chassis::testing::connect(
+        addr,
+        &chassis::testing::client_tls(Some("orders")),
+    ))
 }
 
 /// An order of two lamps, left PENDING before its reservation (inventory is down).
