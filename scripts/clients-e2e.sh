@@ -8,8 +8,8 @@
 #
 # The shop serves TLS with the PKI that `bazaar up` makes in its data directory: the clients
 # trust its CA (BAZAAR_TLS_CA=<data>/pki/ca.crt) and present no certificate, as a shopper's
-# client does; the conformance kit also presents the operator's (<data>/pki/operator.crt),
-# as the internal RPCs it checks need an identity. With --plaintext, the shop runs
+# client does; the conformance kit also presents the certificate its access rules expect
+# (from <data>/pki), as the internal RPCs it checks need an identity. With --plaintext, the shop runs
 # `bazaar up --plaintext` and everything reaches it with BAZAAR_PLAINTEXT=1.
 #
 # With --python-currency, the shop runs the Python currency service (alt/currency-python)
@@ -69,7 +69,7 @@ if $plaintext; then
 else
     export BAZAAR_TLS_CA="$data/pki/ca.crt"
     [ -f "$BAZAAR_TLS_CA" ] || fail "bazaar up made no CA at $BAZAAR_TLS_CA"
-    kit_tls=(--cacert "$data/pki/ca.crt" --cert "$data/pki/operator.crt" --key "$data/pki/operator.key")
+    kit_tls=(--data-dir "$data")
 fi
 
 if $python_currency; then

@@ -35,7 +35,8 @@ if $plaintext; then
 else
     shop_start "$bin" up --data-dir "$data"
     [ -f "$data/pki/ca.crt" ] || fail "bazaar up made no CA at $data/pki/ca.crt"
-    tls=(--cacert "$data/pki/ca.crt" --cert "$data/pki/operator.crt" --key "$data/pki/operator.key")
+    # The kit shows each service the certificate its access rules expect, from there.
+    tls=(--data-dir "$data")
 fi
 cat "$data/up.log"
 

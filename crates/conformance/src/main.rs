@@ -88,8 +88,10 @@ struct Args {
     #[arg(long, env = "BAZAAR_TLS_CA")]
     cacert: Option<PathBuf>,
 
-    /// A client certificate (PEM) presented to every service: the operator's
-    /// (<data-dir>/pki/operator.crt), for the internal RPCs that need an identity.
+    /// A client certificate (PEM) presented to every service, for the internal RPCs that
+    /// need an identity [default: <data-dir>/pki/NAME.crt, where NAME is the caller the
+    /// access rules of the service expect (orders for payment, shipping and inventory) or
+    /// the operator, when that file exists].
     #[arg(long, env = "BAZAAR_TLS_CERT", requires = "key")]
     cert: Option<PathBuf>,
 
@@ -166,7 +168,7 @@ fn read(what: &str, path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// The transport the flags describe, its files read.
-fn transport(args: &Args) -> Result<Transport, String> {
+fn transport(service: &str, args: &Args) -> Result<Transport, String> {
     if args.plaintext {
         return Ok(Transport::Plaintext);
     }
@@ -180,11 +182,22 @@ fn transport(args: &Args) -> Result<Transport, String> {
              --data-dir, or --plaintext for a plaintext shop"
         )
     })?;
-    let identity = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => {
-            Some((read("client certificate", cert)?, read("client key", key)?))
-        }
-        _ => None,
+    let pki = args.data_dir.join("pki");
+    let caller = bazaar_conformance::caller_of(service);
+    let files = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => Some((
+            pki.join(format!("{caller}.crt")),
+            pki.join(format!("{caller}.key")),
+        ))
+        .filter(|(cert, key)| cert.exists() && key.exists()),
+    };
+    let identity = match files {
+        Some((cert, key)) => Some((
+            read("client certificate", &cert)?,
+            read("client key", &key)?,
+        )),
+        None => None,
     };
     let identity = identity
         .as_ref()
@@ -194,7 +207,7 @@ fn transport(args: &Args) -> Result<Transport, String> {
 
 /// The target the flags describe.
 fn target(service: &'static str, args: &Args) -> Result<Target, String> {
-    let transport = transport(args)?;
+    let transport = transport(service, args)?;
     let channel = |address: &str| {
         connect(address, &transport).map_err(|e| format!("bad address {address:?}: {e}"))
     };

@@ -14,9 +14,11 @@ async fn conforms(service: &'static str, postgres: bool) {
     let Some(shop) = Shop::builder(&test).postgres_if(postgres).start().await else {
         return;
     };
-    let mut target = Target::new(service, shop.channel(service));
+    // The kit shows every service the certificate of the caller the access rules expect.
+    let caller = chassis::testing::client_tls(Some(bazaar_conformance::caller_of(service)));
+    let mut target = Target::new(service, shop.channel_with(service, &caller));
     for spec in grpc_services() {
-        target = target.with(spec.name, shop.channel(spec.name));
+        target = target.with(spec.name, shop.channel_with(spec.name, &caller));
     }
     let target = target.with_admin(Admin::Account {
         email: ADMIN_EMAIL.to_owned(),

@@ -205,9 +205,18 @@ async fn the_kit_presents_the_operator_certificate_when_given() {
     let address = &address.to_string();
     let data_dir = ["--data-dir", path(dir.path())];
 
-    // A service that requires a client certificate refuses the kit without one.
-    let (code, out) = kit(address, &data_dir, &[]).await;
+    // A service that requires a client certificate refuses the kit without one: a data
+    // directory with the CA only.
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::create_dir(bare.path().join("pki")).unwrap();
+    std::fs::copy(pki.join("ca.crt"), bare.path().join("pki").join("ca.crt")).unwrap();
+    let (code, out) = kit(address, &["--data-dir", path(bare.path())], &[]).await;
     assert_eq!(code, Some(1), "{out}");
+
+    // By default the kit presents the certificate the access rules expect from the data
+    // directory: the operator's, for currency.
+    let (code, out) = kit(address, &data_dir, &[]).await;
+    assert_eq!(code, Some(0), "{out}");
 
     let (cert, key) = (pki.join("operator.crt"), pki.join("operator.key"));
     let operator = ["--cert", path(&cert), "--key", path(&key)];

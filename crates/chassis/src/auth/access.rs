@@ -85,6 +85,10 @@ pub fn check_rule(
             },
             caller.user_id
         ))),
+        // A token that was refused: authenticate again, whatever the connection shows.
+        Err(error) if rule.takes_tokens() && !matches!(error, TokenError::Missing) => Err(
+            Status::unauthenticated(format!("{path} requires {required}: {error}")),
+        ),
         // A certificate of the shop that the rule does not accept, and no token that could
         // make up for it.
         Err(_) if shown_certificate && rule.takes_certificates() => {

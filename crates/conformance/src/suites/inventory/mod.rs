@@ -44,7 +44,7 @@ pub async fn run(target: &Target, r: &mut Runner<'_>) {
     )
     .await;
     r.check(
-        "Restock without a token or with a bad one is UNAUTHENTICATED",
+        "Restock without a token or with a bad one is refused (UNAUTHENTICATED; PERMISSION_DENIED for a certificate that may not restock)",
         restock::restock_unauthenticated(c.clone()),
     )
     .await;
