@@ -322,6 +322,47 @@ mod tests {
         assert!(split_addresses("").is_empty());
     }
 
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServerArgs {
+        <Flags as clap::Parser>::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+            .unwrap()
+            .server
+    }
+
+    #[test]
+    fn tls_files_default_to_the_pki_folder_and_plaintext_is_explicit() {
+        let args = parse(&["--data-dir", "d"]);
+        assert!(!args.plaintext);
+        let files = args.tls_files("orders");
+        assert_eq!(files.cert, PathBuf::from("d/pki/orders.crt"));
+        assert_eq!(files.key, PathBuf::from("d/pki/orders.key"));
+        assert_eq!(files.ca, PathBuf::from("d/pki/ca.crt"));
+
+        let args = parse(&["--pki-dir", "/etc/pki", "--tls-cert", "own.pem"]);
+        let files = args.tls_files("orders");
+        assert_eq!(files.cert, PathBuf::from("own.pem"));
+        assert_eq!(files.key, PathBuf::from("/etc/pki/orders.key"));
+        assert_eq!(files.ca, PathBuf::from("/etc/pki/ca.crt"));
+
+        for on in [
+            &["--plaintext"][..],
+            &["--plaintext=1"],
+            &["--plaintext=true"],
+        ] {
+            assert!(parse(on).plaintext, "{on:?}");
+        }
+        assert!(!parse(&["--plaintext=0"]).plaintext);
+        assert!(matches!(
+            parse(&["--plaintext"]).tls("orders"),
+            Ok(Tls::Plaintext)
+        ));
+    }
+
     #[test]
     fn listen_defaults_to_loopback_on_the_service_port() {
         let mut args = ServerArgs::for_tests("d");
