@@ -186,9 +186,27 @@ pub fn invalid_argument(violations: impl IntoIterator<Item = FieldViolation>) ->
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
-/// `NOT_FOUND` with a `ResourceInfo` detail naming the resource.
+/// The most characters of a name a caller sent that a status repeats back.
+///
+/// gRPC carries the status message and its details in HTTP/2 headers, which clients limit
+/// (16 KiB by default in hyper, and so in tonic; 8 KiB in some others); a status over the
+/// limit breaks the call and, in hyper, the connection under it. An id that any service
+/// made is at most 64 characters, so a longer name is echoed cut short.
+pub const MAX_ECHOED_CHARS: usize = 128;
+
+/// `name`, cut to [`MAX_ECHOED_CHARS`] characters (with "…" at the end when cut).
+fn echoed(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(MAX_ECHOED_CHARS) {
+        None => name.into(),
+        Some((end, _)) => format!("{}…", &name[..end]).into(),
+    }
+}
+
+/// `NOT_FOUND` with a `ResourceInfo` detail naming the resource (a name longer than
+/// [`MAX_ECHOED_CHARS`], which names nothing any service made, is cut short).
 pub fn not_found(resource_type: &str, resource_name: &str) -> Status {
-    let details = ErrorDetails::with_resource_info(resource_type, resource_name, "", "not found");
+    let resource_name = echoed(resource_name);
+    let details = ErrorDetails::with_resource_info(resource_type, &*resource_name, "", "not found");
     Status::with_error_details(
         Code::NotFound,
         format!("{resource_type} {resource_name:?} not found"),
@@ -443,6 +461,20 @@ mod tests {
         let names = ["mug".to_owned(), "tea".to_owned()];
         let status = not_found_many("bazaar.catalog.v1.Product", &names);
         assert_eq!(not_found_names(&status), names);
+    }
+
+    #[test]
+    fn not_found_repeats_a_long_name_cut_short() {
+        // A looked-up id may be any text; repeated whole, 4 097 "é" made headers of
+        // 24 KiB that broke the call and the connection under it.
+        let long = "é".repeat(4_097);
+        let status = not_found("bazaar.shipping.v1.Shipment", &long);
+        let cut = format!("{}…", "é".repeat(MAX_ECHOED_CHARS));
+        assert_eq!(not_found_names(&status), std::slice::from_ref(&cut));
+        assert!(status.message().contains(&cut), "{}", status.message());
+        assert!(status.message().chars().count() < 2 * MAX_ECHOED_CHARS);
+        let exact = "x".repeat(MAX_ECHOED_CHARS);
+        assert_eq!(not_found_names(&not_found("t", &exact)), [exact]);
     }
 
     #[test]
