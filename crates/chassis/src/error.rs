@@ -320,9 +320,34 @@ pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Sta
 
 /// `UNAVAILABLE` for a fault that a retry may cure (a store that is not reachable yet). The
 /// cause chain is logged.
+///
+/// Except when the store refused the request's own text: PostgreSQL keeps no NUL
+/// character (U+0000) in text, and a retry would fail the same way for ever. That is
+/// `INVALID_ARGUMENT`, which the caller can fix.
 pub fn unavailable(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+    if refuses_text(error) {
+        tracing::info!(error = %chain(error), "{context}: text the store cannot keep");
+        return Status::invalid_argument(
+            "the request has text with a NUL character (U+0000), which cannot be stored",
+        );
+    }
     tracing::warn!(error = %chain(error), "{context}");
     Status::unavailable(format!("{context}: temporarily unavailable, retry later"))
+}
+
+/// Whether `error`, or one of its sources, is PostgreSQL refusing a character of the text
+/// it was given (SQLSTATE 22021, `character_not_in_repertoire`: a NUL in UTF-8 text).
+fn refuses_text(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>()
+            && database.code().as_deref() == Some("22021")
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// An error and all its sources, as one line.
