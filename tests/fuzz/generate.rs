@@ -171,6 +171,11 @@ pub(crate) struct Generator<'a> {
     /// Whether a string may be very long (not inside a long repeated field, which would
     /// make a body of gigabytes).
     long_strings: bool,
+    /// Whether this body is a plausible request (every field set, each value of the kind
+    /// its name says) with a few values spoiled, rather than values from the edges
+    /// throughout: random values rarely get past the first check, plausible ones reach
+    /// the stores and the calls to other services.
+    plausible: bool,
 }
 
 impl<'a> Generator<'a> {
@@ -178,6 +183,7 @@ impl<'a> Generator<'a> {
         Self {
             rng,
             long_strings: true,
+            plausible: false,
         }
     }
 
@@ -186,6 +192,7 @@ impl<'a> Generator<'a> {
         if self.rng.one_in(10) {
             return Body::Garbage(self.garbage());
         }
+        self.plausible = self.rng.one_in(2);
         let message = self.message(input, 0);
         let mut bytes = message.encode_to_vec();
         if self.rng.one_in(5) {
@@ -200,6 +207,7 @@ impl<'a> Generator<'a> {
         // A message where every field is set is the likeliest to pass validation, one where
         // none is the emptiest request; most are in between.
         let density = match self.rng.below(4) {
+            _ if self.plausible => 100,
             0 => 100,
             1 => 0,
             _ => 60,
@@ -218,6 +226,7 @@ impl<'a> Generator<'a> {
     fn field(&mut self, field: &FieldDescriptor, depth: usize) -> Option<Value> {
         if field.is_list() {
             let count = match self.rng.below(10) {
+                _ if self.plausible && !self.spoiled() => 1 + self.rng.below(3),
                 0 => 0,
                 1 => 100 + self.rng.below(2_000),
                 _ => 1 + self.rng.below(4),
@@ -236,6 +245,12 @@ impl<'a> Generator<'a> {
     fn single(&mut self, field: &FieldDescriptor, depth: usize) -> Option<Value> {
         Some(match field.kind() {
             Kind::Bool => Value::Bool(self.rng.one_in(2)),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 if self.plausible && !self.spoiled() => {
+                Value::I32(plausible_number(field.name(), self.rng) as i32)
+            }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 if self.plausible && !self.spoiled() => {
+                Value::I64(plausible_number(field.name(), self.rng))
+            }
             Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(self.int32()),
             Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(self.int64()),
             Kind::Uint32 | Kind::Fixed32 => Value::U32(self.uint32()),
@@ -268,11 +283,13 @@ impl<'a> Generator<'a> {
             Kind::Bytes => Value::Bytes(Bytes::from(self.raw(64))),
             Kind::Enum(descriptor) => {
                 let known: Vec<i32> = descriptor.values().map(|v| v.number()).collect();
-                Value::EnumNumber(if self.rng.one_in(3) {
-                    *self.rng.pick(&[-1, 99, i32::MAX, i32::MIN])
-                } else {
-                    *self.rng.pick(&known)
-                })
+                Value::EnumNumber(
+                    if self.rng.one_in(3) && !(self.plausible && !self.spoiled()) {
+                        *self.rng.pick(&[-1, 99, i32::MAX, i32::MIN])
+                    } else {
+                        *self.rng.pick(&known)
+                    },
+                )
             }
             Kind::Message(descriptor) => {
                 // The schema nests only a few levels; the bound keeps a recursive message
@@ -348,10 +365,18 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Whether the value being made in a plausible body is one of the few spoiled ones.
+    fn spoiled(&mut self) -> bool {
+        self.rng.one_in(12)
+    }
+
     /// A string for a field named `name`.
     fn string(&mut self, name: &str) -> String {
+        if self.plausible && !self.spoiled() {
+            return self.plausible_text(name);
+        }
         match self.rng.below(8) {
-            0..=2 => self.plausible(name),
+            0..=2 => self.plausible_text(name),
             3 => (*self.rng.pick(HOSTILE)).to_owned(),
             4 if self.long_strings => {
                 // Very long: past every length limit, within the message size limit.
@@ -361,7 +386,7 @@ impl<'a> Generator<'a> {
             }
             5 => {
                 // A plausible value with something hostile in it.
-                let mut text = self.plausible(name);
+                let mut text = self.plausible_text(name);
                 let at = self.rng.below(text.chars().count() + 1);
                 let position = text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
                 text.insert(position, *self.rng.pick(CHARS));
@@ -375,7 +400,7 @@ impl<'a> Generator<'a> {
     }
 
     /// A value of the kind the field's name says, valid or nearly so.
-    fn plausible(&mut self, name: &str) -> String {
+    fn plausible_text(&mut self, name: &str) -> String {
         let hex = |rng: &mut Rng, digits: usize| -> String {
             (0..digits)
                 .map(|_| char::from(b"0123456789abcdef"[rng.below(16)]))
@@ -440,6 +465,15 @@ impl<'a> Generator<'a> {
                 hex(self.rng, 86)
             );
         }
+        if name.contains("holder") || name.contains("recipient") || name.contains("display") {
+            return (*self
+                .rng
+                .pick(&["Ada Lovelace", "Grace Hopper", "Zoë Ångström"]))
+            .to_owned();
+        }
+        if name == "postal_code" {
+            return (*self.rng.pick(&["12345", "SW1A 1AA", "10115"])).to_owned();
+        }
         let len = 1 + self.rng.below(24);
         (0..len)
             .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789- "[self.rng.below(38)]))
@@ -501,6 +535,24 @@ impl<'a> Generator<'a> {
                 .collect(),
         };
         Bytes::from(bytes)
+    }
+}
+
+/// A number of the kind a field named `name` holds, valid or nearly so.
+fn plausible_number(name: &str, rng: &mut Rng) -> i64 {
+    let below = |rng: &mut Rng, bound: usize| rng.below(bound) as i64;
+    if name.contains("year") {
+        2_026 + below(rng, 10)
+    } else if name.contains("month") {
+        1 + below(rng, 12)
+    } else if name.contains("nanos") {
+        below(rng, 2) * 500_000_000
+    } else if name.contains("units") {
+        below(rng, 200)
+    } else if name.contains("page_size") {
+        below(rng, 30)
+    } else {
+        1 + below(rng, 5)
     }
 }
 

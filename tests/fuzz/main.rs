@@ -251,9 +251,14 @@ async fn fuzz_the_shop(test: &str, postgres: bool) {
     shop.shutdown().await;
 
     assert!(methods > 0, "no method matches BAZAAR_FUZZ_METHOD={only:?}");
+    // The first finding of each method, and how many it had.
     let mut report = String::new();
-    for finding in findings.iter().take(30) {
-        let _ = writeln!(report, "  {finding}");
+    let mut per_method: BTreeMap<&str, (usize, &Finding)> = BTreeMap::new();
+    for finding in &findings {
+        per_method.entry(&finding.method).or_insert((0, finding)).0 += 1;
+    }
+    for (count, first) in per_method.values() {
+        let _ = writeln!(report, "  {count} in {first}");
     }
     for panic in &panics {
         let _ = writeln!(report, "  panic: {panic}");
