@@ -226,7 +226,7 @@ impl<'a> Generator<'a> {
     fn field(&mut self, field: &FieldDescriptor, depth: usize) -> Option<Value> {
         if field.is_list() {
             let count = match self.rng.below(10) {
-                _ if self.plausible && !self.spoiled() => 1 + self.rng.below(3),
+                _ if self.sensible() => 1 + self.rng.below(3),
                 0 => 0,
                 1 => 100 + self.rng.below(2_000),
                 _ => 1 + self.rng.below(4),
@@ -245,10 +245,10 @@ impl<'a> Generator<'a> {
     fn single(&mut self, field: &FieldDescriptor, depth: usize) -> Option<Value> {
         Some(match field.kind() {
             Kind::Bool => Value::Bool(self.rng.one_in(2)),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 if self.plausible && !self.spoiled() => {
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 if self.sensible() => {
                 Value::I32(plausible_number(field.name(), self.rng) as i32)
             }
-            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 if self.plausible && !self.spoiled() => {
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 if self.sensible() => {
                 Value::I64(plausible_number(field.name(), self.rng))
             }
             Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(self.int32()),
@@ -283,13 +283,11 @@ impl<'a> Generator<'a> {
             Kind::Bytes => Value::Bytes(Bytes::from(self.raw(64))),
             Kind::Enum(descriptor) => {
                 let known: Vec<i32> = descriptor.values().map(|v| v.number()).collect();
-                Value::EnumNumber(
-                    if self.rng.one_in(3) && !(self.plausible && !self.spoiled()) {
-                        *self.rng.pick(&[-1, 99, i32::MAX, i32::MIN])
-                    } else {
-                        *self.rng.pick(&known)
-                    },
-                )
+                Value::EnumNumber(if !self.sensible() && self.rng.one_in(3) {
+                    *self.rng.pick(&[-1, 99, i32::MAX, i32::MIN])
+                } else {
+                    *self.rng.pick(&known)
+                })
             }
             Kind::Message(descriptor) => {
                 // The schema nests only a few levels; the bound keeps a recursive message
@@ -365,14 +363,15 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// Whether the value being made in a plausible body is one of the few spoiled ones.
-    fn spoiled(&mut self) -> bool {
-        self.rng.one_in(12)
+    /// Whether the value being made is to be of the kind its field's name says: in a
+    /// plausible body, all but about one value in twelve, which are spoiled.
+    fn sensible(&mut self) -> bool {
+        self.plausible && !self.rng.one_in(12)
     }
 
     /// A string for a field named `name`.
     fn string(&mut self, name: &str) -> String {
-        if self.plausible && !self.spoiled() {
+        if self.sensible() {
             return self.plausible_text(name);
         }
         match self.rng.below(8) {
