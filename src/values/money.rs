@@ -199,6 +199,15 @@ pub fn exact_nanos(units: i64, nanos: i32) -> Result<i128, ValueError> {
     }
 }
 
+/// The result of checked arithmetic on nanos, as an amount: `Overflow` when there was none,
+/// or when it is `i128::MIN`, the one count whose magnitude (and negation) an `i128` cannot
+/// hold, so that every amount arithmetic makes has an exact [`Money::abs`].
+fn in_range(nanos: Option<i128>) -> Result<i128, MoneyError> {
+    nanos
+        .filter(|&nanos| nanos != i128::MIN)
+        .ok_or(MoneyError::Overflow)
+}
+
 /// An exact amount of money in one currency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -289,30 +298,21 @@ impl Money {
     /// `self + other`, both in one currency.
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let nanos = self.nanos.checked_add(other.nanos);
-        Ok(Self::from_nanos(
-            self.currency,
-            nanos.ok_or(MoneyError::Overflow)?,
-        ))
+        let nanos = in_range(self.nanos.checked_add(other.nanos))?;
+        Ok(Self::from_nanos(self.currency, nanos))
     }
 
     /// `self - other`, both in one currency.
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let nanos = self.nanos.checked_sub(other.nanos);
-        Ok(Self::from_nanos(
-            self.currency,
-            nanos.ok_or(MoneyError::Overflow)?,
-        ))
+        let nanos = in_range(self.nanos.checked_sub(other.nanos))?;
+        Ok(Self::from_nanos(self.currency, nanos))
     }
 
     /// This amount `quantity` times (a line total).
     pub fn times(&self, quantity: i64) -> Result<Money, MoneyError> {
-        let nanos = self.nanos.checked_mul(i128::from(quantity));
-        Ok(Self::from_nanos(
-            self.currency,
-            nanos.ok_or(MoneyError::Overflow)?,
-        ))
+        let nanos = in_range(self.nanos.checked_mul(i128::from(quantity)))?;
+        Ok(Self::from_nanos(self.currency, nanos))
     }
 
     /// The sum of `amounts`, each in `currency` (zero when there are none).
@@ -337,9 +337,11 @@ impl Money {
         self.nanos < 0
     }
 
-    /// The amount without its sign.
+    /// The amount without its sign. (Arithmetic never makes the one count of nanos whose
+    /// magnitude an `i128` cannot hold; given it through [`Money::from_nanos`], this is the
+    /// largest amount instead of a panic.)
     pub fn abs(&self) -> Money {
-        Self::from_nanos(self.currency, self.nanos.abs())
+        Self::from_nanos(self.currency, self.nanos.saturating_abs())
     }
 
     /// The amount rounded to `digits` decimals (0..=9).

@@ -186,9 +186,27 @@ pub fn invalid_argument(violations: impl IntoIterator<Item = FieldViolation>) ->
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
-/// `NOT_FOUND` with a `ResourceInfo` detail naming the resource.
+/// The most characters of a name a caller sent that a status repeats back.
+///
+/// gRPC carries the status message and its details in HTTP/2 headers, which clients limit
+/// (16 KiB by default in hyper, and so in tonic; 8 KiB in some others); a status over the
+/// limit breaks the call and, in hyper, the connection under it. An id that any service
+/// made is at most 64 characters, so a longer name is echoed cut short.
+pub const MAX_ECHOED_CHARS: usize = 128;
+
+/// `name`, cut to [`MAX_ECHOED_CHARS`] characters (with "…" at the end when cut).
+fn echoed(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(MAX_ECHOED_CHARS) {
+        None => name.into(),
+        Some((end, _)) => format!("{}…", &name[..end]).into(),
+    }
+}
+
+/// `NOT_FOUND` with a `ResourceInfo` detail naming the resource (a name longer than
+/// [`MAX_ECHOED_CHARS`], which names nothing any service made, is cut short).
 pub fn not_found(resource_type: &str, resource_name: &str) -> Status {
-    let details = ErrorDetails::with_resource_info(resource_type, resource_name, "", "not found");
+    let resource_name = echoed(resource_name);
+    let details = ErrorDetails::with_resource_info(resource_type, &*resource_name, "", "not found");
     Status::with_error_details(
         Code::NotFound,
         format!("{resource_type} {resource_name:?} not found"),
@@ -302,9 +320,34 @@ pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Sta
 
 /// `UNAVAILABLE` for a fault that a retry may cure (a store that is not reachable yet). The
 /// cause chain is logged.
+///
+/// Except when the store refused the request's own text: PostgreSQL keeps no NUL
+/// character (U+0000) in text, and a retry would fail the same way for ever. That is
+/// `INVALID_ARGUMENT`, which the caller can fix.
 pub fn unavailable(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+    if refuses_text(error) {
+        tracing::info!(error = %chain(error), "{context}: text the store cannot keep");
+        return Status::invalid_argument(
+            "the request has text with a NUL character (U+0000), which cannot be stored",
+        );
+    }
     tracing::warn!(error = %chain(error), "{context}");
     Status::unavailable(format!("{context}: temporarily unavailable, retry later"))
+}
+
+/// Whether `error`, or one of its sources, is PostgreSQL refusing a character of the text
+/// it was given (SQLSTATE 22021, `character_not_in_repertoire`: a NUL in UTF-8 text).
+fn refuses_text(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>()
+            && database.code().as_deref() == Some("22021")
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// An error and all its sources, as one line.
@@ -443,6 +486,20 @@ mod tests {
         let names = ["mug".to_owned(), "tea".to_owned()];
         let status = not_found_many("bazaar.catalog.v1.Product", &names);
         assert_eq!(not_found_names(&status), names);
+    }
+
+    #[test]
+    fn not_found_repeats_a_long_name_cut_short() {
+        // A looked-up id may be any text; repeated whole, 4 097 "é" made headers of
+        // 24 KiB that broke the call and the connection under it.
+        let long = "é".repeat(4_097);
+        let status = not_found("bazaar.shipping.v1.Shipment", &long);
+        let cut = format!("{}…", "é".repeat(MAX_ECHOED_CHARS));
+        assert_eq!(not_found_names(&status), std::slice::from_ref(&cut));
+        assert!(status.message().contains(&cut), "{}", status.message());
+        assert!(status.message().chars().count() < 2 * MAX_ECHOED_CHARS);
+        let exact = "x".repeat(MAX_ECHOED_CHARS);
+        assert_eq!(not_found_names(&not_found("t", &exact)), [exact]);
     }
 
     #[test]

@@ -92,6 +92,27 @@ fn sums_and_products_are_exact() {
 }
 
 #[test]
+fn arithmetic_never_makes_an_amount_without_a_magnitude() {
+    // 2^64 nanos (a valid contract amount) times i64::MIN is exactly i128::MIN, whose
+    // magnitude no i128 holds: refused, as are a sum and a difference that land on it.
+    let amount = usd(-18_446_744_073, -709_551_616);
+    assert_eq!(amount.nanos(), -(1_i128 << 64));
+    assert_eq!(
+        amount.times(i64::MAX),
+        Ok(Money::from_nanos(
+            USD,
+            -(1_i128 << 64) * i128::from(i64::MAX)
+        ))
+    );
+    assert_eq!(amount.abs().times(i64::MIN), Err(MoneyError::Overflow));
+    let low = Money::from_nanos(USD, i128::MIN + 1);
+    assert_eq!(low.checked_add(&usd(0, -1)), Err(MoneyError::Overflow));
+    assert_eq!(low.checked_sub(&usd(0, 1)), Err(MoneyError::Overflow));
+    assert_eq!(low.abs().nanos(), i128::MAX);
+    assert_eq!(Money::from_nanos(USD, i128::MIN).abs().nanos(), i128::MAX);
+}
+
+#[test]
 fn currencies_do_not_mix() {
     let eur = Money::zero(code("EUR"));
     assert!(matches!(

@@ -251,4 +251,31 @@ pub(crate) async fn bad_shipment_input_names_its_field(running: &Running) {
     ] {
         assert_eq!(status.code(), Code::NotFound, "{status:?}");
     }
+    // An id of any length is only looked up; the answer repeats it cut short, so that the
+    // status fits the headers a client accepts and the connection stays up for the next
+    // call on it.
+    let long = "é".repeat(4_097);
+    for status in [
+        get(&mut client, &long).await.unwrap_err(),
+        cancel(&mut client, &long).await.unwrap_err(),
+    ] {
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    }
+    // Text with a NUL character cannot name a shipment; a store that cannot keep it
+    // (PostgreSQL) is not "unavailable, retry later": the same call would fail for ever.
+    for status in [
+        get(&mut client, "sh_\0").await.unwrap_err(),
+        cancel(&mut client, "sh_\0").await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(status.code(), Code::NotFound | Code::InvalidArgument),
+            "{status:?}"
+        );
+    }
+    create(
+        &mut client,
+        create_request("after-long-id", "order-after-long-id"),
+    )
+    .await
+    .unwrap();
 }
