@@ -294,6 +294,22 @@ pub const RULES: &[(&str, Rule)] = &[
     ),
 ];
 
+/// The service whose certificate `service` expects on the RPCs that only services may call
+/// (no token, no operator): `orders` for payment, shipping and inventory; `None` when every
+/// RPC of `service` admits a token or an operator. Tools that exercise a whole service (the
+/// conformance kit, the tests) call it as that caller would.
+pub fn trusted_caller(service: &str) -> Option<&'static str> {
+    let prefix = format!("/bazaar.{service}.v1.");
+    RULES
+        .iter()
+        .filter(|(path, _)| path.starts_with(&prefix))
+        .find_map(|(_, rule)| {
+            (!rule.public && !rule.user && !rule.admin && !rule.operator)
+                .then(|| rule.services.first().copied())
+                .flatten()
+        })
+}
+
 /// The rule of the RPC at `path` (`/package.Service/Method`); `None` for a path the table
 /// does not know, which must be refused.
 pub fn rule(path: &str) -> Option<&'static Rule> {

@@ -24,16 +24,7 @@ const STREAM_LISTEN: Duration = Duration::from_millis(300);
 /// shipping and inventory), else the operator's, so that fuzzed bodies get past the access
 /// rules to the handlers. Calls without a certificate are covered by the access matrix.
 pub(crate) fn connect(shop: &Shop, service: &str) -> Channel {
-    let prefix = format!("/bazaar.{service}.v1.");
-    let caller = bazaar_contract::access::RULES
-        .iter()
-        .filter(|(path, _)| path.starts_with(&prefix))
-        .find_map(|(_, rule)| {
-            (!rule.operator && !rule.public && !rule.user && !rule.admin)
-                .then(|| rule.services.first().copied())
-                .flatten()
-        })
-        .unwrap_or(chassis::pki::OPERATOR);
+    let caller = bazaar_contract::access::trusted_caller(service).unwrap_or(chassis::pki::OPERATOR);
     shop.channel_with(service, &chassis::testing::client_tls(Some(caller)))
 }
 

@@ -59,6 +59,7 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 pub struct Spawned<S: Service> {
     addr: SocketAddr,
     tls: Tls,
+    caller: Tls,
     channel: Channel,
     service: Arc<S>,
     shutdown: Shutdown,
@@ -101,17 +102,32 @@ pub async fn start<S: Service>(
     let bound = Bound::<S>::bind_with(config, overrides).await?;
     let addr = bound.local_addr();
     let tls = bound.tls().anonymous();
+    let caller = as_trusted_caller(S::SPEC.name, &tls);
     let service = bound.service().clone();
     let shutdown = Shutdown::new();
     let run = tokio::spawn(bound.run(shutdown.clone()));
     Ok(Spawned {
         addr,
-        channel: connect(addr, &tls),
+        channel: connect(addr, &caller),
+        caller,
         tls,
         service,
         shutdown,
         run,
     })
+}
+
+/// How tests reach service `name` by default: over TLS, with the certificate of the caller
+/// its access rules expect for its service-only RPCs
+/// (`bazaar_contract::access::trusted_caller`), else the operator's; `tls` as it is when
+/// it is plaintext.
+pub fn as_trusted_caller(name: &str, tls: &Tls) -> Tls {
+    if tls.is_plaintext() {
+        return tls.clone();
+    }
+    client_tls(Some(
+        bazaar_contract::access::trusted_caller(name).unwrap_or(crate::pki::OPERATOR),
+    ))
 }
 
 /// A channel to `addr` over `tls` that connects on its first call (and again after the
@@ -149,14 +165,16 @@ impl<S: Service> Spawned<S> {
         self.addr
     }
 
-    /// A channel to it, shared by every clone; [`Spawned::connect`] opens another.
+    /// A channel to it, shared by every clone, with the certificate of the caller its access
+    /// rules expect ([`as_trusted_caller`]); [`Spawned::connect`] opens another, and
+    /// `connect_with(spawned.tls())` one from a caller from outside (no certificate).
     pub fn channel(&self) -> Channel {
         self.channel.clone()
     }
 
     /// A channel of its own, on a new connection.
     pub fn connect(&self) -> Channel {
-        connect(self.addr, &self.tls)
+        connect(self.addr, &self.caller)
     }
 
     /// A channel of its own over `tls` (from [`client_tls`], say).

@@ -27,21 +27,11 @@ pub mod target;
 pub use check::{Outcome, Runner, Verdict};
 pub use target::{Admin, Target, Transport, connect};
 
-/// The identity whose client certificate the kit shows `service`: the service that the
-/// access table (`bazaar_contract::access`) lets call the RPCs of `service` that take a
-/// certificate and no operator (payment's `Charge`: orders), else `operator`. The suites
-/// call those RPCs as that caller would.
+/// The identity whose client certificate the kit shows `service`: the service the access
+/// table lets call its service-only RPCs (`bazaar_contract::access::trusted_caller`: orders
+/// for payment's `Charge`), else `operator`. The suites call those RPCs as that caller would.
 pub fn caller_of(service: &str) -> &'static str {
-    let prefix = format!("/bazaar.{service}.v1.");
-    bazaar_contract::access::RULES
-        .iter()
-        .filter(|(path, _)| path.starts_with(&prefix))
-        .find_map(|(_, rule)| {
-            (!rule.operator && !rule.public && !rule.user && !rule.admin)
-                .then(|| rule.services.first().copied())
-                .flatten()
-        })
-        .unwrap_or("operator")
+    bazaar_contract::access::trusted_caller(service).unwrap_or("operator")
 }
 
 /// The services the kit has a suite for.

@@ -259,9 +259,14 @@ impl Shop {
         &self.tls
     }
 
-    /// A channel to `service`, connecting on first use, as a caller from outside.
+    /// A channel to `service`, connecting on first use, with the certificate of the caller
+    /// its access rules expect (`chassis::testing::as_trusted_caller`); `channel_with(service,
+    /// shop.tls())` is a caller from outside, with no certificate.
     pub fn channel(&self, service: &str) -> Channel {
-        self.channel_with(service, &self.tls)
+        self.channel_with(
+            service,
+            &chassis::testing::as_trusted_caller(service, &self.tls),
+        )
     }
 
     /// A channel to `service` over `tls` (`chassis::testing::client_tls(Some("orders"))`

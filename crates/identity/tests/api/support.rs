@@ -140,7 +140,11 @@ impl Backend {
         )
         .await;
         Running {
-            client: IdentityServiceClient::new(server.channel()),
+            // identity's callers are the storefront's: its certificate is what makes identity
+            // trust the end user's address in `x-forwarded-for`.
+            client: IdentityServiceClient::new(
+                server.connect_with(&chassis::testing::client_tls(Some("gateway"))),
+            ),
             address: server.addr(),
             clock,
             server,

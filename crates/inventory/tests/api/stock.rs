@@ -128,8 +128,16 @@ async fn restock_needs_an_admin(running: &Running) {
         product_id: "guarded".to_owned(),
         quantity: 5,
     };
-    let status = client.restock(request()).await.unwrap_err();
+    // From outside (no certificate) without a token: UNAUTHENTICATED. With the certificate
+    // of orders, which may not restock, and no token: PERMISSION_DENIED.
+    let mut outsider =
+        bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient::new(
+            running.server.connect_with(running.server.tls()),
+        );
+    let status = outsider.restock(request()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client.restock(request()).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
 
     let mut expired = running.issuer.claims("admin-1");
     expired.roles = vec!["admin".to_owned()];

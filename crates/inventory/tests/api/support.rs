@@ -19,7 +19,7 @@ pub(crate) struct Running {
     pub client: InventoryServiceClient<Channel>,
     pub issuer: TestIssuer,
     pub clock: ManualClock,
-    server: Spawned<Inventory>,
+    pub(crate) server: Spawned<Inventory>,
 }
 
 impl Running {
