@@ -60,9 +60,9 @@ serving() {
 # call ADDRESS METHOD JSON [grpcurl flags...]: prints the answer (grpcurl's output captured
 # first, for the same reason as above).
 call() {
-    local addr=$1 method=$2 data=$3
+    local addr=$1 method=$2 body=$3
     shift 3
-    grpcurl -cacert "$data/pki/ca.crt" "$@" -d "$data" "$addr" "$method"
+    grpcurl -cacert "$data/pki/ca.crt" "$@" -d "$body" "$addr" "$method"
 }
 
 [ -x "$bin" ] || fail "$bin is not built (cargo build -p bazaar)"
@@ -136,8 +136,10 @@ grep -q '"brass-desk-lamp"' <<<"$out" || fail "the cart does not hold what was a
 out=$(call 127.0.0.1:50057 bazaar.shipping.v1.ShippingService/GetQuote \
     '{"address": {"recipient_name": "Ada", "street_lines": ["1 Main St"], "city": "Springfield", "postal_code": "12345", "country_code": "US"}, "items": [{"product_id": "brass-desk-lamp", "quantity": 2}]}')
 grep -q '"nanos": 970000000' <<<"$out" || fail "GetQuote did not price 2 units at 6.97 USD: $out"
+# Reserving is for orders only: call as orders, with its certificate.
 out=$(call 127.0.0.1:50055 bazaar.inventory.v1.InventoryService/ReserveStock \
-    '{"request_id": "smoke-reserve", "lines": [{"product_id": "brass-desk-lamp", "quantity": 1}]}' 2>&1 || true)
+    '{"request_id": "smoke-reserve", "lines": [{"product_id": "brass-desk-lamp", "quantity": 1}]}' \
+    -cert "$data/pki/orders.crt" -key "$data/pki/orders.key" 2>&1 || true)
 grep -q "INSUFFICIENT_STOCK\|FailedPrecondition" <<<"$out" \
     || fail "reserving what was never stocked did not fail with FailedPrecondition: $out"
 if grpcurl -cacert "$data/pki/ca.crt" 127.0.0.1:50053 bazaar.identity.v1.IdentityService/GetCurrentUser >/dev/null 2>&1; then
@@ -160,9 +162,17 @@ if grpcurl -plaintext -max-time 2 127.0.0.1:50051 list >/dev/null 2>&1; then
 fi
 grpcurl -cacert "$data/pki/ca.crt" -cert "$data/pki/operator.crt" -key "$data/pki/operator.key" \
     127.0.0.1:50058 grpc.health.v1.Health/Check >/dev/null || fail "the operator certificate is refused"
+# An internal RPC: refused without a certificate, answered with the operator's.
+if out=$(call 127.0.0.1:50056 bazaar.payment.v1.PaymentService/ListCharges '{"page_size": 5}' 2>&1); then
+    fail "payment's ledger answered a caller without a certificate: $out"
+fi
+grep -q "Unauthenticated" <<<"$out" || fail "ListCharges without a certificate is not UNAUTHENTICATED: $out"
+call 127.0.0.1:50056 bazaar.payment.v1.PaymentService/ListCharges '{"page_size": 5}' \
+    -cert "$data/pki/operator.crt" -key "$data/pki/operator.key" >/dev/null ||
+    fail "ListCharges refused the operator certificate"
 [ "$(stat -c %a "$data/pki")" = 700 ] || fail "$data/pki is not 0700"
 [ "$(stat -c %a "$data/pki/ca.key")" = 600 ] || fail "ca.key is not 0600"
-echo "smoke: TLS only; the operator certificate is accepted; the CA key and its folder are private"
+echo "smoke: TLS only; internal RPCs need a certificate, the operator's is accepted; the CA key and its folder are private"
 
 # Kill a service hard: the supervisor brings it back.
 victim=$(pgrep -f "bazaar serve catalog .*--data-dir $data" || true)
