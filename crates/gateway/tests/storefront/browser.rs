@@ -268,6 +268,10 @@ async fn a_browser_keeps_shopping_with_recommendation_or_cart_stopped() {
         .await
         .unwrap();
     text_when(&client, "h1", |t| t.eq_ignore_ascii_case("brass desk lamp")).await;
+    // The first add to the cart starts the visitor's session; without one, the cart page
+    // is empty without asking the cart service at all.
+    click(&client, "#add-to-cart button").await;
+    text_when(&client, "h1", |t| t == "Your cart").await;
 
     store.shop.stop("cart").await;
     client.goto(&store.url("/search?q=mug")).await.unwrap();
