@@ -44,6 +44,7 @@ pub mod deadline;
 pub mod error;
 pub mod files;
 pub mod follow;
+pub mod forwarded;
 pub mod page;
 pub mod pki;
 pub mod server;

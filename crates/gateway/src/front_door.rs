@@ -18,7 +18,7 @@
 //! not per gateway. identity believes that header only from the gateway.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,8 +32,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, GatewayError};
 use crate::pages::PageError;
 
-/// The header a proxy names the client in, and the gateway names it in to identity.
-pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+pub use chassis::forwarded::{X_FORWARDED_FOR, counted_as};
 
 /// The client a request came from, as [`admit`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,30 +53,7 @@ pub fn client_of(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) -
     if !trust_forwarded_for {
         return peer;
     }
-    headers
-        .get_all(X_FORWARDED_FOR)
-        .iter()
-        .next_back()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|list| list.rsplit(',').next())
-        .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
-        .unwrap_or(peer)
-}
-
-/// The key a client is counted under: its IPv4 address, or the /64 network of its IPv6
-/// address (one subscriber usually holds a whole /64, so counting single IPv6 addresses
-/// would give one client billions of allowances).
-pub fn counted_as(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
+    chassis::forwarded::last_hop(headers).unwrap_or(peer)
 }
 
 /// Most clients tracked at once. Past it, clients that are not tracked share one

@@ -12,13 +12,12 @@
 //!
 //! Clients are counted as [`counted_as`] says: an IPv6 client by its /64 network.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use chassis::auth::Peer;
 use tonic::Request;
 
-/// The metadata in which the gateway names the end user's address.
-pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+pub use chassis::forwarded::{X_FORWARDED_FOR, counted_as};
 
 /// The service whose word on the end user's address is believed.
 pub const GATEWAY: &str = "gateway";
@@ -35,31 +34,7 @@ pub fn client_of<T>(request: &Request<T>) -> Option<IpAddr> {
         return socket;
     }
     // The last entry is the one the gateway wrote; it sends only one.
-    let forwarded = request
-        .metadata()
-        .get_all(X_FORWARDED_FOR)
-        .iter()
-        .next_back()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|list| list.rsplit(',').next())
-        .and_then(|hop| hop.trim().parse::<IpAddr>().ok());
-    forwarded.or(socket)
-}
-
-/// The key a client is counted under: its IPv4 address, or the /64 network of its IPv6
-/// address (one subscriber usually holds a whole /64; counting single addresses would
-/// give one person billions of allowances).
-pub fn counted_as(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
+    chassis::forwarded::last_hop(request.metadata().as_ref()).or(socket)
 }
 
 /// The client as text for the store: its counted address, or "" when unknown.
