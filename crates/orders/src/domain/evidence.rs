@@ -116,7 +116,6 @@ fn same_address(a: &Address, b: &Address) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use bazaar_contract::shipping::v1::ShipmentItem;
 
     use super::*;
     use crate::domain::samples;
@@ -137,14 +136,7 @@ mod tests {
             order_id: order.id.clone(),
             state: ShipmentState::Created as i32,
             address: Some(order.address.clone()),
-            items: order
-                .items
-                .iter()
-                .map(|item| ShipmentItem {
-                    product_id: item.product_id.clone(),
-                    quantity: item.quantity,
-                })
-                .collect(),
+            items: order.shipment_items(),
             ..Shipment::default()
         }
     }

@@ -263,6 +263,17 @@ impl OrderRecord {
         format!("{}-ship", self.id)
     }
 
+    /// What the order's shipment holds: each line's product and quantity.
+    pub fn shipment_items(&self) -> Vec<bazaar_contract::shipping::v1::ShipmentItem> {
+        self.items
+            .iter()
+            .map(|item| bazaar_contract::shipping::v1::ShipmentItem {
+                product_id: item.product_id.clone(),
+                quantity: item.quantity,
+            })
+            .collect()
+    }
+
     /// The request id of the Refund: `<id>-refund`, the same on every retry, so the charge is
     /// refunded once.
     pub fn refund_request_id(&self) -> String {

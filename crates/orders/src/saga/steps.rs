@@ -30,7 +30,7 @@ use bazaar_contract::inventory::v1::{
 };
 use bazaar_contract::orders::v1::{FailureReason, OrderEventType, OrderState};
 use bazaar_contract::payment::v1::{Charge, ChargeRequest, GetChargeRequest};
-use bazaar_contract::shipping::v1::{CreateShipmentRequest, GetShipmentRequest, ShipmentItem};
+use bazaar_contract::shipping::v1::{CreateShipmentRequest, GetShipmentRequest};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -298,14 +298,7 @@ async fn ship(cx: &StepContext<'_>, order: &OrderRecord) -> Outcome {
         request_id: order.ship_request_id(),
         order_id: order.id.clone(),
         address: Some(order.address.clone()),
-        items: order
-            .items
-            .iter()
-            .map(|item| ShipmentItem {
-                product_id: item.product_id.clone(),
-                quantity: item.quantity,
-            })
-            .collect(),
+        items: order.shipment_items(),
     };
     let mut shipping = cx.clients.shipping.clone();
     let (shipment, own) = match shipping.create_shipment(request).await {
