@@ -22,6 +22,28 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the admin listener listens: an address, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminListen {
+    /// No admin listener (no `/metrics`, and no recorder: metrics cost nothing).
+    Off,
+    /// This address; port 0 picks a free port.
+    At(SocketAddr),
+}
+
+impl std::str::FromStr for AdminListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        text.parse().map(Self::At).map_err(|_| {
+            format!("expected an address such as 127.0.0.1:9451, or off; got {text:?}")
+        })
+    }
+}
+
 /// Flags and variables shared by every service process.
 #[derive(Clone, Debug, Args)]
 pub struct ServerArgs {
@@ -29,6 +51,12 @@ pub struct ServerArgs {
     /// Defaults to 127.0.0.1 and the service's own port.
     #[arg(long, env = "BAZAAR_LISTEN")]
     pub listen: Option<SocketAddr>,
+
+    /// Address of the admin listener (HTTP: `/metrics`, `/healthz`, `/readyz`), or `off`.
+    /// Defaults to the host of `--listen` on the service's admin port, or port 0 when
+    /// `--listen` asks for port 0.
+    #[arg(long, env = "BAZAAR_ADMIN_LISTEN", value_name = "ADDRESS|off")]
+    pub admin_listen: Option<AdminListen>,
 
     /// Directory for the service's local data (SQLite files and the like).
     #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
@@ -103,6 +131,7 @@ impl ServerArgs {
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            admin_listen: None,
             data_dir: data_dir.into(),
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),
@@ -160,6 +189,29 @@ impl ServerArgs {
     pub fn listen_or(&self, default_port: u16) -> SocketAddr {
         self.listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+
+    /// The address of the admin listener, or `None` when it is `off`: the configured one,
+    /// or the host of [`ServerArgs::listen_or`] on `default_admin_port` (port 0 when the
+    /// service itself listens on port 0, so tests never collide).
+    pub fn admin_listen_or(
+        &self,
+        default_port: u16,
+        default_admin_port: u16,
+    ) -> Option<SocketAddr> {
+        match self.admin_listen {
+            Some(AdminListen::Off) => None,
+            Some(AdminListen::At(address)) => Some(address),
+            None => {
+                let listen = self.listen_or(default_port);
+                let port = if listen.port() == 0 {
+                    0
+                } else {
+                    default_admin_port
+                };
+                Some(SocketAddr::new(listen.ip(), port))
+            }
+        }
     }
 
     /// The store URL in effect: the configured one, or SQLite file `file_name` in the data

@@ -2,6 +2,10 @@
 //!
 //! A service crate owns its domain and its store; the chassis owns the rest, written once:
 //!
+//! - [`admin`]: the admin listener every process serves on a port of its own: `/metrics`,
+//!   `/healthz`, `/readyz`;
+//! - [`metrics`]: the process's Prometheus recorder, behind the `metrics` facade every crate
+//!   records through;
 //! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
 //! - [`backoff`]: the one exponential backoff of every retry loop, on a clock tests control;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
@@ -35,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 pub mod backoff;
 pub mod client;
@@ -45,6 +50,7 @@ pub mod error;
 pub mod files;
 pub mod follow;
 pub mod forwarded;
+pub mod metrics;
 pub mod page;
 pub mod pki;
 pub mod server;

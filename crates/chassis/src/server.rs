@@ -57,6 +57,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Layer, Service, ServiceBuilder};
 
+use crate::admin::Ready;
 use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
@@ -133,6 +134,7 @@ pub struct Server {
     service_names: Vec<&'static str>,
     health: HealthReporter,
     readiness: Arc<tokio::sync::Mutex<ReadinessState>>,
+    ready: Ready,
     ready_on_start: bool,
     verifier: Option<Verifier>,
     tls: Tls,
@@ -186,6 +188,7 @@ impl Server {
             service_names: Vec::new(),
             health,
             readiness: Arc::default(),
+            ready: Ready::default(),
             ready_on_start: true,
             verifier: None,
             tls,
@@ -228,7 +231,14 @@ impl Server {
         Readiness {
             health: self.health.clone(),
             state: self.readiness.clone(),
+            ready: self.ready.clone(),
         }
+    }
+
+    /// The flag that says, as health does, whether the server is serving (for the admin
+    /// listener's `/readyz`).
+    pub fn ready_flag(&self) -> Ready {
+        self.ready.clone()
     }
 
     /// Serves until `shutdown` fires, then drains: health turns `NOT_SERVING`, no new
@@ -244,6 +254,7 @@ impl Server {
             service_names,
             health,
             readiness,
+            ready,
             ready_on_start,
             verifier,
             tls,
@@ -277,6 +288,7 @@ impl Server {
         let readiness = Readiness {
             health: health.clone(),
             state: readiness,
+            ready,
         };
         readiness.start(&service_names, ready_on_start).await;
         tracing::info!(
@@ -443,6 +455,7 @@ where
 pub struct Readiness {
     health: HealthReporter,
     state: Arc<tokio::sync::Mutex<ReadinessState>>,
+    ready: Ready,
 }
 
 /// What the readiness handles and [`Server::serve`] share. The lock is held while the
@@ -496,6 +509,7 @@ impl Readiness {
         } else {
             ServingStatus::NotServing
         };
+        self.ready.set(status == ServingStatus::Serving);
         self.health.set_service_status("", status).await;
         for name in &state.names {
             self.health.set_service_status(name, status).await;

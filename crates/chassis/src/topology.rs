@@ -45,6 +45,9 @@ pub struct Spec {
     pub name: &'static str,
     /// The port it listens on, on 127.0.0.1, unless told otherwise.
     pub port: u16,
+    /// The port of its admin listener (`/metrics`, `/healthz`, `/readyz`; see
+    /// [`crate::admin`]), on the same host, unless told otherwise.
+    pub admin_port: u16,
     /// Whether the shop can sell without it.
     pub role: Role,
     /// The services it calls; each is a `--<callee>-addr` flag of its own.
@@ -59,6 +62,7 @@ pub struct Spec {
 pub const CATALOG: Spec = Spec {
     name: "catalog",
     port: 50051,
+    admin_port: 9451,
     role: Role::Critical,
     calls: &[],
     probe: Probe::Grpc,
@@ -69,6 +73,7 @@ pub const CATALOG: Spec = Spec {
 pub const CURRENCY: Spec = Spec {
     name: "currency",
     port: 50052,
+    admin_port: 9452,
     role: Role::Optional,
     calls: &[],
     probe: Probe::Grpc,
@@ -79,6 +84,7 @@ pub const CURRENCY: Spec = Spec {
 pub const IDENTITY: Spec = Spec {
     name: "identity",
     port: 50053,
+    admin_port: 9453,
     role: Role::Critical,
     calls: &[],
     probe: Probe::Grpc,
@@ -89,6 +95,7 @@ pub const IDENTITY: Spec = Spec {
 pub const CART: Spec = Spec {
     name: "cart",
     port: 50054,
+    admin_port: 9454,
     role: Role::Critical,
     calls: &["identity"],
     probe: Probe::Grpc,
@@ -99,6 +106,7 @@ pub const CART: Spec = Spec {
 pub const INVENTORY: Spec = Spec {
     name: "inventory",
     port: 50055,
+    admin_port: 9455,
     role: Role::Critical,
     calls: &["identity"],
     probe: Probe::Grpc,
@@ -109,6 +117,7 @@ pub const INVENTORY: Spec = Spec {
 pub const PAYMENT: Spec = Spec {
     name: "payment",
     port: 50056,
+    admin_port: 9456,
     role: Role::Critical,
     calls: &["identity"],
     probe: Probe::Grpc,
@@ -119,6 +128,7 @@ pub const PAYMENT: Spec = Spec {
 pub const SHIPPING: Spec = Spec {
     name: "shipping",
     port: 50057,
+    admin_port: 9457,
     role: Role::Critical,
     calls: &["identity"],
     probe: Probe::Grpc,
@@ -129,6 +139,7 @@ pub const SHIPPING: Spec = Spec {
 pub const ORDERS: Spec = Spec {
     name: "orders",
     port: 50058,
+    admin_port: 9458,
     role: Role::Critical,
     calls: &[
         "identity",
@@ -147,6 +158,7 @@ pub const ORDERS: Spec = Spec {
 pub const NOTIFICATION: Spec = Spec {
     name: "notification",
     port: 50059,
+    admin_port: 9459,
     role: Role::Optional,
     calls: &["identity", "orders"],
     probe: Probe::Grpc,
@@ -157,6 +169,7 @@ pub const NOTIFICATION: Spec = Spec {
 pub const RECOMMENDATION: Spec = Spec {
     name: "recommendation",
     port: 50060,
+    admin_port: 9460,
     role: Role::Optional,
     calls: &["catalog", "orders"],
     probe: Probe::Grpc,
@@ -167,6 +180,7 @@ pub const RECOMMENDATION: Spec = Spec {
 pub const GATEWAY: Spec = Spec {
     name: "gateway",
     port: 8080,
+    admin_port: 9461,
     role: Role::Critical,
     calls: &[
         "catalog",
@@ -183,6 +197,10 @@ pub const GATEWAY: Spec = Spec {
     probe: Probe::Http("/healthz"),
     sql: false,
 };
+
+/// The admin port of `bazaar up` itself: its own metrics (the processes it supervises,
+/// their restarts) and health.
+pub const SUPERVISOR_ADMIN_PORT: u16 = 9450;
 
 /// Every service, callees before callers; the gateway last.
 pub const SERVICES: &[Spec] = &[

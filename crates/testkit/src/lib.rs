@@ -148,6 +148,9 @@ impl ShopBuilder {
         let addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
             .map(|s| (s.name, free_address()))
             .collect();
+        let admin_addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
+            .map(|s| (s.name, free_address()))
+            .collect();
         let pki = chassis::pki::for_tests();
         let tls = if self.plaintext {
             Tls::Plaintext
@@ -158,6 +161,10 @@ impl ShopBuilder {
         for spec in services::grpc_services() {
             let mut flags = BTreeMap::new();
             flags.insert("listen".to_owned(), addresses[spec.name].to_string());
+            flags.insert(
+                "admin-listen".to_owned(),
+                admin_addresses[spec.name].to_string(),
+            );
             flags.insert("data-dir".to_owned(), dir.path().display().to_string());
             if self.plaintext {
                 flags.insert("plaintext".to_owned(), "true".to_owned());
@@ -190,6 +197,7 @@ impl ShopBuilder {
             tls,
             databases,
             addresses,
+            admin_addresses,
             flags: configured,
             replacements: self.replacements,
             running: Mutex::new(BTreeMap::new()),
@@ -210,6 +218,7 @@ pub struct Shop {
     tls: Tls,
     databases: BTreeMap<&'static str, TempPostgres>,
     addresses: BTreeMap<&'static str, SocketAddr>,
+    admin_addresses: BTreeMap<&'static str, SocketAddr>,
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
     replacements: BTreeMap<&'static str, String>,
     running: Mutex<BTreeMap<&'static str, Running>>,
@@ -245,6 +254,12 @@ impl Shop {
     /// The address `service` listens on (also while it is stopped).
     pub fn addr(&self, service: &str) -> SocketAddr {
         self.addresses[services::name(service)]
+    }
+
+    /// The address of the admin listener of `service` (`/metrics`, `/healthz`, `/readyz`;
+    /// also while it is stopped).
+    pub fn admin_addr(&self, service: &str) -> SocketAddr {
+        self.admin_addresses[services::name(service)]
     }
 
     /// The scheme (`https`, or `http` in plaintext) and the address of `service`, as tonic

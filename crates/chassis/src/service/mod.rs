@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use bazaar_contract::MessageLimits;
 
+use crate::admin::Admin;
 use crate::auth::Verifier;
 use crate::backoff::Backoff;
 use crate::client::{Upstream, UpstreamError};
@@ -271,6 +272,7 @@ impl Drop for StopOnDrop {
 pub struct Bound<S: Service> {
     service: Arc<S>,
     server: Server,
+    admin: Option<Admin>,
     readiness: Readiness,
     refresh: Option<(Verifier, Duration)>,
     stop: StopOnDrop,
@@ -325,9 +327,18 @@ impl<S: Service> Bound<S> {
             max_message_bytes: args.max_message_bytes,
         });
         let readiness = server.readiness();
+        let admin = match args.admin_listen_or(S::SPEC.port, S::SPEC.admin_port) {
+            Some(addr) => Some(
+                Admin::bind(addr, server.ready_flag())
+                    .await
+                    .map_err(|source| ServeError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             service: Arc::new(service),
             server,
+            admin,
             readiness,
             refresh,
             stop,
@@ -337,6 +348,12 @@ impl<S: Service> Bound<S> {
     /// The address it is bound to (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The address of its admin listener (`/metrics`, `/healthz`, `/readyz`), unless it is
+    /// `off`.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(Admin::local_addr)
     }
 
     /// The service itself, for tests that look inside.
@@ -354,6 +371,7 @@ impl<S: Service> Bound<S> {
         let Bound {
             service,
             server,
+            admin,
             readiness,
             refresh,
             stop,
@@ -378,6 +396,10 @@ impl<S: Service> Bound<S> {
             },
         ));
         let background = tokio::spawn(service.clone().background(stop.0.clone()));
+        // The admin listener answers until the very end, `/readyz` saying 503 while the
+        // server drains.
+        let admin_stop = Shutdown::new();
+        let admin = admin.map(|admin| admin.spawn(admin_stop.clone()));
 
         let served = server.serve(shutdown).await;
 
@@ -391,6 +413,10 @@ impl<S: Service> Bound<S> {
             tracing::error!(service = S::SPEC.name, %error, "background work ended abnormally");
         }
         service.close().await;
+        admin_stop.trigger();
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
         served?;
         let gave_up = unrecoverable
             .lock()
