@@ -12,6 +12,9 @@
 //!
 //! The card's number and CVV go only to step 3; steps 1 and 4 see its brand, last four
 //! digits and the fingerprint.
+//!
+//! Each outcome counts once in `bazaar_payments_total` (see `metrics`), when it is stored:
+//! never for a retry that replays it.
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use bazaar_contract::values::calendar::YearMonth;
 use crate::clock::Clock;
 use crate::domain::{self, ChargeOrder, ChargeStatus, RequestId, Verdict};
 use crate::error::PaymentError;
+use crate::metrics;
 use crate::store::{ChargeRecord, ChargeStore, Claim, Finished, NewClaim, Refunded, Settlement};
 
 /// The ledger's operations, with the clock they read and how long a claim holds.
@@ -88,10 +92,14 @@ impl Ledger {
         let settlement = match domain::network::authorize(&order.card, YearMonth::of_ms(now)) {
             Verdict::Approved => Settlement::Succeeded,
             Verdict::Declined(reason) => Settlement::Declined(reason),
-            Verdict::ProcessingError => return Err(PaymentError::ProcessingError),
+            Verdict::ProcessingError => {
+                metrics::processing_error();
+                return Err(PaymentError::ProcessingError);
+            }
         };
         match self.store.finish(charge_id, token, settlement, now).await? {
             Finished::Recorded(record) => {
+                metrics::charge_recorded(record.status);
                 tracing::info!(
                     charge_id,
                     order_id = %record.order_id,
@@ -124,7 +132,11 @@ impl Ledger {
             .refund(request_id.as_str(), charge_id, now)
             .await?
         {
-            Refunded::Refunded(record) => Ok(record),
+            Refunded::Refunded(record) => {
+                metrics::refunded();
+                Ok(record)
+            }
+            Refunded::AlreadyRefunded(record) => Ok(record),
             Refunded::NotFound => Err(PaymentError::ChargeNotFound(charge_id.to_owned())),
             Refunded::NotRefundable => Err(PaymentError::NotRefundable(charge_id.to_owned())),
             Refunded::Reused => Err(PaymentError::RequestIdReused),

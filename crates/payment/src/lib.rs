@@ -16,7 +16,7 @@
 //! (no I/O), [`ledger`] runs each call's steps, [`store`] keeps the ledger in SQL
 //! (SQLite by default, PostgreSQL for `postgres://` URLs), [`api`] is the gRPC face,
 //! [`error`] the one error type and its mapping to gRPC, [`clock`] the time it reads,
-//! [`config`] the settings. [`Payment`] is run by the
+//! [`config`] the settings, `metrics` its payments by outcome. [`Payment`] is run by the
 //! chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
@@ -26,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ledger;
+mod metrics;
 pub mod store;
 
 use bazaar_contract::payment::v1::payment_service_server::PaymentServiceServer;

@@ -10,8 +10,10 @@ use crate::error::PaymentError;
 /// The outcome of [`ChargeStore::refund`].
 #[derive(Debug)]
 pub enum Refunded {
-    /// The charge, REFUNDED (now, or before).
+    /// The charge, REFUNDED now.
     Refunded(ChargeRecord),
+    /// The charge, REFUNDED before (a retry, or another refund request).
+    AlreadyRefunded(ChargeRecord),
     /// No charge has this id.
     NotFound,
     /// The charge was DECLINED.
@@ -54,7 +56,7 @@ impl ChargeStore {
                 return Ok(Refunded::Reused);
             }
         }
-        sqlx::query(
+        let refunded_now = sqlx::query(
             "UPDATE charges SET status = $1, refund_time_ms = $2 WHERE id = $3 AND status = $4",
         )
         .bind(REFUNDED)
@@ -62,7 +64,9 @@ impl ChargeStore {
         .bind(charge_id)
         .bind(SUCCEEDED)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM charges WHERE id = $1 AND status <> $2"
         ))
@@ -74,7 +78,11 @@ impl ChargeStore {
         match record {
             Some(record) if record.status == ChargeStatus::Refunded => {
                 tx.commit().await?;
-                Ok(Refunded::Refunded(record))
+                Ok(if refunded_now {
+                    Refunded::Refunded(record)
+                } else {
+                    Refunded::AlreadyRefunded(record)
+                })
             }
             Some(_) => {
                 tx.rollback().await?;
