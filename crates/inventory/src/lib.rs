@@ -11,8 +11,8 @@
 //! Layout: [`domain`] parses requests and does the stock arithmetic (no I/O), [`store`]
 //! keeps stock and reservations in SQL, [`api`] is the gRPC face, [`error`] the one error
 //! type and its mapping to gRPC, [`clock`] the time it reads, [`sweeper`] the background
-//! expiry, [`config`] the settings. [`Inventory`] is run by the
-//! chassis (`chassis::service`); tests run it the same way on port 0.
+//! expiry, [`config`] the settings, `metrics` its reservations on `/metrics`. [`Inventory`]
+//! is run by the chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+mod metrics;
 pub mod store;
 pub mod sweeper;
 
@@ -78,7 +79,9 @@ impl Service for Inventory {
     async fn open(&self) -> Result<(), BoxError> {
         let backend = Backend::of(&self.database_url)?;
         let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
-        self.store.set(InventoryStore::new(pool, backend));
+        let store = InventoryStore::new(pool, backend);
+        sweeper::count_active(&store, self.clock.as_ref()).await;
+        self.store.set(store);
         Ok(())
     }
 

@@ -244,14 +244,23 @@ async fn load_lines(conn: &mut AnyConnection, id: &str) -> Result<Vec<Line>, Inv
         .collect()
 }
 
+/// What [`claim_expired`] marked EXPIRED.
+struct Expired {
+    /// How many reservations; the caller counts them once its transaction commits.
+    reservations: u64,
+    /// The units they held, per product (in ascending product order, the order to lock
+    /// stock in).
+    units: BTreeMap<String, i64>,
+}
+
 /// Marks EXPIRED those of the reservations `ids` that are still ACTIVE and past their
-/// expiry at `now_ms`, locking their rows in ascending id order, and returns the units
-/// they held, per product (in ascending product order, the order to lock stock in).
+/// expiry at `now_ms`, locking their rows in ascending id order, and returns how many and
+/// the units they held.
 async fn claim_expired(
     conn: &mut AnyConnection,
     ids: &[String],
     now_ms: i64,
-) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+) -> Result<Expired, sqlx::Error> {
     let mut sorted: Vec<&String> = ids.iter().collect();
     sorted.sort();
     sorted.dedup();
@@ -271,7 +280,10 @@ async fn claim_expired(
             claimed.push(id.as_str());
         }
     }
-    held_units(conn, &claimed).await
+    Ok(Expired {
+        reservations: claimed.len() as u64,
+        units: held_units(conn, &claimed).await?,
+    })
 }
 
 /// The units the reservations `ids` hold, per product.

@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, Row};
 use super::{InventoryStore, claim_expired, load_stored, placeholders, retry};
 use crate::domain::{Reservation, ReservationId, ReservationState, ReserveRequest, Shortage};
 use crate::error::InventoryError;
+use crate::metrics;
 
 impl InventoryStore {
     /// Reserves the lines of `request` at `now_ms` as a new reservation `new_id`, or
@@ -86,7 +87,8 @@ impl InventoryStore {
         }
 
         let overdue = overdue_holding(&mut tx, request, now_ms).await?;
-        let freed = claim_expired(&mut tx, &overdue, now_ms).await?;
+        let expired = claim_expired(&mut tx, &overdue, now_ms).await?;
+        let freed = &expired.units;
         let wanted: BTreeMap<&str, i64> = request
             .lines
             .iter()
@@ -162,6 +164,7 @@ impl InventoryStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            metrics::reservations_expired(expired.reservations);
             return Err(InventoryError::InsufficientStock(shortages));
         }
 
@@ -178,6 +181,7 @@ impl InventoryStore {
             .await?;
         }
         tx.commit().await?;
+        metrics::reservations_expired(expired.reservations);
         Ok(Reservation {
             id: new_id.as_str().to_owned(),
             lines: request.lines.clone(),

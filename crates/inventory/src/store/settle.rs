@@ -11,6 +11,7 @@ use sqlx::Row;
 use super::{InventoryStore, claim_expired, held_units, load_reservation, retry, unreserve};
 use crate::domain::{Reservation, ReservationId, ReservationState};
 use crate::error::InventoryError;
+use crate::metrics;
 
 /// How long a failed ReserveStock call is remembered for its retries: a day.
 const FAILURE_MEMORY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -92,6 +93,7 @@ impl InventoryStore {
             Settle::Release => ReservationState::Released,
         };
         let mut tx = self.begin_write().await?;
+        let mut expired = 0;
         let changed = sqlx::query(
             "UPDATE reservations SET state = $1, update_ms = $2 \
              WHERE id = $3 AND state = $4 AND expire_ms > $5",
@@ -123,10 +125,12 @@ impl InventoryStore {
             }
         } else {
             let freed = claim_expired(&mut tx, &[id.to_owned()], now_ms).await?;
-            unreserve(&mut tx, &freed).await?;
+            unreserve(&mut tx, &freed.units).await?;
+            expired = freed.reservations;
         }
         let reservation = load_reservation(&mut tx, "id", id).await?;
         tx.commit().await?;
+        metrics::reservations_expired(expired);
         Ok(reservation)
     }
 
@@ -157,12 +161,24 @@ impl InventoryStore {
         Ok(expired)
     }
 
+    /// How many reservations are ACTIVE and not past their expiry at `now_ms`.
+    pub async fn active_reservations(&self, now_ms: i64) -> Result<i64, InventoryError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reservations WHERE state = $1 AND expire_ms > $2",
+        )
+        .bind(ReservationState::Active.code())
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Expires one reservation if it is ACTIVE and overdue; says whether it did.
     async fn try_expire(&self, id: &str, now_ms: i64) -> Result<bool, InventoryError> {
         let mut tx = self.begin_write().await?;
         let freed = claim_expired(&mut tx, &[id.to_owned()], now_ms).await?;
-        unreserve(&mut tx, &freed).await?;
+        unreserve(&mut tx, &freed.units).await?;
         tx.commit().await?;
-        Ok(!freed.is_empty())
+        metrics::reservations_expired(freed.reservations);
+        Ok(freed.reservations > 0)
     }
 }
