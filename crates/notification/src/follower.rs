@@ -24,6 +24,10 @@
 //! 4 again). A crash between 3 and 4 makes that redelivery find the file already in `new/`
 //! (or in `cur/`, if a mail reader took it), or overwrite its own half-written copy in `tmp/`,
 //! so the Maildir never holds a message twice. Other event types only move the cursor.
+//!
+//! The stored cursor, once moved, is shown as `bazaar_consumer_position`, and each
+//! notification recorded delivered counts in `bazaar_notifications_sent_total` (see
+//! `metrics`).
 
 use std::time::Duration;
 
@@ -37,6 +41,7 @@ use chassis::follow::{self, Handler, Items, Source};
 use crate::domain::{CONFIRMATION_SUBJECT, Channel, Confirmation, MailFrom, NotificationId};
 use crate::error::NotificationError;
 use crate::maildir::{Delivery, Maildir};
+use crate::metrics;
 use crate::mime::Message;
 use crate::render;
 use crate::store::{NewNotification, NotificationRecord, NotificationStore};
@@ -133,12 +138,15 @@ impl Handler<OrderEvent> for Confirmations {
             .await?
             .map_err(|source| self.maildir_error(source))?;
         self.deliver_pending().await?;
-        Ok(self.store.cursor().await?)
+        let cursor = self.store.cursor().await?;
+        metrics::position(cursor);
+        Ok(cursor)
     }
 
     /// Handles one event and moves the cursor past it.
     async fn handle(&mut self, event: OrderEvent) -> Result<(), NotificationError> {
-        match OrderEventType::try_from(event.r#type) {
+        let sequence = event.sequence;
+        let handled = match OrderEventType::try_from(event.r#type) {
             Ok(OrderEventType::Placed) => self.confirm(&event).await,
             // Failed orders get no email today; unknown types are skipped, as the contract
             // asks.
@@ -150,7 +158,11 @@ impl Handler<OrderEvent> for Confirmations {
                 );
                 Ok(self.store.advance(event.sequence).await?)
             }
+        };
+        if handled.is_ok() {
+            metrics::position(sequence);
         }
+        handled
     }
 }
 
@@ -229,7 +241,9 @@ impl Confirmations {
                 })
                 .await?
                 .map_err(|source| self.maildir_error(source))?;
-                store.mark_delivered(&pending.id).await?;
+                if store.mark_delivered(&pending.id).await? {
+                    metrics::confirmation_sent();
+                }
                 tracing::info!(
                     notification = %pending.id,
                     already_there = delivery == Delivery::AlreadyThere,

@@ -13,8 +13,8 @@
 //!
 //! Layout: [`domain`] (ids, addresses, what a confirmation says, with the contract's exact
 //! `Money`; no I/O), [`render`], [`mime`], [`maildir`], [`store`], [`follower`], [`api`],
-//! [`error`], [`config`]. [`Notifier`] is run by the chassis
-//! (`chassis::service`); tests run it the same way on port 0.
+//! [`error`], [`config`], `metrics` (its position and what it sent). [`Notifier`] is run by
+//! the chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -23,6 +23,7 @@ pub mod domain;
 pub mod error;
 pub mod follower;
 pub mod maildir;
+mod metrics;
 pub mod mime;
 pub mod render;
 pub mod store;

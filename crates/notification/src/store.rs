@@ -152,13 +152,15 @@ impl NotificationStore {
             .collect()
     }
 
-    /// Records that notification `id` is in the Maildir.
-    pub async fn mark_delivered(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE notifications SET delivered = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Records that notification `id` is in the Maildir; `false` if that was recorded
+    /// already.
+    pub async fn mark_delivered(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let marked =
+            sqlx::query("UPDATE notifications SET delivered = 1 WHERE id = $1 AND delivered = 0")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(marked.rows_affected() == 1)
     }
 
     /// Notifications newest first (by send time, then id), only those of `owner` and of

@@ -9,7 +9,8 @@
 //! restarting, down, unreachable) it waits and reconnects, 100 ms doubling up to
 //! `--orders-reconnect-max-ms`; the wait starts over once events flow again. It stops on
 //! shutdown. What is this service's own is here: the model as the position and the handler,
-//! and how the stream is opened (`OrderEvents`).
+//! and how the stream is opened (`OrderEvents`). The position is shown as
+//! `bazaar_consumer_position` (see `metrics`).
 
 use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
@@ -23,6 +24,7 @@ use chassis::client::Upstream;
 use chassis::follow::{self, Handler, Items, Source};
 
 use crate::error::RecommendationError;
+use crate::metrics;
 use crate::model::{Learnt, Model};
 
 /// The first wait before reconnecting.
@@ -100,15 +102,18 @@ impl Handler<OrderEvent> for Learner {
 
     async fn position(&mut self) -> Result<i64, Infallible> {
         // A poisoned lock means a panic while learning; the counts are still usable.
-        Ok(match self.0.read() {
+        let position = match self.0.read() {
             Ok(model) => model.position(),
             Err(poisoned) => poisoned.into_inner().position(),
-        })
+        };
+        metrics::position(position);
+        Ok(position)
     }
 
     async fn handle(&mut self, event: OrderEvent) -> Result<(), Infallible> {
         let learnt = self.learn(&event);
         tracing::debug!(sequence = event.sequence, ?learnt, "order event");
+        metrics::position(event.sequence);
         Ok(())
     }
 }

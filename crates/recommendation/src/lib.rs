@@ -12,8 +12,8 @@
 //! listens.
 //!
 //! Layout: [`domain`] (ids, context, reasons, cursors; no I/O), [`model`], [`ranking`],
-//! [`catalog`], [`follower`], [`api`], [`error`], [`config`]. [`Recommender`] is run by the
-//! chassis (`chassis::service`); tests run it the same way on port 0.
+//! [`catalog`], [`follower`], [`api`], [`error`], [`config`], `metrics` (its stream
+//! position). [`Recommender`] is run by the chassis (`chassis::service`); tests run it the same way on port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -22,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod follower;
+mod metrics;
 pub mod model;
 pub mod ranking;
 
