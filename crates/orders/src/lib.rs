@@ -24,8 +24,9 @@
 //! Layout: [`domain`] (an order and its saga position, and request fields, parsed; no I/O),
 //! [`pricing`], [`checkout`], [`saga`] (the engine, its steps and compensations), [`store`]
 //! (with the outbox), [`outbox`] (the event stream), [`ids`], [`clients`], [`api`],
-//! [`error`], [`clock`], [`config`]. [`Orders`] is run by the chassis
-//! (`chassis::service`); tests run it the same way on port 0.
+//! [`error`], [`clock`], [`config`], and `metrics` (its own numbers on `/metrics`).
+//! [`Orders`] is run by the chassis (`chassis::service`); tests run it the same way on
+//! port 0.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -36,6 +37,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ids;
+mod metrics;
 pub mod outbox;
 pub mod pricing;
 pub mod saga;
@@ -124,7 +126,9 @@ impl Service for Orders {
     async fn open(&self) -> Result<(), BoxError> {
         let backend = Backend::of(&self.database_url)?;
         let pool = chassis::store::open(&self.database_url, &MIGRATIONS).await?;
-        self.store.set(OrdersStore::new(pool, backend));
+        let store = OrdersStore::new(pool, backend);
+        store.show_outbox_head().await?;
+        self.store.set(store);
         Ok(())
     }
 

@@ -19,7 +19,9 @@
 //! from any position, including 0.
 //!
 //! Streams are capped (`--max-event-streams`): one more is refused with RESOURCE_EXHAUSTED.
-//! Each open stream also holds one of the chassis's in-flight permits until it ends.
+//! Each open stream also holds one of the chassis's in-flight permits until it ends, and
+//! counts in `bazaar_event_stream_subscribers` meanwhile. What the reader sees written, by
+//! this process or another replica, moves `bazaar_outbox_head` (see `metrics`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,6 +35,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::error::OrdersError;
+use crate::metrics::Subscriber;
 use crate::store::OrdersStore;
 
 /// Events read from the store per query.
@@ -108,9 +111,10 @@ impl EventHub {
         // Subscribed before the catch-up reads, so that nothing falls between the two.
         let live = self.inner.live.subscribe();
         let (sender, receiver) = mpsc::channel(BATCH as usize);
+        let subscriber = Subscriber::joined();
         tokio::spawn(
             self.clone()
-                .feed(store.clone(), after, live, sender, permit),
+                .feed(store.clone(), after, live, sender, (permit, subscriber)),
         );
         Ok(ReceiverStream::new(receiver))
     }
@@ -128,6 +132,7 @@ impl EventHub {
         let mut head = loop {
             match store.last_event_sequence().await {
                 Ok(head) => {
+                    store.saw_event(head);
                     self.inner.start.send_replace(Some(head));
                     break head;
                 }
@@ -149,6 +154,7 @@ impl EventHub {
                     let full = events.len() == BATCH as usize;
                     for event in events {
                         head = event.sequence;
+                        store.saw_event(head);
                         // No stream open is no error: the next one catches up from the store.
                         let _ = self.inner.live.send(Arc::new(event));
                     }
@@ -171,15 +177,16 @@ impl EventHub {
         }
     }
 
-    /// One stream: catches up from `after`, then follows the broadcast. Holds `_permit`
-    /// (its place under the cap) until it ends.
+    /// One stream: catches up from `after`, then follows the broadcast. Holds `_held`
+    /// (its place under the cap, and its count in `bazaar_event_stream_subscribers`) until
+    /// it ends.
     async fn feed(
         self,
         store: OrdersStore,
         after: i64,
         mut live: broadcast::Receiver<Arc<OrderEvent>>,
         sender: mpsc::Sender<Sent>,
-        _permit: OwnedSemaphorePermit,
+        _held: (OwnedSemaphorePermit, Subscriber),
     ) {
         let stop = self.inner.stop.clone();
         let mut cursor = after;

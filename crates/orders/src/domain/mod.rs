@@ -16,7 +16,7 @@ mod evidence;
 pub mod order;
 mod request;
 #[cfg(test)]
-mod samples;
+pub(crate) mod samples;
 
 pub use address::ShippingAddress;
 pub use card::CardInput;

@@ -28,7 +28,7 @@ pub(super) fn card() -> Card {
 }
 
 /// A PENDING order of two lines in euros, about to be charged.
-pub(super) fn order() -> super::OrderRecord {
+pub(crate) fn order() -> super::OrderRecord {
     use bazaar_contract::orders::v1::OrderState;
     use bazaar_contract::types::v1::Money;
 

@@ -246,6 +246,7 @@ impl Sagas {
         let stop = &self.inner.stop;
         let mut backoff = Backoff::new(timing.retry_initial, timing.retry_max);
         let mut attempt: u32 = 0;
+        let mut steps_timed = crate::metrics::StepTimer::start();
         while !order.is_done() {
             if stop.is_triggered() {
                 self.give_up_lease(&store, &order.id).await;
@@ -280,6 +281,7 @@ impl Sagas {
                     let lease_until = now + timing.lease_ms;
                     match store.save(&next, owner, lease_until, event).await {
                         Ok(Saved::Saved) => {
+                            steps_timed.saved(&order, &next);
                             tracing::info!(order_id = %next.id, from = order.step.as_str(),
                                 to = next.step.as_str(), "saga step done");
                             order = *next;
@@ -298,6 +300,7 @@ impl Sagas {
                 Outcome::Retry(problem) => problem,
             };
             attempt += 1;
+            crate::metrics::step_retried(order.step);
             let delay = backoff.next_delay();
             tracing::warn!(order_id = %order.id, step = order.step.as_str(), attempt,
                 retry_in_ms = delay.as_millis() as u64, %problem, "saga step failed; will retry");

@@ -13,6 +13,7 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
 
 use crate::domain::OrderRecord;
+use crate::metrics::OutboxHead;
 
 mod claims;
 mod outbox;
@@ -51,6 +52,7 @@ pub struct OrdersStore {
     pool: AnyPool,
     backend: Backend,
     events: watch::Sender<u64>,
+    head: OutboxHead,
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "id, user_id, state, step, failure_reason, failure_message, \
@@ -68,6 +70,7 @@ impl OrdersStore {
             pool,
             backend,
             events,
+            head: OutboxHead::default(),
         }
     }
 
@@ -238,11 +241,13 @@ impl OrdersStore {
             tx.rollback().await?;
             return Ok(Saved::LeaseLost);
         }
-        if let Some(event) = event {
-            outbox::append(&mut tx, self.backend, order, event).await?;
-        }
+        let written = match event {
+            Some(event) => Some(outbox::append(&mut tx, self.backend, order, event).await?),
+            None => None,
+        };
         tx.commit().await?;
-        if event.is_some() {
+        if let Some(sequence) = written {
+            self.head.advance(sequence);
             self.events.send_modify(|n| *n = n.wrapping_add(1));
         }
         Ok(Saved::Saved)

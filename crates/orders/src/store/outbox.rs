@@ -18,33 +18,46 @@ use super::OrdersStore;
 use crate::domain::OrderRecord;
 use crate::ids::{ORDER_EVENT, new_id};
 
-/// Writes one event for `order` (as it is now) in `tx`.
+/// Writes one event for `order` (as it is now) in `tx`; its sequence.
 pub(super) async fn append(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     order: &OrderRecord,
     event_type: OrderEventType,
-) -> Result<(), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     if backend == Backend::Postgres {
         sqlx::query("LOCK TABLE order_events IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO order_events (event_id, order_id, event_type, occur_time_ms, \
-         order_snapshot) VALUES ($1, $2, $3, $4, $5)",
+         order_snapshot) VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
     )
     .bind(new_id(&ORDER_EVENT))
     .bind(&order.id)
     .bind(event_type as i64)
     .bind(order.update_time_ms)
     .bind(order.to_pb().encode_to_vec())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await
 }
 
 impl OrdersStore {
+    /// Shows the newest event's sequence as the outbox head (`bazaar_outbox_head`), as
+    /// the store holds it now: at open, so the head is right before anything is written.
+    pub async fn show_outbox_head(&self) -> Result<(), sqlx::Error> {
+        let head = self.last_event_sequence().await?;
+        self.head.advance(head);
+        Ok(())
+    }
+
+    /// Notes that the outbox holds `sequence` (an event read back, perhaps written by
+    /// another replica), for the outbox head.
+    pub fn saw_event(&self, sequence: i64) {
+        self.head.advance(sequence);
+    }
+
     /// The sequence of the newest event, 0 when there is none.
     pub async fn last_event_sequence(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM order_events")
