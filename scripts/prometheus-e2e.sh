@@ -5,9 +5,10 @@
 # then Prometheus on a free port with deploy/prometheus/prometheus.yml and its rules (a copy
 # whose file_sd points at that data directory's prometheus/targets.json, scraping and
 # evaluating every second), make a purchase with grpcurl, and query Prometheus's HTTP API
-# until every target of targets.json is up, PlaceOrder is counted in
-# grpc_server_handled_total{grpc_method="PlaceOrder",grpc_code="OK"}, and the recording
-# rules give values. Stops everything it started, whatever happens.
+# until every target of targets.json is up and PlaceOrder is counted in
+# grpc_server_handled_total{grpc_method="PlaceOrder",grpc_code="OK"}; then a second
+# purchase, after which the recording rules must give rates, and every rule must have been
+# evaluated without an error. Stops everything it started, whatever happens.
 # Needs prometheus (Debian's package), grpcurl and python3.
 set -euo pipefail
 
@@ -108,27 +109,37 @@ admin=$(grpcurl -cacert "$ca" -d '{"email": "admin@bazaar.test", "password": "a 
 grpcurl -cacert "$ca" -H "authorization: Bearer $admin" \
     -d '{"request_id": "prom-restock-1", "product_id": "brass-desk-lamp", "quantity": 10}' \
     127.0.0.1:50055 bazaar.inventory.v1.InventoryService/Restock >/dev/null || fail "Restock failed"
-guest=$(grpcurl -cacert "$ca" -d '{}' 127.0.0.1:50053 bazaar.identity.v1.IdentityService/StartGuestSession |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["session"]["accessToken"])')
-grpcurl -cacert "$ca" -H "authorization: Bearer $guest" \
-    -d '{"request_id": "prom-add-1", "product_id": "brass-desk-lamp", "quantity": 1}' \
-    127.0.0.1:50054 bazaar.cart.v1.CartService/AddItem >/dev/null || fail "AddItem failed"
-out=$(grpcurl -cacert "$ca" -H "authorization: Bearer $guest" -max-time 30 -d '{
-    "request_id": "prom-order-1",
-    "email": "ada@example.com",
-    "currency_code": "USD",
-    "shipping_address": {"recipient_name": "Ada Lovelace", "street_lines": ["1 Main St"],
-        "city": "Springfield", "postal_code": "12345", "country_code": "US"},
-    "card": {"number": "4242424242424242", "expiry_month": 12, "expiry_year": 2030,
-        "cvv": "123", "holder_name": "Ada Lovelace"}}' \
-    127.0.0.1:50058 bazaar.orders.v1.OrdersService/PlaceOrder) || fail "PlaceOrder failed"
-grep -q '"ORDER_STATE_PLACED"' <<<"$out" || fail "the order was not placed: $out"
-echo "order placed"
+# purchase N: a guest puts the lamp in the cart and places order N with a test card.
+purchase() {
+    local n=$1 guest out
+    guest=$(grpcurl -cacert "$ca" -d '{}' 127.0.0.1:50053 bazaar.identity.v1.IdentityService/StartGuestSession |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["session"]["accessToken"])')
+    grpcurl -cacert "$ca" -H "authorization: Bearer $guest" \
+        -d "{\"request_id\": \"prom-add-$n\", \"product_id\": \"brass-desk-lamp\", \"quantity\": 1}" \
+        127.0.0.1:50054 bazaar.cart.v1.CartService/AddItem >/dev/null || fail "AddItem failed"
+    out=$(grpcurl -cacert "$ca" -H "authorization: Bearer $guest" -max-time 30 -d "{
+        \"request_id\": \"prom-order-$n\",
+        \"email\": \"ada@example.com\",
+        \"currency_code\": \"USD\",
+        \"shipping_address\": {\"recipient_name\": \"Ada Lovelace\", \"street_lines\": [\"1 Main St\"],
+            \"city\": \"Springfield\", \"postal_code\": \"12345\", \"country_code\": \"US\"},
+        \"card\": {\"number\": \"4242424242424242\", \"expiry_month\": 12, \"expiry_year\": 2030,
+            \"cvv\": \"123\", \"holder_name\": \"Ada Lovelace\"}}" \
+        127.0.0.1:50058 bazaar.orders.v1.OrdersService/PlaceOrder) || fail "PlaceOrder $n failed"
+    grep -q '"ORDER_STATE_PLACED"' <<<"$out" || fail "order $n was not placed: $out"
+    echo "order $n placed"
+}
+placed_ok='grpc_server_handled_total{grpc_service="bazaar.orders.v1.OrdersService",grpc_method="PlaceOrder",grpc_code="OK"}'
+purchase 1
 
 echo "== Prometheus counted it, and the recording rules evaluate"
-wait_for_query 30 "PlaceOrder counted" \
-    'grpc_server_handled_total{grpc_service="bazaar.orders.v1.OrdersService",grpc_method="PlaceOrder",grpc_code="OK"}' \
+wait_for_query 30 "PlaceOrder counted" "$placed_ok" \
     "any('service=orders' in line and float(line.split()[-1]) >= 1 for line in lines)"
+# A series is born at its first value, so rate() sees no increase until a second one: a
+# second purchase, once Prometheus has the first, gives the rates something to measure.
+purchase 2
+wait_for_query 30 "the second counted too" "$placed_ok" \
+    "any('service=orders' in line and float(line.split()[-1]) >= 2 for line in lines)"
 wait_for_query 30 "the request rate per service is recorded" 'service:grpc_server_handled:rate1m{service="orders"}' \
     "len(lines) == 1 and float(lines[0].split()[-1]) > 0"
 wait_for_query 30 "checkout's availability SLI is recorded" 'bazaar:checkout_errors:ratio_rate5m' \
