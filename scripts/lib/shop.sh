@@ -40,7 +40,8 @@ trap shop_cleanup EXIT
 
 shop_ports_free() {
     local port
-    for port in $(seq 50051 50060) 8080; do
+    # The services' ports, the storefront's, and every admin listener's (bazaar up's 9450).
+    for port in $(seq 50051 50060) 8080 $(seq 9450 9461); do
         if ss -ltn "sport = :$port" | grep -q LISTEN; then
             fail "port $port is in use: stop whatever runs there (another bazaar up?) first"
         fi

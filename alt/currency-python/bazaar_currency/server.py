@@ -16,6 +16,10 @@ load balancer or an operator cannot tell the two implementations apart:
 - server reflection under both `grpc.reflection.v1` and `grpc.reflection.v1alpha`
   (grpcio-reflection implements only v1alpha; v1 has the very same messages, so the v1alpha
   servicer answers v1 calls too, and v1's descriptor is added for `describe`);
+- an admin listener (`--admin-listen` / `BAZAAR_ADMIN_LISTEN`, or `off`; by default the host
+  of `--listen` on port 9452, or port 0 when `--listen` asks for port 0) with `/metrics`,
+  `/healthz` and `/readyz` (see `bazaar_currency.admin`), and the Rust services' server
+  metrics of every call (see `bazaar_currency.metrics`);
 - a bound on calls in progress in the whole process, refused at once with UNAVAILABLE
   (health checks neither counted nor refused), and HTTP/2 stream and message size limits;
 - SIGTERM or SIGINT drains in-flight calls for up to the grace period, then stops; under
@@ -48,11 +52,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from bazaar_client.generated.bazaar.currency.v1 import currency_pb2, currency_pb2_grpc
+from bazaar_currency.admin import Admin
 from bazaar_currency.api import CurrencyApi
+from bazaar_currency.metrics import CallMetrics, Metrics
 from bazaar_currency.table import SHIPPED, RateTable, TableError
 
 NAME = "currency"
 DEFAULT_PORT = 50052
+#: The admin port of the service table (`chassis::topology`).
+DEFAULT_ADMIN_PORT = 9452
 SERVICE = currency_pb2.DESCRIPTOR.services_by_name["CurrencyService"].full_name
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
@@ -85,6 +93,11 @@ def _listen_address(text: str) -> tuple[str, int]:
     return (f"[{ip}]" if ip.version == 6 else str(ip)), int(port)
 
 
+def _admin_listen(text: str) -> tuple[str, int] | str:
+    """An address as `--listen` takes it, or `off`."""
+    return "off" if text.strip().lower() == "off" else _listen_address(text)
+
+
 def _truthy(text: str | None) -> bool:
     """A boolean variable as the Rust services read one: unset, empty, `0`, `false`, `no`
     and `off` are false; anything else is true."""
@@ -105,6 +118,8 @@ class Config:
     """Settings of the service; every one has a flag, a variable and a local default."""
 
     listen: tuple[str, int]
+    #: None when it is `off`.
+    admin_listen: tuple[str, int] | None
     data_dir: Path
     log_format: str
     log_filter: str
@@ -129,6 +144,10 @@ def parse_config(argv: list[str] | None = None) -> Config:
 
     option("--listen", "BAZAAR_LISTEN", f"127.0.0.1:{DEFAULT_PORT}", _listen_address,
            "address to listen on; port 0 picks a free port (the bound address is logged)")
+    option("--admin-listen", "BAZAAR_ADMIN_LISTEN", None, _admin_listen,
+           "address of the admin listener (HTTP: /metrics, /healthz, /readyz), or off; defaults to "
+           f"the host of --listen on port {DEFAULT_ADMIN_PORT}, or port 0 when --listen asks for port 0",
+           metavar="ADDRESS|off")
     option("--data-dir", "BAZAAR_DATA_DIR", "data", Path,
            "directory for local data: the TLS files are found in its pki/ (this service stores nothing)")
     option("--log-format", "BAZAAR_LOG_FORMAT", "text", str, "log format", choices=["text", "json"])
@@ -157,6 +176,11 @@ def parse_config(argv: list[str] | None = None) -> Config:
                         "[env: BAZAAR_PLAINTEXT]")
     # argparse runs string defaults (hence the variables) through `type` too.
     args = vars(parser.parse_args(argv))
+    if args["admin_listen"] is None:
+        host, port = args["listen"]
+        args["admin_listen"] = (host, 0 if port == 0 else DEFAULT_ADMIN_PORT)
+    elif args["admin_listen"] == "off":
+        args["admin_listen"] = None
     cert, key, ca = args.pop("tls_cert"), args.pop("tls_key"), args.pop("tls_ca")
     pki = args["data_dir"] / "pki"
     tls = None if args.pop("plaintext") else Tls(
@@ -356,9 +380,20 @@ async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None
     table = RateTable.load(config.rates)
     log.info("rate table loaded currencies=%d date=%s", len(table), table.date)
 
+    metrics = Metrics()
+    admin = Admin(metrics.render)
+    if config.admin_listen is not None:
+        admin_host, admin_port = config.admin_listen
+        try:
+            admin_port = await admin.start(admin_host, admin_port)
+        except OSError as error:
+            raise OSError(f"cannot listen on {admin_host}:{admin_port} for /metrics: {error}") from error
+        log.info("admin listener: /metrics /healthz /readyz address=%s:%d", admin_host, admin_port)
+
     limit = InFlightLimit(config.max_in_flight)
     server = grpc.aio.server(
-        interceptors=[limit],
+        # Outermost first: calls the limit refuses are counted too.
+        interceptors=[CallMetrics(metrics), limit],
         options=[
             # grpcio sets SO_REUSEPORT by default, which would let a second server take the
             # same port silently; refuse to share it, as the Rust services do.
@@ -396,6 +431,7 @@ async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None
     await server.start()
     for name in ("", SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    admin.ready = True
     log.info(
         "listening service=%s address=%s:%d tls=%s max_in_flight=%d max_concurrent_streams=%d",
         NAME, host, port, "off" if config.tls is None else config.tls.cert,
@@ -405,10 +441,12 @@ async def serve(config: Config, stop: asyncio.Event, bound: Callable[[int], None
         bound(port)
 
     await stop.wait()
+    admin.ready = False
     await health_servicer.enter_graceful_shutdown()
     log.info("stopping: draining in-flight calls in_flight=%d grace_secs=%d",
              limit.in_flight, config.shutdown_grace_secs)
     await server.stop(config.shutdown_grace_secs)
+    await admin.stop()
     log.info("stopped service=%s", NAME)
 
 

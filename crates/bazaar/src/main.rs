@@ -41,8 +41,8 @@ enum Command {
         host: String,
         /// Run another implementation of a service in place of `bazaar serve <service>`:
         /// `--replace 'currency=.venv/bin/python -m bazaar_currency'`. The command (run by
-        /// `sh`) gets the same `--listen` and `--data-dir` flags and environment, and is
-        /// supervised the same way. Repeatable, once per service.
+        /// `sh`) gets the same `--listen`, `--admin-listen` and `--data-dir` flags and
+        /// environment, and is supervised the same way. Repeatable, once per service.
         #[arg(long = "replace", value_name = "SERVICE=COMMAND", value_parser = up::parse_replacement)]
         replacements: Vec<(String, String)>,
         /// Run every service without TLS: no encryption, no service identity, internal

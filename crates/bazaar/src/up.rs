@@ -19,20 +19,29 @@
 //! and points identity at it. Once every service has started, while the shop has no admin,
 //! it issues a one-time admin code and prints it with how to redeem it.
 //!
+//! Every child gets `--admin-listen <host>:<admin port of the table>`, and `bazaar up` serves
+//! an admin listener of its own on [`SUPERVISOR_ADMIN_PORT`]: `/metrics` there says which
+//! processes run (`bazaar_up_process_up{service}`) and how often each was started again
+//! (`bazaar_up_process_restarts_total{service}`). Every admin address, its own included, goes
+//! to `<data-dir>/prometheus/targets.json` for Prometheus (see [`crate::targets`]).
+//!
 //! `--replace SERVICE=COMMAND` runs another implementation of a service instead (for
 //! example the Python currency service in `alt/currency-python`): `sh -c 'exec COMMAND'`
 //! with the same flags and environment, so it is signalled, restarted and stopped exactly
 //! like a `bazaar serve` child. Only the contract tells the two apart.
 
 use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chassis::Shutdown;
+use chassis::admin::{Admin, Ready};
 use chassis::backoff::Backoff;
 use chassis::pki::{Outcome, Pki};
 use chassis::tls::Tls;
+use chassis::topology::SUPERVISOR_ADMIN_PORT;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
@@ -41,6 +50,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::admin;
 use crate::health::{self, Health};
 use crate::services::{SERVICES, Spec};
+use crate::targets::{self, Target};
 
 /// How long `bazaar up` waits for a service to report SERVING.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -114,6 +124,28 @@ fn dial_host(host: &str) -> &str {
     }
 }
 
+/// `host:port` as a socket address (`host` is an IP address, or a name that resolves).
+fn socket_address(host: &str, port: u16) -> Result<SocketAddr, String> {
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| format!("--host {host:?} is not an address to listen on"))
+}
+
+/// Where to dial a listener bound to `address`: loopback for a wildcard address.
+fn dial_address(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, address.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    }
+}
+
 /// Loads the home page at `address` until it answers 200, for up to [`START_TIMEOUT`].
 async fn home_page_loads(address: &str, shutdown: &Shutdown) -> bool {
     let began = Instant::now();
@@ -180,7 +212,15 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
 
-    let wanted: Vec<(&str, u16)> = SERVICES.iter().map(|s| (s.name, s.port)).collect();
+    let mut wanted: Vec<(String, u16)> = Vec::new();
+    for spec in SERVICES {
+        wanted.push((spec.name.to_owned(), spec.port));
+        wanted.push((format!("{}'s admin listener", spec.name), spec.admin_port));
+    }
+    wanted.push((
+        "bazaar up's admin listener".to_owned(),
+        SUPERVISOR_ADMIN_PORT,
+    ));
     let taken = taken_ports(&options.host, &wanted);
     if !taken.is_empty() {
         // Health checks would be answered by whatever holds the port, and the service
@@ -193,6 +233,32 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     for (name, command) in &options.replacements {
         println!("{name}: running `{command}` in place of `bazaar serve {name}`");
     }
+    let admin_address = socket_address(&options.host, SUPERVISOR_ADMIN_PORT)?;
+    let ready = Ready::default();
+    let admin = Admin::bind(admin_address, ready.clone())
+        .await
+        .map_err(|e| format!("cannot listen on {admin_address} for /metrics: {e}"))?;
+    let admin_stop = Shutdown::new();
+    let admin = admin.spawn(admin_stop.clone());
+    let mut scraped = vec![Target {
+        service: targets::SUPERVISOR.to_owned(),
+        address: dial_address(admin_address).to_string(),
+    }];
+    let mut admin_addresses = BTreeMap::new();
+    for spec in SERVICES {
+        let address = socket_address(&options.host, spec.admin_port)?;
+        admin_addresses.insert(spec.name, address);
+        scraped.push(Target {
+            service: spec.name.to_owned(),
+            address: dial_address(address).to_string(),
+        });
+    }
+    let targets_file = targets::file(&options.data_dir);
+    targets::write(&targets_file, &scraped)
+        .map_err(|e| format!("cannot write {}: {e}", targets_file.display()))?;
+    for spec in SERVICES {
+        register_supervision_metrics(spec.name);
+    }
     let mut supervisors = Vec::new();
     for spec in SERVICES {
         let (stop, stop_rx) = oneshot::channel();
@@ -200,6 +266,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             spec,
             exe: exe.clone(),
             address: format!("{}:{}", options.host, spec.port),
+            admin_address: admin_addresses[spec.name],
             probe: format!("{}:{}", dial_host(&options.host), spec.port),
             tls: tls.clone(),
             plaintext: options.plaintext,
@@ -238,10 +305,20 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     }
     if !shutdown.is_triggered() {
         table.sort_by_key(|(name, ..)| SERVICES.iter().position(|s| s.name == *name));
-        println!("{:<16} {:<22} {:>8}  STATE", "SERVICE", "ADDRESS", "PID");
+        println!(
+            "{:<16} {:<22} {:<22} {:>8}  STATE",
+            "SERVICE", "ADDRESS", "ADMIN", "PID"
+        );
         for (name, address, pid, state) in &table {
-            println!("{name:<16} {address:<22} {pid:>8}  {state}");
+            let admin = dial_address(admin_addresses[name]).to_string();
+            println!("{name:<16} {address:<22} {admin:<22} {pid:>8}  {state}");
         }
+        println!(
+            "metrics: http://{}/metrics (bazaar up) and /metrics at each ADMIN address; \
+             Prometheus targets in {}",
+            dial_address(admin_address),
+            targets_file.display()
+        );
         let serving = table
             .iter()
             .filter(|(.., state)| state == "SERVING")
@@ -287,6 +364,8 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         }
     }
 
+    ready.set(!shutdown.is_triggered());
+
     // Then report restarts until asked to stop.
     loop {
         tokio::select! {
@@ -306,6 +385,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         }
     }
 
+    ready.set(false);
     println!("stopping services in reverse dependency order");
     for (name, stop, handle) in supervisors.into_iter().rev() {
         let _ = stop.send(());
@@ -314,7 +394,21 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             Err(error) => eprintln!("{name}: supervisor failed: {error}"),
         }
     }
+    admin_stop.trigger();
+    let _ = admin.await;
     Ok(())
+}
+
+/// Registers `service`'s series of `bazaar up`'s `/metrics` (down, no restarts), so that
+/// they exist from the first scrape and a first restart shows as an increase.
+fn register_supervision_metrics(service: &'static str) {
+    metrics::gauge!("bazaar_up_process_up", "service" => service).set(0.0);
+    metrics::counter!("bazaar_up_process_restarts_total", "service" => service).absolute(0);
+}
+
+/// Says on `/metrics` whether `service`'s process runs.
+fn process_up(service: &'static str, up: bool) {
+    metrics::gauge!("bazaar_up_process_up", "service" => service).set(if up { 1.0 } else { 0.0 });
 }
 
 /// Keeps one service running.
@@ -322,6 +416,8 @@ struct Supervisor {
     spec: &'static Spec,
     exe: PathBuf,
     address: String,
+    /// Where its admin listener listens (`--admin-listen`).
+    admin_address: SocketAddr,
     /// Where its health is asked (loopback when it listens on a wildcard address).
     probe: String,
     /// How its health is asked.
@@ -341,7 +437,12 @@ impl Supervisor {
     /// Runs the service, restarting it when it exits, until `stop`; returns how it ended.
     async fn run(self, mut stop: oneshot::Receiver<()>) -> String {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+        let mut first = true;
         loop {
+            if !std::mem::take(&mut first) {
+                metrics::counter!("bazaar_up_process_restarts_total", "service" => self.spec.name)
+                    .increment(1);
+            }
             let mut child = match self.spawn() {
                 Ok(child) => child,
                 Err(error) => {
@@ -360,6 +461,7 @@ impl Supervisor {
                 }
             };
             let pid = child.id().unwrap_or(0);
+            process_up(self.spec.name, true);
             // `Child::wait` closes the child's standard input; hold the pipe here instead, so
             // it closes only when this supervisor is gone.
             let _lifeline = child.stdin.take();
@@ -369,7 +471,11 @@ impl Supervisor {
             let mut reported = false;
             let status = loop {
                 tokio::select! {
-                    _ = &mut stop => return terminate(&mut child, pid).await,
+                    _ = &mut stop => {
+                        let ended = terminate(&mut child, pid).await;
+                        process_up(self.spec.name, false);
+                        return ended;
+                    }
                     status = child.wait() => break status,
                     () = tokio::time::sleep(Duration::from_millis(100)), if !reported => {
                         let (health, _) = health::check_service(self.spec, &self.probe, Duration::from_secs(1), &self.tls).await;
@@ -382,6 +488,7 @@ impl Supervisor {
                     }
                 }
             };
+            process_up(self.spec.name, false);
             if began.elapsed() > Duration::from_secs(30) {
                 backoff.reset();
             }
@@ -425,6 +532,8 @@ impl Supervisor {
         command
             .arg("--listen")
             .arg(&self.address)
+            .arg("--admin-listen")
+            .arg(self.admin_address.to_string())
             .arg("--data-dir")
             .arg(&self.data_dir);
         if self.plaintext {
@@ -463,7 +572,7 @@ async fn terminate(child: &mut Child, pid: u32) -> String {
 
 /// The services of `wanted` whose port on `host` something else already listens on, as
 /// `name (host:port)`.
-fn taken_ports(host: &str, wanted: &[(&str, u16)]) -> Vec<String> {
+fn taken_ports(host: &str, wanted: &[(String, u16)]) -> Vec<String> {
     wanted
         .iter()
         .filter(|(_, port)| std::net::TcpListener::bind((host, *port)).is_err())
@@ -484,7 +593,10 @@ mod tests {
             probe.local_addr().unwrap().port()
         };
         assert_eq!(
-            taken_ports("127.0.0.1", &[("catalog", port), ("currency", free)]),
+            taken_ports(
+                "127.0.0.1",
+                &[("catalog".to_owned(), port), ("currency".to_owned(), free)]
+            ),
             [format!("catalog (127.0.0.1:{port})")]
         );
     }
@@ -498,6 +610,12 @@ mod tests {
         assert_eq!(cert_hosts("shop.lan"), ["shop.lan"]);
         assert_eq!(dial_host("0.0.0.0"), "127.0.0.1");
         assert_eq!(dial_host("10.1.2.3"), "10.1.2.3");
+        let wildcard = socket_address("0.0.0.0", 9451).unwrap();
+        assert_eq!(dial_address(wildcard).to_string(), "127.0.0.1:9451");
+        let wildcard = socket_address("::", 9451).unwrap();
+        assert_eq!(dial_address(wildcard).to_string(), "[::1]:9451");
+        let own = socket_address("10.1.2.3", 9451).unwrap();
+        assert_eq!(dial_address(own).to_string(), "10.1.2.3:9451");
     }
 
     #[test]

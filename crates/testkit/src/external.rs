@@ -43,10 +43,10 @@ pub(crate) struct Process {
 }
 
 impl Process {
-    /// Runs `command --listen ADDRESS --data-dir DIR` through `sh` (with `exec`, so the
-    /// service itself is the child and gets the signals). Its TLS comes by the variables
-    /// every implementation reads (`BAZAAR_TLS_CERT`, `_KEY`, `_CA`, or
-    /// `BAZAAR_PLAINTEXT=1`), from the shop's own `flags` for it.
+    /// Runs `command --listen ADDRESS --admin-listen ADDRESS --data-dir DIR` through `sh`
+    /// (with `exec`, so the service itself is the child and gets the signals). Its TLS
+    /// comes by the variables every implementation reads (`BAZAAR_TLS_CERT`, `_KEY`, `_CA`,
+    /// or `BAZAAR_PLAINTEXT=1`), from the shop's own `flags` for it.
     pub(crate) fn start(
         name: &'static str,
         command: &str,
@@ -70,6 +70,13 @@ impl Process {
             .arg(name)
             .arg("--listen")
             .arg(address.to_string())
+            .args(
+                flags
+                    .get("admin-listen")
+                    .map(|admin| ["--admin-listen", admin.as_str()])
+                    .into_iter()
+                    .flatten(),
+            )
             .arg("--data-dir")
             .arg(data_dir)
             .stdin(Stdio::null())

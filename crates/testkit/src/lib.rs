@@ -22,9 +22,9 @@
 //!
 //! A service can also be another implementation of its contract, run as a process of its
 //! own ([`ShopBuilder::replace`], or `BAZAAR_TEST_REPLACE=service=command` for every shop
-//! of a test run): it is given `--listen` and `--data-dir` as `bazaar up --replace` gives
-//! them, stopped with SIGTERM and killed with SIGKILL. This is how the whole-system tests
-//! run against the Python currency service.
+//! of a test run): it is given `--listen`, `--admin-listen` and `--data-dir` as
+//! `bazaar up --replace` gives them, stopped with SIGTERM and killed with SIGKILL. This is
+//! how the whole-system tests run against the Python currency service.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -78,8 +78,9 @@ impl ShopBuilder {
     }
 
     /// Runs `command` in place of `service`'s own implementation, as a process: the
-    /// command gets `--listen ADDRESS --data-dir DIR` appended (run by `sh`, so it may
-    /// carry arguments of its own). Its other flags are the command's business.
+    /// command gets `--listen ADDRESS --admin-listen ADDRESS --data-dir DIR` appended (run
+    /// by `sh`, so it may carry arguments of its own). Its other flags are the command's
+    /// business.
     pub fn replace(mut self, service: &str, command: &str) -> Self {
         self.replacements
             .insert(services::name(service), command.to_owned());
