@@ -139,6 +139,19 @@ impl Exposition {
         self.kinds.insert(name.to_owned(), kind);
     }
 
+    /// An exposition of `samples` (one a program made, such as a digest of a scrape kept
+    /// in a history); beyond [`MAX_SAMPLES`] they are counted as skipped.
+    pub fn from_samples(samples: Vec<Sample>) -> Self {
+        let skipped = samples.len().saturating_sub(MAX_SAMPLES);
+        let mut samples = samples;
+        samples.truncate(MAX_SAMPLES);
+        Self {
+            samples,
+            kinds: BTreeMap::new(),
+            skipped,
+        }
+    }
+
     /// Every sample, in the order the target wrote them.
     pub fn samples(&self) -> &[Sample] {
         &self.samples
