@@ -1,6 +1,6 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
 //! ([`services`]), the supervisor of `bazaar up` ([`up`]), health checks ([`health`]),
-//! `bazaar status` ([`status`]) and the operator's side of identity's secrets
+//! `bazaar status` ([`status`]), `bazaar top` ([`top`]) and the operator's side of identity's secrets
 //! ([`admin`]: its key-encryption key, `bazaar admin code`). The in-process test shop starts services through the same
 //! [`services::RUNNERS`].
 #![forbid(unsafe_code)]
@@ -9,4 +9,5 @@ pub mod admin;
 pub mod health;
 pub mod services;
 pub mod status;
+pub mod top;
 pub mod up;

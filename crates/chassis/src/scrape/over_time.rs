@@ -35,7 +35,8 @@ pub struct Scrape {
 /// reset-aware; `None` from fewer than two scrapes.
 pub fn increase(scrapes: &[Scrape], name: &str, keep: &dyn Fn(&Labels) -> bool) -> Option<f64> {
     let by_series = increase_by_series(scrapes, name, keep)?;
-    Some(by_series.values().sum())
+    // Folded from +0.0: `sum` of no value is -0.0, which prints as "-0.0".
+    Some(by_series.values().fold(0.0, |total, gained| total + gained))
 }
 
 /// What each selected series gained, by its labels; `None` from fewer than two scrapes.
@@ -271,6 +272,8 @@ mod tests {
         // 100 → 3 is a restart: +3, then +2.
         assert_eq!(increase(&scrapes, "c", &all), Some(5.0));
         assert_eq!(increase(&scrapes, "d", &all), Some(2.0));
+        let nothing = increase(&scrapes, "missing", &all).unwrap();
+        assert!(nothing == 0.0 && nothing.is_sign_positive(), "{nothing}");
     }
 
     #[test]
