@@ -3,13 +3,28 @@
 //! stays as strict as everywhere (the lines are styled by class from the style sheet,
 //! never by a `style` attribute).
 //!
-//! A graph covers the last [`crate::vitals::HISTORY`] of one figure; a point that is not
-//! known (no calls, no scrape) breaks the line rather than drawing a zero.
+//! A graph covers the history held of one figure (up to [`crate::vitals::HISTORY`],
+//! fifteen minutes; at least [`SHORTEST_SPAN`], so a gateway that just started does not
+//! stretch its first seconds across the page); a point that is not known (no calls, no
+//! scrape) breaks the line rather than drawing a zero.
 
 use crate::vitals::{HISTORY, Point};
 
+/// The shortest time a graph spans, in seconds.
+pub const SHORTEST_SPAN: f64 = 30.0;
+
+/// The seconds the graphs of a page span: from the oldest point of `histories` to `now`,
+/// within [`SHORTEST_SPAN`] and [`HISTORY`].
+pub fn span<'a>(histories: impl IntoIterator<Item = &'a [Point]>, now: f64) -> f64 {
+    let oldest = histories
+        .into_iter()
+        .filter_map(|history| history.first().map(|point| point.at))
+        .fold(now, f64::min);
+    (now - oldest).clamp(SHORTEST_SPAN, HISTORY.as_secs_f64())
+}
+
 /// Width of a graph, in SVG units.
-pub const WIDTH: f64 = 180.0;
+pub const WIDTH: f64 = 140.0;
 /// Height of a graph.
 pub const HEIGHT: f64 = 36.0;
 
@@ -37,11 +52,12 @@ pub struct Spark {
     pub height: f64,
 }
 
-/// A graph of `figure` (and of `second`, when given) over `history`, up to `now` (Unix
-/// seconds); the scale goes up to the highest value, but never below `floor`.
+/// A graph of `figure` (and of `second`, when given) over `history`, the `span` seconds
+/// up to `now` (Unix seconds); the scale goes up to the highest value, but never below
+/// `floor`.
 pub fn spark(
     history: &[Point],
-    now: f64,
+    (now, span): (f64, f64),
     figure: impl Fn(&Point) -> Option<f64>,
     second: Option<&dyn Fn(&Point) -> Option<f64>>,
     floor: f64,
@@ -53,8 +69,8 @@ pub fn spark(
         .flatten()
         .filter(|value| value.is_finite())
         .fold(floor, f64::max);
-    let main = line(history, now, &figure, highest);
-    let second = second.map(|f| line(history, now, f, highest));
+    let main = line(history, (now, span), &figure, highest);
+    let second = second.map(|f| line(history, (now, span), f, highest));
     let drawn = !main.segments.is_empty();
     Spark {
         line: main,
@@ -66,8 +82,12 @@ pub fn spark(
     }
 }
 
-fn line(history: &[Point], now: f64, figure: &dyn Fn(&Point) -> Option<f64>, highest: f64) -> Line {
-    let span = HISTORY.as_secs_f64();
+fn line(
+    history: &[Point],
+    (now, span): (f64, f64),
+    figure: &dyn Fn(&Point) -> Option<f64>,
+    highest: f64,
+) -> Line {
     let mut segments = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for point in history {
@@ -163,12 +183,22 @@ mod tests {
         assert_eq!(graph.line.segments.len(), 2);
         // The last point is at the right edge, at the top.
         assert!(
-            graph.line.segments[1].ends_with("180.0,1.0"),
+            graph.line.segments[1].ends_with("140.0,1.0"),
             "{:?}",
             graph.line
         );
-        let empty = spark(&[], now, |p| p.requests_per_second, None, 1.0, per_second);
+        let empty = spark(
+            &[],
+            (now, 900.0),
+            |p| p.requests_per_second,
+            None,
+            1.0,
+            per_second,
+        );
         assert!(!empty.drawn);
         assert_eq!(empty.top, "1.0/s");
+        assert_eq!(span([&history[..]], now), SHORTEST_SPAN);
+        assert_eq!(span([&history[..]], now + 100.0), 120.0);
+        assert_eq!(span([&history[..]], now + 10_000.0), HISTORY.as_secs_f64());
     }
 }

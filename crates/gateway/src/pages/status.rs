@@ -38,6 +38,8 @@ pub struct StatusPage {
     pub rows: Vec<VitalsRow>,
     /// Who calls whom.
     pub map: DependencyMap,
+    /// What the graphs span, as shown ("15 min", "42 s").
+    pub span: String,
     /// Size of a box of the map.
     pub node_width: u32,
     /// Size of a box of the map.
@@ -57,7 +59,7 @@ pub struct VitalsRow {
 }
 
 impl VitalsRow {
-    fn new(service: ServiceVitals, now: f64) -> Self {
+    fn new(service: ServiceVitals, now: (f64, f64)) -> Self {
         let history = &service.history;
         let requests = charts::spark(
             history,
@@ -153,11 +155,15 @@ pub async fn page(State(app): State<AppState>) -> Response {
     let report = health::report(&app).await;
     let vitals = app.vitals.vitals();
     let map = dependency_map::draw(|name| shade(&report, &vitals, name));
+    let span = charts::span(
+        vitals.services.iter().map(|s| s.history.as_slice()),
+        vitals.at,
+    );
     let rows = vitals
         .services
         .iter()
         .cloned()
-        .map(|service| VitalsRow::new(service, vitals.at))
+        .map(|service| VitalsRow::new(service, (vitals.at, span)))
         .collect();
     render(
         StatusCode::OK,
@@ -167,6 +173,11 @@ pub async fn page(State(app): State<AppState>) -> Response {
             vitals,
             rows,
             map,
+            span: if span >= 120.0 {
+                format!("{:.0} min", span / 60.0)
+            } else {
+                format!("{span:.0} s")
+            },
             node_width: dependency_map::NODE_WIDTH,
             node_height: dependency_map::NODE_HEIGHT,
         },

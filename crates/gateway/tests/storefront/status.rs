@@ -193,6 +193,10 @@ async fn serve_no_metrics() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_renders_before_any_history_and_without_metrics() {
     let empty = serve_no_metrics().await;
+    // Something in every in-process service's /metrics (the recorder is the process's)
+    // before the gateway's one scrape.
+    chassis::metrics::install();
+    record_calls("catalog", "ListProducts", "OK", 0.01, 1);
     let store = Storefront::start_with("gateway_status_no_history", |config| {
         // One scrape at start, the next an hour later: no history to draw.
         config.status_scrape_ms = 3_600_000;
