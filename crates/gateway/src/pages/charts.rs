@@ -52,6 +52,9 @@ pub struct Spark {
     pub height: f64,
 }
 
+/// Reads one figure off a graph point.
+pub type Figure<'a> = &'a dyn Fn(&Point) -> Option<f64>;
+
 /// A graph of `figure` (and of `second`, when given) over `history`, the `span` seconds
 /// up to `now` (Unix seconds); the scale goes up to the highest value, but never below
 /// `floor`.
@@ -59,7 +62,7 @@ pub fn spark(
     history: &[Point],
     (now, span): (f64, f64),
     figure: impl Fn(&Point) -> Option<f64>,
-    second: Option<&dyn Fn(&Point) -> Option<f64>>,
+    second: Option<Figure<'_>>,
     floor: f64,
     format: impl Fn(f64) -> String,
 ) -> Spark {
@@ -82,12 +85,7 @@ pub fn spark(
     }
 }
 
-fn line(
-    history: &[Point],
-    (now, span): (f64, f64),
-    figure: &dyn Fn(&Point) -> Option<f64>,
-    highest: f64,
-) -> Line {
+fn line(history: &[Point], (now, span): (f64, f64), figure: Figure<'_>, highest: f64) -> Line {
     let mut segments = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for point in history {
@@ -172,7 +170,7 @@ mod tests {
         ];
         let graph = spark(
             &history,
-            now,
+            (now, 900.0),
             |p| p.requests_per_second,
             None,
             1.0,
@@ -181,6 +179,12 @@ mod tests {
         assert!(graph.drawn);
         assert_eq!(graph.top, "4.0/s");
         assert_eq!(graph.line.segments.len(), 2);
+        // 20 s before the right edge of 900 s, a quarter of the way up.
+        assert!(
+            graph.line.segments[0].starts_with("136.9,26.5 "),
+            "{:?}",
+            graph.line
+        );
         // The last point is at the right edge, at the top.
         assert!(
             graph.line.segments[1].ends_with("140.0,1.0"),
