@@ -335,3 +335,33 @@ pub struct Deadlines {
     /// PlaceOrder.
     pub checkout: Duration,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn admin_addresses_default_to_the_services_host_on_its_admin_port() {
+        let config = Config::parse_from([
+            "gateway",
+            "--orders-addr",
+            "10.0.0.8:50058,10.0.0.9:50058",
+            "--cart-admin-addr",
+            "cart.internal:19454",
+        ]);
+        let targets = config.admin_targets();
+        let of = |name: &str| {
+            targets
+                .iter()
+                .find(|(service, _)| *service == name)
+                .map(|(_, address)| address.as_str())
+        };
+        assert_eq!(targets.len(), 10);
+        assert_eq!(of("catalog"), Some("127.0.0.1:9451"));
+        assert_eq!(of("orders"), Some("10.0.0.8:9458"));
+        assert_eq!(of("cart"), Some("cart.internal:19454"));
+        assert_eq!(host_of("[::1]:50051"), "[::1]");
+    }
+}
