@@ -1,7 +1,7 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
 //! ([`services`]), the supervisor of `bazaar up` ([`up`]) and Prometheus's discovery file of
 //! the shop it writes ([`targets`]), health checks ([`health`]), `bazaar status`
-//! ([`status`]) and the operator's side of identity's secrets ([`admin`]: its
+//! ([`status`]), `bazaar top` ([`top`]) and the operator's side of identity's secrets ([`admin`]: its
 //! key-encryption key, `bazaar admin code`). The in-process test shop starts services
 //! through the same [`services::RUNNERS`].
 #![forbid(unsafe_code)]
@@ -11,4 +11,5 @@ pub mod health;
 pub mod services;
 pub mod status;
 pub mod targets;
+pub mod top;
 pub mod up;

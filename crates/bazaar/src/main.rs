@@ -4,6 +4,7 @@
 //! - `bazaar serve <service> [flags]` runs one service in the foreground (the flags are the
 //!   service's own; `bazaar serve catalog --help` lists them);
 //! - `bazaar status` prints the health of every service;
+//! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
 //! - `bazaar admin code` issues a one-time code that makes a registered user admin.
 #![forbid(unsafe_code)]
@@ -11,7 +12,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use bazaar::{admin, services, status, up};
+use bazaar::{admin, services, status, top, up};
 use chassis::Shutdown;
 use chassis::tls::Tls;
 use clap::{Parser, Subcommand};
@@ -82,6 +83,18 @@ enum Command {
         #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
         plaintext: bool,
     },
+    /// Every service's calls a second, error ratio and p50/p99 latency, orders a minute
+    /// and each event consumer's lag, from the services' metrics, redrawn every 2 s
+    /// until Ctrl-C. Admin listeners are found in `<data-dir>/prometheus/targets.json`
+    /// (written by `bazaar up`) or at the default admin ports on 127.0.0.1.
+    Top {
+        /// The data directory of `bazaar up`.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Print one table (after two scrapes 2 s apart) and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// The shop's admins: issue the one-time code that makes a registered user admin.
     #[command(
         subcommand,
@@ -138,6 +151,13 @@ async fn main() {
             data_dir,
             database_url,
         }) => admin::code(&data_dir, database_url.as_deref()).await,
+        Command::Top { data_dir, once } => match top::targets(&data_dir) {
+            Ok(targets) => {
+                top::run(targets, once, Shutdown::on_signals()).await;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        },
         Command::Status {
             data_dir,
             tls_ca,

@@ -6,6 +6,8 @@
 //!   `/healthz`, `/readyz`;
 //! - [`metrics`]: the process's Prometheus recorder, behind the `metrics` facade every crate
 //!   records through;
+//! - [`scrape`]: reading other processes' `/metrics`: the text format parsed, fetched over
+//!   HTTP, and the arithmetic of rates, ratios and quantiles over scrapes in time;
 //! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
 //! - [`backoff`]: the one exponential backoff of every retry loop, on a clock tests control;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
@@ -53,6 +55,7 @@ pub mod forwarded;
 pub mod metrics;
 pub mod page;
 pub mod pki;
+pub mod scrape;
 pub mod server;
 pub mod service;
 pub mod shutdown;

@@ -25,6 +25,8 @@ pub struct App {
     /// Whether it calls the services without TLS (`--plaintext`), which the status page
     /// says loudly.
     pub plaintext: bool,
+    /// Every service's metrics, scraped in the background for the status page.
+    pub vitals: Arc<crate::vitals::Board>,
     /// Who the client is and how often it may call.
     pub front_door: Arc<FrontDoor>,
 }

@@ -71,6 +71,60 @@ pub struct Config {
     )]
     pub recommendation_addr: String,
 
+    /// Address of the catalog service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--catalog-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_CATALOG_ADMIN_ADDR")]
+    pub catalog_admin_addr: Option<String>,
+
+    /// Address of the currency service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--currency-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_CURRENCY_ADMIN_ADDR")]
+    pub currency_admin_addr: Option<String>,
+
+    /// Address of the identity service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--identity-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_IDENTITY_ADMIN_ADDR")]
+    pub identity_admin_addr: Option<String>,
+
+    /// Address of the cart service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--cart-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_CART_ADMIN_ADDR")]
+    pub cart_admin_addr: Option<String>,
+
+    /// Address of the inventory service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--inventory-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_INVENTORY_ADMIN_ADDR")]
+    pub inventory_admin_addr: Option<String>,
+
+    /// Address of the payment service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--payment-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_PAYMENT_ADMIN_ADDR")]
+    pub payment_admin_addr: Option<String>,
+
+    /// Address of the shipping service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--shipping-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_SHIPPING_ADMIN_ADDR")]
+    pub shipping_admin_addr: Option<String>,
+
+    /// Address of the orders service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--orders-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_ORDERS_ADMIN_ADDR")]
+    pub orders_admin_addr: Option<String>,
+
+    /// Address of the notification service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--notification-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_NOTIFICATION_ADMIN_ADDR")]
+    pub notification_admin_addr: Option<String>,
+
+    /// Address of the recommendation service's admin listener (`/metrics`), scraped for the status
+    /// page; defaults to the host of `--recommendation-addr` on the service table's admin port.
+    #[arg(long, env = "BAZAAR_RECOMMENDATION_ADMIN_ADDR")]
+    pub recommendation_admin_addr: Option<String>,
+
+    /// How often, in milliseconds, the status page scrapes every service's metrics.
+    #[arg(long, env = "BAZAAR_GATEWAY_STATUS_SCRAPE_MS", default_value_t = 5_000)]
+    pub status_scrape_ms: u64,
+
     /// Deadline, in milliseconds, of a call to a service a page cannot do without
     /// (catalog, cart, identity, orders).
     #[arg(
@@ -154,6 +208,17 @@ impl Config {
             orders_addr: address_of("orders"),
             notification_addr: address_of("notification"),
             recommendation_addr: address_of("recommendation"),
+            catalog_admin_addr: None,
+            currency_admin_addr: None,
+            identity_admin_addr: None,
+            cart_admin_addr: None,
+            inventory_admin_addr: None,
+            payment_admin_addr: None,
+            shipping_admin_addr: None,
+            orders_admin_addr: None,
+            notification_admin_addr: None,
+            recommendation_admin_addr: None,
+            status_scrape_ms: 500,
             critical_deadline_ms: 2_000,
             optional_deadline_ms: 800,
             checkout_deadline_ms: 20_000,
@@ -186,6 +251,65 @@ impl Config {
         .collect()
     }
 
+    /// Where each service's admin listener is, in the order of [`Config::services`]: its
+    /// `--<service>-admin-addr`, or the host of its first `--<service>-addr` on the
+    /// service table's admin port.
+    pub fn admin_targets(&self) -> Vec<(&'static str, String)> {
+        let given = [
+            &self.catalog_admin_addr,
+            &self.currency_admin_addr,
+            &self.identity_admin_addr,
+            &self.cart_admin_addr,
+            &self.inventory_admin_addr,
+            &self.payment_admin_addr,
+            &self.shipping_admin_addr,
+            &self.orders_admin_addr,
+            &self.notification_admin_addr,
+            &self.recommendation_admin_addr,
+        ];
+        self.services()
+            .into_iter()
+            .zip(given)
+            .map(|(service, given)| {
+                let address = given.clone().unwrap_or_else(|| {
+                    let port =
+                        chassis::topology::find(service.name).map_or(0, |spec| spec.admin_port);
+                    let first = service
+                        .addresses
+                        .first()
+                        .map_or("127.0.0.1", String::as_str);
+                    format!("{}:{port}", host_of(first))
+                });
+                (service.name, address)
+            })
+            .collect()
+    }
+
+    /// Sets the admin address of `service` (tests, which know the real ones); false when
+    /// there is no such service.
+    pub fn set_admin_addr(&mut self, service: &str, address: String) -> bool {
+        let slot = match service {
+            "catalog" => &mut self.catalog_admin_addr,
+            "currency" => &mut self.currency_admin_addr,
+            "identity" => &mut self.identity_admin_addr,
+            "cart" => &mut self.cart_admin_addr,
+            "inventory" => &mut self.inventory_admin_addr,
+            "payment" => &mut self.payment_admin_addr,
+            "shipping" => &mut self.shipping_admin_addr,
+            "orders" => &mut self.orders_admin_addr,
+            "notification" => &mut self.notification_admin_addr,
+            "recommendation" => &mut self.recommendation_admin_addr,
+            _ => return false,
+        };
+        *slot = Some(address);
+        true
+    }
+
+    /// How often the status page scrapes metrics.
+    pub fn status_scrape_every(&self) -> Duration {
+        Duration::from_millis(self.status_scrape_ms.max(100))
+    }
+
     /// Deadlines of the three kinds of call.
     pub fn deadlines(&self) -> Deadlines {
         Deadlines {
@@ -194,6 +318,11 @@ impl Config {
             checkout: Duration::from_millis(self.checkout_deadline_ms.max(1)),
         }
     }
+}
+
+/// The host of `host:port` (`[v6]:port` keeps its brackets).
+fn host_of(address: &str) -> &str {
+    address.rsplit_once(':').map_or(address, |(host, _)| host)
 }
 
 /// How long each kind of downstream call may take.
@@ -205,4 +334,34 @@ pub struct Deadlines {
     pub optional: Duration,
     /// PlaceOrder.
     pub checkout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn admin_addresses_default_to_the_services_host_on_its_admin_port() {
+        let config = Config::parse_from([
+            "gateway",
+            "--orders-addr",
+            "10.0.0.8:50058,10.0.0.9:50058",
+            "--cart-admin-addr",
+            "cart.internal:19454",
+        ]);
+        let targets = config.admin_targets();
+        let of = |name: &str| {
+            targets
+                .iter()
+                .find(|(service, _)| *service == name)
+                .map(|(_, address)| address.as_str())
+        };
+        assert_eq!(targets.len(), 10);
+        assert_eq!(of("catalog"), Some("127.0.0.1:9451"));
+        assert_eq!(of("orders"), Some("10.0.0.8:9458"));
+        assert_eq!(of("cart"), Some("cart.internal:19454"));
+        assert_eq!(host_of("[::1]:50051"), "[::1]");
+    }
 }

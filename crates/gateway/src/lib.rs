@@ -19,7 +19,7 @@
 //! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
 //! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
 //! call to the services, each action written once for both faces), [`money`],
-//! [`upstreams`], [`app`], [`config`], [`front_door`], [`security`], [`assets`], [`random`],
+//! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`security`], [`assets`], [`random`],
 //! [`error`].
 //! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
 //! tests run it the same way on port 0.
@@ -38,6 +38,7 @@ pub mod security;
 pub mod session;
 pub mod shop;
 pub mod upstreams;
+pub mod vitals;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,7 +108,16 @@ impl Gateway {
             .local_addr()
             .map_err(|source| StartError::Bind { address, source })?;
         let background = Shutdown::new();
+        let vitals = vitals::Board::new(
+            config
+                .admin_targets()
+                .into_iter()
+                .map(|(service, address)| vitals::Target { service, address })
+                .collect(),
+        );
+        vitals.spawn(config.status_scrape_every(), background.clone());
         let app = Arc::new(App {
+            vitals,
             upstreams: Upstreams::connect(config, &tls, &background)?,
             plaintext: tls.is_plaintext(),
             currencies: Currencies::default(),

@@ -1,5 +1,9 @@
-// Refreshes the status table in place every two seconds from /api/v1/status.
-// Only text is written (never HTML), so nothing a service reports can run as code.
+// Keeps the status page live.
+// - Every two seconds: the health table, from /api/v1/status. Only text is written
+//   (never HTML), so nothing a service reports can run as code.
+// - Every five seconds: the graphs, the map, the orders and the consumers, by fetching
+//   this same page and swapping in its #live-graphs section. That HTML was rendered and
+//   escaped by the gateway; a parsed document runs no script.
 "use strict";
 (function () {
   function refresh() {
@@ -10,7 +14,7 @@
         document.getElementById("serving").textContent = String(report.serving);
         document.getElementById("checked-at").textContent = report.checked_at;
         report.services.forEach(function (service) {
-          var row = document.querySelector('tr[data-service="' + service.name + '"]');
+          var row = document.querySelector('#status-table tr[data-service="' + service.name + '"]');
           if (!row) { return; }
           var state = row.querySelector('[data-field="state"]');
           state.textContent = service.state;
@@ -21,5 +25,17 @@
       })
       .catch(function () { /* the gateway itself is away: try again next time */ });
   }
+  function redraw() {
+    fetch("/status", { headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-graphs");
+        var shown = document.getElementById("live-graphs");
+        if (fresh && shown) { shown.replaceWith(document.importNode(fresh, true)); }
+      })
+      .catch(function () { /* try again next time */ });
+  }
   setInterval(refresh, 2000);
+  setInterval(redraw, 5000);
 })();

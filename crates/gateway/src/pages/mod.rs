@@ -16,6 +16,8 @@
 pub mod account;
 pub mod browse;
 pub mod cart;
+pub mod charts;
+pub mod dependency_map;
 pub mod form;
 pub mod orders;
 pub mod status;

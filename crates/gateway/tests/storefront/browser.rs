@@ -1,7 +1,7 @@
 //! The storefront in a real browser: headless Chromium driven through chromedriver
 //! (WebDriver). Runs when chromedriver is found (`BAZAAR_TEST_CHROMEDRIVER`, or
 //! `/usr/bin/chromedriver`) and says plainly that it was skipped otherwise. Screenshots of
-//! the main pages go to `<target>/screenshots/` (or `BAZAAR_TEST_SCREENSHOTS`).
+//! the main pages (and of the status page with its live graphs) go to `<target>/screenshots/` (or `BAZAAR_TEST_SCREENSHOTS`).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use bazaar_testkit::buyer::GOOD_CARD;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use crate::common::Storefront;
+use crate::common::{Storefront, record_calls};
 
 /// chromedriver and the Chromium it drives, both stopped when dropped.
 struct Driver {
@@ -230,12 +230,12 @@ async fn a_guest_shops_in_a_real_browser_and_a_second_user_cannot_see_the_order(
     for (path, name, heading) in [
         ("/signup", "signup", "Create an account"),
         ("/login", "login", "Log in"),
-        ("/status", "status", "System status"),
     ] {
         client.goto(&store.url(path)).await.unwrap();
         text_when(&client, "h1", |t| t == heading).await;
         snap(&client, name).await;
     }
+    the_status_page_draws_live_graphs_and_the_map(&client, &store).await;
 
     // A second user: a browser with none of the first one's cookies.
     client.delete_all_cookies().await.unwrap();
@@ -249,6 +249,64 @@ async fn a_guest_shops_in_a_real_browser_and_a_second_user_cannot_see_the_order(
 
     client.close().await.unwrap();
     store.stop().await;
+}
+
+/// /status after the purchase: the page's own script redraws the graphs from the
+/// services' metrics (scraped every 500 ms) while calls go on, and the map shows every
+/// service and every call of the service table.
+async fn the_status_page_draws_live_graphs_and_the_map(client: &Client, store: &Storefront) {
+    client.goto(&store.url("/status")).await.unwrap();
+    text_when(client, "h1", |t| t == "System status").await;
+    let traffic = tokio::spawn(async {
+        loop {
+            record_calls("orders", "PlaceOrder", "OK", 0.06, 2);
+            record_calls("orders", "PlaceOrder", "Unavailable", 0.4, 1);
+            record_calls("catalog", "GetProduct", "OK", 0.002, 25);
+            record_calls("cart", "GetCart", "OK", 0.004, 10);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    // No reload: the script swaps in the graphs drawn since.
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(
+            "#vitals tr[data-service=\"orders\"] td[data-graph=\"latency\"] polyline.first",
+        ))
+        .await
+        .expect("the orders' latency graph is drawn live");
+    // A few more points on the graphs for the picture.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    traffic.abort();
+    let nodes = client
+        .find_all(Locator::Css("#dependency-map svg g.node"))
+        .await
+        .unwrap();
+    assert_eq!(nodes.len(), chassis::topology::SERVICES.len());
+    let edges = client
+        .find_all(Locator::Css("#dependency-map svg path.edge"))
+        .await
+        .unwrap();
+    let calls: usize = chassis::topology::SERVICES
+        .iter()
+        .map(|s| s.calls.len())
+        .sum();
+    assert_eq!(edges.len(), calls);
+    let graphs = client
+        .find_all(Locator::Css("#vitals svg.spark"))
+        .await
+        .unwrap();
+    assert_eq!(graphs.len(), 3 * chassis::topology::grpc_services().count());
+    let errors = text(
+        client,
+        "#vitals tr[data-service=\"orders\"] [data-field=\"errors\"]",
+    )
+    .await;
+    assert!(errors.ends_with('%') && errors != "0.0 %", "{errors}");
+    // Tall enough for the whole page in one picture.
+    client.set_window_size(1280, 2000).await.unwrap();
+    snap(client, "status").await;
+    client.set_window_size(1280, 1000).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,8 @@
 //!   and loading the page;
 //! - [`front_door`]: visitors who only browse cost identity nothing; the per-client rate
 //!   limit; identity's throttles keyed per shopper through the gateway;
+//! - [`status`]: the status page and API: vital signs scraped from every service's real
+//!   admin listener, graphs, the dependency map, a service down or without metrics;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
@@ -17,3 +19,4 @@ mod common;
 mod degradation;
 mod front_door;
 mod pages;
+mod status;
