@@ -74,6 +74,45 @@ pub fn write(path: &Path, targets: &[Target]) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// The targets of the discovery file at `path`: `None` when there is no such file.
+///
+/// # Errors
+///
+/// When the file exists but cannot be read or is not a discovery file; the message names
+/// the file.
+pub fn read(path: &Path) -> Result<Option<Vec<Target>>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text)
+            .map(Some)
+            .map_err(|why| format!("{}: {why}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
+}
+
+/// The first target of every group of a discovery file, with its `service` label.
+fn parse(text: &str) -> Result<Vec<Target>, String> {
+    let groups: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let groups = groups.as_array().ok_or("not a list of target groups")?;
+    let mut found = Vec::new();
+    for group in groups {
+        let service = group["labels"]["service"]
+            .as_str()
+            .ok_or("a target group without a `service` label")?;
+        let address = group["targets"]
+            .as_array()
+            .and_then(|targets| targets.first())
+            .and_then(serde_json::Value::as_str)
+            .ok_or("a target group without targets")?;
+        found.push(Target {
+            service: service.to_owned(),
+            address: address.to_owned(),
+        });
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +158,9 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(left, ["targets.json"], "no partial file left behind");
+        assert_eq!(read(&path).unwrap(), Some(moved), "read back as written");
+        assert_eq!(read(&dir.path().join("none.json")).unwrap(), None);
+        std::fs::write(&path, "{}").unwrap();
+        assert!(read(&path).unwrap_err().contains("not a list"));
     }
 }

@@ -32,22 +32,15 @@ const CLEAR: &str = "\x1b[2J\x1b[H";
 ///
 /// When the file exists but cannot be read or is not a discovery file.
 pub fn targets(data_dir: &Path) -> Result<Vec<Target>, String> {
-    let path = data_dir.join("prometheus").join("targets.json");
-    let listed = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            Some(read_discovery(&text).map_err(|why| format!("{}: {why}", path.display()))?)
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
-    };
+    let listed = crate::targets::read(&crate::targets::file(data_dir))?;
     Ok(chassis::topology::grpc_services()
         .map(|spec| {
             let address = listed
                 .as_ref()
-                .and_then(|listed| listed.iter().find(|(name, _)| name == spec.name))
+                .and_then(|listed| listed.iter().find(|target| target.service == spec.name))
                 .map_or_else(
                     || format!("127.0.0.1:{}", spec.admin_port),
-                    |(_, address)| address.clone(),
+                    |target| target.address.clone(),
                 );
             Target {
                 service: spec.name,
@@ -55,27 +48,6 @@ pub fn targets(data_dir: &Path) -> Result<Vec<Target>, String> {
             }
         })
         .collect())
-}
-
-/// `(service, first target)` of every group of a Prometheus file-based discovery file:
-/// `[{"targets": ["host:port", ...], "labels": {"service": "catalog"}}, ...]`.
-fn read_discovery(text: &str) -> Result<Vec<(String, String)>, String> {
-    let groups: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let groups = groups.as_array().ok_or("not a list of target groups")?;
-    let mut found = Vec::new();
-    for group in groups {
-        let service = group["labels"]["service"]
-            .as_str()
-            .ok_or("a target group without a `service` label")?;
-        let first = group["targets"]
-            .as_array()
-            .and_then(|targets| targets.first())
-            .and_then(serde_json::Value::as_str)
-            .ok_or("a target group without targets")?;
-        found.push((service.to_owned(), first.to_owned()));
-    }
-    Ok(found)
 }
 
 /// The table, as printed.
