@@ -23,7 +23,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::{LogFormat, ServerArgs};
-use crate::trace::log::{Shape, WithTraceIds};
+use crate::trace::log::{Dispatcher, Shape, WithTraceIds};
 use crate::trace::{Settings, SettingsError};
 
 /// How long [`finish`] waits for the last spans to reach the collector.
@@ -104,6 +104,7 @@ where
         .unwrap_or_else(|| EnvFilter::new("info"));
     let provider = tracing.map(Settings::provider).transpose()?;
     let traced = provider.is_some();
+    let dispatcher = Dispatcher::default();
 
     let logs = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
@@ -114,6 +115,7 @@ where
             .event_format(WithTraceIds::new(
                 tracing_subscriber::fmt::format(),
                 Shape::Text,
+                dispatcher.clone(),
             ))
             .with_filter(filter)
             .boxed(),
@@ -123,6 +125,7 @@ where
             .event_format(WithTraceIds::new(
                 tracing_subscriber::fmt::format().json().flatten_event(true),
                 Shape::Json,
+                dispatcher.clone(),
             ))
             .with_filter(filter)
             .boxed(),
@@ -132,13 +135,10 @@ where
             .with_tracer(provider.tracer("bazaar"))
             .with_filter(LevelFilter::INFO)
     });
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(logs).with(spans));
+    dispatcher.set(&dispatch);
     // An error here means a subscriber is already installed, which is what we want.
-    if tracing_subscriber::registry()
-        .with(logs)
-        .with(spans)
-        .try_init()
-        .is_err()
-    {
+    if dispatch.try_init().is_err() {
         if let Some(provider) = provider {
             let _ = provider.shutdown_with_timeout(Duration::ZERO);
         }

@@ -72,6 +72,35 @@ fn ancestry(trace: &HashMap<String, Span>, span: &Span) -> Vec<String> {
     path
 }
 
+/// Prints the tree of `trace` under `root` with each span's service and duration, as a
+/// trace viewer shows it (`cargo test -p gateway --test tracing -- --nocapture`).
+fn print_tree(trace: &HashMap<String, Span>, root: &str, depth: usize) {
+    let Some(span) = trace.get(root) else {
+        return;
+    };
+    let took = span
+        .end_time_unix_nano
+        .saturating_sub(span.start_time_unix_nano) as f64
+        / 1e6;
+    let service = attribute(span, "bazaar.service")
+        .or_else(|| attribute(span, "peer.service").map(|_| "(client)"))
+        .unwrap_or("");
+    println!(
+        "{:indent$}{} {service} {took:.1} ms",
+        "",
+        span.name,
+        indent = depth * 2
+    );
+    let mut children: Vec<&Span> = trace
+        .values()
+        .filter(|child| hex(&child.parent_span_id) == root)
+        .collect();
+    children.sort_by_key(|child| child.start_time_unix_nano);
+    for child in children {
+        print_tree(trace, &hex(&child.span_id), depth + 1);
+    }
+}
+
 fn kind(span: &Span) -> SpanKind {
     SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified)
 }
@@ -166,6 +195,7 @@ async fn a_checkout_through_the_gateway_is_one_trace_across_the_shop() {
     let gateway = trace
         .get(&gateway_span)
         .unwrap_or_else(|| panic!("the gateway's span {gateway_span} was exported"));
+    print_tree(&trace, &gateway_span, 0);
     assert_eq!(gateway.name, "POST /api/v1/orders");
     assert_eq!(kind(gateway), SpanKind::Server);
     assert_eq!(
