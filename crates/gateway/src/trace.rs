@@ -26,7 +26,12 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let span = chassis::trace::http_server_span(request.method(), &route, request.headers());
+    let span = chassis::trace::http_server_span(
+        chassis::topology::GATEWAY.name,
+        request.method(),
+        &route,
+        request.headers(),
+    );
     let mut response = next.run(request).instrument(span.clone()).await;
     chassis::trace::finished(&span, response.status());
     if let Some(value) = chassis::trace::traceresponse(&span) {

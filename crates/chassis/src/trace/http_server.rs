@@ -5,11 +5,16 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use opentelemetry::trace::Status as SpanStatus;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// A span of kind server for one HTTP request, named `<method> <route>` (the route
-/// template, never the raw path), continuing the trace of the request's `traceparent` (a
+/// A span of kind server for one HTTP request to service `service` (its table name), named
+/// `<method> <route>` (the route template, never the raw path), continuing the trace of the request's `traceparent` (a
 /// new trace without one). Run the request's work in it; its gRPC calls become its
 /// children. End it with [`finished`].
-pub fn http_server_span(method: &Method, route: &str, headers: &HeaderMap) -> tracing::Span {
+pub fn http_server_span(
+    service: &'static str,
+    method: &Method,
+    route: &str,
+    headers: &HeaderMap,
+) -> tracing::Span {
     let span = tracing::info_span!(
         "http",
         otel.name = %format_args!("{method} {route}"),
@@ -18,6 +23,7 @@ pub fn http_server_span(method: &Method, route: &str, headers: &HeaderMap) -> tr
     let _ = span.set_parent(super::extract(headers));
     span.set_attribute("http.request.method", method.as_str().to_owned());
     span.set_attribute("http.route", route.to_owned());
+    span.set_attribute("bazaar.service", service);
     span
 }
 

@@ -198,6 +198,8 @@ async fn a_checkout_through_the_gateway_is_one_trace_across_the_shop() {
     print_tree(&trace, &gateway_span, 0);
     assert_eq!(gateway.name, "POST /api/v1/orders");
     assert_eq!(kind(gateway), SpanKind::Server);
+    assert_eq!(attribute(gateway, "bazaar.service"), Some("gateway"));
+    assert_eq!(attribute(gateway, "http.route"), Some("/api/v1/orders"));
     assert_eq!(
         hex(&gateway.parent_span_id),
         CALLER_SPAN,
