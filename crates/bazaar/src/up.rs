@@ -539,6 +539,10 @@ impl Supervisor {
         if self.plaintext {
             command.arg("--plaintext");
         }
+        // Each child's traces carry its own name, unless the operator named them all.
+        if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+            command.env("OTEL_SERVICE_NAME", self.spec.name);
+        }
         command
             .env(SUPERVISED_VAR, "1")
             .envs(self.env.iter().map(|(name, value)| (name, value)))

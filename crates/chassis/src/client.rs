@@ -3,6 +3,8 @@
 //! [`Upstream::connect`] turns the addresses of a service's replicas into one clonable
 //! channel for a generated client. The path of an outbound call, top to bottom:
 //!
+//! 0. when traces are exported, the call's client span, whose context goes out as the
+//!    call's `traceparent` (see [`crate::trace`]);
 //! 1. [`OutboundDeadlineLayer`]: the call gets the inbound call's remaining time (or a
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
@@ -39,6 +41,7 @@ use tower::{Service, ServiceBuilder};
 use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
 use crate::tls::Tls;
+use crate::trace::ClientTraceLayer;
 
 /// Errors as they come out of the balancer and buffer.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -122,6 +125,7 @@ impl Upstream {
         }
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
+            .option_layer(crate::trace::enabled().then(|| ClientTraceLayer::new(service)))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
             .service(Buffer::new(balanced, BUFFER_CAPACITY));

@@ -13,6 +13,8 @@
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
 //!   run on a laptop;
 //! - [`telemetry`]: tracing set up in one place, readable text or JSON lines;
+//! - [`trace`]: distributed traces over OpenTelemetry, off unless a collector is named:
+//!   a span per inbound and outbound call, W3C trace context on every hop;
 //! - [`shutdown`]: one small type that says "stop now", fed by SIGINT/SIGTERM or by a test;
 //! - [`service`]: the life of a service process, written once: a service implements
 //!   [`service::Service`] and every binary, `bazaar up` and the test shop run it the same way;
@@ -65,6 +67,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod tls;
 pub mod topology;
+pub mod trace;
 
 pub use config::ServerArgs;
 pub use server::{Readiness, Server};

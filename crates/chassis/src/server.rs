@@ -21,7 +21,8 @@
 //! tonic's own server).
 //!
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
-//! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
+//! `max_concurrent_streams`), the call's server span when traces are exported (see
+//! [`crate::trace`]), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
@@ -63,6 +64,7 @@ use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::shutdown::Shutdown;
 use crate::tls::{HANDSHAKE_TIMEOUT, Tls, TlsError, peer_of};
+use crate::trace::ServerTraceLayer;
 
 /// Why a server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -279,6 +281,7 @@ impl Server {
             .prepare();
 
         let stack = ServiceBuilder::new()
+            .option_layer(crate::trace::enabled().then(|| ServerTraceLayer::new(name)))
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))

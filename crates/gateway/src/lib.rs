@@ -13,13 +13,14 @@
 //! they are unavailable; without the catalog, a clear 503 page. No request waits longer
 //! than [`security::REQUEST_TIME_LIMIT`].
 //!
-//! A request passes, top to bottom: the front door ([`front_door`]: who the client is, and
+//! A request passes, top to bottom: its trace ([`trace`], when traces are exported), the
+//! front door ([`front_door`]: who the client is, and
 //! its rate limit), the time limit, the security headers, then for pages
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
 //! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
 //! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
 //! call to the services, each action written once for both faces), [`money`],
-//! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`security`], [`assets`], [`random`],
+//! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`trace`], [`security`], [`assets`], [`random`],
 //! [`error`].
 //! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
 //! tests run it the same way on port 0.
@@ -37,6 +38,7 @@ pub mod random;
 pub mod security;
 pub mod session;
 pub mod shop;
+pub mod trace;
 pub mod upstreams;
 pub mod vitals;
 
@@ -241,6 +243,7 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn(security::time_limit))
         .layer(from_fn_with_state(app, front_door::admit))
         .layer(from_fn(log_request))
+        .layer(from_fn(trace::trace_request))
 }
 
 /// GET /healthz: the gateway itself answers (its services may not).

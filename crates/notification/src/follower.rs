@@ -37,6 +37,8 @@ use chassis::Shutdown;
 use chassis::backoff::Backoff;
 use chassis::client::Upstream;
 use chassis::follow::{self, Handler, Items, Source};
+use chassis::topology;
+use tracing::Instrument;
 
 use crate::domain::{CONFIRMATION_SUBJECT, Channel, Confirmation, MailFrom, NotificationId};
 use crate::error::NotificationError;
@@ -144,21 +146,31 @@ impl Handler<OrderEvent> for Confirmations {
     }
 
     /// Handles one event and moves the cursor past it.
+    /// Linked to the order's trace when traces are exported.
     async fn handle(&mut self, event: OrderEvent) -> Result<(), NotificationError> {
         let sequence = event.sequence;
-        let handled = match OrderEventType::try_from(event.r#type) {
-            Ok(OrderEventType::Placed) => self.confirm(&event).await,
-            // Failed orders get no email today; unknown types are skipped, as the contract
-            // asks.
-            _ => {
-                tracing::debug!(
-                    sequence = event.sequence,
-                    r#type = event.r#type,
-                    "event skipped"
-                );
-                Ok(self.store.advance(event.sequence).await?)
+        let span = chassis::trace::event_span(
+            topology::NOTIFICATION.name,
+            "order events",
+            &event.traceparent,
+        );
+        let handled = async {
+            match OrderEventType::try_from(event.r#type) {
+                Ok(OrderEventType::Placed) => self.confirm(&event).await,
+                // Failed orders get no email today; unknown types are skipped, as the
+                // contract asks.
+                _ => {
+                    tracing::debug!(
+                        sequence = event.sequence,
+                        r#type = event.r#type,
+                        "event skipped"
+                    );
+                    Ok(self.store.advance(event.sequence).await?)
+                }
             }
-        };
+        }
+        .instrument(span)
+        .await;
         if handled.is_ok() {
             metrics::position(sequence);
         }

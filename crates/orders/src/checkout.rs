@@ -86,8 +86,16 @@ pub async fn place_order(
         }
         let order = prepare(sagas, caller, &input).await?;
         let lease_until = order.create_time_ms + sagas.timing().lease_ms;
+        let traceparent = chassis::trace::traceparent(&tracing::Span::current());
         match store
-            .create_order(&order, request_id, sagas.owner(), lease_until, max_pending)
+            .create_order(
+                &order,
+                request_id,
+                sagas.owner(),
+                lease_until,
+                max_pending,
+                traceparent.as_deref(),
+            )
             .await?
         {
             Created::Created => Ok(order),

@@ -22,6 +22,7 @@ use chassis::Shutdown;
 use chassis::backoff::Backoff;
 use chassis::client::Upstream;
 use chassis::follow::{self, Handler, Items, Source};
+use chassis::topology;
 
 use crate::error::RecommendationError;
 use crate::metrics;
@@ -110,9 +111,17 @@ impl Handler<OrderEvent> for Learner {
         Ok(position)
     }
 
+    /// Linked to the order's trace when traces are exported.
     async fn handle(&mut self, event: OrderEvent) -> Result<(), Infallible> {
-        let learnt = self.learn(&event);
-        tracing::debug!(sequence = event.sequence, ?learnt, "order event");
+        let span = chassis::trace::event_span(
+            topology::RECOMMENDATION.name,
+            "order events",
+            &event.traceparent,
+        );
+        span.in_scope(|| {
+            let learnt = self.learn(&event);
+            tracing::debug!(sequence = event.sequence, ?learnt, "order event");
+        });
         metrics::position(event.sequence);
         Ok(())
     }

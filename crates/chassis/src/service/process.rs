@@ -69,9 +69,18 @@ impl<S: Service> Process for Bound<S> {
 /// Runs `P` as a process would: telemetry, the configuration logged, bind, serve until
 /// `shutdown`.
 pub async fn serve<P: Process>(config: P::Config, shutdown: Shutdown) -> Result<(), P::Error> {
-    crate::telemetry::init(config.server());
+    crate::telemetry::init(P::SPEC.name, config.server());
     tracing::info!(service = P::SPEC.name, ?config, "starting");
-    P::bind(&config).await?.run(shutdown).await
+    let result = async { P::bind(&config).await?.run(shutdown).await }.await;
+    finish_telemetry().await;
+    result
+}
+
+/// Sends the spans still queued before the process ends, by a deadline.
+async fn finish_telemetry() {
+    let finishing =
+        tokio::task::spawn_blocking(|| crate::telemetry::finish(crate::telemetry::FLUSH_TIMEOUT));
+    let _ = finishing.await;
 }
 
 /// The whole `main` of a service's own binary: flags, a runtime, [`serve`] until SIGINT or
@@ -171,7 +180,7 @@ fn run_process<P: Process>(args: Vec<OsString>, shutdown: Shutdown, launch: Laun
             Err(error) => return Err(refuse(error.to_string(), bound)),
         };
         if process {
-            crate::telemetry::init(config.server());
+            crate::telemetry::init(P::SPEC.name, config.server());
             tracing::info!(service = P::SPEC.name, ?config, "starting");
         }
         let failed = |error: &P::Error| format!("{}: {}", P::SPEC.name, crate::error::chain(error));
@@ -182,6 +191,10 @@ fn run_process<P: Process>(args: Vec<OsString>, shutdown: Shutdown, launch: Laun
         if let Some(bound) = bound {
             let _ = bound.send(Ok(running.local_addr()));
         }
-        running.run(shutdown).await.map_err(|error| failed(&error))
+        let result = running.run(shutdown).await.map_err(|error| failed(&error));
+        if process {
+            finish_telemetry().await;
+        }
+        result
     })
 }

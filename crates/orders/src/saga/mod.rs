@@ -17,12 +17,16 @@
 //! order then fails, after checking with payment that no charge was made, see [`steps`])
 //! and it leaves the cart as it is (emptying it is best effort).
 //!
+//! When traces are exported, a saga runs in a span of the trace of the call that placed its
+//! order, and each step in a span of its own ([`trace`]).
+//!
 //! What a step works with and answers ([`context`]) is apart from the engine and the steps,
 //! so the steps and compensations depend on it and not on each other's callers.
 
 pub mod compensation;
 pub mod context;
 pub mod steps;
+mod trace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -34,6 +38,7 @@ use chassis::store::StoreCell;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::Status;
+use tracing::Instrument;
 
 use self::context::{Outcome, StepContext};
 use crate::clients::Clients;
@@ -231,16 +236,31 @@ impl Sagas {
         }
     }
 
-    /// Runs one saga to its end, or until stopped or its lease is lost.
+    /// Runs one saga to its end, or until stopped or its lease is lost; when traces are
+    /// exported, in a span of the trace of the call that placed the order, whether it runs
+    /// right after that call or is resumed after a restart.
     async fn drive(
         &self,
-        mut order: OrderRecord,
+        order: OrderRecord,
         secrets: Secrets,
         progress: watch::Sender<OrderRecord>,
     ) {
         let Ok(store) = self.inner.store.get().cloned() else {
             return;
         };
+        let span = trace::saga_span(&store, &order.id).await;
+        self.run_steps(store, order, secrets, progress)
+            .instrument(span)
+            .await;
+    }
+
+    async fn run_steps(
+        &self,
+        store: OrdersStore,
+        mut order: OrderRecord,
+        secrets: Secrets,
+        progress: watch::Sender<OrderRecord>,
+    ) {
         let timing = self.inner.timing;
         let owner = self.inner.owner.as_str();
         let stop = &self.inner.stop;
@@ -258,7 +278,7 @@ impl Sagas {
                 timing: &timing,
                 secrets: &secrets,
             };
-            let step = steps::run(&cx, &order);
+            let step = steps::run(&cx, &order).instrument(trace::step_span(&order));
             let outcome = if order.step == Step::Charge {
                 step.await
             } else {

@@ -22,8 +22,10 @@ mod read;
 pub use claims::Claim;
 
 /// orders' migrations, both backends, same versions.
-pub const MIGRATIONS: chassis::store::Migrations =
-    chassis::migrations![1 => "orders", "0001_orders"];
+pub const MIGRATIONS: chassis::store::Migrations = chassis::migrations![
+    1 => "orders", "0001_orders",
+    2 => "order traces", "0002_traces",
+];
 
 /// The outcome of a saga's write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +101,8 @@ impl OrdersStore {
     /// `owner`, in one transaction, unless the claim was lost meanwhile or the user
     /// already has `max_pending` PENDING orders (nothing is written then). On PostgreSQL
     /// the user's checkouts take a transaction lock on the user first, so concurrent
-    /// calls cannot both pass the count.
+    /// calls cannot both pass the count. `traceparent`, when the call is traced, is kept
+    /// with the order so that its saga stays in the call's trace.
     pub async fn create_order(
         &self,
         order: &OrderRecord,
@@ -107,6 +110,7 @@ impl OrdersStore {
         owner: &str,
         lease_until_ms: i64,
         max_pending: u32,
+        traceparent: Option<&str>,
     ) -> Result<Created, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
@@ -196,8 +200,23 @@ impl OrdersStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(traceparent) = traceparent {
+            sqlx::query("INSERT INTO order_traces (order_id, traceparent) VALUES ($1, $2)")
+                .bind(&order.id)
+                .bind(traceparent)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Created::Created)
+    }
+
+    /// The W3C `traceparent` of the call that created order `order_id`, when it was traced.
+    pub async fn traceparent(&self, order_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT traceparent FROM order_traces WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// Writes the saga state of `order` and renews the lease, if `owner` still holds it;

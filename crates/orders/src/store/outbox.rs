@@ -7,6 +7,10 @@
 //! event below N: SQLite has one writer at a time, and on PostgreSQL writers lock the table
 //! against each other (not against readers) before they insert, so sequences are handed out
 //! in commit order.
+//!
+//! An event also keeps the W3C `traceparent` of the work that wrote it (the saga's span,
+//! the current one when it is written; empty when it is not traced), so that consumers can
+//! link their handling of it to the order's trace.
 
 use bazaar_contract::orders::v1::{OrderEvent, OrderEventType};
 use bazaar_contract::values::calendar::timestamp;
@@ -30,15 +34,17 @@ pub(super) async fn append(
             .execute(&mut **tx)
             .await?;
     }
+    let traceparent = chassis::trace::traceparent(&tracing::Span::current()).unwrap_or_default();
     sqlx::query_scalar(
         "INSERT INTO order_events (event_id, order_id, event_type, occur_time_ms, \
-         order_snapshot) VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
+         order_snapshot, traceparent) VALUES ($1, $2, $3, $4, $5, $6) RETURNING sequence",
     )
     .bind(new_id(&ORDER_EVENT))
     .bind(&order.id)
     .bind(event_type as i64)
     .bind(order.update_time_ms)
     .bind(order.to_pb().encode_to_vec())
+    .bind(traceparent)
     .fetch_one(&mut **tx)
     .await
 }
@@ -72,8 +78,8 @@ impl OrdersStore {
         limit: u32,
     ) -> Result<Vec<OrderEvent>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT sequence, event_id, order_id, event_type, occur_time_ms, order_snapshot \
-             FROM order_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+            "SELECT sequence, event_id, order_id, event_type, occur_time_ms, order_snapshot, \
+             traceparent FROM order_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
@@ -93,6 +99,7 @@ impl OrdersStore {
                         .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                     occur_time: Some(timestamp(row.try_get("occur_time_ms")?)),
                     order: Some(order),
+                    traceparent: row.try_get("traceparent")?,
                 })
             })
             .collect()

@@ -160,6 +160,7 @@ pub(crate) fn order_event(
                 .collect(),
             ..Default::default()
         }),
+        traceparent: String::new(),
     }
 }
 

@@ -231,6 +231,7 @@ pub(crate) fn event(
             create_time: None,
             update_time: None,
         }),
+        traceparent: String::new(),
     }
 }
 

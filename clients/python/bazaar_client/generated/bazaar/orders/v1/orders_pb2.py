@@ -28,19 +28,19 @@ from bazaar_client.generated.bazaar.type.v1 import money_pb2 as bazaar_dot_type_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x61zaar/orders/v1/orders.proto\x12\x10\x62\x61zaar.orders.v1\x1a\x1f\x62\x61zaar/payment/v1/payment.proto\x1a\x1c\x62\x61zaar/type/v1/address.proto\x1a\x1a\x62\x61zaar/type/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x0cOrderFailure\x12/\n\x06reason\x18\x01 \x01(\x0e\x32\x1f.bazaar.orders.v1.FailureReason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bproduct_ids\x18\x03 \x03(\t\"\x7f\n\tOrderItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bpicture_uri\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12)\n\nunit_price\x18\x05 \x01(\x0b\x32\x15.bazaar.type.v1.Money\"\xad\x04\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.bazaar.orders.v1.OrderState\x12/\n\x07\x66\x61ilure\x18\x04 \x01(\x0b\x32\x1e.bazaar.orders.v1.OrderFailure\x12*\n\x05items\x18\x05 \x03(\x0b\x32\x1b.bazaar.orders.v1.OrderItem\x12\'\n\x08subtotal\x18\x06 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12,\n\rshipping_cost\x18\x07 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12$\n\x05total\x18\x08 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12\x11\n\tcharge_id\x18\t \x01(\t\x12\x13\n\x0bshipment_id\x18\n \x01(\t\x12\x13\n\x0btracking_id\x18\x0b \x01(\t\x12\x31\n\x10shipping_address\x18\x0c \x01(\x0b\x32\x17.bazaar.type.v1.Address\x12\r\n\x05\x65mail\x18\r \x01(\t\x12\x1f\n\x17\x65stimated_delivery_days\x18\x0e \x01(\x05\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xca\x01\n\nOrderEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12.\n\x04type\x18\x04 \x01(\x0e\x32 .bazaar.orders.v1.OrderEventType\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05order\x18\x06 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\"\xa7\x01\n\x11PlaceOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x31\n\x10shipping_address\x18\x02 \x01(\x0b\x32\x17.bazaar.type.v1.Address\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12%\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32\x17.bazaar.payment.v1.Card\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\"<\n\x12PlaceOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\":\n\x10GetOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\":\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"V\n\x12ListOrdersResponse\x12\'\n\x06orders\x18\x01 \x03(\x0b\x32\x17.bazaar.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x18StreamOrderEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\"H\n\x19StreamOrderEventsResponse\x12+\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1c.bazaar.orders.v1.OrderEvent*r\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATE_PENDING\x10\x01\x12\x16\n\x12ORDER_STATE_PLACED\x10\x02\x12\x16\n\x12ORDER_STATE_FAILED\x10\x03*\x9d\x01\n\rFailureReason\x12\x1e\n\x1a\x46\x41ILURE_REASON_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x46\x41ILURE_REASON_OUT_OF_STOCK\x10\x01\x12#\n\x1f\x46\x41ILURE_REASON_PAYMENT_DECLINED\x10\x02\x12&\n\"FAILURE_REASON_PAYMENT_UNAVAILABLE\x10\x03*l\n\x0eOrderEventType\x12 \n\x1cORDER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17ORDER_EVENT_TYPE_PLACED\x10\x01\x12\x1b\n\x17ORDER_EVENT_TYPE_FAILED\x10\x02\x32\x84\x03\n\rOrdersService\x12W\n\nPlaceOrder\x12#.bazaar.orders.v1.PlaceOrderRequest\x1a$.bazaar.orders.v1.PlaceOrderResponse\x12Q\n\x08GetOrder\x12!.bazaar.orders.v1.GetOrderRequest\x1a\".bazaar.orders.v1.GetOrderResponse\x12W\n\nListOrders\x12#.bazaar.orders.v1.ListOrdersRequest\x1a$.bazaar.orders.v1.ListOrdersResponse\x12n\n\x11StreamOrderEvents\x12*.bazaar.orders.v1.StreamOrderEventsRequest\x1a+.bazaar.orders.v1.StreamOrderEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x61zaar/orders/v1/orders.proto\x12\x10\x62\x61zaar.orders.v1\x1a\x1f\x62\x61zaar/payment/v1/payment.proto\x1a\x1c\x62\x61zaar/type/v1/address.proto\x1a\x1a\x62\x61zaar/type/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x0cOrderFailure\x12/\n\x06reason\x18\x01 \x01(\x0e\x32\x1f.bazaar.orders.v1.FailureReason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bproduct_ids\x18\x03 \x03(\t\"\x7f\n\tOrderItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bpicture_uri\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12)\n\nunit_price\x18\x05 \x01(\x0b\x32\x15.bazaar.type.v1.Money\"\xad\x04\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.bazaar.orders.v1.OrderState\x12/\n\x07\x66\x61ilure\x18\x04 \x01(\x0b\x32\x1e.bazaar.orders.v1.OrderFailure\x12*\n\x05items\x18\x05 \x03(\x0b\x32\x1b.bazaar.orders.v1.OrderItem\x12\'\n\x08subtotal\x18\x06 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12,\n\rshipping_cost\x18\x07 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12$\n\x05total\x18\x08 \x01(\x0b\x32\x15.bazaar.type.v1.Money\x12\x11\n\tcharge_id\x18\t \x01(\t\x12\x13\n\x0bshipment_id\x18\n \x01(\t\x12\x13\n\x0btracking_id\x18\x0b \x01(\t\x12\x31\n\x10shipping_address\x18\x0c \x01(\x0b\x32\x17.bazaar.type.v1.Address\x12\r\n\x05\x65mail\x18\r \x01(\t\x12\x1f\n\x17\x65stimated_delivery_days\x18\x0e \x01(\x05\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdf\x01\n\nOrderEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12.\n\x04type\x18\x04 \x01(\x0e\x32 .bazaar.orders.v1.OrderEventType\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05order\x18\x06 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\"\xa7\x01\n\x11PlaceOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x31\n\x10shipping_address\x18\x02 \x01(\x0b\x32\x17.bazaar.type.v1.Address\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12%\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32\x17.bazaar.payment.v1.Card\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\"<\n\x12PlaceOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\":\n\x10GetOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.bazaar.orders.v1.Order\":\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"V\n\x12ListOrdersResponse\x12\'\n\x06orders\x18\x01 \x03(\x0b\x32\x17.bazaar.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x18StreamOrderEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\"H\n\x19StreamOrderEventsResponse\x12+\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1c.bazaar.orders.v1.OrderEvent*r\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATE_PENDING\x10\x01\x12\x16\n\x12ORDER_STATE_PLACED\x10\x02\x12\x16\n\x12ORDER_STATE_FAILED\x10\x03*\x9d\x01\n\rFailureReason\x12\x1e\n\x1a\x46\x41ILURE_REASON_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x46\x41ILURE_REASON_OUT_OF_STOCK\x10\x01\x12#\n\x1f\x46\x41ILURE_REASON_PAYMENT_DECLINED\x10\x02\x12&\n\"FAILURE_REASON_PAYMENT_UNAVAILABLE\x10\x03*l\n\x0eOrderEventType\x12 \n\x1cORDER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17ORDER_EVENT_TYPE_PLACED\x10\x01\x12\x1b\n\x17ORDER_EVENT_TYPE_FAILED\x10\x02\x32\x84\x03\n\rOrdersService\x12W\n\nPlaceOrder\x12#.bazaar.orders.v1.PlaceOrderRequest\x1a$.bazaar.orders.v1.PlaceOrderResponse\x12Q\n\x08GetOrder\x12!.bazaar.orders.v1.GetOrderRequest\x1a\".bazaar.orders.v1.GetOrderResponse\x12W\n\nListOrders\x12#.bazaar.orders.v1.ListOrdersRequest\x1a$.bazaar.orders.v1.ListOrdersResponse\x12n\n\x11StreamOrderEvents\x12*.bazaar.orders.v1.StreamOrderEventsRequest\x1a+.bazaar.orders.v1.StreamOrderEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bazaar.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATE']._serialized_start=1775
-  _globals['_ORDERSTATE']._serialized_end=1889
-  _globals['_FAILUREREASON']._serialized_start=1892
-  _globals['_FAILUREREASON']._serialized_end=2049
-  _globals['_ORDEREVENTTYPE']._serialized_start=2051
-  _globals['_ORDEREVENTTYPE']._serialized_end=2159
+  _globals['_ORDERSTATE']._serialized_start=1796
+  _globals['_ORDERSTATE']._serialized_end=1910
+  _globals['_FAILUREREASON']._serialized_start=1913
+  _globals['_FAILUREREASON']._serialized_end=2070
+  _globals['_ORDEREVENTTYPE']._serialized_start=2072
+  _globals['_ORDEREVENTTYPE']._serialized_end=2180
   _globals['_ORDERFAILURE']._serialized_start=175
   _globals['_ORDERFAILURE']._serialized_end=276
   _globals['_ORDERITEM']._serialized_start=278
@@ -48,23 +48,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER']._serialized_start=408
   _globals['_ORDER']._serialized_end=965
   _globals['_ORDEREVENT']._serialized_start=968
-  _globals['_ORDEREVENT']._serialized_end=1170
-  _globals['_PLACEORDERREQUEST']._serialized_start=1173
-  _globals['_PLACEORDERREQUEST']._serialized_end=1340
-  _globals['_PLACEORDERRESPONSE']._serialized_start=1342
-  _globals['_PLACEORDERRESPONSE']._serialized_end=1402
-  _globals['_GETORDERREQUEST']._serialized_start=1404
-  _globals['_GETORDERREQUEST']._serialized_end=1439
-  _globals['_GETORDERRESPONSE']._serialized_start=1441
-  _globals['_GETORDERRESPONSE']._serialized_end=1499
-  _globals['_LISTORDERSREQUEST']._serialized_start=1501
-  _globals['_LISTORDERSREQUEST']._serialized_end=1559
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1561
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1647
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=1649
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=1699
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=1701
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=1773
-  _globals['_ORDERSSERVICE']._serialized_start=2162
-  _globals['_ORDERSSERVICE']._serialized_end=2550
+  _globals['_ORDEREVENT']._serialized_end=1191
+  _globals['_PLACEORDERREQUEST']._serialized_start=1194
+  _globals['_PLACEORDERREQUEST']._serialized_end=1361
+  _globals['_PLACEORDERRESPONSE']._serialized_start=1363
+  _globals['_PLACEORDERRESPONSE']._serialized_end=1423
+  _globals['_GETORDERREQUEST']._serialized_start=1425
+  _globals['_GETORDERREQUEST']._serialized_end=1460
+  _globals['_GETORDERRESPONSE']._serialized_start=1462
+  _globals['_GETORDERRESPONSE']._serialized_end=1520
+  _globals['_LISTORDERSREQUEST']._serialized_start=1522
+  _globals['_LISTORDERSREQUEST']._serialized_end=1580
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1582
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1668
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=1670
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=1720
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=1722
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=1794
+  _globals['_ORDERSSERVICE']._serialized_start=2183
+  _globals['_ORDERSSERVICE']._serialized_end=2571
 # @@protoc_insertion_point(module_scope)

@@ -105,20 +105,22 @@ class Order(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., state: _Optional[_Union[OrderState, str]] = ..., failure: _Optional[_Union[OrderFailure, _Mapping]] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipping_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., charge_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., shipping_address: _Optional[_Union[_address_pb2.Address, _Mapping]] = ..., email: _Optional[str] = ..., estimated_delivery_days: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
-    __slots__ = ("event_id", "sequence", "order_id", "type", "occur_time", "order")
+    __slots__ = ("event_id", "sequence", "order_id", "type", "occur_time", "order", "traceparent")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     sequence: int
     order_id: str
     type: OrderEventType
     occur_time: _timestamp_pb2.Timestamp
     order: Order
-    def __init__(self, event_id: _Optional[str] = ..., sequence: _Optional[int] = ..., order_id: _Optional[str] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, event_id: _Optional[str] = ..., sequence: _Optional[int] = ..., order_id: _Optional[str] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("request_id", "shipping_address", "email", "card", "currency_code")
