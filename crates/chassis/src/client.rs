@@ -3,6 +3,8 @@
 //! [`Upstream::connect`] turns the addresses of a service's replicas into one clonable
 //! channel for a generated client. The path of an outbound call, top to bottom:
 //!
+//! 0. the call metrics (`metrics::client`: `grpc_client_*`, with the callee),
+//!    timed as the caller waits;
 //! 1. [`OutboundDeadlineLayer`]: the call gets the inbound call's remaining time (or a
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
@@ -38,6 +40,7 @@ use tower::{Service, ServiceBuilder};
 
 use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
+use crate::metrics::ClientMetricsLayer;
 use crate::tls::Tls;
 
 /// Errors as they come out of the balancer and buffer.
@@ -122,6 +125,8 @@ impl Upstream {
         }
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
+            .map_response(|response: Response<_>| response.map(Body::new))
+            .layer(ClientMetricsLayer::new(service))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
             .service(Buffer::new(balanced, BUFFER_CAPACITY));

@@ -32,6 +32,8 @@
 //! - [`error`]: the few constructors that turn a domain error into a rich `tonic::Status`,
 //!   and the contract's value errors into field violations;
 //! - [`page`]: opaque, tamper-evident page tokens;
+//! - `scrape` (feature `testing`): a test's plain HTTP scrape of an admin listener, read as
+//!   Prometheus reads it;
 //! - `testing` (feature `testing`, for tests only): the harness that starts a service in a
 //!   test and waits until it serves, and the helpers every service's tests share.
 //!
@@ -53,6 +55,8 @@ pub mod forwarded;
 pub mod metrics;
 pub mod page;
 pub mod pki;
+#[cfg(feature = "testing")]
+pub mod scrape;
 pub mod server;
 pub mod service;
 pub mod shutdown;

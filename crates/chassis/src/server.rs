@@ -21,7 +21,8 @@
 //! tonic's own server).
 //!
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
-//! `max_concurrent_streams`), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
+//! `max_concurrent_streams`), the call metrics (`metrics::server`: every call that
+//! reaches the process is counted, refused ones too), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
 //! whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
@@ -61,6 +62,7 @@ use crate::admin::Ready;
 use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
+use crate::metrics::ServerMetricsLayer;
 use crate::shutdown::Shutdown;
 use crate::tls::{HANDSHAKE_TIMEOUT, Tls, TlsError, peer_of};
 
@@ -279,6 +281,7 @@ impl Server {
             .prepare();
 
         let stack = ServiceBuilder::new()
+            .layer(ServerMetricsLayer::new())
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
@@ -580,6 +583,7 @@ where
         }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
+                let permit = InFlight::enter(permit);
                 let response = self.inner.call(request);
                 Box::pin(async move {
                     let response = response.await?;
@@ -591,10 +595,14 @@ where
                     }))
                 })
             }
-            Err(_) => Box::pin(std::future::ready(Ok(Status::unavailable(
-                "server is at its limit of calls in progress; retry with backoff",
-            )
-            .into_http()))),
+            Err(_) => Box::pin(std::future::ready(Ok({
+                metrics::counter!("bazaar_server_refused_total", "reason" => "in_flight_limit")
+                    .increment(1);
+                Status::unavailable(
+                    "server is at its limit of calls in progress; retry with backoff",
+                )
+                .into_http()
+            }))),
         }
     }
 }
@@ -602,7 +610,26 @@ where
 /// A response body that holds its call's in-flight permit until it ends or is dropped.
 struct Permitted {
     body: Body,
+    _permit: InFlight,
+}
+
+/// A call in progress: holds its permit, and counts in `bazaar_server_in_flight_calls`
+/// from admission until dropped.
+struct InFlight {
     _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl InFlight {
+    fn enter(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        metrics::gauge!("bazaar_server_in_flight_calls").increment(1);
+        Self { _permit: permit }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("bazaar_server_in_flight_calls").decrement(1);
+    }
 }
 
 impl http_body::Body for Permitted {
