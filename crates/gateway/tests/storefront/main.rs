@@ -9,6 +9,8 @@
 //!   and loading the page;
 //! - [`front_door`]: visitors who only browse cost identity nothing; the per-client rate
 //!   limit; identity's throttles keyed per shopper through the gateway;
+//! - [`metrics`]: the storefront's HTTP metrics by route template, and the calls it makes
+//!   counted on both ends;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
@@ -16,4 +18,5 @@ mod browser;
 mod common;
 mod degradation;
 mod front_door;
+mod metrics;
 mod pages;
