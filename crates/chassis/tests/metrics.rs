@@ -281,13 +281,19 @@ async fn outbound_calls_are_counted_with_their_callee() {
 }
 
 #[tokio::test]
-async fn readyz_follows_the_ready_flag_and_process_metrics_are_served() {
+async fn readyz_follows_the_servers_health_and_process_metrics_are_served() {
     let _turn = SERIAL.lock().await;
-    let ready = Ready::default();
-    let metrics = admin(ready.clone()).await;
-    assert_eq!(scrape::get(metrics, "/readyz").await.status, 503);
+    let mut bound = bind(|_| {}, None).await;
+    let readiness = bound.server.readiness();
+    let metrics = admin(bound.server.ready_flag()).await;
+    let running = bound.serve();
+    assert_eq!(
+        scrape::get(metrics, "/readyz").await.status,
+        503,
+        "not ready yet"
+    );
     assert_eq!(scrape::get(metrics, "/healthz").await.status, 200);
-    ready.set(true);
+    readiness.set_serving().await;
     assert_eq!(scrape::get(metrics, "/readyz").await.status, 200);
     let scrape = Scrape::of(metrics).await;
     if cfg!(target_os = "linux") {
@@ -306,6 +312,11 @@ async fn readyz_follows_the_ready_flag_and_process_metrics_are_served() {
                 .contains("# TYPE process_cpu_seconds_total counter")
         );
     }
+    running.shutdown.trigger();
+    let stopped =
+        chassis_eventually(async || scrape::get(metrics, "/readyz").await.status == 503).await;
+    assert!(stopped, "not ready once the server stops");
+    running.stopped().await.expect("serve returns Ok");
 }
 
 /// Whether `condition` holds within [`PATIENCE`] (a call's end is counted on the server's
