@@ -596,8 +596,7 @@ where
                 })
             }
             Err(_) => Box::pin(std::future::ready(Ok({
-                metrics::counter!("bazaar_server_refused_total", "reason" => "in_flight_limit")
-                    .increment(1);
+                crate::metrics::load::call_refused();
                 Status::unavailable(
                     "server is at its limit of calls in progress; retry with backoff",
                 )
@@ -617,18 +616,23 @@ struct Permitted {
 /// from admission until dropped.
 struct InFlight {
     _permit: tokio::sync::OwnedSemaphorePermit,
+    counted: bool,
 }
 
 impl InFlight {
     fn enter(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
-        metrics::gauge!("bazaar_server_in_flight_calls").increment(1);
-        Self { _permit: permit }
+        Self {
+            _permit: permit,
+            counted: crate::metrics::load::call_admitted(),
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!("bazaar_server_in_flight_calls").decrement(1);
+        if self.counted {
+            crate::metrics::load::call_finished();
+        }
     }
 }
 

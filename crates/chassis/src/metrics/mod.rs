@@ -22,10 +22,11 @@
 //!   values are fixed before the first call) and the counting of one call, which both share;
 //! - `pool`: the stores' connection pools, sampled at each scrape;
 //! - `process`: memory, CPU time and file descriptors from `/proc`, read at each scrape;
-//! - and, in [`crate::server`], the calls in flight and those refused by the limit.
+//! - `load`: the calls in flight and those refused by the server's in-flight limit.
 
 mod call;
 mod client;
+pub(crate) mod load;
 mod pool;
 mod process;
 mod rpc;
