@@ -8,7 +8,6 @@
 //! this binary, so the scenarios take turns ([`SERIAL`]): each starts its own shop and
 //! reads deltas of counters between two scrapes, and gauges that its shop alone sets.
 
-mod scrape;
 
 // The fault injector of the checkout scenarios, shared rather than copied.
 #[path = "../checkout/faults.rs"]
@@ -27,7 +26,7 @@ use chassis::auth::Peer;
 use tokio::sync::Mutex;
 
 use crate::faults::ShippingFaults;
-use crate::scrape::Scrape;
+use chassis::testing::metrics::Scrape;
 
 const LAMP: &str = "brass-desk-lamp";
 const SKILLET: &str = "cast-iron-skillet";

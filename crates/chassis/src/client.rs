@@ -4,7 +4,8 @@
 //! channel for a generated client. The path of an outbound call, top to bottom:
 //!
 //! 0. when traces are exported, the call's client span, whose context goes out as the
-//!    call's `traceparent` (see [`crate::trace`]);
+//!    call's `traceparent` (see [`crate::trace`]); then the call metrics
+//!    (`metrics::client`: `grpc_client_*`, with the callee), timed as the caller waits;
 //! 1. [`OutboundDeadlineLayer`]: the call gets the inbound call's remaining time (or a
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
@@ -40,6 +41,7 @@ use tower::{Service, ServiceBuilder};
 
 use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
+use crate::metrics::ClientMetricsLayer;
 use crate::tls::Tls;
 use crate::trace::ClientTraceLayer;
 
@@ -126,6 +128,8 @@ impl Upstream {
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
             .option_layer(crate::trace::enabled().then(|| ClientTraceLayer::new(service)))
+            .map_response(|response: Response<_>| response.map(Body::new))
+            .layer(ClientMetricsLayer::new(service))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
             .service(Buffer::new(balanced, BUFFER_CAPACITY));

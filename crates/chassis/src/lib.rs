@@ -37,7 +37,8 @@
 //!   and the contract's value errors into field violations;
 //! - [`page`]: opaque, tamper-evident page tokens;
 //! - `testing` (feature `testing`, for tests only): the harness that starts a service in a
-//!   test and waits until it serves, and the helpers every service's tests share.
+//!   test and waits until it serves, and the helpers every service's tests share (among
+//!   them `testing::metrics`: a scrape of an admin listener, read as Prometheus reads it).
 //!
 //! The chassis never knows what a product or an order is.
 #![forbid(unsafe_code)]

@@ -22,8 +22,9 @@
 //!
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
 //! `max_concurrent_streams`), the call's server span when traces are exported (see
-//! [`crate::trace`]), [`InFlightLimit`] (refuses at once with `UNAVAILABLE` when the
-//! whole process is at its bound, instead of queueing until callers time out), the inbound
+//! [`crate::trace`]), the call metrics (`metrics::server`: every call that reaches the
+//! process is counted, refused ones too), [`InFlightLimit`] (refuses at once with
+//! `UNAVAILABLE` when the whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
 //! [`AccessLayer`]: a caller the rule does not admit is answered before any handler runs),
@@ -62,6 +63,7 @@ use crate::admin::Ready;
 use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
+use crate::metrics::ServerMetricsLayer;
 use crate::shutdown::Shutdown;
 use crate::tls::{HANDSHAKE_TIMEOUT, Tls, TlsError, peer_of};
 use crate::trace::ServerTraceLayer;
@@ -282,6 +284,7 @@ impl Server {
 
         let stack = ServiceBuilder::new()
             .option_layer(crate::trace::enabled().then(|| ServerTraceLayer::new(name)))
+            .layer(ServerMetricsLayer::new())
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
@@ -583,6 +586,7 @@ where
         }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
+                let permit = InFlight::enter(permit);
                 let response = self.inner.call(request);
                 Box::pin(async move {
                     let response = response.await?;
@@ -594,10 +598,13 @@ where
                     }))
                 })
             }
-            Err(_) => Box::pin(std::future::ready(Ok(Status::unavailable(
-                "server is at its limit of calls in progress; retry with backoff",
-            )
-            .into_http()))),
+            Err(_) => Box::pin(std::future::ready(Ok({
+                crate::metrics::load::call_refused();
+                Status::unavailable(
+                    "server is at its limit of calls in progress; retry with backoff",
+                )
+                .into_http()
+            }))),
         }
     }
 }
@@ -605,7 +612,31 @@ where
 /// A response body that holds its call's in-flight permit until it ends or is dropped.
 struct Permitted {
     body: Body,
+    _permit: InFlight,
+}
+
+/// A call in progress: holds its permit, and counts in `bazaar_server_in_flight_calls`
+/// from admission until dropped.
+struct InFlight {
     _permit: tokio::sync::OwnedSemaphorePermit,
+    counted: bool,
+}
+
+impl InFlight {
+    fn enter(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        Self {
+            _permit: permit,
+            counted: crate::metrics::load::call_admitted(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.counted {
+            crate::metrics::load::call_finished();
+        }
+    }
 }
 
 impl http_body::Body for Permitted {

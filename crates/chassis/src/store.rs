@@ -180,7 +180,24 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
             .await
             .map_err(StoreError::Connect)?;
     }
+    crate::metrics::watch_pool(store_name(&url), &pool);
     Ok(pool)
+}
+
+/// The name a store's metrics carry: the SQLite file's stem (`orders`), or the PostgreSQL
+/// database's name; both are fixed by the process's configuration.
+fn store_name(url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    if path.ends_with(":memory:") {
+        return "memory".to_owned();
+    }
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let stem = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
+    if stem.is_empty() {
+        "memory".to_owned()
+    } else {
+        stem.to_owned()
+    }
 }
 
 /// Connects and migrates, once: the service runner retries with backoff while this fails.
@@ -385,6 +402,13 @@ mod tests {
         assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
         assert_eq!(Backend::of("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert!(Backend::of("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn stores_are_named_by_file_or_database() {
+        assert_eq!(store_name("sqlite:///data/orders.db?mode=rwc"), "orders");
+        assert_eq!(store_name("postgres://u@h:5432/bazaar_cart"), "bazaar_cart");
+        assert_eq!(store_name("sqlite::memory:"), "memory");
     }
 
     #[test]

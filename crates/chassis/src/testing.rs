@@ -29,6 +29,8 @@
 //! here panic on failure, with a message that says what did not happen: in a test that is
 //! the report.
 
+pub mod metrics;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;

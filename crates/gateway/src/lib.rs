@@ -13,17 +13,20 @@
 //! they are unavailable; without the catalog, a clear 503 page. No request waits longer
 //! than [`security::REQUEST_TIME_LIMIT`].
 //!
-//! A request passes, top to bottom: its trace ([`trace`], when traces are exported), the
-//! front door ([`front_door`]: who the client is, and
+//! A request passes, top to bottom: its trace ([`trace`], when traces are exported), its
+//! metrics ([`http_metrics`]: by route template, method and status), the front door
+//! ([`front_door`]: who the client is, and
 //! its rate limit), the time limit, the security headers, then for pages
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
 //! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
 //! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
 //! call to the services, each action written once for both faces), [`money`],
-//! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`trace`], [`security`], [`assets`], [`random`],
+//! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`http_metrics`], [`trace`], [`security`], [`assets`], [`random`],
 //! [`error`].
 //! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
-//! tests run it the same way on port 0.
+//! tests run it the same way on port 0. Like every process of the shop it serves an admin
+//! listener (`/metrics`, `/healthz`, `/readyz`; see `chassis::admin`), ready while it
+//! serves and not ready from the moment it stops.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -32,6 +35,7 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod front_door;
+pub mod http_metrics;
 pub mod money;
 pub mod pages;
 pub mod random;
@@ -51,6 +55,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use chassis::Shutdown;
+use chassis::admin::{Admin, Ready};
 use chassis::client::UpstreamError;
 
 pub use app::{App, AppState};
@@ -86,6 +91,14 @@ pub enum StartError {
     /// The server failed.
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
+    /// The admin listener's address could not be bound.
+    #[error("cannot listen on {address} (admin listener)")]
+    BindAdmin {
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A gateway bound to its address, not yet serving.
@@ -95,6 +108,8 @@ pub struct Gateway {
     app: AppState,
     grace: Duration,
     background: Shutdown,
+    admin: Option<Admin>,
+    ready: Ready,
 }
 
 impl Gateway {
@@ -109,6 +124,19 @@ impl Gateway {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { address, source })?;
+        // Bound before anything records, so that every metric goes to its recorder.
+        let ready = Ready::default();
+        let admin = match config
+            .server
+            .admin_listen_or(DEFAULT_PORT, chassis::topology::GATEWAY.admin_port)
+        {
+            Some(address) => Some(
+                Admin::bind(address, ready.clone())
+                    .await
+                    .map_err(|source| StartError::BindAdmin { address, source })?,
+            ),
+            None => None,
+        };
         let background = Shutdown::new();
         let vitals = vitals::Board::new(
             config
@@ -134,7 +162,15 @@ impl Gateway {
             app,
             grace: config.server.shutdown_grace(),
             background,
+            admin,
+            ready,
         })
+    }
+
+    /// The address of its admin listener (`/metrics`, `/healthz`, `/readyz`), unless it is
+    /// `off`.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(Admin::local_addr)
     }
 
     /// The address it is bound to.
@@ -152,6 +188,12 @@ impl Gateway {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
         });
+        // The admin listener answers until the very end, `/readyz` saying 503 while the
+        // gateway drains.
+        let admin_stop = Shutdown::new();
+        let admin = self.admin.map(|admin| admin.spawn(admin_stop.clone()));
+        let ready = self.ready.clone();
+        ready.set(true);
         let stop = shutdown.clone();
         let server = axum::serve(
             listener,
@@ -159,6 +201,7 @@ impl Gateway {
         )
         .with_graceful_shutdown(async move {
             stop.wait().await;
+            ready.set(false);
             tracing::info!("stopping: draining requests in flight");
         });
         let grace = self.grace;
@@ -169,7 +212,12 @@ impl Gateway {
                 Ok(())
             }
         };
+        self.ready.set(false);
         self.background.trigger();
+        admin_stop.trigger();
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
         tracing::info!("stopped");
         result
     }
@@ -243,6 +291,7 @@ pub fn router(app: AppState) -> Router {
         .layer(from_fn(security::time_limit))
         .layer(from_fn_with_state(app, front_door::admit))
         .layer(from_fn(log_request))
+        .layer(from_fn(http_metrics::record))
         .layer(from_fn(trace::trace_request))
 }
 

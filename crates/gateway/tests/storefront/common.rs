@@ -23,6 +23,8 @@ pub(crate) struct Storefront {
     pub shop: Shop,
     /// Where the gateway listens.
     pub addr: SocketAddr,
+    /// Where its admin listener (`/metrics`, `/healthz`, `/readyz`) listens.
+    pub admin_addr: SocketAddr,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
 }
@@ -57,6 +59,9 @@ impl Storefront {
             .await
             .expect("the gateway binds port 0");
         let addr = gateway.local_addr();
+        let admin_addr = gateway
+            .admin_addr()
+            .expect("the gateway serves an admin listener");
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
@@ -65,6 +70,7 @@ impl Storefront {
         Self {
             shop,
             addr,
+            admin_addr,
             shutdown,
             task,
         }

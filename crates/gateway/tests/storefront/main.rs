@@ -11,6 +11,8 @@
 //!   limit; identity's throttles keyed per shopper through the gateway;
 //! - [`status`]: the status page and API: vital signs scraped from every service's real
 //!   admin listener, graphs, the dependency map, a service down or without metrics;
+//! - [`metrics`]: the storefront's HTTP metrics by route template, and the calls it makes
+//!   counted on both ends;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
@@ -18,5 +20,6 @@ mod browser;
 mod common;
 mod degradation;
 mod front_door;
+mod metrics;
 mod pages;
 mod status;

@@ -11,6 +11,29 @@
 //!
 //! Label values must be bounded: a method, a status code, a state, a reason from a fixed
 //! list; never an id, an e-mail or a raw path.
+//!
+//! What the chassis records itself:
+//!
+//! - `server`: the RED metrics of every call a server answers (`grpc_server_*`), a layer
+//!   on the outside of the server's stack;
+//! - `client`: the same of every outbound call (`grpc_client_*`, with the callee), a layer
+//!   on the outside of every `Upstream`;
+//! - `rpc` and `call`: the table of methods (built once from the descriptor sets, so label
+//!   values are fixed before the first call) and the counting of one call, which both share;
+//! - `pool`: the stores' connection pools, sampled at each scrape;
+//! - `process`: memory, CPU time and file descriptors from `/proc`, read at each scrape;
+//! - `load`: the calls in flight and those refused by the server's in-flight limit.
+
+mod call;
+mod client;
+pub(crate) mod load;
+mod pool;
+mod process;
+mod rpc;
+mod server;
+
+pub(crate) use client::ClientMetricsLayer;
+pub(crate) use server::ServerMetricsLayer;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -48,6 +71,10 @@ pub fn install() -> &'static PrometheusHandle {
             .name("metrics-upkeep".to_owned())
             .spawn(move || {
                 loop {
+                    #[allow(
+                        clippy::disallowed_methods,
+                        reason = "a thread of its own, not a tokio worker"
+                    )]
                     std::thread::sleep(UPKEEP_EVERY);
                     upkeep.run_upkeep();
                 }
@@ -64,11 +91,24 @@ pub fn installed() -> bool {
     HANDLE.get().is_some()
 }
 
-/// Everything recorded so far, in the Prometheus text exposition format; empty when no
-/// recorder is installed.
+/// Everything recorded so far, and what is sampled at a scrape (the stores' pools, the
+/// process's figures), in the Prometheus text exposition format; empty when no recorder is
+/// installed.
 pub fn render() -> String {
-    HANDLE
-        .get()
-        .map(PrometheusHandle::render)
-        .unwrap_or_default()
+    let Some(handle) = HANDLE.get() else {
+        return String::new();
+    };
+    pool::sample();
+    let mut text = handle.render();
+    process::render(&mut text);
+    text
+}
+
+/// Samples the connection pool of store `store` at every scrape, while it is open (see
+/// `pool`). Nothing happens while no recorder is installed: a process without an admin
+/// listener keeps no reference to its pools.
+pub(crate) fn watch_pool(store: String, pool: &sqlx::AnyPool) {
+    if installed() {
+        pool::watch(store, pool);
+    }
 }
