@@ -8,7 +8,6 @@
 //! this binary, so the scenarios take turns ([`SERIAL`]): each starts its own shop and
 //! reads deltas of counters between two scrapes, and gauges that its shop alone sets.
 
-
 // The fault injector of the checkout scenarios, shared rather than copied.
 #[path = "../checkout/faults.rs"]
 mod faults;

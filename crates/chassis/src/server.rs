@@ -21,9 +21,9 @@
 //! tonic's own server).
 //!
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
-//! `max_concurrent_streams`), the call's server span when traces are exported (see
-//! [`crate::trace`]), the call metrics (`metrics::server`: every call that reaches the
-//! process is counted, refused ones too), [`InFlightLimit`] (refuses at once with
+//! `max_concurrent_streams`), the call metrics (`metrics::server`: every call that
+//! reaches the process is counted, refused ones too), the call's server span when traces
+//! are exported (see [`crate::trace`]), [`InFlightLimit`] (refuses at once with
 //! `UNAVAILABLE` when the whole process is at its bound, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
@@ -283,8 +283,8 @@ impl Server {
             .prepare();
 
         let stack = ServiceBuilder::new()
-            .option_layer(crate::trace::enabled().then(|| ServerTraceLayer::new(name)))
             .layer(ServerMetricsLayer::new())
+            .option_layer(crate::trace::enabled().then(|| ServerTraceLayer::new(name)))
             .layer(InFlightLimitLayer::new(args.max_in_flight))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))

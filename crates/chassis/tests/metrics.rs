@@ -320,7 +320,8 @@ async fn readyz_follows_the_servers_health_and_process_metrics_are_served() {
     }
     running.shutdown.trigger();
     let stopped =
-        chassis_eventually(async || metrics_page::get(metrics, "/readyz").await.status == 503).await;
+        chassis_eventually(async || metrics_page::get(metrics, "/readyz").await.status == 503)
+            .await;
     assert!(stopped, "not ready once the server stops");
     running.stopped().await.expect("serve returns Ok");
 }
