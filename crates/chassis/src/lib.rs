@@ -58,6 +58,7 @@ pub mod forwarded;
 pub mod metrics;
 pub mod page;
 pub mod pki;
+mod rpc;
 pub mod scrape;
 pub mod server;
 pub mod service;

@@ -8,7 +8,7 @@
 //! until then, so a server stream is timed until it ends.
 //!
 //! The hot path is cheap: the row of a path is one hash lookup in the table of
-//! [`super::rpc::Methods`]; each row's handles (`started`, the histogram, and a counter per
+//! [`crate::rpc::Methods`]; each row's handles (`started`, the histogram, and a counter per
 //! code the row has seen) are registered with the recorder once, on the row's first call,
 //! and reused. Before a recorder is installed nothing is registered or recorded (a handle
 //! taken then would stay a no-op for the life of the process).
@@ -22,7 +22,7 @@ use std::time::Instant;
 use http::Response;
 use metrics::{Counter, Histogram, Label, SharedString};
 
-use super::rpc::{CANCELED, CODES, Method, Methods, UNAVAILABLE, UNKNOWN, status_in};
+use crate::rpc::{CANCELED, CODES, Method, Methods, UNAVAILABLE, UNKNOWN, status_in};
 
 /// Which end of a call is counted, and so the metric names and labels.
 #[derive(Debug)]

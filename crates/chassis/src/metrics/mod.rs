@@ -18,8 +18,9 @@
 //!   on the outside of the server's stack;
 //! - `client`: the same of every outbound call (`grpc_client_*`, with the callee), a layer
 //!   on the outside of every `Upstream`;
-//! - `rpc` and `call`: the table of methods (built once from the descriptor sets, so label
-//!   values are fixed before the first call) and the counting of one call, which both share;
+//! - `call`: the counting of one call, which both share, by the table of methods of
+//!   `crate::rpc` (built once from the descriptor sets, so label values are fixed before
+//!   the first call);
 //! - `pool`: the stores' connection pools, sampled at each scrape;
 //! - `process`: memory, CPU time and file descriptors from `/proc`, read at each scrape;
 //! - `load`: the calls in flight and those refused by the server's in-flight limit.
@@ -29,7 +30,6 @@ mod client;
 pub(crate) mod load;
 mod pool;
 mod process;
-mod rpc;
 mod server;
 
 pub(crate) use client::ClientMetricsLayer;

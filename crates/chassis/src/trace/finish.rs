@@ -17,13 +17,10 @@ pub(super) enum Side {
     Client,
 }
 
-/// The gRPC status in `headers` (a trailers-only response, or the trailers themselves).
+/// The gRPC status in `headers` (a trailers-only response, or the trailers themselves), read
+/// as the metrics read it.
 pub(super) fn status_in(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-        .map(Code::from_i32)
+    crate::rpc::status_in(headers).map(|code| Code::from_i32(code as i32))
 }
 
 /// Records `code` on `span`: `rpc.grpc.status_code`, and an error status where the RPC

@@ -1,5 +1,5 @@
-//! What a gRPC call is, for its metrics: the table of every method a bazaar process can
-//! serve or call, and the status codes by their Prometheus names.
+//! What a gRPC call is, for its metrics and its spans: the table of every method a bazaar
+//! process can serve or call, and the status codes by their Prometheus names.
 //!
 //! The table is built once per process from the descriptor sets the servers serve (the
 //! contract, `grpc.health.v1`, reflection v1 and v1alpha) and maps a request path
