@@ -232,7 +232,9 @@ async fn outbound_calls_are_counted_with_their_callee() {
     let next = start().await;
     let first = bind(
         |_| {},
-        Some(upstream(&[next.address], Duration::from_secs(5))),
+        // The onward call's own deadline, when the inbound call has none: the late call
+        // below runs out of it on the caller's side, with no inbound deadline racing it.
+        Some(upstream(&[next.address], Duration::from_secs(1))),
     )
     .await
     .serve();
@@ -242,8 +244,7 @@ async fn outbound_calls_are_counted_with_their_callee() {
         .list_recommendations(call(&[("x-forward", "1")]))
         .await
         .expect("forwarded and answered");
-    let mut late = call(&[("x-forward", "1"), ("x-forward-sleep-ms", "2000")]);
-    late.set_timeout(Duration::from_millis(100));
+    let late = call(&[("x-forward", "1"), ("x-forward-sleep-ms", "3000")]);
     let _ = client.list_recommendations(late).await;
 
     let client_labels = |code: Option<&'static str>| {
