@@ -215,7 +215,7 @@ async fn main() {
 
 /// The `grpc_server_handled_total` of `GetCurrency`, code OK, at `admin`.
 async fn scrape_count(admin: SocketAddr) -> f64 {
-    let scrape = chassis::scrape::Scrape::of(admin).await;
+    let scrape = chassis::testing::metrics::Scrape::of(admin).await;
     scrape.value(
         "grpc_server_handled_total",
         &[
