@@ -1,5 +1,6 @@
-//! `GET http://<addr>/metrics`: one request over HTTP/1.1 on a plain TCP socket, read to
-//! the end within a time limit and a size cap, then parsed.
+//! `GET http://<addr>/metrics` ([`fetch`], parsed) or any other path of an admin listener
+//! ([`get`], with its status): one request over HTTP/1.1 on a plain TCP socket, read to
+//! the end within a time limit and a size cap.
 //!
 //! An admin listener is a small, trusted, loopback-first server, so this speaks just
 //! enough HTTP: one request with `Connection: close`, an answer with a `Content-Length`,
@@ -66,13 +67,41 @@ pub enum FetchError {
 ///
 /// See [`FetchError`].
 pub async fn fetch(addr: &str, limit: Duration, cap: usize) -> Result<Exposition, FetchError> {
-    let answer = tokio::time::timeout(limit, exchange(addr, cap))
+    let (_, body) = request(addr, "/metrics", limit, cap, false).await?;
+    Ok(Exposition::parse(&String::from_utf8_lossy(&body)))
+}
+
+/// `GET http://{addr}{path}`, whatever its status: the status and the body (an admin
+/// listener's `/readyz` answers 503 while the process cannot serve), within `limit` and
+/// reading at most `cap` bytes.
+///
+/// # Errors
+///
+/// See [`FetchError`]; never [`FetchError::Status`].
+pub async fn get(
+    addr: &str,
+    path: &str,
+    limit: Duration,
+    cap: usize,
+) -> Result<(u16, Vec<u8>), FetchError> {
+    request(addr, path, limit, cap, true).await
+}
+
+/// One exchange; unless `any_status`, an answer other than 200 is [`FetchError::Status`].
+async fn request(
+    addr: &str,
+    path: &str,
+    limit: Duration,
+    cap: usize,
+    any_status: bool,
+) -> Result<(u16, Vec<u8>), FetchError> {
+    let answer = tokio::time::timeout(limit, exchange(addr, path, cap))
         .await
         .map_err(|_| FetchError::Timeout {
             addr: addr.to_owned(),
             limit,
         })??;
-    let body = read_answer(&answer).map_err(|why| match why {
+    read_answer(&answer, any_status).map_err(|why| match why {
         Refusal::Status(status) => FetchError::Status {
             addr: addr.to_owned(),
             status,
@@ -81,19 +110,18 @@ pub async fn fetch(addr: &str, limit: Duration, cap: usize) -> Result<Exposition
             addr: addr.to_owned(),
             why,
         },
-    })?;
-    Ok(Exposition::parse(&String::from_utf8_lossy(&body)))
+    })
 }
 
 /// Sends the request and reads the whole answer (head and body) until the server closes.
-async fn exchange(addr: &str, cap: usize) -> Result<Vec<u8>, FetchError> {
+async fn exchange(addr: &str, path: &str, cap: usize) -> Result<Vec<u8>, FetchError> {
     let unreachable = |source| FetchError::Unreachable {
         addr: addr.to_owned(),
         source,
     };
     let mut stream = TcpStream::connect(addr).await.map_err(unreachable)?;
     let request = format!(
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAccept: text/plain\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/plain\r\n\
          User-Agent: bazaar-scrape\r\nConnection: close\r\n\r\n"
     );
     stream
@@ -126,8 +154,8 @@ enum Refusal {
     Malformed(&'static str),
 }
 
-/// The body of a whole HTTP/1.1 answer, when its status is 200.
-fn read_answer(answer: &[u8]) -> Result<Vec<u8>, Refusal> {
+/// The status and body of a whole HTTP/1.1 answer; unless `any_status`, only a 200.
+fn read_answer(answer: &[u8], any_status: bool) -> Result<(u16, Vec<u8>), Refusal> {
     let head_end = answer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -145,7 +173,7 @@ fn read_answer(answer: &[u8]) -> Result<Vec<u8>, Refusal> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or(Refusal::Malformed("no status code"))?;
-    if status != 200 {
+    if status != 200 && !any_status {
         return Err(Refusal::Status(status));
     }
     let mut length = None;
@@ -166,12 +194,12 @@ fn read_answer(answer: &[u8]) -> Result<Vec<u8>, Refusal> {
         }
     }
     if chunked {
-        return dechunk(body);
+        return dechunk(body).map(|body| (status, body));
     }
     match length {
         Some(length) if body.len() < length => Err(Refusal::Malformed("the body was cut short")),
-        Some(length) => Ok(body[..length].to_vec()),
-        None => Ok(body.to_vec()),
+        Some(length) => Ok((status, body[..length].to_vec())),
+        None => Ok((status, body.to_vec())),
     }
 }
 
@@ -304,12 +332,12 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_on_any_answer(answer in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = read_answer(&answer);
+            let _ = read_answer(&answer, false);
         }
 
         #[test]
         fn never_panics_on_near_http(text in "HTTP/1.1 200 OK\r\n[a-zA-Z:\\- 0-9\r\n;]{0,120}") {
-            let _ = read_answer(text.as_bytes());
+            let _ = read_answer(text.as_bytes(), true);
         }
     }
 }

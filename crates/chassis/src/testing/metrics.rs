@@ -1,14 +1,14 @@
-//! Reading a process's metrics in a test as Prometheus reads them: a plain HTTP/1.0 `GET` of
-//! its admin listener (no client library between the test and the socket), the text parsed
-//! by [`crate::scrape::Exposition`], and series looked up by name and exact label set.
+//! Reading a process's metrics in a test as Prometheus reads them: a plain HTTP `GET` of
+//! its admin listener (the status page's own client, no library between the test and the
+//! socket), the text parsed by [`crate::scrape::Exposition`], and series looked up by name
+//! and exact label set.
 //!
 //! The recorder is global to a process, and tests of one binary run side by side, so a
 //! test compares two scrapes ([`Scrape::delta`]) rather than trusting absolute values.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
 
 use crate::scrape::{Exposition, Labels, exposition};
 
@@ -21,33 +21,19 @@ pub struct Answer {
     pub body: String,
 }
 
-/// `GET http://{addr}{path}` over a fresh connection.
+/// `GET http://{addr}{path}` over a fresh connection, with the client the status page uses
+/// ([`crate::scrape::fetch::get`]).
 ///
 /// # Panics
-/// When the listener does not answer HTTP: the test cannot go on.
+/// When the listener does not answer HTTP within a few seconds: the test cannot go on.
 pub async fn get(addr: SocketAddr, path: &str) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach the admin listener at {addr}: {e}"));
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .expect("the request is sent");
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .await
-        .expect("the answer is read");
-    let raw = String::from_utf8(raw).expect("an HTTP answer in UTF-8");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP head and body");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("an HTTP status line");
+    let (status, body) =
+        crate::scrape::fetch::get(&addr.to_string(), path, Duration::from_secs(10), 16 << 20)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} of the admin listener at {addr}: {e}"));
     Answer {
         status,
-        body: body.to_owned(),
+        body: String::from_utf8(body).expect("an answer in UTF-8"),
     }
 }
 
