@@ -100,11 +100,12 @@ pub fn ensure_pki(data_dir: &Path, hosts: &[String], verbose: bool) -> Result<Tl
 }
 
 /// The host names a certificate must carry for services listening on `host`, beyond
-/// `localhost` and the loopback addresses every certificate has: none for a loopback or
-/// wildcard address.
+/// `localhost` and the loopback addresses every certificate has (127.0.0.1 and ::1): none
+/// for those or a wildcard address; another loopback address such as 127.0.0.2 is named.
 pub fn cert_hosts(host: &str) -> Vec<String> {
     let local = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Ok(std::net::IpAddr::V4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST || ip.is_unspecified(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified(),
         Err(_) => host.eq_ignore_ascii_case("localhost"),
     };
     if local {
@@ -122,6 +123,30 @@ fn dial_host(host: &str) -> &str {
         Ok(std::net::IpAddr::V6(ip)) if ip.is_unspecified() => "[::1]",
         _ => host,
     }
+}
+
+/// Where every service and its admin listener are when they listen on `host`, as the
+/// `BAZAAR_<NAME>_ADDR` and `BAZAAR_<NAME>_ADMIN_ADDR` settings each child reads for its
+/// callees (the defaults name 127.0.0.1); a setting already in the environment is left
+/// alone, so an operator can still point a service elsewhere.
+fn peer_addresses(host: &str) -> Vec<(String, std::ffi::OsString)> {
+    let dial = match dial_host(host) {
+        ip if ip.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{ip}]"),
+        name => name.to_owned(),
+    };
+    let mut env = Vec::new();
+    for spec in SERVICES {
+        let upper = spec.name.to_ascii_uppercase();
+        for (name, port) in [
+            (format!("BAZAAR_{upper}_ADDR"), spec.port),
+            (format!("BAZAAR_{upper}_ADMIN_ADDR"), spec.admin_port),
+        ] {
+            if std::env::var_os(&name).is_none() {
+                env.push((name, format!("{dial}:{port}").into()));
+            }
+        }
+    }
+    env
 }
 
 /// `host:port` as a socket address (`host` is an IP address, or a name that resolves).
@@ -274,12 +299,15 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             log: logs.join(format!("{}.log", spec.name)),
             events: events.clone(),
             replacement: options.replacements.get(spec.name).cloned(),
-            env: match &kek_file {
-                Some(path) if spec.name == "identity" => vec![(
-                    "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE",
-                    path.as_os_str().to_owned(),
-                )],
-                _ => Vec::new(),
+            env: {
+                let mut env = peer_addresses(&options.host);
+                if let (Some(path), "identity") = (&kek_file, spec.name) {
+                    env.push((
+                        "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE".to_owned(),
+                        path.as_os_str().to_owned(),
+                    ));
+                }
+                env
             },
         };
         supervisors.push((spec.name, stop, tokio::spawn(supervisor.run(stop_rx))));
@@ -430,7 +458,7 @@ struct Supervisor {
     /// The command that runs in place of `bazaar serve <name>`, if any.
     replacement: Option<String>,
     /// Environment variables for this service only.
-    env: Vec<(&'static str, std::ffi::OsString)>,
+    env: Vec<(String, std::ffi::OsString)>,
 }
 
 impl Supervisor {
@@ -611,6 +639,7 @@ mod tests {
             assert!(cert_hosts(local).is_empty(), "{local}");
         }
         assert_eq!(cert_hosts("10.1.2.3"), ["10.1.2.3"]);
+        assert_eq!(cert_hosts("127.0.0.2"), ["127.0.0.2"]);
         assert_eq!(cert_hosts("shop.lan"), ["shop.lan"]);
         assert_eq!(dial_host("0.0.0.0"), "127.0.0.1");
         assert_eq!(dial_host("10.1.2.3"), "10.1.2.3");
