@@ -10,15 +10,30 @@
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
 //!    inbound call (see [`crate::auth`]);
-//! 3. a buffer, so the channel is cheap to clone and share between tasks;
-//! 4. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//! 3. [`RetryLayer`]: a unary call that failed before the callee processed it, or that
+//!    failed transiently and carries a `request_id`, is tried again, with backoff, within
+//!    its deadline and the upstream's retry budget (see [`crate::retry`]); each attempt
+//!    goes through the balancer afresh;
+//! 4. a buffer, so the channel is cheap to clone and share between tasks;
+//! 5. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
-//!    picks at random);
-//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
+//!    picks at random), and passing over the replicas that are ejected or pushed back
+//!    (below);
+//! 6. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
 //!    (the CA verifies the server and the host of the address, the process presents its
-//!    own certificate; see [`crate::tls`]) unless the process runs `--plaintext`; a replica
-//!    whose connection fails is passed over for [`COOLDOWN`] (a replica that is down
-//!    refuses at once, which would otherwise look like the fastest one).
+//!    own certificate; see [`crate::tls`]) unless the process runs `--plaintext`.
+//!
+//! Outlier ejection: a replica that fails [`EJECT_AFTER`] times in a row (its connection
+//! fails, or it answers `UNAVAILABLE` without a pushback) is ejected, passed over for
+//! [`FIRST_EJECTION`], twice that the next time it is ejected, up to [`MAX_EJECTION`]; one
+//! answer that is not a failure starts that over. A replica that is down refuses at once,
+//! which would otherwise make it look like the fastest one. The last replica that is not
+//! ejected is never ejected, and when every replica is passed over they are all used as if
+//! none were: a service with one replica keeps being called. A replica that refuses a call
+//! with a pushback (`grpc-retry-pushback-ms`: it is overloaded, or not ready) is passed
+//! over for twice the pushback (at least [`MIN_PASS_OVER`]), so that the retry, which
+//! waits the pushback, goes to another replica. Ejections are counted in
+//! `bazaar_client_ejections_total{callee}`.
 //!
 //! Connecting lazily means a service starts and answers even when what it calls is down;
 //! calls to a service that is down fail with `UNAVAILABLE` and the caller degrades.
@@ -27,7 +42,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use tonic::body::Body;
@@ -40,8 +55,10 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
 
 use crate::auth::PropagateAuthLayer;
+use crate::backoff::Backoff;
 use crate::deadline::OutboundDeadlineLayer;
 use crate::metrics::ClientMetricsLayer;
+use crate::retry::{PUSHBACK, RetryLayer};
 use crate::tls::Tls;
 use crate::trace::ClientTraceLayer;
 
@@ -54,8 +71,16 @@ const BUFFER_CAPACITY: usize = 1024;
 const DEFAULT_RTT: Duration = Duration::from_millis(5);
 /// How fast old latency samples lose their weight.
 const DECAY: Duration = Duration::from_secs(10);
-/// How long a replica whose connection failed is passed over.
-pub const COOLDOWN: Duration = Duration::from_secs(2);
+/// Failures in a row after which a replica is ejected.
+pub const EJECT_AFTER: u32 = 3;
+/// How long a replica is ejected the first time; each ejection in a row doubles it.
+pub const FIRST_EJECTION: Duration = Duration::from_secs(1);
+/// The longest ejection.
+pub const MAX_EJECTION: Duration = Duration::from_secs(30);
+/// The shortest time a replica that pushed back is passed over.
+pub const MIN_PASS_OVER: Duration = Duration::from_millis(100);
+/// The longest time a replica that pushed back is passed over.
+const MAX_PASS_OVER: Duration = Duration::from_secs(5);
 
 /// A channel to every replica of one service; give it to a generated client.
 #[derive(Clone)]
@@ -102,7 +127,22 @@ impl Upstream {
             return Err(UpstreamError::NoAddress(service.to_owned()));
         }
         let mut replicas = Vec::with_capacity(addresses.len());
-        for address in addresses {
+        let outliers = Arc::new(Outliers {
+            callee: service.to_owned().into(),
+            replicas: addresses
+                .iter()
+                .map(|address| {
+                    Mutex::new(Standing {
+                        address: address.clone(),
+                        failures: 0,
+                        ejected_until: None,
+                        passed_over_until: None,
+                        ejections: Backoff::new(FIRST_EJECTION, MAX_EJECTION),
+                    })
+                })
+                .collect(),
+        });
+        for (index, address) in addresses.iter().enumerate() {
             let endpoint = tls
                 .endpoint(address)
                 .map_err(|source| UpstreamError::BadAddress {
@@ -122,7 +162,8 @@ impl Upstream {
                     DECAY.as_nanos() as f64,
                     CompleteOnResponse::default(),
                 ),
-                cooling_until: Arc::new(Mutex::new(None)),
+                index,
+                outliers: outliers.clone(),
             });
         }
         let balanced = Balance::new(ServiceList::new(replicas));
@@ -132,6 +173,7 @@ impl Upstream {
             .layer(ClientMetricsLayer::new(service))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
+            .layer(RetryLayer::new(service))
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {
             service: BoxCloneSyncService::new(service),
@@ -139,21 +181,124 @@ impl Upstream {
     }
 }
 
-/// One replica: its connection, weighed by latency, and passed over for a while after its
-/// connection failed. The balancer compares `(cooling, latency)`, so any replica that is not
-/// cooling wins over one that is, and among equals the faster wins.
+/// One replica: its connection, weighed by latency, and its standing among the others.
+/// The balancer compares `(passed over, latency)`, so any replica that is not passed over
+/// wins over one that is, and among equals the faster wins.
 struct Replica {
     inner: PeakEwma<Channel, CompleteOnResponse>,
-    cooling_until: Arc<Mutex<Option<std::time::Instant>>>,
+    index: usize,
+    outliers: Arc<Outliers>,
 }
 
-impl Replica {
-    fn is_cooling(&self) -> bool {
-        self.cooling_until
+/// The standing of every replica of one upstream (see the [module](self) docs).
+struct Outliers {
+    callee: metrics::SharedString,
+    replicas: Vec<Mutex<Standing>>,
+}
+
+/// How one replica has been answering.
+struct Standing {
+    address: String,
+    /// Failures in a row.
+    failures: u32,
+    ejected_until: Option<Instant>,
+    passed_over_until: Option<Instant>,
+    /// How long the next ejection lasts.
+    ejections: Backoff,
+}
+
+impl Standing {
+    fn is_passed_over(&self, now: Instant) -> bool {
+        self.ejected_until.is_some_and(|until| now < until)
+            || self.passed_over_until.is_some_and(|until| now < until)
+    }
+}
+
+/// What one answer of a replica says about it.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    /// It answered (whatever the code): it is up.
+    Answered,
+    /// Its connection failed, or it answered `UNAVAILABLE` on its own.
+    Failed,
+    /// It refused the call for now, and said for how long.
+    PushedBack(Duration),
+}
+
+impl Outcome {
+    fn of(result: &Result<Response<Body>, tonic::transport::Error>) -> Self {
+        let Ok(response) = result else {
+            return Outcome::Failed;
+        };
+        let headers = response.headers();
+        if let Some(pushback) = headers
+            .get(PUSHBACK)
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        {
+            return Outcome::PushedBack(Duration::from_millis(pushback));
+        }
+        if crate::rpc::status_in(headers) == Some(crate::rpc::UNAVAILABLE) {
+            Outcome::Failed
+        } else {
+            Outcome::Answered
+        }
+    }
+}
+
+impl Outliers {
+    fn is_passed_over(&self, index: usize) -> bool {
+        let now = Instant::now();
+        self.replicas[index]
             .lock()
-            .ok()
-            .and_then(|until| *until)
-            .is_some_and(|until| std::time::Instant::now() < until)
+            .is_ok_and(|standing| standing.is_passed_over(now))
+    }
+
+    /// Whether any replica but `index` is not passed over.
+    fn others_in_service(&self, index: usize, now: Instant) -> bool {
+        self.replicas.iter().enumerate().any(|(other, standing)| {
+            other != index && standing.lock().is_ok_and(|s| !s.is_passed_over(now))
+        })
+    }
+
+    fn record(&self, index: usize, outcome: Outcome) {
+        let now = Instant::now();
+        // Asked before taking this replica's lock: two replicas failing at once never wait
+        // for each other. Both may then be ejected, and are then both used anyway.
+        let others = matches!(outcome, Outcome::Failed) && self.others_in_service(index, now);
+        let Ok(mut standing) = self.replicas[index].lock() else {
+            return;
+        };
+        match outcome {
+            Outcome::Answered => {
+                if standing.failures > 0 || standing.ejected_until.is_some() {
+                    standing.failures = 0;
+                    standing.ejected_until = None;
+                    standing.ejections.reset();
+                }
+            }
+            Outcome::PushedBack(pushback) => {
+                let pass_over = (pushback * 2).clamp(MIN_PASS_OVER, MAX_PASS_OVER);
+                standing.passed_over_until = Some(now + pass_over);
+            }
+            Outcome::Failed => {
+                standing.failures = standing.failures.saturating_add(1);
+                let ejected = standing.ejected_until.is_some_and(|until| now < until);
+                if standing.failures >= EJECT_AFTER && !ejected && others {
+                    let ejection = standing.ejections.next_delay();
+                    standing.ejected_until = Some(now + ejection);
+                    standing.failures = 0;
+                    metrics::counter!("bazaar_client_ejections_total",
+                        "callee" => self.callee.clone())
+                    .increment(1);
+                    tracing::warn!(
+                        callee = %self.callee,
+                        address = standing.address,
+                        ejected_for_ms = u64::try_from(ejection.as_millis()).unwrap_or(u64::MAX),
+                        "replica ejected after failing {EJECT_AFTER} times in a row"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -164,7 +309,7 @@ impl Load for Replica {
     );
 
     fn load(&self) -> Self::Metric {
-        (self.is_cooling(), self.inner.load())
+        (self.outliers.is_passed_over(self.index), self.inner.load())
     }
 }
 
@@ -179,15 +324,12 @@ impl Service<Request<Body>> for Replica {
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let response = self.inner.call(request);
-        let cooling_until = self.cooling_until.clone();
+        let outliers = self.outliers.clone();
+        let index = self.index;
         Box::pin(async move {
-            let result = response.await;
             // gRPC errors arrive as responses; an Err here is the connection failing.
-            if result.is_err()
-                && let Ok(mut until) = cooling_until.lock()
-            {
-                *until = Some(std::time::Instant::now() + COOLDOWN);
-            }
+            let result = response.await;
+            outliers.record(index, Outcome::of(&result));
             result
         })
     }

@@ -23,7 +23,10 @@
 //!   connection and the whole process take on, and drains gracefully by a hard deadline;
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
 //!   to every outbound call;
-//! - [`client`]: outbound channels that connect lazily and balance across every address;
+//! - [`client`]: outbound channels that connect lazily, balance across every address and
+//!   eject a replica that keeps failing;
+//! - [`retry`]: retrying, within a budget and the caller's deadline, the calls that are safe
+//!   to repeat;
 //! - [`follow`]: following another service's event stream from a stored position, each item
 //!   once, reconnecting with backoff;
 //! - [`clock`]: the wall-clock time a service reads, held still by tests;
@@ -58,6 +61,7 @@ pub mod forwarded;
 pub mod metrics;
 pub mod page;
 pub mod pki;
+pub mod retry;
 mod rpc;
 pub mod scrape;
 pub mod server;

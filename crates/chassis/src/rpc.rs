@@ -21,6 +21,9 @@ pub(crate) struct Method {
     pub(crate) service: String,
     /// The method's name: `PlaceOrder`.
     pub(crate) method: String,
+    /// The number of the request message's `request_id` field (a string), when it has one:
+    /// a call that carries a non-empty one may be repeated safely (see [`crate::retry`]).
+    pub(crate) request_id: Option<u32>,
 }
 
 /// Every method known to the process, by path; the last row is `unknown`.
@@ -56,6 +59,10 @@ pub(crate) const CODES: [&str; 17] = [
 pub(crate) const CANCELED: usize = 1;
 /// The index of `Unknown` in [`CODES`].
 pub(crate) const UNKNOWN: usize = 2;
+/// The index of `ResourceExhausted` in [`CODES`].
+pub(crate) const RESOURCE_EXHAUSTED: usize = 8;
+/// The index of `Aborted` in [`CODES`].
+pub(crate) const ABORTED: usize = 10;
 /// The index of `Unavailable` in [`CODES`].
 pub(crate) const UNAVAILABLE: usize = 14;
 
@@ -110,6 +117,7 @@ impl Methods {
                     continue;
                 }
             };
+            let messages = request_ids(&set);
             for file in &set.file {
                 let package = file.package();
                 for service in &file.service {
@@ -131,6 +139,7 @@ impl Methods {
                             ),
                             service: full.clone(),
                             method: method.name().to_owned(),
+                            request_id: messages.get(method.input_type()).copied(),
                         });
                     }
                 }
@@ -141,6 +150,7 @@ impl Methods {
             grpc_type: "unary",
             service: "unknown".to_owned(),
             method: "unknown".to_owned(),
+            request_id: None,
         });
         table
     }
@@ -162,6 +172,41 @@ impl Methods {
     pub(crate) fn method(&self, index: usize) -> &Method {
         &self.methods[index]
     }
+}
+
+/// The messages of `set` that have a string field named `request_id`, by their full name
+/// as a method's `input_type` spells it (`.bazaar.payment.v1.ChargeRequest`), with the
+/// field's number.
+fn request_ids(set: &prost_types::FileDescriptorSet) -> HashMap<String, u32> {
+    use prost_types::field_descriptor_proto::Type;
+    fn visit(
+        scope: &str,
+        messages: &[prost_types::DescriptorProto],
+        found: &mut HashMap<String, u32>,
+    ) {
+        for message in messages {
+            let name = format!("{scope}.{}", message.name());
+            if let Some(field) = message
+                .field
+                .iter()
+                .find(|field| field.name() == "request_id" && field.r#type() == Type::String)
+                && let Ok(number) = u32::try_from(field.number())
+            {
+                found.insert(name.clone(), number);
+            }
+            visit(&name, &message.nested_type, found);
+        }
+    }
+    let mut found = HashMap::new();
+    for file in &set.file {
+        let scope = if file.package().is_empty() {
+            String::new()
+        } else {
+            format!(".{}", file.package())
+        };
+        visit(&scope, &file.message_type, &mut found);
+    }
+    found
 }
 
 fn grpc_type(client_streaming: bool, server_streaming: bool) -> &'static str {
@@ -190,6 +235,18 @@ mod tests {
             methods.index_of("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
         );
         assert_eq!(reflect.grpc_type, "bidi_stream");
+    }
+
+    #[test]
+    fn methods_whose_request_has_a_request_id_know_its_field() {
+        let methods = Methods::get();
+        let of = |path: &str| methods.method(methods.index_of(path)).request_id;
+        assert_eq!(of("/bazaar.payment.v1.PaymentService/Charge"), Some(1));
+        assert_eq!(of("/bazaar.payment.v1.PaymentService/Refund"), Some(1));
+        assert_eq!(of("/bazaar.orders.v1.OrdersService/PlaceOrder"), Some(1));
+        assert_eq!(of("/bazaar.payment.v1.PaymentService/GetCharge"), None);
+        assert_eq!(of("/bazaar.currency.v1.CurrencyService/Convert"), None);
+        assert_eq!(of("/evil.Service/A"), None);
     }
 
     #[test]

@@ -523,6 +523,10 @@ impl Readiness {
     }
 }
 
+/// How long a caller refused by the in-flight limit is asked to wait before it retries
+/// (`grpc-retry-pushback-ms`, which also tells it the call was not processed).
+const LIMIT_PUSHBACK: Duration = Duration::from_millis(20);
+
 /// The path prefix of every `grpc.health.v1.Health` method.
 const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
 
@@ -552,8 +556,8 @@ impl<S> Layer<S> for InFlightLimitLayer {
     }
 }
 
-/// Refuses a call at once with `UNAVAILABLE` when the process already has as many calls in
-/// progress as it may (health checks are neither counted nor refused). Shedding fast keeps latency bounded for the calls that are admitted
+/// Refuses a call at once with `UNAVAILABLE` and a pushback (see [`crate::retry`]) when the
+/// process already has as many calls in progress as it may (health checks are neither counted nor refused). Shedding fast keeps latency bounded for the calls that are admitted
 /// and lets the caller retry on another replica, where a queue would make everyone wait.
 ///
 /// A call counts until its response body ends (or is dropped), not only until its headers
@@ -600,8 +604,11 @@ where
             }
             Err(_) => Box::pin(std::future::ready(Ok({
                 crate::metrics::load::call_refused();
-                Status::unavailable(
-                    "server is at its limit of calls in progress; retry with backoff",
+                crate::retry::refused(
+                    Status::unavailable(
+                        "server is at its limit of calls in progress; retry with backoff",
+                    ),
+                    LIMIT_PUSHBACK,
                 )
                 .into_http()
             }))),
