@@ -106,6 +106,14 @@ impl Service for Carts {
         }
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        match self.store.get() {
+            Ok(store) => store.check().await,
+            // Not open yet: the opener's business.
+            Err(_) => Ok(()),
+        }
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.close().await;

@@ -65,6 +65,10 @@ impl Service for Catalog {
         Ok(())
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, CatalogStore::pool).await?)
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;

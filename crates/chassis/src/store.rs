@@ -9,6 +9,12 @@
 //! [`open`] connects and migrates once; the service runner (`crate::service`) retries it with
 //! backoff, so a service never gives up on a database that is still starting: it reports
 //! `NOT_SERVING` and keeps trying, it does not crash.
+//!
+//! Once open, [`check`] tells whether the store can still take a write: on SQLite a write
+//! transaction is begun and rolled back (`BEGIN IMMEDIATE` waits at most
+//! [`CHECK_BUSY_TIMEOUT`] for the lock, so a file another process holds locked fails the
+//! check), on PostgreSQL `SELECT 1`. The service runner calls it periodically through
+//! [`crate::service::Service::check`] and reports `NOT_SERVING` while it fails.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -16,7 +22,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrationType, Migrator};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +45,9 @@ pub enum StoreError {
     /// A migration failed or the database has migrations this program does not know.
     #[error("cannot migrate the database")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store cannot take a write now (locked, gone, out of connections).
+    #[error("the store fails its check")]
+    Check(#[source] sqlx::Error),
     /// Creating the directory of a SQLite file failed.
     #[error("cannot create the data directory {path}")]
     DataDir {
@@ -116,6 +125,60 @@ pub fn sqlite_url(data_dir: &Path, file_name: &str) -> String {
     format!("sqlite://{}", data_dir.join(file_name).display())
 }
 
+/// How long a SQLite statement waits for a lock another connection holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`check`] waits for SQLite's write lock before it calls the store failing.
+pub const CHECK_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether the store can take a write now (see the [module](self) docs). Takes one
+/// connection of the pool for a moment.
+pub async fn check(pool: &AnyPool) -> Result<(), StoreError> {
+    let mut connection = pool.acquire().await.map_err(StoreError::Check)?;
+    if !connection.backend_name().eq_ignore_ascii_case("sqlite") {
+        (&mut *connection)
+            .execute("SELECT 1")
+            .await
+            .map_err(StoreError::Check)?;
+        return Ok(());
+    }
+    match begin_immediate(&mut connection).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            // The connection may be left inside the transaction or with the short busy
+            // timeout: it goes, rather than back into the pool.
+            drop(connection.detach());
+            Err(StoreError::Check(error))
+        }
+    }
+}
+
+/// Begins a write transaction on SQLite, waiting at most [`CHECK_BUSY_TIMEOUT`] for the
+/// lock, and rolls it back.
+async fn begin_immediate(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    let busy = |timeout: Duration| format!("PRAGMA busy_timeout = {}", timeout.as_millis());
+    connection
+        .execute(busy(CHECK_BUSY_TIMEOUT).as_str())
+        .await?;
+    let began = connection.execute("BEGIN IMMEDIATE").await;
+    if began.is_ok() {
+        connection.execute("ROLLBACK").await?;
+    }
+    connection.execute(busy(BUSY_TIMEOUT).as_str()).await?;
+    began.map(|_| ())
+}
+
+/// [`check`] of the store in `cell` (through `pool`, its pool); a store not open yet is
+/// the opener's business and passes.
+pub async fn check_cell<T>(
+    cell: &StoreCell<T>,
+    pool: impl FnOnce(&T) -> &AnyPool,
+) -> Result<(), StoreError> {
+    match cell.0.store.get() {
+        Some(store) => check(pool(store)).await,
+        None => Ok(()),
+    }
+}
+
 /// Connects to the database at `url`, creating a SQLite file (and its directory) if needed.
 /// SQLite runs in WAL mode so readers do not wait for the writer.
 pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
@@ -154,8 +217,14 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    conn.execute("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-                        .await?;
+                    conn.execute(
+                        format!(
+                            "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {};",
+                            BUSY_TIMEOUT.as_millis()
+                        )
+                        .as_str(),
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -272,10 +341,15 @@ impl<T> StoreCell<T> {
         Self::default()
     }
 
-    /// The store, or `UNAVAILABLE` while it is not open yet.
+    /// The store, or `UNAVAILABLE` while it is not open yet. A handler asks for its store
+    /// before it does anything, so that answer carries a pushback: the call was not
+    /// processed, and the caller's chassis may retry it (see [`crate::retry`]).
     pub fn get(&self) -> Result<&T, tonic::Status> {
         self.0.store.get().ok_or_else(|| {
-            tonic::Status::unavailable("the service's store is not ready yet; retry shortly")
+            crate::retry::refused(
+                tonic::Status::unavailable("the service's store is not ready yet; retry shortly"),
+                NOT_READY_PUSHBACK,
+            )
         })
     }
 
@@ -299,6 +373,9 @@ impl<T> StoreCell<T> {
         }
     }
 }
+
+/// How long a caller of a service whose store is not open yet is asked to wait.
+const NOT_READY_PUSHBACK: Duration = Duration::from_millis(250);
 
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url

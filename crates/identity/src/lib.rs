@@ -164,6 +164,10 @@ impl Service for Identity {
         .await;
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.ready, |ready: &Ready| ready.store.pool()).await?)
+    }
+
     async fn close(&self) {
         if let Ok(ready) = self.ready.get() {
             ready.store.pool().close().await;

@@ -96,6 +96,10 @@ impl Service for Inventory {
         .await;
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, InventoryStore::pool).await?)
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;

@@ -106,6 +106,10 @@ impl Service for Notifier {
         follower.run(store, stop).await;
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, NotificationStore::pool).await?)
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;

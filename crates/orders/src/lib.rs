@@ -139,6 +139,10 @@ impl Service for Orders {
 
     /// Lets running sagas pause at a step boundary (they resume at the next start), then
     /// closes the store.
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, OrdersStore::pool).await?)
+    }
+
     async fn close(&self) {
         self.sagas.drain(self.grace).await;
         if let Ok(store) = self.store.get() {

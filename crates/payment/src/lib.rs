@@ -84,6 +84,10 @@ impl Service for Payment {
         Ok(())
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, ChargeStore::pool).await?)
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;

@@ -76,6 +76,10 @@ impl Service for Shipping {
         Ok(())
     }
 
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(chassis::store::check_cell(&self.store, ShipmentStore::pool).await?)
+    }
+
     async fn close(&self) {
         if let Ok(store) = self.store.get() {
             store.pool().close().await;

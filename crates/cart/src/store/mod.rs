@@ -111,6 +111,10 @@ pub trait CartStore: Send + Sync + std::fmt::Debug {
     /// records expire by themselves (Redis) deletes nothing.
     async fn sweep_requests(&self, now_ms: i64, limit: u32) -> Result<u64, CartError>;
 
+    /// Whether the store can be used now: SQL takes a write (`chassis::store::check`),
+    /// Redis answers `PING`. The service is `NOT_SERVING` while it fails.
+    async fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
     /// Releases connections.
     async fn close(&self);
 }

@@ -134,5 +134,11 @@ impl CartStore for RedisCartStore {
         Ok(0)
     }
 
+    async fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut connection = self.connection.clone();
+        let _: String = ::redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(())
+    }
+
     async fn close(&self) {}
 }

@@ -173,6 +173,10 @@ impl CartStore for SqlCartStore {
         Ok(deleted.rows_affected())
     }
 
+    async fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(chassis::store::check(&self.pool).await?)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

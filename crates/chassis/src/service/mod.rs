@@ -17,6 +17,9 @@
 //!    backoff, and `SERVING` once it succeeds, so a service answers only once it can serve
 //!    its RPCs (an open that fails with [`Unrecoverable`] is not retried: the service stops
 //!    and reports it); the background work starts; the server serves until the stop signal;
+//!    once ready, [`Service::check`] runs every [`CHECK_EVERY`] (an SQL service checks that
+//!    its store can take a write, see [`crate::store::check`]): while it fails, health
+//!    reports `NOT_SERVING`, and `SERVING` again once it passes, each change logged;
 //! 4. on stop: health turns `NOT_SERVING`, in-flight calls drain by a hard deadline, the
 //!    background work is told to stop and awaited, and [`Service::close`] closes the store.
 //!
@@ -85,6 +88,14 @@ pub trait Service: Sized + Send + Sync + 'static {
     /// with backoff while it fails, unless it fails with [`Unrecoverable`]; the service
     /// reports `SERVING` once it succeeds.
     fn open(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Whether what the service needs to answer still works, once it is open: its store
+    /// takes a write (an SQL service says `chassis::store::check_cell(&self.store,
+    /// Store::pool)`). Checked every [`CHECK_EVERY`]; health reports `NOT_SERVING` while it
+    /// fails.
+    fn check(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
 
@@ -439,8 +450,13 @@ struct Gave {
     why: Arc<std::sync::Mutex<Option<BoxError>>>,
 }
 
+/// How often a ready service is checked ([`Service::check`]).
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long one check may take before it counts as failed.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Calls [`Service::open`] until it succeeds (then reports `SERVING`) or `stop` fires,
-/// waiting longer after each failure.
+/// waiting longer after each failure; then checks the service until `stop`.
 async fn open_until_ready<S: Service>(
     service: Arc<S>,
     readiness: Readiness,
@@ -457,7 +473,7 @@ async fn open_until_ready<S: Service>(
             Ok(()) => {
                 readiness.set_serving().await;
                 tracing::info!(service = S::SPEC.name, "ready");
-                return;
+                return check_while_serving(service, readiness, stop).await;
             }
             Err(error) => error,
         };
@@ -483,6 +499,48 @@ async fn open_until_ready<S: Service>(
         );
         if stop.sleep(delay).await == Slept::Stopped {
             return;
+        }
+    }
+}
+
+/// Checks the service every [`CHECK_EVERY`] until `stop`: `NOT_SERVING` while it fails,
+/// `SERVING` again once it passes.
+async fn check_while_serving<S: Service>(service: Arc<S>, readiness: Readiness, stop: Shutdown) {
+    let mut serving = true;
+    loop {
+        if stop.sleep(CHECK_EVERY).await == Slept::Stopped {
+            return;
+        }
+        let checked = tokio::select! {
+            () = stop.wait() => return,
+            checked = tokio::time::timeout(CHECK_TIMEOUT, service.check()) => checked,
+        };
+        match checked {
+            Ok(Ok(())) if !serving => {
+                serving = true;
+                readiness.set_serving().await;
+                tracing::info!(service = S::SPEC.name, "check passes again: serving");
+            }
+            Ok(Err(error)) if serving => {
+                serving = false;
+                readiness.set_not_serving().await;
+                tracing::error!(
+                    service = S::SPEC.name,
+                    error = %crate::error::chain(error.as_ref()),
+                    "check failed: not serving until it passes"
+                );
+            }
+            Err(_) if serving => {
+                serving = false;
+                readiness.set_not_serving().await;
+                tracing::error!(
+                    service = S::SPEC.name,
+                    timeout_secs = CHECK_TIMEOUT.as_secs(),
+                    "check did not finish in time: not serving until it passes"
+                );
+            }
+            // No change: still serving, or still failing.
+            _ => {}
         }
     }
 }

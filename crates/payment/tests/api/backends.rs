@@ -66,3 +66,37 @@ async fn an_unreachable_database_means_not_serving_not_a_crash() {
     assert_eq!(status.code(), Code::Unavailable);
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_locked_store_means_not_serving_until_it_is_released() {
+    use chassis::testing::eventually;
+    use sqlx::Executor;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(dir.path(), None).await;
+    running.wait_until_serving().await;
+    // Another process takes the write lock of the file and keeps it.
+    let other = chassis::store::connect(&running.database_url)
+        .await
+        .unwrap();
+    let mut holder = other.acquire().await.unwrap();
+    (&mut *holder).execute("BEGIN EXCLUSIVE").await.unwrap();
+    let patience = Duration::from_secs(30);
+    assert!(
+        eventually(patience, async || running.health().await
+            == ServingStatus::NotServing)
+        .await,
+        "health stays SERVING while the store cannot take a write"
+    );
+    (&mut *holder).execute("ROLLBACK").await.unwrap();
+    assert!(
+        eventually(patience, async || running.health().await
+            == ServingStatus::Serving)
+        .await,
+        "health does not come back once the lock is released"
+    );
+    drop(holder);
+    other.close().await;
+    running.stop().await;
+}
