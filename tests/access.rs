@@ -314,3 +314,54 @@ fn the_table_of_the_docs_is_the_table_of_the_code() {
         .collect();
     assert_eq!(documented, coded);
 }
+
+/// A service that starts while identity is down has no keys to check tokens with: a valid
+/// token is then `UNAVAILABLE` (the shopper's session is not over, identity is away), not
+/// `UNAUTHENTICATED`; once identity is back the same token goes through, and a token signed
+/// by a key identity does not list is `UNAUTHENTICATED` again.
+#[tokio::test]
+async fn without_identitys_keys_a_valid_token_is_unavailable_not_unauthenticated() {
+    use bazaar_contract::cart::v1::GetCartRequest;
+    use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
+
+    let shop = Shop::builder("keys unavailable")
+        .start()
+        .await
+        .expect("a shop on SQLite always starts");
+    let guest = buyer::guest(&shop).await;
+    shop.stop("identity").await;
+    shop.stop("cart").await;
+    shop.restart("cart").await;
+
+    let get_cart = async |token: &Token| {
+        CartServiceClient::new(shop.channel("cart"))
+            .get_cart(token.request(GetCartRequest {}))
+            .await
+    };
+    let status = get_cart(&guest)
+        .await
+        .expect_err("cart cannot check the token yet");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.metadata().get("grpc-retry-pushback-ms").is_some(),
+        "nothing was done: the caller may retry ({status:?})"
+    );
+
+    shop.restart("identity").await;
+    let through = chassis::testing::eventually(Duration::from_secs(30), async || {
+        get_cart(&guest).await.is_ok()
+    })
+    .await;
+    assert!(
+        through,
+        "the guest's token never went through once identity was back"
+    );
+
+    let issuer = chassis::testing::TestIssuer::new();
+    let stranger = Token(issuer.token(&issuer.claims("u-stranger")));
+    let status = get_cart(&stranger)
+        .await
+        .expect_err("a key identity does not list");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    shop.shutdown().await;
+}

@@ -238,6 +238,8 @@ async fn find_session(app: &AppState, jar: &HashMap<String, String>) -> (Session
                     },
                 }
             }
+            // identity's keys cannot be had: the cookie may well be valid; keep it.
+            Err(TokenError::KeysUnavailable) => return (degraded(csrf, jar, display_name), set),
             Err(error) => {
                 tracing::debug!(%error, "session cookie refused; starting a guest session");
                 None

@@ -9,6 +9,8 @@
 //! - nothing shown that could satisfy the rule (no token, or a refused one, where a token
 //!   is what the rule takes; neither a token nor a certificate of the shop where it takes
 //!   either): `UNAUTHENTICATED`;
+//! - a token that cannot be checked because identity's keys cannot be fetched:
+//!   `UNAVAILABLE` (see [`super::Verifier`]);
 //! - a credential of the wrong kind or the wrong identity (a guest on an admin RPC, a user
 //!   token on an internal one, the cart service calling `payment.Charge`):
 //!   `PERMISSION_DENIED`.
@@ -75,6 +77,14 @@ pub fn check_rule(
     let required = rule.describe();
     let shown_certificate = matches!(peer, Peer::Service(_) | Peer::Operator(_));
     match token {
+        // A token that may be valid, which cannot be checked until identity's keys can be
+        // had: not the caller's fault.
+        Err(TokenError::KeysUnavailable) if rule.takes_tokens() => {
+            Err(super::layer::keys_unavailable(format!(
+                "{path} requires {required}: {}",
+                TokenError::KeysUnavailable
+            )))
+        }
         // A valid token that is not enough: a guest or a user where an admin or a service
         // is required.
         Ok(caller) => Err(Status::permission_denied(format!(

@@ -29,10 +29,22 @@ pub enum Authentication {
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
     match request.extensions().get::<Authentication>() {
         Some(Authentication::Verified(caller)) => Ok(caller.clone()),
+        Some(Authentication::Refused(TokenError::KeysUnavailable)) => {
+            Err(keys_unavailable(TokenError::KeysUnavailable.to_string()))
+        }
         Some(Authentication::Refused(error)) => Err(Status::unauthenticated(error.to_string())),
         None => Err(Status::unauthenticated(TokenError::Missing.to_string())),
     }
 }
+
+/// The answer to a token that cannot be checked because identity's keys cannot be had:
+/// `UNAVAILABLE`, with a pushback so that the caller's chassis retries it (nothing was done).
+pub(super) fn keys_unavailable(message: String) -> Status {
+    crate::retry::refused(Status::unavailable(message), KEYS_PUSHBACK)
+}
+
+/// How long a caller whose token cannot be checked yet is asked to wait.
+const KEYS_PUSHBACK: std::time::Duration = std::time::Duration::from_millis(500);
 
 tokio::task_local! {
     static CALLER_AUTHORIZATION: HeaderValue;

@@ -87,6 +87,10 @@ pub enum TokenError {
     /// No known key has this id.
     #[error("token signed by an unknown key")]
     UnknownKey,
+    /// No known key has this id, and identity could not be asked for its keys: the token
+    /// may well be valid. Answered `UNAVAILABLE`, not `UNAUTHENTICATED`.
+    #[error("identity's signing keys cannot be fetched now (identity unreachable); retry shortly")]
+    KeysUnavailable,
     /// The signature does not verify.
     #[error("bad token signature")]
     BadSignature,

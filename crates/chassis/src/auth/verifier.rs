@@ -3,9 +3,16 @@
 //! A [`Verifier`] holds the public keys a service trusts; its clones share them. While the key
 //! a token names is cached, verifying it needs nobody, so tokens keep verifying while
 //! identity is down. A token signed by a key it does not know makes it fetch identity's keys
-//! (at most every 30 s, so that tokens naming made-up keys cannot turn into a stream of calls
-//! to identity) and try once more. How keys are fetched is [`super::keys`]'s business: the
-//! verifier only holds the function that does it.
+//! (at most every 30 s after a fetch that worked, so that tokens naming made-up keys cannot
+//! turn into a stream of calls to identity; every second while fetches fail) and try once
+//! more. How keys are fetched is [`super::keys`]'s business: the verifier only holds the
+//! function that does it.
+//!
+//! A key it does not know while the last fetch failed (a service that started while
+//! identity was down has no keys at all) proves nothing against the token: that is
+//! [`TokenError::KeysUnavailable`], which callers are answered as `UNAVAILABLE`, not
+//! `UNAUTHENTICATED` — a shopper's valid session must not look expired because identity
+//! restarts. Once a fetch works, an unknown key is `UNAUTHENTICATED` again.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,6 +28,8 @@ use crate::shutdown::{Shutdown, Slept};
 
 /// The least time between two key refreshes caused by unknown key ids.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// The same, while the last refresh failed.
+const MIN_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Fetches the current keys into the verifier it is given; answers how many it added.
 pub(super) type FetchKeys = Box<
@@ -31,6 +40,8 @@ pub(super) type FetchKeys = Box<
 struct KeyRing {
     keys: RwLock<HashMap<String, VerifyingKey>>,
     last_refresh: Mutex<Option<std::time::Instant>>,
+    /// Whether the last fetch failed (or none was made yet).
+    unreachable: std::sync::atomic::AtomicBool,
     fetch: Option<FetchKeys>,
 }
 
@@ -67,6 +78,7 @@ impl Verifier {
             ring: Arc::new(KeyRing {
                 keys: RwLock::new(HashMap::new()),
                 last_refresh: Mutex::new(None),
+                unreachable: std::sync::atomic::AtomicBool::new(fetch.is_some()),
                 fetch,
             }),
         }
@@ -89,7 +101,12 @@ impl Verifier {
                 {
                     tracing::warn!(%error, "cannot refresh signing keys from identity");
                 }
-                self.verify_cached(token)
+                match self.verify_cached(token) {
+                    Err(TokenError::UnknownKey) if self.unreachable() => {
+                        Err(TokenError::KeysUnavailable)
+                    }
+                    other => other,
+                }
             }
             other => other,
         }
@@ -105,8 +122,13 @@ impl Verifier {
             return false;
         };
         let now = std::time::Instant::now();
+        let interval = if self.unreachable() {
+            MIN_RETRY_INTERVAL
+        } else {
+            MIN_REFRESH_INTERVAL
+        };
         match *last {
-            Some(at) if now.duration_since(at) < MIN_REFRESH_INTERVAL => false,
+            Some(at) if now.duration_since(at) < interval => false,
             _ => {
                 *last = Some(now);
                 true
@@ -119,9 +141,22 @@ impl Verifier {
     /// A verifier with fixed keys fetches nothing.
     pub async fn refresh(&self) -> Result<usize, Status> {
         match &self.ring.fetch {
-            Some(fetch) => fetch(self.clone()).await,
+            Some(fetch) => {
+                let fetched = fetch(self.clone()).await;
+                self.ring
+                    .unreachable
+                    .store(fetched.is_err(), std::sync::atomic::Ordering::Relaxed);
+                fetched
+            }
             None => Ok(0),
         }
+    }
+
+    /// Whether identity could not be asked for keys the last time (or not yet).
+    fn unreachable(&self) -> bool {
+        self.ring
+            .unreachable
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Refreshes the keys now and then every `every`, until `shutdown`; failures are logged
