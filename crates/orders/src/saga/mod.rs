@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chassis::Shutdown;
-use chassis::backoff::Backoff;
+use chassis::backoff::{Backoff, Jitter};
 use chassis::store::StoreCell;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -264,7 +264,8 @@ impl Sagas {
         let timing = self.inner.timing;
         let owner = self.inner.owner.as_str();
         let stop = &self.inner.stop;
-        let mut backoff = Backoff::new(timing.retry_initial, timing.retry_max);
+        let mut backoff =
+            Backoff::new(timing.retry_initial, timing.retry_max).with_jitter(Jitter::Equal);
         let mut attempt: u32 = 0;
         let mut steps_timed = crate::metrics::StepTimer::start();
         while !order.is_done() {
