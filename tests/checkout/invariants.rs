@@ -1,44 +1,34 @@
-//! The invariants of checkout (DESIGN.md, "Checkout"), checked through the contract after a
-//! fault: what every acknowledged order became, what payment charged and refunded, what
-//! inventory holds.
+//! The invariants of checkout for the scenarios: the one checker, `bazaar::invariants` (also
+//! behind `bazaar load --check`), over the test shop's channels, and what the scenarios read
+//! back for their own assertions once it found nothing wrong.
 //!
-//! A test records each order PlaceOrder acknowledged (and whose it is) and each product it
-//! stocked; [`Ledger::check`] waits until no acknowledged order is still PENDING, then
-//! asserts:
-//!
-//! 1. no acknowledged order is lost: each is still there for its owner, PLACED or FAILED;
-//! 2. at most one charge per order went through (SUCCEEDED or later REFUNDED);
-//! 3. a PLACED order has exactly one SUCCEEDED charge, the one it names, of its total; and
-//!    the SUCCEEDED charges of the whole ledger add up to the totals of the PLACED orders
-//!    (nothing charged that no placed order accounts for);
-//! 4. every charge of a FAILED order that went through was refunded;
-//! 5. stock is never negative, and is conserved: what was stocked minus what PLACED orders
-//!    bought is what is available;
-//! 6. no reservation is left once every saga has ended (nothing reserved any more).
+//! A scenario records each order PlaceOrder acknowledged (and whose it is) and each product
+//! it stocked; [`Ledger::check`] asserts that the checker reports no violation (its report
+//! says which invariant broke and with which ids), then returns every acknowledged order as
+//! it ended and every charge payment holds.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bazaar_contract::inventory::v1::BatchGetStockRequest;
-use bazaar_contract::inventory::v1::inventory_service_client::InventoryServiceClient;
+use bazaar::invariants::{self, Clients, ShopperId};
 use bazaar_contract::orders::v1::orders_service_client::OrdersServiceClient;
 use bazaar_contract::orders::v1::{GetOrderRequest, Order, OrderState};
 use bazaar_contract::payment::v1::payment_service_client::PaymentServiceClient;
-use bazaar_contract::payment::v1::{Charge, ChargeStatus, ListChargesRequest};
-use bazaar_contract::types::v1::Money;
+use bazaar_contract::payment::v1::{Charge, ListChargesRequest};
 use bazaar_testkit::Shop;
 use bazaar_testkit::buyer::Token;
 
 /// How long the sagas of a test may take to end once the fault is gone.
-const SETTLE_WITHIN: Duration = Duration::from_secs(60);
+pub(crate) const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 /// What a test did that the invariants are about.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
+    ledger: invariants::Ledger,
+    /// Each shopper the checker knows, by access token.
+    shoppers: BTreeMap<String, ShopperId>,
     /// Orders PlaceOrder acknowledged, by id, with their owner's token.
     acknowledged: BTreeMap<String, Token>,
-    /// Units put on the shelves, by product.
-    stocked: BTreeMap<String, i64>,
 }
 
 /// What the checker saw, for the test's own assertions.
@@ -58,178 +48,65 @@ impl Settled {
 }
 
 impl Ledger {
-    /// Records that `quantity` units of `product_id` were stocked.
-    pub(crate) fn stocked(&mut self, product_id: &str, quantity: i64) {
-        *self.stocked.entry(product_id.to_owned()).or_default() += quantity;
+    /// Records that `added` units of `product_id` were stocked when `available_before`
+    /// stood on the shelf.
+    pub(crate) fn stocked(&mut self, product_id: &str, available_before: i64, added: i64) {
+        self.ledger.stocked(product_id, available_before, added);
     }
 
     /// Records an order PlaceOrder acknowledged for the caller `owner`.
     pub(crate) fn acknowledged(&mut self, order: &Order, owner: &Token) {
+        let shopper = match self.shoppers.get(&owner.0) {
+            Some(shopper) => *shopper,
+            None => {
+                // The scenarios' sessions are short: nothing to renew.
+                let shopper = self.ledger.shopper(owner.0.clone(), String::new());
+                self.shoppers.insert(owner.0.clone(), shopper);
+                shopper
+            }
+        };
+        self.ledger.acknowledged(shopper, order.id.clone());
         self.acknowledged.insert(order.id.clone(), owner.clone());
     }
 
-    /// Waits for every acknowledged order to end, then asserts every invariant; returns
-    /// what it saw.
+    /// Waits for every order to end, then asserts that every invariant holds; returns what
+    /// it saw.
     ///
     /// # Panics
-    /// On the first invariant that does not hold, saying which and why.
+    /// When the checker reports a violation, with its report.
     pub(crate) async fn check(&self, shop: &Shop) -> Settled {
-        let orders = self.settled_orders(shop).await;
-        let charges = all_charges(shop).await;
-
-        for (id, order) in &orders {
-            let of_order = charges.get(id).map(Vec::as_slice).unwrap_or_default();
-            let went_through: Vec<&Charge> = of_order
-                .iter()
-                .filter(|c| matches!(c.status(), ChargeStatus::Succeeded | ChargeStatus::Refunded))
-                .collect();
-            assert!(
-                went_through.len() <= 1,
-                "order {id} was charged {} times: {went_through:?}",
-                went_through.len()
-            );
-            match order.state() {
-                OrderState::Placed => {
-                    let [charge] = went_through.as_slice() else {
-                        panic!("placed order {id} has no charge that went through");
-                    };
-                    assert_eq!(
-                        charge.status(),
-                        ChargeStatus::Succeeded,
-                        "placed order {id}'s charge is not SUCCEEDED"
-                    );
-                    assert_eq!(
-                        order.charge_id, charge.id,
-                        "order {id} names another charge"
-                    );
-                    assert_eq!(
-                        charge.amount, order.total,
-                        "order {id} was charged something else than its total"
-                    );
-                    assert!(
-                        !order.shipment_id.is_empty(),
-                        "placed order {id} has no shipment"
-                    );
-                }
-                OrderState::Failed => {
-                    for charge in went_through {
-                        assert_eq!(
-                            charge.status(),
-                            ChargeStatus::Refunded,
-                            "failed order {id} kept its charge {charge:?}"
-                        );
-                    }
-                }
-                other => panic!("order {id} ended {other:?}"),
-            }
-        }
-
-        let charged = sum(charges
-            .values()
-            .flatten()
-            .filter(|c| c.status() == ChargeStatus::Succeeded)
-            .filter_map(|c| c.amount.as_ref()));
-        let placed = sum(orders
-            .values()
-            .filter(|o| o.state() == OrderState::Placed)
-            .filter_map(|o| o.total.as_ref()));
-        assert_eq!(
-            charged, placed,
-            "the SUCCEEDED charges do not add up to the placed orders' totals"
-        );
-
-        self.check_stock(shop, &orders).await;
-        Settled { orders, charges }
-    }
-
-    /// Every acknowledged order once it is no longer PENDING, read back by its owner.
-    async fn settled_orders(&self, shop: &Shop) -> BTreeMap<String, Order> {
+        let report = invariants::check(&self.ledger, &clients(shop), SETTLE_WITHIN).await;
+        assert!(report.violations.is_empty(), "{report}");
         let mut client = OrdersServiceClient::new(shop.channel("orders"));
-        let deadline = Instant::now() + SETTLE_WITHIN;
-        let mut settled = BTreeMap::new();
+        let mut orders = BTreeMap::new();
         for (id, owner) in &self.acknowledged {
-            loop {
-                let answer = client
-                    .get_order(owner.request(GetOrderRequest {
-                        order_id: id.clone(),
-                    }))
-                    .await;
-                match answer {
-                    Ok(response) => {
-                        let order = response.into_inner().order.expect("GetOrder has the order");
-                        if order.state() != OrderState::Pending {
-                            settled.insert(id.clone(), order);
-                            break;
-                        }
-                    }
-                    Err(status) => assert!(
-                        status.code() != tonic::Code::NotFound,
-                        "acknowledged order {id} is lost: {status:?}"
-                    ),
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "order {id} is still not settled after {SETTLE_WITHIN:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        settled
-    }
-
-    /// Stock never negative, conserved, and nothing left reserved.
-    async fn check_stock(&self, shop: &Shop, orders: &BTreeMap<String, Order>) {
-        let mut bought: BTreeMap<&str, i64> = BTreeMap::new();
-        for order in orders.values().filter(|o| o.state() == OrderState::Placed) {
-            for item in &order.items {
-                *bought.entry(item.product_id.as_str()).or_default() += i64::from(item.quantity);
-            }
-        }
-        let product_ids: Vec<String> = self.stocked.keys().cloned().collect();
-        let deadline = Instant::now() + SETTLE_WITHIN;
-        loop {
-            let stocks = InventoryServiceClient::new(shop.channel("inventory"))
-                .batch_get_stock(BatchGetStockRequest {
-                    product_ids: product_ids.clone(),
-                })
+            let order = client
+                .get_order(owner.request(GetOrderRequest {
+                    order_id: id.clone(),
+                }))
                 .await
-                .expect("BatchGetStock answers")
+                .unwrap_or_else(|status| panic!("GetOrder {id} after the check: {status:?}"))
                 .into_inner()
-                .stocks;
-            let mut still_reserved = Vec::new();
-            for stock in &stocks {
-                assert!(
-                    stock.available >= 0 && stock.reserved >= 0,
-                    "negative stock: {stock:?}"
-                );
-                let stocked = self.stocked[&stock.product_id];
-                let sold = bought.get(stock.product_id.as_str()).copied().unwrap_or(0);
-                assert!(
-                    sold <= stocked,
-                    "{sold} of {stock:?} sold, only {stocked} stocked"
-                );
-                if stock.reserved > 0 {
-                    still_reserved.push(stock.clone());
-                    continue;
-                }
-                assert_eq!(
-                    stock.available,
-                    stocked - sold,
-                    "{stocked} stocked, {sold} sold by placed orders, but {stock:?}"
-                );
-            }
-            if still_reserved.is_empty() {
-                return;
-            }
-            // A reservation of a failed saga is released just after the order is marked; an
-            // expired one is swept. Either way it must go.
-            assert!(
-                Instant::now() < deadline,
-                "reservations left after every saga ended: {still_reserved:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+                .order
+                .expect("GetOrder has the order");
+            orders.insert(id.clone(), order);
+        }
+        Settled {
+            orders,
+            charges: all_charges(shop).await,
         }
     }
+}
+
+/// The checker's clients for `shop`: payment's ledger read with the certificate its access
+/// rules expect (orders'), the rest as any caller.
+pub(crate) fn clients(shop: &Shop) -> Clients {
+    Clients::over(
+        shop.channel("identity"),
+        shop.channel("inventory"),
+        shop.channel("orders"),
+        shop.channel("payment"),
+    )
 }
 
 /// Every charge payment knows, by order id, all pages.
@@ -258,14 +135,4 @@ pub(crate) async fn all_charges(shop: &Shop) -> BTreeMap<String, Vec<Charge>> {
         }
         page_token = page.next_page_token;
     }
-}
-
-/// Amounts added up per currency, in nanos of a unit.
-fn sum<'a>(amounts: impl Iterator<Item = &'a Money>) -> BTreeMap<String, i128> {
-    let mut totals = BTreeMap::new();
-    for money in amounts {
-        *totals.entry(money.currency_code.clone()).or_default() +=
-            i128::from(money.units) * 1_000_000_000 + i128::from(money.nanos);
-    }
-    totals
 }

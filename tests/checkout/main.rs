@@ -3,8 +3,11 @@
 //! `BAZAAR_TEST_POSTGRES_URL` is set) on PostgreSQL. Each scenario injects one fault of
 //! DESIGN.md's list (a declined card, stock gone between cart and checkout, shipping down
 //! after the charge, orders killed mid-saga, notification down, one PlaceOrder sent twice
-//! at once), then lets [`invariants::Ledger::check`] assert every checkout invariant.
+//! at once), then lets [`invariants::Ledger::check`] assert every checkout invariant
+//! (`bazaar::invariants`, the checker of `bazaar load --check`, whose own test is
+//! [`checker`]).
 
+mod checker;
 mod faults;
 mod invariants;
 mod reads;
@@ -68,12 +71,14 @@ async fn shop(
         .await
 }
 
-/// Stocks `quantity` of each product, as the admin, and records it.
+/// Stocks `quantity` of each product, as the admin, and records it with what stood on the
+/// shelf before.
 async fn stock(shop: &Shop, ledger: &mut Ledger, products: &[(&str, i32)]) {
     let admin = buyer::admin(shop).await;
     for (product_id, quantity) in products {
+        let (available_before, _) = stock_of(shop, product_id).await;
         buyer::restock(shop, &admin, product_id, *quantity).await;
-        ledger.stocked(product_id, i64::from(*quantity));
+        ledger.stocked(product_id, available_before, i64::from(*quantity));
     }
 }
 
