@@ -1,5 +1,6 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
-//! ([`services`]), the supervisor of `bazaar up` ([`up`]) and Prometheus's discovery file of
+//! ([`services`]), the supervisor of `bazaar up` ([`up`]) with its control socket
+//! ([`control`]) and fault files (`bazaar chaos`, [`chaos`]) and Prometheus's discovery file of
 //! the shop it writes ([`targets`]), health checks ([`health`]), `bazaar status`
 //! ([`status`]), `bazaar top` ([`top`]), the checkout invariants checked after a run
 //! ([`invariants`]) and the operator's side of identity's secrets ([`admin`]: its
@@ -8,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod chaos;
+pub mod control;
 pub mod health;
 pub mod invariants;
 pub mod services;

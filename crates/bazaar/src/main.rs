@@ -6,13 +6,15 @@
 //! - `bazaar status` prints the health of every service;
 //! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
+//! - `bazaar chaos set|clear|list` injects faults into the services of a running
+//!   `bazaar up --chaos`, through its control socket.
 //! - `bazaar admin code` issues a one-time code that makes a registered user admin.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use bazaar::{admin, services, status, top, up};
+use bazaar::{admin, chaos, services, status, top, up};
 use chassis::Shutdown;
 use chassis::tls::Tls;
 use clap::{Parser, Subcommand};
@@ -50,7 +52,16 @@ enum Command {
         /// calls open to anyone who can reach the ports. Passed to every service.
         #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
         plaintext: bool,
+        /// Give every gRPC service the fault-injection layer, driven at run time by
+        /// `bazaar chaos` (off otherwise: no service then has the layer at all).
+        #[arg(long)]
+        chaos: bool,
     },
+    /// Inject faults (errors by code, latency) into the services of a running
+    /// `bazaar up --chaos`: `bazaar chaos set payment --method Charge --error UNAVAILABLE=0.2
+    /// --latency 200ms@0.1`, `bazaar chaos clear`, `bazaar chaos list`.
+    #[command(subcommand)]
+    Chaos(chaos::Command),
     /// Make or refresh the shop's CA and certificates in `<data-dir>/pki` (what `bazaar up`
     /// does on start) without starting anything, and print where they are.
     Pki {
@@ -136,15 +147,18 @@ async fn main() {
             host,
             replacements,
             plaintext,
+            chaos,
         } => {
             up::run(up::UpOptions {
                 data_dir,
                 host,
                 replacements: replacements.into_iter().collect(),
                 plaintext,
+                chaos,
             })
             .await
         }
+        Command::Chaos(command) => chaos::run(command).await,
         Command::Pki { data_dir, hosts } => up::ensure_pki(&data_dir, &hosts, true).map(drop),
         Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
         Command::Admin(AdminCommand::Code {

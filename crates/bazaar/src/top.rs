@@ -98,6 +98,15 @@ pub fn table(vitals: &Vitals) -> String {
             .join(" · ")
     };
     let _ = writeln!(out, "consumer lag (events): {consumers}");
+    if !vitals.faults.is_empty() {
+        let faults = vitals
+            .faults
+            .iter()
+            .map(|f| format!("{} {} {} {}", f.service, f.method, f.fault, percent(f.rate)))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let _ = writeln!(out, "FAULTS INJECTED: {faults}");
+    }
     let _ = writeln!(
         out,
         "figures over the last {:.0} s; services' own calls, health checks aside",

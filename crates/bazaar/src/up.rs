@@ -29,6 +29,13 @@
 //! example the Python currency service in `alt/currency-python`): `sh -c 'exec COMMAND'`
 //! with the same flags and environment, so it is signalled, restarted and stopped exactly
 //! like a `bazaar serve` child. Only the contract tells the two apart.
+//!
+//! `bazaar up` listens on a control socket, `<data-dir>/control.sock` (see
+//! [`crate::control`]), which later commands use to act on the running shop; a second
+//! `bazaar up` on the same data directory finds it answering and refuses to start.
+//! `--chaos` gives every gRPC service run as `bazaar serve` a fault file, which
+//! `bazaar chaos` changes through that socket (see [`crate::chaos`]); without it no service
+//! has the fault-injection layer at all.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -48,6 +55,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::admin;
+use crate::chaos::FaultFiles;
+use crate::control;
 use crate::health::{self, Health};
 use crate::services::{SERVICES, Spec};
 use crate::targets::{self, Target};
@@ -70,6 +79,8 @@ pub struct UpOptions {
     pub replacements: BTreeMap<String, String>,
     /// Run every service without TLS.
     pub plaintext: bool,
+    /// Give every gRPC service a fault file, for `bazaar chaos`.
+    pub chaos: bool,
 }
 
 /// Makes or refreshes the PKI in `data_dir/pki` for every process of the table, naming also
@@ -223,6 +234,24 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let logs = options.data_dir.join("logs");
     chassis::files::create_private_dir(&logs)
         .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let fault_files = std::sync::Arc::new(if options.chaos {
+        FaultFiles::on(
+            &options.data_dir,
+            options.replacements.keys().cloned().collect(),
+        )?
+    } else {
+        FaultFiles::off()
+    });
+    let control_stop = Shutdown::new();
+    let control_socket = {
+        let fault_files = fault_files.clone();
+        control::listen(
+            control::socket_path(&options.data_dir),
+            std::sync::Arc::new(move |request| fault_files.handle(request)),
+            control_stop.clone(),
+        )
+        .await?
+    };
     let tls = if options.plaintext {
         println!(
             "PLAINTEXT: every service runs without TLS: no encryption, no service identity; \
@@ -257,6 +286,13 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     }
     for (name, command) in &options.replacements {
         println!("{name}: running `{command}` in place of `bazaar serve {name}`");
+    }
+    if options.chaos {
+        println!(
+            "CHAOS: fault injection is on; `bazaar chaos set|clear|list --data-dir {}` \
+             changes it while the shop runs",
+            options.data_dir.display()
+        );
     }
     let admin_address = socket_address(&options.host, SUPERVISOR_ADMIN_PORT)?;
     let ready = Ready::default();
@@ -299,6 +335,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             log: logs.join(format!("{}.log", spec.name)),
             events: events.clone(),
             replacement: options.replacements.get(spec.name).cloned(),
+            chaos_file: fault_files.file_of(spec.name),
             env: {
                 let mut env = peer_addresses(&options.host);
                 if let (Some(path), "identity") = (&kek_file, spec.name) {
@@ -424,6 +461,8 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     }
     admin_stop.trigger();
     let _ = admin.await;
+    control_stop.trigger();
+    drop(control_socket);
     Ok(())
 }
 
@@ -457,6 +496,8 @@ struct Supervisor {
     events: mpsc::UnboundedSender<Event>,
     /// The command that runs in place of `bazaar serve <name>`, if any.
     replacement: Option<String>,
+    /// Its fault file (`--chaos-file`), with `--chaos`.
+    chaos_file: Option<PathBuf>,
     /// Environment variables for this service only.
     env: Vec<(String, std::ffi::OsString)>,
 }
@@ -566,6 +607,9 @@ impl Supervisor {
             .arg(&self.data_dir);
         if self.plaintext {
             command.arg("--plaintext");
+        }
+        if let Some(file) = &self.chaos_file {
+            command.arg("--chaos-file").arg(file);
         }
         // Each child's traces carry its own name, unless the operator named them all.
         if std::env::var_os("OTEL_SERVICE_NAME").is_none() {

@@ -131,20 +131,12 @@ impl SplitMix64 {
     /// Seeded by the operating system; should it fail, by the clock, which spreads delays
     /// just as well.
     fn from_os() -> Self {
-        let seed = getrandom::u64().unwrap_or_else(|_| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |since| since.as_nanos() as u64)
-        });
-        Self(seed)
+        Self(os_seed())
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(SPLITMIX_GAMMA);
+        splitmix_mix(self.0)
     }
 
     /// A random share of `whole`: from zero (included) up to `whole` (excluded, or zero).
@@ -154,6 +146,28 @@ impl SplitMix64 {
         let fraction = self.next_u64() >> 32;
         nanos_to_duration((whole.as_nanos() * u128::from(fraction)) >> 32)
     }
+}
+
+/// The step SplitMix64 adds to its state for every number it draws.
+pub(crate) const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output for the state `state`: a counter stepped by [`SPLITMIX_GAMMA`] and
+/// mixed by this function makes the sequence, so a shared generator can be a single atomic
+/// counter.
+pub(crate) fn splitmix_mix(state: u64) -> u64 {
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A seed from the operating system, or from the clock should that fail.
+pub(crate) fn os_seed() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos() as u64)
+    })
 }
 
 /// A number of nanoseconds as a `Duration`, saturating at the longest one.

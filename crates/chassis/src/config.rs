@@ -123,6 +123,12 @@ pub struct ServerArgs {
         default_value_t = false
     )]
     pub plaintext: bool,
+
+    /// A fault file (JSON, written by `bazaar up --chaos` for `bazaar chaos`): the errors
+    /// and latency to inject into this process's calls, watched for changes while it runs
+    /// (see `chassis::chaos`). Without it there is no fault injection at all.
+    #[arg(long, env = "BAZAAR_CHAOS_FILE", value_name = "PATH")]
+    pub chaos_file: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -145,6 +151,7 @@ impl ServerArgs {
             tls_key: None,
             tls_ca: None,
             plaintext: false,
+            chaos_file: None,
         }
     }
 

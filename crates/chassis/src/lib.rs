@@ -9,6 +9,8 @@
 //! - [`scrape`]: reading other processes' `/metrics`: the text format parsed, fetched over
 //!   HTTP, and the arithmetic of rates, ratios and quantiles over scrapes in time;
 //! - [`auth`]: who is calling: access tokens verified offline with identity's cached keys;
+//! - [`chaos`]: faults on demand: errors and latency injected into a service's own calls,
+//!   off unless the process is given a fault file, changed while it runs;
 //! - [`backoff`]: the one exponential backoff of every retry loop, on a clock tests control;
 //! - [`config`]: the flags and `BAZAAR_*` variables every service shares, with defaults that
 //!   run on a laptop;
@@ -50,6 +52,7 @@
 pub mod admin;
 pub mod auth;
 pub mod backoff;
+pub mod chaos;
 pub mod client;
 pub mod clock;
 pub mod config;

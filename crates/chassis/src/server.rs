@@ -28,7 +28,8 @@
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
 //! [`AccessLayer`]: a caller the rule does not admit is answered before any handler runs),
-//! then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
+//! the injected faults when the process has a fault file (see [`crate::chaos`]; no layer
+//! at all otherwise), then the routes: the service's own, `grpc.health.v1.Health`, and reflection v1
 //! and v1alpha (grpcurl 1.8 speaks only v1alpha).
 //!
 //! Health is `NOT_SERVING` from the moment of binding until the service is ready, and again
@@ -61,6 +62,7 @@ use tower::{Layer, Service, ServiceBuilder};
 
 use crate::admin::Ready;
 use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
+use crate::chaos::{ChaosLayer, Faults};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
 use crate::metrics::ServerMetricsLayer;
@@ -289,6 +291,11 @@ impl Server {
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
             .layer(AccessLayer)
+            .option_layer(args.chaos_file.clone().map(|file| {
+                let faults = Faults::new(&service_names);
+                faults.watch(name, file, shutdown.clone());
+                ChaosLayer::new(faults)
+            }))
             .service(routes);
 
         let readiness = Readiness {
@@ -304,6 +311,7 @@ impl Server {
             max_in_flight = args.max_in_flight,
             max_concurrent_streams = args.max_concurrent_streams,
             tls = !tls.is_plaintext(),
+            chaos_file = ?args.chaos_file,
             "listening"
         );
         let acceptor = tls.server_config().map(tokio_rustls::TlsAcceptor::from);

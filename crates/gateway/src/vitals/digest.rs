@@ -8,7 +8,7 @@
 //! - `grpc_server_handling_seconds_bucket{le}`: its calls' latency buckets, summed over
 //!   methods;
 //! - `bazaar_orders_total{state}`, `bazaar_outbox_head`, `bazaar_consumer_position{consumer}`
-//!   as they are.
+//!   and the injected faults, `bazaar_chaos_faults_active{grpc_method,fault}`, as they are.
 //!
 //! Summing series of one process loses nothing the page shows: they reset together, when
 //! the process restarts, and the sum then resets too.
@@ -40,6 +40,8 @@ pub const ORDERS: &str = "bazaar_orders_total";
 pub const OUTBOX_HEAD: &str = "bazaar_outbox_head";
 /// The sequence each consumer handled.
 pub const CONSUMER_POSITION: &str = "bazaar_consumer_position";
+/// The faults injected into the service's calls, by method and fault, valued by rate.
+pub const FAULTS_ACTIVE: &str = "bazaar_chaos_faults_active";
 
 /// The digest of `exposition`, a scrape of `service`.
 pub fn digest(service: &str, exposition: &Exposition) -> Exposition {
@@ -86,6 +88,19 @@ pub fn digest(service: &str, exposition: &Exposition) -> Exposition {
         "consumer",
         f64::max,
     ));
+    for found in exposition.select(FAULTS_ACTIVE, &|_| true) {
+        samples.push(sample(
+            FAULTS_ACTIVE,
+            &[
+                (
+                    "grpc_method",
+                    found.labels.get("grpc_method").unwrap_or_default(),
+                ),
+                ("fault", found.labels.get("fault").unwrap_or_default()),
+            ],
+            found.value,
+        ));
+    }
     Exposition::from_samples(samples)
 }
 

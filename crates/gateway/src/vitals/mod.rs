@@ -23,7 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chassis::Shutdown;
 use chassis::scrape::{Scrape, fetch};
 
-pub use summary::{ConsumerLag, MetricsState, OrdersByState, Point, ServiceVitals, Vitals};
+pub use summary::{
+    ConsumerLag, InjectedFault, MetricsState, OrdersByState, Point, ServiceVitals, Vitals,
+};
 
 /// How long scrapes are kept.
 pub const HISTORY: Duration = Duration::from_secs(15 * 60);

@@ -1,6 +1,7 @@
 //! Digested scrapes read into what the status page and `bazaar top` show: per service the
 //! figures over the last [`WINDOW`] and one graph point per scrape interval; orders per
-//! minute by state; each consumer's lag behind the outbox. Unknown stays unknown
+//! minute by state; each consumer's lag behind the outbox; the faults injected into each
+//! service's calls (`bazaar chaos`), as its latest scrape says. Unknown stays unknown
 //! (`None`): a service with no calls has no latency, not a latency of zero.
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use chassis::scrape::over_time::{self, Scrape};
 
 use super::Target;
-use super::digest::{CONSUMER_POSITION, HANDLED, HANDLING, ORDERS, OUTBOX_HEAD};
+use super::digest::{CONSUMER_POSITION, FAULTS_ACTIVE, HANDLED, HANDLING, ORDERS, OUTBOX_HEAD};
 
 /// The time the figures are computed over.
 pub const WINDOW_SECS: f64 = 60.0;
@@ -103,6 +104,19 @@ pub struct ConsumerLag {
     pub lag: Option<f64>,
 }
 
+/// A fault injected into a service's calls (see `bazaar chaos`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InjectedFault {
+    /// The service, by its name in the service table.
+    pub service: String,
+    /// The method, or `*` for every method of the service.
+    pub method: String,
+    /// The status code answered (`Unavailable`), or `latency`.
+    pub fault: String,
+    /// The share of calls that meet it, 0 to 1.
+    pub rate: f64,
+}
+
 /// The whole shop's vital signs.
 #[derive(Clone, Debug, Serialize)]
 pub struct Vitals {
@@ -112,6 +126,9 @@ pub struct Vitals {
     pub orders_per_minute: Vec<OrdersByState>,
     /// Each consumer's lag, as of the last scrapes.
     pub consumers: Vec<ConsumerLag>,
+    /// The faults injected now, by service, method and fault: from each service's latest
+    /// scrape, when it is within the window; empty when none.
+    pub faults: Vec<InjectedFault>,
     /// The seconds the figures cover.
     pub window_secs: f64,
     /// When they were computed, in seconds since the Unix epoch.
@@ -212,10 +229,31 @@ pub(super) fn shop(
             lag: head.map(|head| (head - position).max(0.0)),
         })
         .collect();
+    let mut faults = Vec::new();
+    for (service, scrapes) in scrapes {
+        let Some(latest) = scrapes.last().filter(|s| s.at >= now - WINDOW_SECS) else {
+            continue;
+        };
+        for sample in latest.exposition.select(FAULTS_ACTIVE, &|_| true) {
+            if sample.value > 0.0 {
+                faults.push(InjectedFault {
+                    service: (*service).to_owned(),
+                    method: sample
+                        .labels
+                        .get("grpc_method")
+                        .unwrap_or_default()
+                        .to_owned(),
+                    fault: sample.labels.get("fault").unwrap_or_default().to_owned(),
+                    rate: sample.value,
+                });
+            }
+        }
+    }
     Vitals {
         services,
         orders_per_minute,
         consumers,
+        faults,
         window_secs: WINDOW_SECS,
         at: now,
     }
@@ -303,5 +341,29 @@ mod tests {
         );
         assert_eq!(vitals.consumers.len(), 1);
         assert_eq!(vitals.consumers[0].lag, Some(5.0));
+    }
+
+    #[test]
+    fn faults_in_force_come_from_each_services_latest_scrape() {
+        let text = "bazaar_chaos_faults_active{grpc_method=\"Charge\",fault=\"Unavailable\"} 0.2\n\
+                    bazaar_chaos_faults_active{grpc_method=\"*\",fault=\"latency\"} 0\n";
+        let payment = vec![scrape("payment", 30.0, text)];
+        let vitals = shop(Vec::new(), &[("payment", payment.clone())], 30.0);
+        assert_eq!(
+            vitals.faults,
+            vec![InjectedFault {
+                service: "payment".to_owned(),
+                method: "Charge".to_owned(),
+                fault: "Unavailable".to_owned(),
+                rate: 0.2,
+            }]
+        );
+        // A scrape older than the window says nothing of now.
+        let later = shop(
+            Vec::new(),
+            &[("payment", payment)],
+            30.0 + 2.0 * WINDOW_SECS,
+        );
+        assert!(later.faults.is_empty());
     }
 }

@@ -233,3 +233,50 @@ async fn the_status_page_renders_before_any_history_and_without_metrics() {
 
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_show_on_the_status_page_and_in_the_api() {
+    let store = Storefront::start("gateway_status_faults").await;
+    // As the chassis's fault layer exports them (every service of the in-process shop
+    // shares this recorder, so each reports the same faults).
+    let traffic = || {
+        metrics::gauge!("bazaar_chaos_faults_active", "grpc_method" => "Charge", "fault" => "Unavailable")
+            .set(0.25);
+        metrics::gauge!("bazaar_chaos_faults_active", "grpc_method" => "*", "fault" => "latency")
+            .set(0.0);
+    };
+    let answer = status_when(&store, traffic, |answer| {
+        answer["metrics"]["faults"]
+            .as_array()
+            .is_some_and(|faults| faults.iter().any(|f| f["service"] == "payment"))
+    })
+    .await;
+    let faults = answer["metrics"]["faults"].as_array().unwrap();
+    let payment: Vec<&Value> = faults
+        .iter()
+        .filter(|f| f["service"] == "payment")
+        .collect();
+    assert_eq!(
+        payment.len(),
+        1,
+        "a fault at rate 0 is not in force: {faults:?}"
+    );
+    assert_eq!(payment[0]["method"], "Charge");
+    assert_eq!(payment[0]["fault"], "Unavailable");
+    assert_eq!(payment[0]["rate"], 0.25);
+
+    let page = store.browser().get("/status").await;
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    let block = &body[body
+        .find("id=\"faults-injected\"")
+        .expect("the faults block")..];
+    assert!(block.contains("Faults injected"), "{block}");
+    assert!(
+        block.contains(
+            "<tr data-service=\"payment\" data-method=\"Charge\" data-fault=\"Unavailable\">"
+        ),
+        "{block}"
+    );
+    assert!(block.contains("25.0 %"), "{block}");
+}
