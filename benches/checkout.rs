@@ -1,7 +1,17 @@
 //! Checkout throughput and latency: how many orders a second the whole shop places, and
 //! how long PlaceOrder takes (p50, p99), with a number of buyers checking out at once.
 //!
-//! Usage: cargo bench --bench checkout -- [--buyers N] [--orders N] [--runs N] [--postgres]
+//! Usage: cargo bench --bench checkout --
+//!        [--buyers N | --rate N] [--orders N] [--runs N] [--postgres]
+//!
+//! Two ways to load the shop:
+//! - closed loop (default, `--buyers N`): N buyers check out one cart after another, each
+//!   starting its next checkout when the previous one answered. It measures the most orders a
+//!   second the shop places; latency then grows with the queue the buyers build.
+//! - open loop (`--rate N`): a checkout starts every 1/N s, whether earlier ones answered or
+//!   not, and each latency counts from the moment its checkout was due, not from when it was
+//!   sent, so a shop that falls behind shows it in its p99 (no coordinated omission). It
+//!   measures latency at a given load, below the shop's capacity.
 //!
 //! All ten services run in this process (bazaar-testkit: each on its own runtime and
 //! port, talking real gRPC over loopback), on SQLite files, or on PostgreSQL with
@@ -32,6 +42,8 @@ const PRODUCTS: &[&str] = &[
 
 struct Settings {
     buyers: usize,
+    /// Open loop: checkouts started per second, whatever the answers.
+    rate: Option<f64>,
     orders: usize,
     runs: usize,
     postgres: bool,
@@ -41,6 +53,7 @@ impl Settings {
     fn from_args() -> Result<Self, String> {
         let mut settings = Self {
             buyers: 8,
+            rate: None,
             orders: 200,
             runs: 5,
             postgres: false,
@@ -55,6 +68,7 @@ impl Settings {
             };
             match arg.as_str() {
                 "--buyers" => settings.buyers = number("--buyers")?,
+                "--rate" => settings.rate = Some(number("--rate")? as f64),
                 "--orders" => settings.orders = number("--orders")?,
                 "--runs" => settings.runs = number("--runs")?,
                 "--postgres" => settings.postgres = true,
@@ -81,7 +95,7 @@ async fn main() {
         Ok(settings) => settings,
         Err(problem) => {
             eprintln!(
-                "{problem}\nusage: cargo bench --bench checkout -- [--buyers N] [--orders N] [--runs N] [--postgres]"
+                "{problem}\nusage: cargo bench --bench checkout -- [--buyers N | --rate N] [--orders N] [--runs N] [--postgres]"
             );
             std::process::exit(2);
         }
@@ -97,9 +111,12 @@ async fn main() {
     for product in PRODUCTS {
         buyer::restock(&shop, &admin, product, 1_000_000).await;
     }
+    let load = match settings.rate {
+        Some(rate) => format!("open loop at {rate} orders/s offered"),
+        None => format!("{} buyers at once", settings.buyers),
+    };
     println!(
-        "checkout: {} buyers at once, {} orders a run, {} runs (+1 warm-up), store {}",
-        settings.buyers,
+        "checkout: {load}, {} orders a run, {} runs (+1 warm-up), store {}",
         settings.orders,
         settings.runs,
         if settings.postgres {
@@ -146,7 +163,7 @@ fn describe(run: &Run) -> String {
     )
 }
 
-/// Fills `orders` carts, then has `buyers` tasks check them out, timing each PlaceOrder.
+/// Fills `orders` carts, then checks them out (closed or open loop), timing each PlaceOrder.
 async fn measure(shop: &Shop, settings: &Settings) -> Run {
     let mut carts = Vec::with_capacity(settings.orders);
     for i in 0..settings.orders {
@@ -155,12 +172,29 @@ async fn measure(shop: &Shop, settings: &Settings) -> Run {
         buyer::add_to_cart(shop, &token, PRODUCTS[(i + 1) % PRODUCTS.len()], 2).await;
         carts.push(token);
     }
-    let queue = Arc::new(Mutex::new(carts));
     let orders = OrdersServiceClient::new(shop.channel("orders"));
     let started = Instant::now();
     let mut workers = JoinSet::new();
-    for _ in 0..settings.buyers {
-        workers.spawn(check_out(orders.clone(), queue.clone()));
+    match settings.rate {
+        Some(rate) => {
+            // Each checkout is due at its own time on a fixed schedule, and sent then by a
+            // task of its own, however many earlier ones are still waiting.
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let schedule = tokio::time::Instant::from_std(started);
+            for (i, token) in carts.into_iter().enumerate() {
+                let due = schedule + interval.mul_f64(i as f64);
+                tokio::time::sleep_until(due).await;
+                let orders = orders.clone();
+                workers
+                    .spawn(async move { vec![check_out_one(orders, token, due.into_std()).await] });
+            }
+        }
+        None => {
+            let queue = Arc::new(Mutex::new(carts));
+            for _ in 0..settings.buyers {
+                workers.spawn(check_out(orders.clone(), queue.clone()));
+            }
+        }
     }
     let mut latencies = Vec::with_capacity(settings.orders);
     let mut failed = 0;
@@ -184,7 +218,7 @@ async fn measure(shop: &Shop, settings: &Settings) -> Run {
 /// Checks out carts from `queue` until it is empty: each call's latency, and whether the
 /// order was PLACED.
 async fn check_out(
-    mut orders: OrdersServiceClient<Channel>,
+    orders: OrdersServiceClient<Channel>,
     queue: Arc<Mutex<Vec<Token>>>,
 ) -> Vec<(Duration, bool)> {
     let mut results = Vec::new();
@@ -192,23 +226,32 @@ async fn check_out(
         let Some(token) = queue.lock().expect("the queue lock").pop() else {
             return results;
         };
-        let mut request = token.request(buyer::order_request(
-            &buyer::unique("bench"),
-            GOOD_CARD,
-            "EUR",
-        ));
-        request.set_timeout(Duration::from_secs(30));
-        let started = Instant::now();
-        let answer = orders.place_order(request).await;
-        let placed = matches!(
-            answer
-                .as_ref()
-                .map(|r| r.get_ref().order.as_ref().map(Order::state)),
-            Ok(Some(OrderState::Placed))
-        );
-        if let Err(status) = &answer {
-            eprintln!("PlaceOrder failed: {status:?}");
-        }
-        results.push((started.elapsed(), placed));
+        results.push(check_out_one(orders.clone(), token, Instant::now()).await);
     }
+}
+
+/// Checks out the cart of `token`: the latency since `due`, and whether the order was
+/// PLACED.
+async fn check_out_one(
+    mut orders: OrdersServiceClient<Channel>,
+    token: Token,
+    due: Instant,
+) -> (Duration, bool) {
+    let mut request = token.request(buyer::order_request(
+        &buyer::unique("bench"),
+        GOOD_CARD,
+        "EUR",
+    ));
+    request.set_timeout(Duration::from_secs(30));
+    let answer = orders.place_order(request).await;
+    let placed = matches!(
+        answer
+            .as_ref()
+            .map(|r| r.get_ref().order.as_ref().map(Order::state)),
+        Ok(Some(OrderState::Placed))
+    );
+    if let Err(status) = &answer {
+        eprintln!("PlaceOrder failed: {status:?}");
+    }
+    (due.elapsed(), placed)
 }
