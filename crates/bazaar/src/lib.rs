@@ -1,13 +1,16 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
 //! ([`services`]), the supervisor of `bazaar up` ([`up`]) and Prometheus's discovery file of
 //! the shop it writes ([`targets`]), health checks ([`health`]), `bazaar status`
-//! ([`status`]), `bazaar top` ([`top`]) and the operator's side of identity's secrets ([`admin`]: its
+//! ([`status`]), `bazaar top` ([`top`]), `bazaar load` ([`load`]) and the check of the checkout invariants after
+//! it ([`invariants`]), and the operator's side of identity's secrets ([`admin`]: its
 //! key-encryption key, `bazaar admin code`). The in-process test shop starts services
 //! through the same [`services::RUNNERS`].
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod health;
+pub mod invariants;
+pub mod load;
 pub mod services;
 pub mod status;
 pub mod targets;
