@@ -2,8 +2,8 @@
 //! ([`services`]), the supervisor of `bazaar up` ([`up`]) with its control socket
 //! ([`control`]) and fault files (`bazaar chaos`, [`chaos`]) and Prometheus's discovery file of
 //! the shop it writes ([`targets`]), health checks ([`health`]), `bazaar status`
-//! ([`status`]), `bazaar top` ([`top`]), the checkout invariants checked after a run
-//! ([`invariants`]) and the operator's side of identity's secrets ([`admin`]: its
+//! ([`status`]), `bazaar top` ([`top`]), `bazaar load` ([`load`]) and the check of the checkout invariants after
+//! it ([`invariants`]), and the operator's side of identity's secrets ([`admin`]: its
 //! key-encryption key, `bazaar admin code`). The in-process test shop starts services
 //! through the same [`services::RUNNERS`].
 #![forbid(unsafe_code)]
@@ -13,6 +13,7 @@ pub mod chaos;
 pub mod control;
 pub mod health;
 pub mod invariants;
+pub mod load;
 pub mod services;
 pub mod status;
 pub mod targets;

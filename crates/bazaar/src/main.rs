@@ -7,13 +7,15 @@
 //! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
 //! - `bazaar chaos set|clear|list` injects faults into the services of a running
-//!   `bazaar up --chaos`, through its control socket.
+//!   `bazaar up --chaos`, through its control socket;
+//! - `bazaar load` drives the shop with a mix of shoppers and reports what it saw;
 //! - `bazaar admin code` issues a one-time code that makes a registered user admin.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use bazaar::load::{self, mix::Mix, plan::Plan};
 use bazaar::{admin, chaos, services, status, top, up};
 use chassis::Shutdown;
 use chassis::tls::Tls;
@@ -122,6 +124,118 @@ enum Command {
             works once, for 24 hours; issuing a new one voids the unused one."
     )]
     Admin(AdminCommand),
+    /// Drive the shop as its shoppers do (browse, search, product pages, carts, checkouts,
+    /// order history) at a constant arrival rate (`--rate`, open loop) or with a number
+    /// of shoppers going back to back (`--shoppers`, closed loop), then print every
+    /// operation's rate, errors and latency percentiles. Makes its own guest sessions and
+    /// adds the stock the run needs (as the operator) before the clock starts.
+    #[command(after_help = "Examples:\n  \
+            bazaar load --shoppers 16 --duration 30s\n  \
+            bazaar load --rate 150 --mix checkout=1 --duration 20s --check\n  \
+            bazaar load --rate --stages 10s@50,20s@100,30s@100..400 --json\n  \
+            bazaar load --gateway http://127.0.0.1:8080 --shoppers 8")]
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// The host the services listen on, at the ports of the service table
+    /// (`BAZAAR_<SERVICE>_ADDR` overrides one service's address).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The data directory whose `pki/` verifies the services and holds the operator's
+    /// certificate (to add stock).
+    #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Go through the storefront's JSON API at this URL (http://127.0.0.1:8080) instead of
+    /// calling the services over gRPC. Raise or turn off the gateway's per-client rate
+    /// limit (BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0) for a run from one address.
+    #[arg(long, value_name = "URL")]
+    gateway: Option<String>,
+    /// The services run without TLS.
+    #[arg(long, env = "BAZAAR_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    plaintext: bool,
+    /// Open loop: start this many operations a second, whatever the shop does (latency
+    /// counts from when each was due). With --stages, give it without a value: the stages
+    /// give the rates.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "0", conflicts_with = "shoppers")]
+    rate: Option<f64>,
+    /// Closed loop: this many shoppers, each starting its next operation when the last
+    /// ends (the default, with 16). With --stages, give it without a value: the stages give
+    /// the numbers of shoppers.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "0")]
+    shoppers: Option<u32>,
+    /// How long the run lasts.
+    #[arg(long, default_value = "30s", value_parser = load::plan::parse_duration, conflicts_with = "stages")]
+    duration: std::time::Duration,
+    /// Levels over time instead of --duration: `10s@50,20s@100` holds 50 then 100,
+    /// `30s@10..100` ramps from 10 to 100 (calls a second, or shoppers with --shoppers).
+    #[arg(long, value_name = "DURATION@LEVEL,...", value_parser = Plan::parse)]
+    stages: Option<Plan>,
+    /// The weights of the operations (operations not named never run).
+    #[arg(
+        long,
+        value_name = "OPERATION=WEIGHT,...",
+        default_value = "browse=30,search=10,product=25,cart=15,checkout=15,history=5",
+        value_parser = Mix::parse
+    )]
+    mix: Mix,
+    /// Seeds the arrival schedule and every draw of the mix.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// After the run, wait for every checkout to settle and check the checkout invariants
+    /// through the contract; exit 1 when one is broken.
+    #[arg(long)]
+    check: bool,
+    /// Print a progress line every second on stderr (the default when it is a terminal).
+    #[arg(long)]
+    progress: bool,
+}
+
+impl LoadArgs {
+    /// The options of the run, or why these flags do not make one.
+    fn options(self) -> Result<load::Options, String> {
+        let (mode, level) = match (self.rate, self.shoppers) {
+            (Some(rate), _) => (load::Loop::Open, rate),
+            (None, Some(shoppers)) => (load::Loop::Closed, f64::from(shoppers)),
+            (None, None) if self.stages.is_some() => (load::Loop::Open, 0.0),
+            (None, None) => (load::Loop::Closed, 16.0),
+        };
+        let plan = match self.stages {
+            Some(_) if level != 0.0 => {
+                return Err(
+                    "with --stages, give --rate or --shoppers without a value: the stages give the levels"
+                        .to_owned(),
+                );
+            }
+            Some(plan) => plan,
+            None if !(level.is_finite() && level > 0.0 && level <= 1_000_000.0) => {
+                return Err(format!(
+                    "--rate and --shoppers take a number above 0 and up to 1000000, not {level}"
+                ));
+            }
+            None => Plan::constant(self.duration, level),
+        };
+        if mode == load::Loop::Closed && plan.peak() > 10_000.0 {
+            return Err("at most 10000 shoppers".to_owned());
+        }
+        Ok(load::Options {
+            host: self.host,
+            data_dir: self.data_dir,
+            gateway: self.gateway,
+            plaintext: self.plaintext,
+            mode,
+            plan,
+            mix: self.mix,
+            seed: self.seed,
+            json: self.json,
+            check: self.check,
+            progress: self.progress || std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -170,6 +284,10 @@ async fn main() {
                 top::run(targets, once, Shutdown::on_signals()).await;
                 Ok(())
             }
+            Err(error) => Err(error),
+        },
+        Command::Load(args) => match args.options() {
+            Ok(options) => load::run(options).await,
             Err(error) => Err(error),
         },
         Command::Status {
