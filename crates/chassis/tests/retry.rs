@@ -274,6 +274,7 @@ async fn while_a_callee_is_stopped_retries_stay_within_the_budget() {
         &[("callee", callee), ("reason", "unprocessed")],
     );
     let attempts = CALLS as f64 + retries;
+    println!("stopped callee: {attempts} attempts for {CALLS} calls in {seconds:.2} s");
     assert!(
         retries > 0.0,
         "calls refused before any processing are retried"
@@ -323,6 +324,7 @@ async fn a_callee_that_answers_unavailable_to_keyed_calls_gets_at_most_the_budge
     .await;
     assert_eq!(failed, CALLS, "the ledger is down");
     let attempts = ledger.count("Charge");
+    println!("unavailable callee: {attempts} attempts for {CALLS} calls in {seconds:.2} s");
     assert!(
         attempts > CALLS,
         "a transient failure of a call with a request_id is retried: {attempts} attempts"
