@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use bazaar_contract::access::{self, Rule};
 use prost::Message;
 
 /// The labels of one method.
@@ -21,6 +22,9 @@ pub(crate) struct Method {
     pub(crate) service: String,
     /// The method's name: `PlaceOrder`.
     pub(crate) method: String,
+    /// Its access rule (`bazaar_contract::access`), found once here rather than on every
+    /// call.
+    pub(crate) rule: Option<&'static Rule>,
 }
 
 /// Every method known to the process, by path; the last row is `unknown`.
@@ -123,6 +127,7 @@ impl Methods {
                         if table.by_path.contains_key(path.as_str()) {
                             continue;
                         }
+                        let rule = access::rule(&path);
                         table.by_path.insert(path.into(), table.methods.len());
                         table.methods.push(Method {
                             grpc_type: grpc_type(
@@ -131,6 +136,7 @@ impl Methods {
                             ),
                             service: full.clone(),
                             method: method.name().to_owned(),
+                            rule,
                         });
                     }
                 }
@@ -141,6 +147,7 @@ impl Methods {
             grpc_type: "unary",
             service: "unknown".to_owned(),
             method: "unknown".to_owned(),
+            rule: None,
         });
         table
     }
@@ -151,6 +158,16 @@ impl Methods {
             .get(path)
             .copied()
             .unwrap_or(self.methods.len() - 1)
+    }
+
+    /// The access rule of `path`: one hash lookup for a method of the table; a path
+    /// outside it is looked for in the rules themselves, so that the answer is always
+    /// `bazaar_contract::access::rule`'s.
+    pub(crate) fn rule_of(&self, path: &str) -> Option<&'static Rule> {
+        match self.by_path.get(path) {
+            Some(&row) => self.methods[row].rule,
+            None => access::rule(path),
+        }
     }
 
     /// How many rows there are, `unknown` included.
@@ -190,6 +207,26 @@ mod tests {
             methods.index_of("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
         );
         assert_eq!(reflect.grpc_type, "bidi_stream");
+    }
+
+    #[test]
+    fn the_table_gives_the_access_rule_of_every_path() {
+        let methods = Methods::get();
+        for path in [
+            "/bazaar.orders.v1.OrdersService/PlaceOrder",
+            "/bazaar.payment.v1.PaymentService/Charge",
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            "/evil.Service/A",
+        ] {
+            assert_eq!(
+                methods.rule_of(path).map(std::ptr::from_ref),
+                access::rule(path).map(std::ptr::from_ref),
+                "{path}"
+            );
+        }
+        assert!(methods.rule_of("/bazaar.orders.v1.OrdersService/PlaceOrder").is_some());
+        assert!(methods.rule_of("/evil.Service/A").is_none());
     }
 
     #[test]
