@@ -2,8 +2,8 @@
 //! `currency` crate, as `bazaar serve currency` runs it) side by side with a bare
 //! `tonic::transport::Server` answering the same response, over TLS and over plaintext.
 //!
-//! Usage: cargo bench --bench leaf -- [--runs N] [--seconds N] [--in-flight N] [--connections N]
-//!        [--compare PATH]
+//! Usage: cargo bench -p currency --bench leaf -- [--runs N] [--seconds N] [--in-flight N]
+//!        [--connections N] [--compare PATH]
 //!
 //! Each server runs in a child process of its own (this bench binary again, with `--serve`),
 //! pinned with `taskset` to core 1 on a default runtime (one worker, as on a one-core
@@ -46,6 +46,8 @@ use tonic::{Request, Response, Status};
 
 use support::median;
 
+// The flags and medians every bench of the shop shares.
+#[path = "../../../benches/support/mod.rs"]
 mod support;
 
 /// The core the servers run on; the load generator takes core 0.
@@ -69,7 +71,7 @@ impl Settings {
             compare: None,
         };
         support::parse(
-            "cargo bench --bench leaf -- [--runs N] [--seconds N] [--in-flight N] [--connections N] [--compare PATH]",
+            "cargo bench -p currency --bench leaf -- [--runs N] [--seconds N] [--in-flight N] [--connections N] [--compare PATH]",
             |flag, flags| {
                 match flag {
                     "--runs" => settings.runs = flags.positive(flag)?,
