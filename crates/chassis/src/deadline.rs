@@ -169,9 +169,10 @@ where
             return Poll::Ready(result);
         }
         match timer.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Ok(
-                Status::deadline_exceeded("the call's deadline passed").into_http()
-            )),
+            Poll::Ready(()) => Poll::Ready(Ok(Status::deadline_exceeded(
+                "the call's deadline passed",
+            )
+            .into_http())),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -225,7 +225,11 @@ mod tests {
                 "{path}"
             );
         }
-        assert!(methods.rule_of("/bazaar.orders.v1.OrdersService/PlaceOrder").is_some());
+        assert!(
+            methods
+                .rule_of("/bazaar.orders.v1.OrdersService/PlaceOrder")
+                .is_some()
+        );
         assert!(methods.rule_of("/evil.Service/A").is_none());
     }
 

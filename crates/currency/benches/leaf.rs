@@ -103,7 +103,7 @@ fn convert_request() -> pb::ConvertRequest {
 fn main() {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|first| first == "--serve") {
-        serve(args.collect());
+        serve(&args.collect::<Vec<_>>());
         return;
     }
     let settings = Settings::from_args();
@@ -172,7 +172,7 @@ impl Server {
 
     /// Starts `bazaar serve currency` of the `bazaar` binary at `bin`, pinned to
     /// [`SERVER_CORE`], on a free port, and waits until it accepts.
-    fn start_compared(bin: &Path, plaintext: bool, pki: &Path, data: &Path) -> Self {
+    async fn start_compared(bin: &Path, plaintext: bool, pki: &Path, data: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|socket| socket.local_addr())
             .expect("a free port");
@@ -193,13 +193,13 @@ impl Server {
             .stderr(Stdio::null());
         let child = command.spawn().expect("taskset starts the compared binary");
         let started = Instant::now();
-        while std::net::TcpStream::connect(port).is_err() {
+        while tokio::net::TcpStream::connect(port).await.is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "{} serve currency did not listen",
                 bin.display()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Self { child, addr: port }
     }
@@ -279,14 +279,17 @@ fn loads(settings: &Settings) -> [(String, usize, usize); 2] {
 async fn bench(settings: &Settings) {
     let pki = chassis::pki::for_tests().dir().to_owned();
     let data = tempfile::tempdir().expect("a data folder");
-    let rows = [false, true].map(|plaintext| {
+    let mut rows = Vec::new();
+    for plaintext in [false, true] {
         let mut sides = vec![
             (Kind::Chassis, Server::start(Kind::Chassis, plaintext, &pki)),
             (Kind::Bare, Server::start(Kind::Bare, plaintext, &pki)),
         ];
         if let Some(bin) = &settings.compare {
-            let data = data.path().join(if plaintext { "plaintext" } else { "tls" });
-            let server = Server::start_compared(bin, plaintext, &pki, &data);
+            let data = data
+                .path()
+                .join(if plaintext { "plaintext" } else { "tls" });
+            let server = Server::start_compared(bin, plaintext, &pki, &data).await;
             sides.push((Kind::Compared, server));
         }
         let tls = if plaintext {
@@ -294,8 +297,8 @@ async fn bench(settings: &Settings) {
         } else {
             chassis::testing::client_tls(Some("orders"))
         };
-        (if plaintext { "plaintext" } else { "tls" }, sides, tls)
-    });
+        rows.push((if plaintext { "plaintext" } else { "tls" }, sides, tls));
+    }
     println!(
         "currency Convert, server on core {SERVER_CORE}, load generator on core 0; {} runs of {} s per load",
         settings.runs, settings.seconds
@@ -402,7 +405,9 @@ async fn measure(
     let calls = latencies.len().max(1);
     let at = |q: f64| {
         let rank = ((calls as f64 * q).ceil() as usize).clamp(1, calls);
-        latencies.get(rank - 1).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        latencies
+            .get(rank - 1)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
     };
     Figures {
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
@@ -441,8 +446,8 @@ async fn load(channels: &[Channel], in_flight: usize, window: Duration) -> Vec<D
 /// The child: serves currency (`chassis` or `bare`, over `tls` or `plaintext`) with the
 /// certificates in the PKI folder given, prints its address, and serves until its stdin
 /// closes.
-fn serve(args: Vec<OsString>) {
-    let [kind, pki, transport] = args.as_slice() else {
+fn serve(args: &[OsString]) {
+    let [kind, pki, transport] = args else {
         eprintln!("leaf bench: --serve KIND PKI_DIR tls|plaintext");
         std::process::exit(2);
     };
@@ -509,9 +514,10 @@ async fn serve_bare(pki: &Path, plaintext: bool) -> SocketAddr {
         .await
         .expect("the real service converts")
         .into_inner();
-    let incoming = tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().expect("an address"))
-        .expect("a free port")
-        .with_nodelay(Some(true));
+    let incoming =
+        tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("a free port")
+            .with_nodelay(Some(true));
     let addr = incoming.local_addr().expect("a bound address");
     let mut builder = tonic::transport::Server::builder();
     if !plaintext {
@@ -524,7 +530,9 @@ async fn serve_bare(pki: &Path, plaintext: bool) -> SocketAddr {
         let tls = tonic::transport::ServerTlsConfig::new()
             .identity(identity)
             .client_ca_root(tonic::transport::Certificate::from_pem(read(pki.ca_cert())));
-        builder = builder.tls_config(tls).expect("tonic takes the certificates");
+        builder = builder
+            .tls_config(tls)
+            .expect("tonic takes the certificates");
     }
     let router = builder.add_service(CurrencyServiceServer::new(Bare { api, answer }));
     tokio::spawn(router.serve_with_incoming(incoming));

@@ -153,7 +153,10 @@ where
             request.uri().path(),
             request.extensions().get::<Authentication>(),
             // As `super::peer` reads it, without the copy.
-            request.extensions().get::<Peer>().unwrap_or(&Peer::Anonymous),
+            request
+                .extensions()
+                .get::<Peer>()
+                .unwrap_or(&Peer::Anonymous),
         );
         match decided {
             Ok(()) => Either::Left(self.inner.call(request)),
