@@ -31,6 +31,8 @@ use bazaar_testkit::buyer::{self, GOOD_CARD, Token};
 use tokio::task::JoinSet;
 use tonic::transport::Channel;
 
+mod support;
+
 const PRODUCTS: &[&str] = &[
     "brass-desk-lamp",
     "ceramic-coffee-mug",
@@ -50,7 +52,7 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_args() -> Result<Self, String> {
+    fn from_args() -> Self {
         let mut settings = Self {
             buyers: 8,
             rate: None,
@@ -58,26 +60,21 @@ impl Settings {
             runs: 5,
             postgres: false,
         };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let mut number = |name: &str| -> Result<usize, String> {
-                args.next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name} needs a positive number"))
-            };
-            match arg.as_str() {
-                "--buyers" => settings.buyers = number("--buyers")?,
-                "--rate" => settings.rate = Some(number("--rate")? as f64),
-                "--orders" => settings.orders = number("--orders")?,
-                "--runs" => settings.runs = number("--runs")?,
-                "--postgres" => settings.postgres = true,
-                // cargo bench passes --bench to every bench target.
-                "--bench" => {}
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        Ok(settings)
+        support::parse(
+            "cargo bench --bench checkout -- [--buyers N | --rate N] [--orders N] [--runs N] [--postgres]",
+            |flag, flags| {
+                match flag {
+                    "--buyers" => settings.buyers = flags.positive(flag)?,
+                    "--rate" => settings.rate = Some(flags.positive(flag)? as f64),
+                    "--orders" => settings.orders = flags.positive(flag)?,
+                    "--runs" => settings.runs = flags.positive(flag)?,
+                    "--postgres" => settings.postgres = true,
+                    other => return Err(format!("unknown argument {other:?}")),
+                }
+                Ok(())
+            },
+        );
+        settings
     }
 }
 
@@ -91,15 +88,7 @@ struct Run {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let settings = match Settings::from_args() {
-        Ok(settings) => settings,
-        Err(problem) => {
-            eprintln!(
-                "{problem}\nusage: cargo bench --bench checkout -- [--buyers N | --rate N] [--orders N] [--runs N] [--postgres]"
-            );
-            std::process::exit(2);
-        }
-    };
+    let settings = Settings::from_args();
     let Some(shop) = Shop::builder("checkout benchmark")
         .postgres_if(settings.postgres)
         .start()
@@ -136,10 +125,7 @@ async fn main() {
         println!("run {run:<5} {}", describe(&figures));
         runs.push(figures);
     }
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
+    let median = |mut values: Vec<f64>| support::median(&mut values);
     println!(
         "median    {:.1} orders/s, p50 {:.1} ms, p99 {:.1} ms",
         median(runs.iter().map(|r| r.per_second).collect()),

@@ -19,6 +19,10 @@ use bazaar_testkit::Shop;
 use chassis::tls::Tls;
 use tonic::transport::Channel;
 
+use support::median;
+
+mod support;
+
 struct Settings {
     calls: usize,
     connections: usize,
@@ -26,30 +30,25 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_args() -> Result<Self, String> {
+    fn from_args() -> Self {
         let mut settings = Self {
             calls: 2_000,
             connections: 200,
             rounds: 5,
         };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let mut number = |name: &str| -> Result<usize, String> {
-                args.next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name} needs a positive number"))
-            };
-            match arg.as_str() {
-                "--calls" => settings.calls = number("--calls")?,
-                "--connections" => settings.connections = number("--connections")?,
-                "--rounds" => settings.rounds = number("--rounds")?,
-                // `cargo bench` passes --bench to every bench target.
-                "--bench" => {}
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        Ok(settings)
+        support::parse(
+            "cargo bench --bench tls -- [--calls N] [--connections N] [--rounds N]",
+            |flag, flags| {
+                match flag {
+                    "--calls" => settings.calls = flags.positive(flag)?,
+                    "--connections" => settings.connections = flags.positive(flag)?,
+                    "--rounds" => settings.rounds = flags.positive(flag)?,
+                    other => return Err(format!("unknown argument {other:?}")),
+                }
+                Ok(())
+            },
+        );
+        settings
     }
 }
 
@@ -88,11 +87,6 @@ fn median_us(samples: &mut [Duration]) -> f64 {
     samples[samples.len() / 2].as_secs_f64() * 1e6
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_unstable_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// `calls` sequential calls on one warm connection: the median latency.
 async fn warm_calls(side: &Side, calls: usize) -> f64 {
     let channel = side.connect().await;
@@ -122,13 +116,7 @@ async fn fresh_connections(side: &Side, connections: usize) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let settings = match Settings::from_args() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("tls bench: {message}");
-            std::process::exit(2);
-        }
-    };
+    let settings = Settings::from_args();
     let tls_shop = Shop::builder("tls bench")
         .start()
         .await

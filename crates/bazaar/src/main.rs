@@ -5,7 +5,7 @@
 //!   service's own; `bazaar serve catalog --help` lists them);
 //! - `bazaar status` prints the health of every service;
 //! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
-//! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything.
+//! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything;
 //! - `bazaar chaos set|clear|list` injects faults into the services of a running
 //!   `bazaar up --chaos`, through its control socket;
 //! - `bazaar load` drives the shop with a mix of shoppers and reports what it saw;

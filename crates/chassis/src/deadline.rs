@@ -110,12 +110,11 @@ pub struct InboundDeadline<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InboundDeadline<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = Infallible>,
-    S::Future: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<ResBody>, Infallible>>;
+    type Future = Deadlined<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -123,16 +122,59 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let Some(timeout) = request.headers().get(GRPC_TIMEOUT).and_then(parse_timeout) else {
-            return Box::pin(self.inner.call(request));
+            return Deadlined {
+                inner: self.inner.call(request),
+                timer: None,
+                deadline: None,
+            };
         };
         let deadline = Instant::now() + timeout;
-        let response = DEADLINE.sync_scope(deadline, || self.inner.call(request));
-        Box::pin(DEADLINE.scope(deadline, async move {
-            match tokio::time::timeout_at(deadline, response).await {
-                Ok(result) => result,
-                Err(_) => Ok(Status::deadline_exceeded("the call's deadline passed").into_http()),
-            }
-        }))
+        let inner = DEADLINE.sync_scope(deadline, || self.inner.call(request));
+        Deadlined {
+            inner,
+            timer: Some(tokio::time::sleep_until(deadline)),
+            deadline: Some(deadline),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a call under [`InboundDeadline`]: the handler's, polled with the
+    /// deadline visible to [`current`], answered `DEADLINE_EXCEEDED` when the time is up.
+    /// Named rather than boxed: it runs on every call.
+    pub struct Deadlined<F> {
+        #[pin]
+        inner: F,
+        // With the deadline, when the call has one.
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+        deadline: Option<Instant>,
+    }
+}
+
+impl<F, ResBody> Future for Deadlined<F>
+where
+    F: Future<Output = Result<Response<ResBody>, Infallible>>,
+    ResBody: Default,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let (Some(deadline), Some(timer)) = (*this.deadline, this.timer.as_pin_mut()) else {
+            return this.inner.poll(cx);
+        };
+        let inner = this.inner;
+        if let Poll::Ready(result) = DEADLINE.sync_scope(deadline, || inner.poll(cx)) {
+            return Poll::Ready(result);
+        }
+        match timer.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Ok(Status::deadline_exceeded(
+                "the call's deadline passed",
+            )
+            .into_http())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

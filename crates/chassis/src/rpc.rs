@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use bazaar_contract::access::{self, Rule};
 use prost::Message;
 
 /// The labels of one method.
@@ -24,6 +25,9 @@ pub(crate) struct Method {
     /// The number of the request message's `request_id` field (a string), when it has one:
     /// a call that carries a non-empty one may be repeated safely (see [`crate::retry`]).
     pub(crate) request_id: Option<u32>,
+    /// Its access rule (`bazaar_contract::access`), found once here rather than on every
+    /// call.
+    pub(crate) rule: Option<&'static Rule>,
 }
 
 /// Every method known to the process, by path; the last row is `unknown`.
@@ -131,6 +135,7 @@ impl Methods {
                         if table.by_path.contains_key(path.as_str()) {
                             continue;
                         }
+                        let rule = access::rule(&path);
                         table.by_path.insert(path.into(), table.methods.len());
                         table.methods.push(Method {
                             grpc_type: grpc_type(
@@ -140,6 +145,7 @@ impl Methods {
                             service: full.clone(),
                             method: method.name().to_owned(),
                             request_id: messages.get(method.input_type()).copied(),
+                            rule,
                         });
                     }
                 }
@@ -151,6 +157,7 @@ impl Methods {
             service: "unknown".to_owned(),
             method: "unknown".to_owned(),
             request_id: None,
+            rule: None,
         });
         table
     }
@@ -161,6 +168,16 @@ impl Methods {
             .get(path)
             .copied()
             .unwrap_or(self.methods.len() - 1)
+    }
+
+    /// The access rule of `path`: one hash lookup for a method of the table; a path
+    /// outside it is looked for in the rules themselves, so that the answer is always
+    /// `bazaar_contract::access::rule`'s.
+    pub(crate) fn rule_of(&self, path: &str) -> Option<&'static Rule> {
+        match self.by_path.get(path) {
+            Some(&row) => self.methods[row].rule,
+            None => access::rule(path),
+        }
     }
 
     /// How many rows there are, `unknown` included.
@@ -247,6 +264,30 @@ mod tests {
         assert_eq!(of("/bazaar.payment.v1.PaymentService/GetCharge"), None);
         assert_eq!(of("/bazaar.currency.v1.CurrencyService/Convert"), None);
         assert_eq!(of("/evil.Service/A"), None);
+    }
+
+    #[test]
+    fn the_table_gives_the_access_rule_of_every_path() {
+        let methods = Methods::get();
+        for path in [
+            "/bazaar.orders.v1.OrdersService/PlaceOrder",
+            "/bazaar.payment.v1.PaymentService/Charge",
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            "/evil.Service/A",
+        ] {
+            assert_eq!(
+                methods.rule_of(path).map(std::ptr::from_ref),
+                access::rule(path).map(std::ptr::from_ref),
+                "{path}"
+            );
+        }
+        assert!(
+            methods
+                .rule_of("/bazaar.orders.v1.OrdersService/PlaceOrder")
+                .is_some()
+        );
+        assert!(methods.rule_of("/evil.Service/A").is_none());
     }
 
     #[test]

@@ -21,16 +21,16 @@
 //! caller's own resources.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::Ready;
 use std::task::{Context, Poll};
 
-use bazaar_contract::access::{self, Rule};
+use bazaar_contract::access::Rule;
+use futures_util::future::Either;
 use http::{Request, Response};
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Authentication, CallerKind, Peer, TokenError, peer};
+use super::{Authentication, CallerKind, Peer, TokenError};
 
 /// Whether the caller of `path`, with `authentication` (what [`super::AuthLayer`] found,
 /// `None` when no token was sent or the service checks none) over a connection from
@@ -40,7 +40,7 @@ pub fn check(
     authentication: Option<&Authentication>,
     peer: &Peer,
 ) -> Result<(), Status> {
-    let Some(rule) = access::rule(path) else {
+    let Some(rule) = crate::rpc::Methods::get().rule_of(path) else {
         return Err(Status::permission_denied(format!(
             "{path} is not a method this server knows an access rule for"
         )));
@@ -152,7 +152,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, Infallible>> + Send>>;
+    type Future = Either<S::Future, Ready<Result<Response<ResBody>, Infallible>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -162,10 +162,14 @@ where
         let decided = check(
             request.uri().path(),
             request.extensions().get::<Authentication>(),
-            &peer(request.extensions()),
+            // As `super::peer` reads it, without the copy.
+            request
+                .extensions()
+                .get::<Peer>()
+                .unwrap_or(&Peer::Anonymous),
         );
         match decided {
-            Ok(()) => Box::pin(self.inner.call(request)),
+            Ok(()) => Either::Left(self.inner.call(request)),
             Err(status) => {
                 tracing::info!(
                     path = request.uri().path(),
@@ -173,7 +177,7 @@ where
                     reason = status.message(),
                     "call refused"
                 );
-                Box::pin(std::future::ready(Ok(status.into_http())))
+                Either::Right(std::future::ready(Ok(status.into_http())))
             }
         }
     }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures_util::future::Either;
 use http::{HeaderValue, Request, Response};
 use tonic::Status;
 use tower::{Layer, Service};
@@ -97,22 +98,22 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<ResBody>, S::Error>>;
+    type Future = Either<S::Future, BoxFuture<Result<Response<ResBody>, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // A call without a token goes straight on, at no cost.
+        let Some(header) = request.headers().get(AUTHORIZATION).cloned() else {
+            return Either::Left(self.inner.call(request));
+        };
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        Box::pin(async move {
-            let header = request.headers().get(AUTHORIZATION).cloned();
-            let Some(header) = header else {
-                return inner.call(request).await;
-            };
+        Either::Right(Box::pin(async move {
             let token = header
                 .to_str()
                 .map_err(|_| TokenError::Malformed)
@@ -138,7 +139,7 @@ where
                     inner.call(request).await
                 }
             }
-        })
+        }))
     }
 }
 

@@ -1,6 +1,6 @@
 use std::convert::Infallible;
 
-use bazaar_contract::access::{RULES, Rule};
+use bazaar_contract::access::{self, RULES, Rule};
 use http::{Request, Response};
 use prost::Message;
 use tonic::Code;
