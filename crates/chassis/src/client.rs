@@ -10,11 +10,14 @@
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
 //!    inbound call (see [`crate::auth`]);
-//! 3. a buffer, so the channel is cheap to clone and share between tasks;
-//! 4. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//! 3. the priority of the call: `bazaar-priority: continuation` when it is made inside a
+//!    [`crate::priority::continuation`] scope (a saga drive, an event consumer, or a handler
+//!    of a call that came in as one), so the callee admits it before new work;
+//! 4. a buffer, so the channel is cheap to clone and share between tasks;
+//! 5. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random);
-//! 5. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
+//! 6. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
 //!    (the CA verifies the server and the host of the address, the process presents its
 //!    own certificate; see [`crate::tls`]) unless the process runs `--plaintext`; a replica
 //!    whose connection fails is passed over for [`COOLDOWN`] (a replica that is down
@@ -42,6 +45,7 @@ use tower::{Service, ServiceBuilder};
 use crate::auth::PropagateAuthLayer;
 use crate::deadline::OutboundDeadlineLayer;
 use crate::metrics::ClientMetricsLayer;
+use crate::priority::PriorityLayer;
 use crate::tls::Tls;
 use crate::trace::ClientTraceLayer;
 
@@ -132,6 +136,7 @@ impl Upstream {
             .layer(ClientMetricsLayer::new(service))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
+            .layer(PriorityLayer)
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {
             service: BoxCloneSyncService::new(service),
