@@ -71,9 +71,8 @@ impl GatewayError {
             Self::Forbidden(_) => Code::PermissionDenied,
             Self::Unauthenticated => Code::Unauthenticated,
             Self::NotFound(_) => Code::NotFound,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable(_) | Self::Overloaded(_) => Code::Unavailable,
             Self::TooManyRequests(_) => Code::ResourceExhausted,
-            Self::Overloaded(_) => Code::Unavailable,
             Self::Render(_) => Code::Internal,
         }
     }
