@@ -10,12 +10,15 @@
 //!    default) as its deadline, sent as `grpc-timeout` and enforced here too;
 //! 2. the caller's `authorization`, when the call is made on behalf of an authenticated
 //!    inbound call (see [`crate::auth`]);
-//! 3. [`RetryLayer`]: a unary call that failed before the callee processed it, or that
+//! 3. the priority of the call: `bazaar-priority: continuation` when it is made inside a
+//!    [`crate::priority::continuation`] scope (a saga drive, an event consumer, or a handler
+//!    of a call that came in as one), so the callee admits it before new work;
+//! 4. [`RetryLayer`]: a unary call that failed before the callee processed it, or that
 //!    failed transiently and carries a `request_id`, is tried again, with backoff, within
 //!    its deadline and the upstream's retry budget (see [`crate::retry`]); each attempt
 //!    goes through the balancer afresh;
-//! 4. a buffer, so the channel is cheap to clone and share between tasks;
-//! 5. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//! 5. a buffer, so the channel is cheap to clone and share between tasks;
+//! 6. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random), and passing over the replicas that are ejected or pushed back
 //!    (below);
@@ -58,6 +61,7 @@ use crate::auth::PropagateAuthLayer;
 use crate::backoff::Backoff;
 use crate::deadline::OutboundDeadlineLayer;
 use crate::metrics::ClientMetricsLayer;
+use crate::priority::PriorityLayer;
 use crate::retry::{PUSHBACK, RetryLayer};
 use crate::tls::Tls;
 use crate::trace::ClientTraceLayer;
@@ -173,6 +177,7 @@ impl Upstream {
             .layer(ClientMetricsLayer::new(service))
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
+            .layer(PriorityLayer)
             .layer(RetryLayer::new(service))
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {

@@ -79,10 +79,24 @@ pub struct ServerArgs {
     #[arg(long, env = "BAZAAR_MAX_CONCURRENT_STREAMS", default_value_t = 200)]
     pub max_concurrent_streams: u32,
 
-    /// Most calls in progress at once in the whole process; calls beyond it are refused at
-    /// once with UNAVAILABLE, so a client can retry elsewhere instead of waiting in a queue.
+    /// Most calls in progress at once in the whole process, open streams included: the
+    /// ceiling of the adaptive concurrency limit. Calls beyond the limit are refused at once
+    /// with RESOURCE_EXHAUSTED and a pushback hint, so a client can retry later or elsewhere
+    /// instead of waiting in a queue.
     #[arg(long, env = "BAZAAR_MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
+
+    /// Adapt the concurrency limit to the latency calls show (on by default); off, only
+    /// `--max-in-flight` bounds the process.
+    #[arg(
+        long,
+        env = "BAZAAR_ADAPTIVE_LIMIT",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value_t = true
+    )]
+    pub adaptive_limit: bool,
 
     /// Largest request or response message, in bytes.
     #[arg(long, env = "BAZAAR_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
@@ -144,6 +158,7 @@ impl ServerArgs {
             shutdown_grace_secs: 5,
             max_concurrent_streams: 200,
             max_in_flight: 512,
+            adaptive_limit: true,
             max_message_bytes: 4 * 1024 * 1024,
             default_deadline_ms: 5_000,
             pki_dir: Some(crate::pki::for_tests().dir().to_owned()),

@@ -23,6 +23,10 @@
 //! - [`topology`]: the one table of the shop's services: names, ports, roles, who calls whom;
 //! - [`server`]: binds (port 0 works), serves gRPC with health and reflection, limits what one
 //!   connection and the whole process take on, and drains gracefully by a hard deadline;
+//! - [`limit`]: the adaptive concurrency limit: what can be served in time is admitted, the
+//!   rest refused at once with `RESOURCE_EXHAUSTED` and a pushback hint;
+//! - [`priority`]: continuations of accepted work (sagas, event consumers) before new work,
+//!   carried in a task-local scope and the `bazaar-priority` metadata;
 //! - [`deadline`]: the inbound call's deadline, enforced with `DEADLINE_EXCEEDED` and carried
 //!   to every outbound call;
 //! - [`client`]: outbound channels that connect lazily, balance across every address and
@@ -61,9 +65,11 @@ pub mod error;
 pub mod files;
 pub mod follow;
 pub mod forwarded;
+pub mod limit;
 pub mod metrics;
 pub mod page;
 pub mod pki;
+pub mod priority;
 pub mod retry;
 mod rpc;
 pub mod scrape;

@@ -23,8 +23,9 @@
 //! A request goes through, top to bottom: the per-connection stream limit (HTTP/2
 //! `max_concurrent_streams`), the call metrics (`metrics::server`: every call that
 //! reaches the process is counted, refused ones too), the call's server span when traces
-//! are exported (see [`crate::trace`]), [`InFlightLimit`] (refuses at once with
-//! `UNAVAILABLE` when the whole process is at its bound, instead of queueing until callers time out), the inbound
+//! are exported (see [`crate::trace`]), the adaptive concurrency limit (see [`crate::limit`]:
+//! refuses at once with `RESOURCE_EXHAUSTED` and a pushback hint when the process is over
+//! what it can serve in time, instead of queueing until callers time out), the inbound
 //! deadline, token verification (when the service checks callers, see [`crate::auth`]),
 //! the access rule of the called method (`bazaar_contract::access`, enforced by
 //! [`AccessLayer`]: a caller the rule does not admit is answered before any handler runs),
@@ -37,11 +38,8 @@
 //! close.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -49,22 +47,21 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Service, ServiceBuilder};
 
 use crate::admin::Ready;
 use crate::auth::{AccessLayer, AuthLayer, Peer, Verifier};
 use crate::chaos::{ChaosLayer, Faults};
 use crate::config::ServerArgs;
 use crate::deadline::InboundDeadlineLayer;
+use crate::limit::ConcurrencyLimitLayer;
 use crate::metrics::ServerMetricsLayer;
 use crate::shutdown::Shutdown;
 use crate::tls::{HANDSHAKE_TIMEOUT, Tls, TlsError, peer_of};
@@ -287,7 +284,10 @@ impl Server {
         let stack = ServiceBuilder::new()
             .layer(ServerMetricsLayer::new())
             .option_layer(crate::trace::enabled().then(|| ServerTraceLayer::new(name)))
-            .layer(InFlightLimitLayer::new(args.max_in_flight))
+            .layer(ConcurrencyLimitLayer::new(
+                args.max_in_flight,
+                args.adaptive_limit,
+            ))
             .layer(InboundDeadlineLayer)
             .option_layer(verifier.map(AuthLayer::new))
             .layer(AccessLayer)
@@ -309,6 +309,7 @@ impl Server {
             address = %local_addr,
             services = ?service_names,
             max_in_flight = args.max_in_flight,
+            adaptive_limit = args.adaptive_limit,
             max_concurrent_streams = args.max_concurrent_streams,
             tls = !tls.is_plaintext(),
             chaos_file = ?args.chaos_file,
@@ -528,148 +529,5 @@ impl Readiness {
         for name in &state.names {
             self.health.set_service_status(name, status).await;
         }
-    }
-}
-
-/// How long a caller refused by the in-flight limit is asked to wait before it retries
-/// (`grpc-retry-pushback-ms`, which also tells it the call was not processed).
-const LIMIT_PUSHBACK: Duration = Duration::from_millis(20);
-
-/// The path prefix of every `grpc.health.v1.Health` method.
-const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
-
-/// Layer that bounds the calls in progress in the whole process (see [`InFlightLimit`]).
-#[derive(Clone, Debug)]
-pub struct InFlightLimitLayer {
-    permits: Arc<Semaphore>,
-}
-
-impl InFlightLimitLayer {
-    /// At most `limit` calls at once.
-    pub fn new(limit: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
-        }
-    }
-}
-
-impl<S> Layer<S> for InFlightLimitLayer {
-    type Service = InFlightLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        InFlightLimit {
-            inner,
-            permits: self.permits.clone(),
-        }
-    }
-}
-
-/// Refuses a call at once with `UNAVAILABLE` and a pushback (see [`crate::retry`]) when the
-/// process already has as many calls in progress as it may (health checks are neither counted nor refused). Shedding fast keeps latency bounded for the calls that are admitted
-/// and lets the caller retry on another replica, where a queue would make everyone wait.
-///
-/// A call counts until its response body ends (or is dropped), not only until its headers
-/// are sent: a server stream holds its permit for as long as it is open.
-#[derive(Clone, Debug)]
-pub struct InFlightLimit<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-}
-
-impl<S, ReqBody> Service<Request<ReqBody>> for InFlightLimit<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<Body>, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // Health checks are cheap and must answer at the limit too (an orchestrator that
-        // sees a busy replica as dead would restart it); a Watch stream must not hold a
-        // permit for its whole life.
-        if request.uri().path().starts_with(HEALTH_PATH) {
-            return Box::pin(self.inner.call(request));
-        }
-        match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let permit = InFlight::enter(permit);
-                let response = self.inner.call(request);
-                Box::pin(async move {
-                    let response = response.await?;
-                    Ok(response.map(|body| {
-                        Body::new(Permitted {
-                            body,
-                            _permit: permit,
-                        })
-                    }))
-                })
-            }
-            Err(_) => Box::pin(std::future::ready(Ok({
-                crate::metrics::load::call_refused();
-                crate::retry::refused(
-                    Status::unavailable(
-                        "server is at its limit of calls in progress; retry with backoff",
-                    ),
-                    LIMIT_PUSHBACK,
-                )
-                .into_http()
-            }))),
-        }
-    }
-}
-
-/// A response body that holds its call's in-flight permit until it ends or is dropped.
-struct Permitted {
-    body: Body,
-    _permit: InFlight,
-}
-
-/// A call in progress: holds its permit, and counts in `bazaar_server_in_flight_calls`
-/// from admission until dropped.
-struct InFlight {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    counted: bool,
-}
-
-impl InFlight {
-    fn enter(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
-        Self {
-            _permit: permit,
-            counted: crate::metrics::load::call_admitted(),
-        }
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if self.counted {
-            crate::metrics::load::call_finished();
-        }
-    }
-}
-
-impl http_body::Body for Permitted {
-    type Data = tonic::codegen::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
     }
 }

@@ -127,7 +127,7 @@ async fn a_call_the_caller_abandons_is_canceled() {
 }
 
 #[tokio::test]
-async fn a_call_refused_by_the_in_flight_limit_is_unavailable_and_counted_as_refused() {
+async fn a_call_refused_by_the_limit_is_resource_exhausted_and_counted_as_refused() {
     let _turn = SERIAL.lock().await;
     let metrics = admin(Ready::default()).await;
     let running = bind(|args| args.max_in_flight = 1, None).await.serve();
@@ -150,7 +150,7 @@ async fn a_call_refused_by_the_in_flight_limit_is_unavailable_and_counted_as_ref
         .list_recommendations(call(&[]))
         .await
         .expect_err("refused");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     first
         .await
         .expect("no panic")
@@ -161,7 +161,7 @@ async fn a_call_refused_by_the_in_flight_limit_is_unavailable_and_counted_as_ref
         after.delta(
             &before,
             "bazaar_server_refused_total",
-            &[("reason", "in_flight_limit")]
+            &[("reason", "limit")]
         ),
         1.0
     );
@@ -169,7 +169,7 @@ async fn a_call_refused_by_the_in_flight_limit_is_unavailable_and_counted_as_ref
         after.delta(
             &before,
             "grpc_server_handled_total",
-            &probe_labels(Some("Unavailable"))
+            &probe_labels(Some("ResourceExhausted"))
         ),
         1.0
     );

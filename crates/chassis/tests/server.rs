@@ -442,8 +442,17 @@ async fn an_upstream_connects_lazily_and_a_service_that_is_down_is_unavailable()
     assert!(matches!(none, Err(UpstreamError::NoAddress(_))), "{none:?}");
 }
 
+/// The pushback hint of a refusal, in milliseconds.
+fn pushback_ms(status: &tonic::Status) -> u64 {
+    status
+        .metadata()
+        .get(chassis::limit::PUSHBACK_HEADER)
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .unwrap_or_else(|| panic!("a refusal carries a pushback hint: {status:?}"))
+}
+
 #[tokio::test]
-async fn calls_beyond_the_in_flight_limit_are_refused_at_once() {
+async fn calls_beyond_the_limit_are_refused_at_once_with_a_pushback_hint() {
     let running = bind(|args| args.max_in_flight = 1, None).await.serve();
     let mut slow = running.client().await;
     let first = tokio::spawn(async move {
@@ -457,7 +466,10 @@ async fn calls_beyond_the_in_flight_limit_are_refused_at_once() {
         .list_recommendations(call(&[]))
         .await
         .expect_err("refused while the first is in flight");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("limit"), "{status:?}");
+    let pushback = pushback_ms(&status);
+    assert!((10..=1000).contains(&pushback), "{pushback}");
     assert_eq!(
         running.seen().len(),
         1,
@@ -474,4 +486,104 @@ async fn calls_beyond_the_in_flight_limit_are_refused_at_once() {
         .await
         .expect("admitted again once the first is done");
     running.stop().await;
+}
+
+#[tokio::test]
+async fn a_continuation_from_a_service_is_admitted_where_new_work_is_refused() {
+    // A ceiling of 4 is also the floor: the limit is 4, new work may use 3 of it.
+    let running = bind(|args| args.max_in_flight = 4, None).await.serve();
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        let mut client = running.client().await;
+        holders.push(tokio::spawn(async move {
+            client
+                .list_recommendations(call(&[("x-sleep-ms", "1000")]))
+                .await
+        }));
+    }
+    running.wait_for_calls(3).await;
+    let marked = || call(&[(chassis::priority::HEADER, chassis::priority::CONTINUATION)]);
+    let service = running
+        .channel_with(&common::client_tls(Some("orders")))
+        .await
+        .expect("connects");
+    let operator = running
+        .channel_with(&common::client_tls(Some("operator")))
+        .await
+        .expect("connects");
+
+    // New work is over its share.
+    let status = RecommendationServiceClient::new(service.clone())
+        .list_recommendations(call(&[]))
+        .await
+        .expect_err("new work is refused");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    // The mark from a caller that is not a service is ignored.
+    for (who, channel) in [
+        ("anonymous", running.channel().await),
+        ("operator", operator),
+    ] {
+        let status = RecommendationServiceClient::new(channel)
+            .list_recommendations(marked())
+            .await
+            .expect_err("a marked call from outside is new work");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{who}: {status:?}");
+    }
+    // From a service, it is a continuation, and the handler runs as one.
+    RecommendationServiceClient::new(service)
+        .list_recommendations(marked())
+        .await
+        .expect("a continuation is admitted up to the whole limit");
+    let seen = running.seen();
+    assert_eq!(seen.len(), 4, "refused calls never reached the handler");
+    assert_eq!(seen[3].priority, chassis::priority::Priority::Continuation);
+    assert!(
+        seen[..3]
+            .iter()
+            .all(|s| s.priority == chassis::priority::Priority::New)
+    );
+    for holder in holders {
+        holder
+            .await
+            .expect("no panic")
+            .expect("the admitted calls complete");
+    }
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_continuation_travels_to_the_calls_its_handler_makes() {
+    let last = start().await;
+    let first = bind(
+        |_| {},
+        Some(upstream(&[last.address], Duration::from_secs(5))),
+    )
+    .await
+    .serve();
+    let service = first
+        .channel_with(&common::client_tls(Some("orders")))
+        .await
+        .expect("connects");
+    let forward =
+        |priority: &str| call(&[("x-forward", "1"), (chassis::priority::HEADER, priority)]);
+    let mut client = RecommendationServiceClient::new(service);
+    client
+        .list_recommendations(forward(chassis::priority::CONTINUATION))
+        .await
+        .expect("forwarded");
+    client
+        .list_recommendations(forward("new"))
+        .await
+        .expect("forwarded");
+    let seen = last.seen();
+    assert_eq!(
+        seen.iter().map(|s| s.priority).collect::<Vec<_>>(),
+        [
+            chassis::priority::Priority::Continuation,
+            chassis::priority::Priority::New
+        ],
+        "the next hop saw the priority of the call that caused it"
+    );
+    first.stop().await;
+    last.stop().await;
 }

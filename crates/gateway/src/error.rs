@@ -48,6 +48,10 @@ pub enum GatewayError {
     /// The client sent more requests than its allowance; it may try again after this long.
     #[error("too many requests")]
     TooManyRequests(std::time::Duration),
+    /// The gateway is over its limit of requests in progress: shed at once; try again after
+    /// this long.
+    #[error("over the limit of requests in progress")]
+    Overloaded(std::time::Duration),
     /// A template failed to render (a bug).
     #[error("rendering failed")]
     Render(#[from] askama::Error),
@@ -67,23 +71,47 @@ impl GatewayError {
             Self::Forbidden(_) => Code::PermissionDenied,
             Self::Unauthenticated => Code::Unauthenticated,
             Self::NotFound(_) => Code::NotFound,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable(_) | Self::Overloaded(_) => Code::Unavailable,
             Self::TooManyRequests(_) => Code::ResourceExhausted,
             Self::Render(_) => Code::Internal,
         }
     }
 
-    /// The HTTP status code.
+    /// The HTTP status code: that of the gRPC code, except that a service refusing for
+    /// overload is `503`, not the `429` of a client over its own allowance.
     pub fn http_status(&self) -> StatusCode {
+        if self.overload_pushback().is_some() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         http_status(self.code())
     }
 
-    /// Whether the service behind this error is down or too slow (the feature degrades).
+    /// When a service refused the call for overload (`RESOURCE_EXHAUSTED` with
+    /// `grpc-retry-pushback-ms`, see `chassis::limit`), how long it asked callers to wait.
+    pub fn overload_pushback(&self) -> Option<std::time::Duration> {
+        let Self::Upstream { status, .. } = self else {
+            return None;
+        };
+        if status.code() != Code::ResourceExhausted {
+            return None;
+        }
+        let ms: u64 = status
+            .metadata()
+            .get(chassis::limit::PUSHBACK_HEADER)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()?;
+        Some(std::time::Duration::from_millis(ms))
+    }
+
+    /// Whether the service behind this error is down, too slow or too busy (the feature
+    /// degrades).
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self.code(),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled
-        )
+        ) || self.overload_pushback().is_some()
     }
 
     /// The service that failed, if a service did.
@@ -98,10 +126,14 @@ impl GatewayError {
     /// calling too often: the gateway's own limit, or a service's `RetryInfo`.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::TooManyRequests(wait) => Some(*wait),
-            Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => status
-                .get_details_retry_info()
-                .and_then(|info| info.retry_delay),
+            Self::TooManyRequests(wait) | Self::Overloaded(wait) => Some(*wait),
+            Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => {
+                self.overload_pushback().or_else(|| {
+                    status
+                        .get_details_retry_info()
+                        .and_then(|info| info.retry_delay)
+                })
+            }
             _ => None,
         }
     }
@@ -109,8 +141,12 @@ impl GatewayError {
     /// The `ErrorInfo` reason a service gave (or the gateway's own), if any.
     pub fn reason(&self) -> Option<String> {
         match self {
+            Self::Upstream { .. } if self.overload_pushback().is_some() => {
+                Some("OVERLOADED".to_owned())
+            }
             Self::Upstream { status, .. } => status.get_details_error_info().map(|i| i.reason),
             Self::TooManyRequests(_) => Some("TOO_MANY_REQUESTS".to_owned()),
+            Self::Overloaded(_) => Some("OVERLOADED".to_owned()),
             _ => None,
         }
     }
@@ -137,6 +173,9 @@ impl GatewayError {
     /// shown.
     pub fn message(&self) -> String {
         match self {
+            Self::Upstream { service, .. } if self.overload_pushback().is_some() => {
+                format!("The {service} service is busy right now; please try again in a moment.")
+            }
             Self::Upstream { service, status } => match status.code() {
                 Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                     format!("The {service} service is unavailable right now; please try again in a moment.")
@@ -163,12 +202,22 @@ impl GatewayError {
                 "Too many requests from your address; please wait {} s and try again.",
                 retry_after_secs(*wait)
             ),
+            Self::Overloaded(wait) => format!(
+                "The shop is busy right now; please wait {} s and try again.",
+                retry_after_secs(*wait)
+            ),
             Self::Render(_) => "The page could not be rendered.".to_owned(),
         }
     }
 
     /// Logs the error at a level that fits it.
     pub fn log(&self) {
+        // Shedding is the plan working, and under overload there is one per request: a
+        // warning each would flood the log when it is least affordable.
+        if matches!(self, Self::Overloaded(_)) || self.overload_pushback().is_some() {
+            tracing::debug!(error = %self, "request shed");
+            return;
+        }
         match self.http_status().as_u16() {
             500.. => {
                 tracing::warn!(error = %chassis::error::chain(self), code = ?self.code(), "request failed");
@@ -351,6 +400,38 @@ mod tests {
         assert_eq!(body["error"]["status"], 400);
         assert_eq!(body["error"]["service"], "orders");
         assert_eq!(body["error"]["field_violations"][0]["field"], "email");
+    }
+
+    #[test]
+    fn a_service_refusing_for_overload_is_503_with_its_pushback() {
+        let mut status = tonic::Status::resource_exhausted("over its concurrency limit");
+        status.metadata_mut().insert(
+            chassis::limit::PUSHBACK_HEADER,
+            tonic::metadata::MetadataValue::from(1200u64),
+        );
+        let error = GatewayError::Upstream {
+            service: "orders",
+            status,
+        };
+        assert_eq!(error.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(error.is_unavailable(), "the feature degrades");
+        assert_eq!(
+            error.retry_after(),
+            Some(std::time::Duration::from_millis(1200))
+        );
+        assert_eq!(retry_after_secs(error.retry_after().unwrap()), 2);
+        assert_eq!(error.reason().as_deref(), Some("OVERLOADED"));
+        let mut response = ApiError(error).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers_mut()[axum::http::header::RETRY_AFTER], "2");
+
+        // A throttle of one client (no pushback hint) stays 429.
+        let throttled = GatewayError::Upstream {
+            service: "identity",
+            status: tonic::Status::resource_exhausted("too many attempts"),
+        };
+        assert_eq!(throttled.http_status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(!throttled.is_unavailable());
     }
 
     #[test]

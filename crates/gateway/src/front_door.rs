@@ -12,6 +12,15 @@
 //! error, before any handler or service does any work. Static files (`/static/`,
 //! `/pictures/`, the favicon) and `/healthz` are not counted: they cost no service a call.
 //!
+//! Then the gateway sheds what it cannot serve in time, before its services have to: an
+//! adaptive concurrency limit on requests in progress (`chassis::limit`, the same algorithm
+//! as every service's, each kind of page compared with its own unloaded latency, under
+//! `--max-in-flight`). Over it, the answer is at once `503 Service Unavailable` with
+//! `Retry-After` (the limit's pushback hint in whole seconds, rounded up), as a page or as
+//! the API's JSON error, counted in `bazaar_gateway_shed_total`. The same files and probes
+//! are never shed. A service that refuses for overload (`RESOURCE_EXHAUSTED` with a pushback
+//! hint) is answered the same way (see [`crate::error`]).
+//!
 //! The client's address then travels with the request: handlers read it as a
 //! [`ClientAddr`] extension, and calls to identity carry it as `x-forwarded-for`
 //! ([`current_client`]), so identity throttles log-ins and guest sessions per shopper and
@@ -23,9 +32,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chassis::limit::Limiter;
+use chassis::priority::Priority;
 use tokio::time::Instant;
 
 use crate::app::AppState;
@@ -148,7 +159,30 @@ pub struct FrontDoor {
     pub trust_forwarded_for: bool,
     /// The per-client limit; `None` when off.
     pub limit: Option<RateLimit>,
+    /// The limit of requests in progress, past which requests are shed.
+    pub shed: Arc<Limiter>,
 }
+
+/// The kinds of request the shedding limit tells apart, by the first segment of the path
+/// (after `/api/v1/` for the API); anything else is the last kind.
+const KINDS: [&str; 14] = [
+    "", "category", "search", "product", "products", "cart", "checkout", "orders", "signup",
+    "login", "logout", "currency", "session", "status",
+];
+
+/// The kind of a request: its family (see [`KINDS`]), reads and writes apart.
+fn kind_of(method: &Method, path: &str) -> usize {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let family = KINDS
+        .iter()
+        .position(|kind| *kind == first)
+        .unwrap_or(KINDS.len());
+    family * 2 + usize::from(method != Method::GET && method != Method::HEAD)
+}
+
+/// How many kinds [`kind_of`] can give.
+const KIND_COUNT: usize = (KINDS.len() + 1) * 2;
 
 /// Requests that are not counted: files, and the probe of the gateway itself.
 fn exempt(path: &str) -> bool {
@@ -159,7 +193,8 @@ fn exempt(path: &str) -> bool {
 }
 
 /// Middleware on every request: names the client, refuses it with 429 beyond its
-/// allowance, and hands the rest on with the client known (extension and task-local).
+/// allowance, sheds it with 503 when the gateway is over its limit, and hands the rest on
+/// with the client known (extension and task-local).
 pub async fn admit(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let door = &app.front_door;
     let peer = request
@@ -176,15 +211,32 @@ pub async fn admit(State(app): State<AppState>, mut request: Request, next: Next
         && let Err(wait) = limit.check(client, Instant::now())
     {
         tracing::debug!(%client, path = request.uri().path(), "rate limited");
-        return too_many(request.uri().path(), wait);
+        return answer(request.uri().path(), GatewayError::TooManyRequests(wait));
     }
     request.extensions_mut().insert(ClientAddr(client));
-    CLIENT.scope(client, next.run(request)).await
+    if exempt(request.uri().path()) {
+        return CLIENT.scope(client, next.run(request)).await;
+    }
+    let kind = kind_of(request.method(), request.uri().path());
+    let Ok(admitted) = door.shed.try_admit(Priority::New) else {
+        metrics::counter!("bazaar_gateway_shed_total").increment(1);
+        tracing::debug!(
+            path = request.uri().path(),
+            "shed: over the limit of requests in progress"
+        );
+        return answer(
+            request.uri().path(),
+            GatewayError::Overloaded(door.shed.pushback()),
+        );
+    };
+    let response = CLIENT.scope(client, next.run(request)).await;
+    drop(admitted.answered(kind, true));
+    response
 }
 
-/// The 429 answer: the API's JSON error or an error page, with `Retry-After`.
-fn too_many(path: &str, wait: Duration) -> Response {
-    let error = GatewayError::TooManyRequests(wait);
+/// A refusal from the front door (429 or 503): the API's JSON error or an error page, with
+/// `Retry-After`.
+fn answer(path: &str, error: GatewayError) -> Response {
     if path == "/api" || path.starts_with("/api/") {
         ApiError(error).into_response()
     } else {
@@ -197,6 +249,11 @@ pub fn from_config(config: &crate::Config) -> Arc<FrontDoor> {
     Arc::new(FrontDoor {
         trust_forwarded_for: config.trust_forwarded_for,
         limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst),
+        shed: Limiter::with_kinds(
+            chassis::limit::Settings::under(config.server.max_in_flight),
+            config.server.adaptive_limit,
+            KIND_COUNT,
+        ),
     })
 }
 
@@ -225,6 +282,24 @@ mod tests {
         headers.append(X_FORWARDED_FOR, HeaderValue::from_static("not an address"));
         assert_eq!(client_of(peer, &headers, true), peer);
         assert_eq!(client_of(peer, &HeaderMap::new(), true), peer);
+    }
+
+    #[test]
+    fn request_kinds_are_bounded_and_tell_pages_apart() {
+        let get = Method::GET;
+        assert_eq!(kind_of(&get, "/"), 0);
+        assert_eq!(
+            kind_of(&get, "/product/x"),
+            kind_of(&get, "/api/v1/product/y")
+        );
+        assert_ne!(
+            kind_of(&get, "/checkout"),
+            kind_of(&Method::POST, "/checkout")
+        );
+        assert_ne!(kind_of(&get, "/cart"), kind_of(&get, "/orders"));
+        for made_up in ["/wp-admin", "/api/v1/zzz/1", "/%00"] {
+            assert_eq!(kind_of(&Method::DELETE, made_up), KIND_COUNT - 1);
+        }
     }
 
     #[test]

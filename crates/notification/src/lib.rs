@@ -103,7 +103,8 @@ impl Service for Notifier {
             () = stop.wait() => return,
             store = self.store.opened() => store.clone(),
         };
-        follower.run(store, stop).await;
+        // Each event is an order already placed: following it continues accepted work.
+        chassis::priority::continuation(follower.run(store, stop)).await;
     }
 
     async fn check(&self) -> Result<(), BoxError> {

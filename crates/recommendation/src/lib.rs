@@ -83,7 +83,8 @@ impl Service for Recommender {
     async fn background(self: Arc<Self>, stop: Shutdown) {
         let follower = self.follower.lock().ok().and_then(|mut f| f.take());
         if let Some(follower) = follower {
-            follower.run(stop).await;
+            // Each event is an order already placed: following it continues accepted work.
+            chassis::priority::continuation(follower.run(stop)).await;
         }
     }
 }

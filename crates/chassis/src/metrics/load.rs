@@ -1,6 +1,7 @@
-//! The load of the process's servers: `bazaar_server_in_flight_calls` (calls admitted under
-//! the in-flight limit and not finished) and `bazaar_server_refused_total{reason}` (calls the
-//! limit refused). The in-flight limit (`crate::server::InFlightLimit`) records them.
+//! The load of the process's servers: `bazaar_server_in_flight_calls` (calls admitted and not
+//! finished, streams until they close) and `bazaar_server_refused_total{reason}` (calls the
+//! concurrency limit refused). The limit (`crate::limit`) records them, and keeps its own
+//! gauge, `bazaar_server_concurrency_limit`.
 //!
 //! The in-flight gauge moves twice a call, so its handle is taken once, when a recorder is
 //! installed, and reused; before that nothing is recorded.
@@ -34,7 +35,7 @@ pub(crate) fn call_finished() {
     }
 }
 
-/// A call was refused because the process was at its limit of calls in progress.
+/// A call was refused because the process was over its concurrency limit (or its ceiling).
 pub(crate) fn call_refused() {
-    metrics::counter!("bazaar_server_refused_total", "reason" => "in_flight_limit").increment(1);
+    metrics::counter!("bazaar_server_refused_total", "reason" => "limit").increment(1);
 }

@@ -69,6 +69,8 @@ pub(crate) struct Seen {
     pub identity: Peer,
     /// How many certificates `Request::peer_certs()` gave.
     pub peer_certs: usize,
+    /// `chassis::priority::current()` inside the handler.
+    pub priority: chassis::priority::Priority,
 }
 
 /// The test service (see the module comment).
@@ -95,6 +97,7 @@ impl RecommendationService for Probe {
             peer: request.remote_addr(),
             identity: chassis::auth::peer(request.extensions()),
             peer_certs: request.peer_certs().map_or(0, |certs| certs.len()),
+            priority: chassis::priority::current(),
         });
         if let Some(ms) = metadata
             .get("x-sleep-ms")

@@ -1,6 +1,8 @@
 //! The front door: browsing without a session, the per-client rate limit, and identity's
 //! throttles keyed per shopper behind the gateway.
 
+use std::time::Duration;
+
 use hyper::Method;
 use serde_json::json;
 
@@ -201,5 +203,72 @@ async fn a_guesser_behind_the_gateway_does_not_lock_the_owner_out() {
     );
     let owner = log_in(&mut client, "198.51.100.2", "the owner's password").await;
     assert_eq!(owner.status, 200, "the owner logs in: {}", owner.body);
+    store.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_its_limit_the_gateway_sheds_with_503_and_retry_after() {
+    use tokio::io::AsyncWriteExt;
+
+    let store = Storefront::start_with("gateway_front_door_shed", |config| {
+        config.server.max_in_flight = 1;
+        config.rate_limit_per_second = 0;
+    })
+    .await;
+    // A request that holds the one place: its body never comes, so its handler waits.
+    let mut held = tokio::net::TcpStream::connect(store.addr)
+        .await
+        .expect("the gateway accepts");
+    held.write_all(
+        b"POST /api/v1/session/login HTTP/1.1\r\nhost: localhost\r\n\
+          content-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+    )
+    .await
+    .expect("the head is sent");
+
+    let mut client = store.browser();
+    let mut page = None;
+    let shed = chassis::testing::eventually(Duration::from_secs(20), async || {
+        let answer = client.send(Method::GET, "/", Vec::new(), None, &[]).await;
+        let refused = answer.status == 503;
+        page = Some(answer);
+        refused
+    })
+    .await;
+    assert!(shed, "a page is never shed while the place is held");
+    let page = page.expect("an answer");
+    assert_eq!(page.headers["retry-after"], "1", "10 ms rounded up");
+    assert!(page.body.contains("busy"), "{}", page.body);
+
+    // The API answers the same way, in its JSON error shape.
+    let refused = client
+        .send(Method::GET, "/api/v1/products", Vec::new(), None, &[])
+        .await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.headers["retry-after"], "1");
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "UNAVAILABLE");
+    assert_eq!(error["reason"], "OVERLOADED");
+
+    // Files and the probe are never shed.
+    for path in ["/static/style.css", "/healthz"] {
+        let answer = client.send(Method::GET, path, Vec::new(), None, &[]).await;
+        assert_eq!(answer.status, 200, "{path}");
+    }
+
+    // The held request goes away: pages are served again.
+    drop(held);
+    let served = chassis::testing::eventually(Duration::from_secs(20), async || {
+        client
+            .send(Method::GET, "/", Vec::new(), None, &[])
+            .await
+            .status
+            == 200
+    })
+    .await;
+    assert!(
+        served,
+        "the place of a request whose client left is never freed"
+    );
     store.stop().await;
 }

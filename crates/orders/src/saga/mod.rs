@@ -150,10 +150,12 @@ impl Sagas {
         let this = self.clone();
         let mut tasks = lock(&self.inner.tasks);
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(async move {
+        // The order is accepted: every call of its saga, fresh or resumed after a restart,
+        // continues that work and goes before new work at a busy callee.
+        tasks.spawn(chassis::priority::continuation(async move {
             this.drive(order, secrets, progress).await;
             lock(&this.inner.running).remove(&id);
-        });
+        }));
     }
 
     /// Waits up to `bound` for the saga of `order_id`, if it runs here, to finish.

@@ -235,7 +235,7 @@ pub(crate) async fn open_streams_count_as_calls_in_progress(backend: Backend) {
     let _second = open_stream(&world, 0).await.expect("second stream");
     // Both streams are open: the process is at its bound of calls in progress.
     let status = world.get("user-a", "o-none").await.unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     drop(first);
     let answered = chassis::testing::eventually(Duration::from_secs(20), async || {
         world
