@@ -173,8 +173,10 @@ except (OSError, ValueError) as error:
     sys.exit(0)
 check = report.get("check") or {}
 checkout = next((op for op in report.get("operations", []) if op.get("name") == "checkout"), {})
+p99 = checkout.get("p99_ms")
+p99 = f"{p99:.1f}" if isinstance(p99, (int, float)) else "?"
 print(check.get("placed", "?"), check.get("failed", "?"), check.get("pending", "?"),
-      report.get("retries", "?"), checkout.get("count", "?"), checkout.get("p99_ms", "?"),
+      report.get("retries", "?"), checkout.get("count", "?"), p99,
       len(check.get("violations", [])) if check else "?")
 EOF
 )
