@@ -86,15 +86,16 @@ pub struct ServerArgs {
     #[arg(long, env = "BAZAAR_MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
 
-    /// Adapt the concurrency limit to the latency calls show (on by default); off, only
-    /// `--max-in-flight` bounds the process.
+    /// Adapt the concurrency limit to the latency calls show; off by default, when only
+    /// `--max-in-flight` bounds the process (see docs/chassis.md, "Overload", for what the
+    /// overload benchmark shows of each).
     #[arg(
         long,
         env = "BAZAAR_ADAPTIVE_LIMIT",
         value_parser = clap::builder::BoolishValueParser::new(),
         num_args = 0..=1,
         default_missing_value = "true",
-        default_value_t = true
+        default_value_t = false
     )]
     pub adaptive_limit: bool,
 
