@@ -3,8 +3,6 @@
 //! contract, naming each breach with its ids.
 
 use bazaar::invariants::{self, Ledger, Report, ShopperId};
-use bazaar_contract::identity::v1::StartGuestSessionRequest;
-use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
 use bazaar_contract::orders::v1::{Order, OrderState};
 use bazaar_contract::payment::v1::RefundRequest;
 use bazaar_contract::payment::v1::payment_service_client::PaymentServiceClient;
@@ -19,13 +17,7 @@ use crate::{LAMP, MUG};
 /// A guest session: its token, and the shopper the ledger knows it as, registered with
 /// `access_token` in place of the real one when given (a token that no longer works).
 async fn guest(shop: &Shop, ledger: &mut Ledger, access_token: Option<&str>) -> (Token, ShopperId) {
-    let session = IdentityServiceClient::new(shop.channel("identity"))
-        .start_guest_session(StartGuestSessionRequest {})
-        .await
-        .expect("a guest session")
-        .into_inner()
-        .session
-        .expect("the response carries the session");
+    let session = buyer::guest_session(shop).await;
     let shopper = ledger.shopper(
         access_token.map_or_else(|| session.access_token.clone(), str::to_owned),
         session.refresh_token,

@@ -81,17 +81,12 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use crate::priority::{self, Priority};
-use crate::rpc::Methods;
+use crate::rpc::{HEALTH_PATH, Methods};
 
-/// The metadata key of the pushback hint on a refusal, in milliseconds.
-pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 /// The least pushback hint given.
 pub const MIN_PUSHBACK: Duration = Duration::from_millis(10);
 /// The most pushback hint given.
 pub const MAX_PUSHBACK: Duration = Duration::from_millis(1000);
-
-/// The path prefix of every `grpc.health.v1.Health` method.
-const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
 
 /// How the limit adapts.
 #[derive(Clone, Debug)]
@@ -515,12 +510,7 @@ fn refused(refusal: Refusal, pushback: Duration) -> Response<Body> {
             "server is at its hard limit of calls and streams in progress; call refused at once, retry after the pushback"
         }
     };
-    let mut status = Status::resource_exhausted(message);
-    status.metadata_mut().insert(
-        PUSHBACK_HEADER,
-        tonic::metadata::MetadataValue::from(pushback.as_millis() as u64),
-    );
-    status.into_http()
+    crate::retry::refused(Status::resource_exhausted(message), pushback).into_http()
 }
 
 /// A response body that holds its call's place under the ceiling until it ends or is

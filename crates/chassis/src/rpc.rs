@@ -37,6 +37,10 @@ pub(crate) struct Methods {
     methods: Vec<Method>,
 }
 
+/// The path prefix of every `grpc.health.v1.Health` method: health checks are never
+/// limited and never traced.
+pub(crate) const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
+
 /// The status codes by the names the grpc-ecosystem dashboards use (Go's `codes.Code`
 /// names), indexed by their number.
 pub(crate) const CODES: [&str; 17] = [

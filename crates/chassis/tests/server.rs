@@ -446,7 +446,7 @@ async fn an_upstream_connects_lazily_and_a_service_that_is_down_is_unavailable()
 fn pushback_ms(status: &tonic::Status) -> u64 {
     status
         .metadata()
-        .get(chassis::limit::PUSHBACK_HEADER)
+        .get(chassis::retry::PUSHBACK)
         .and_then(|value| value.to_str().ok()?.parse().ok())
         .unwrap_or_else(|| panic!("a refusal carries a pushback hint: {status:?}"))
 }

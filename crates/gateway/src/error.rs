@@ -97,7 +97,7 @@ impl GatewayError {
         }
         let ms: u64 = status
             .metadata()
-            .get(chassis::limit::PUSHBACK_HEADER)?
+            .get(chassis::retry::PUSHBACK)?
             .to_str()
             .ok()?
             .parse()
@@ -406,7 +406,7 @@ mod tests {
     fn a_service_refusing_for_overload_is_503_with_its_pushback() {
         let mut status = tonic::Status::resource_exhausted("over its concurrency limit");
         status.metadata_mut().insert(
-            chassis::limit::PUSHBACK_HEADER,
+            chassis::retry::PUSHBACK,
             tonic::metadata::MetadataValue::from(1200u64),
         );
         let error = GatewayError::Upstream {

@@ -5,7 +5,7 @@ use bazaar_contract::cart::v1::AddItemRequest;
 use bazaar_contract::cart::v1::cart_service_client::CartServiceClient;
 use bazaar_contract::identity::v1::identity_service_client::IdentityServiceClient;
 use bazaar_contract::identity::v1::{
-    ClaimAdminRequest, LogInRequest, RefreshSessionRequest, Role, SignUpRequest,
+    ClaimAdminRequest, LogInRequest, RefreshSessionRequest, Role, Session, SignUpRequest,
     StartGuestSessionRequest,
 };
 use bazaar_contract::inventory::v1::RestockRequest;
@@ -41,16 +41,20 @@ impl Token {
     }
 }
 
-/// A new guest session.
-pub async fn guest(shop: &Shop) -> Token {
-    let session = IdentityServiceClient::new(shop.channel("identity"))
+/// A new guest session, whole (its access and refresh tokens).
+pub async fn guest_session(shop: &Shop) -> Session {
+    IdentityServiceClient::new(shop.channel("identity"))
         .start_guest_session(StartGuestSessionRequest {})
         .await
         .expect("a guest session")
         .into_inner()
         .session
-        .expect("the response carries the session");
-    Token(session.access_token)
+        .expect("the response carries the session")
+}
+
+/// A new guest session's access token.
+pub async fn guest(shop: &Shop) -> Token {
+    Token(guest_session(shop).await.access_token)
 }
 
 /// The administrator's token: signed up on first use (and made admin with a code the shop

@@ -15,10 +15,8 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::finish::{Finish, Side, record, status_in};
-
-/// The path prefix of every `grpc.health.v1.Health` method: probes every second or so,
-/// which would bury the shop's own traces.
-const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
+// Health checks probe every second or so and would bury the shop's own traces: no span.
+use crate::rpc::HEALTH_PATH;
 
 /// The proto service and method of a gRPC path (`/bazaar.orders.v1.OrdersService/PlaceOrder`)
 /// as the table of the process's methods knows them: a path it does not know is
