@@ -8,7 +8,13 @@
 //! TLS (test PKI), each on a single-threaded runtime of its own (one core's worth of
 //! server): the *reference* with the adaptive limit off and a ceiling nobody reaches (every
 //! call is admitted and waits its turn, as a server without a limit does), and the
-//! *limited* one with the shop's defaults. The client is one more thread.
+//! *limited* one with the adaptive limit on and the shop's ceiling. The client is one more
+//! thread and calls through the chassis' own client stack (`chassis::client::Upstream`:
+//! deadlines, retries under a budget, client-side throttling, the balancer), as every
+//! service of the shop calls another. On a machine with two cores or more, the server
+//! threads are pinned to the first core and the client to the second (with `taskset`), so
+//! the client's work does not eat the server's core; the first lines say whether they
+//! were.
 //!
 //! Each run, for each server: the unloaded latency (one call at a time), the capacity
 //! (closed loop, `--in-flight` calls over `--connections` connections), then `--overload`
@@ -26,11 +32,11 @@ use std::time::{Duration, Instant};
 use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
 use bazaar_contract::types::v1::Money;
+use chassis::client::Upstream;
 use chassis::tls::Tls;
 use chassis::{ServerArgs, Shutdown};
 use tokio::task::JoinSet;
 use tonic::Code;
-use tonic::transport::Channel;
 
 struct Settings {
     runs: usize,
@@ -88,6 +94,7 @@ impl Server {
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();
         let thread = std::thread::spawn(move || {
+            println!("{}", pin_to(0, &format!("{label} server")));
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -117,25 +124,49 @@ impl Server {
         }
     }
 
-    async fn connect(&self, connections: usize) -> Vec<Channel> {
+    /// The chassis' client to this server over `connections` connections (the balancer sees
+    /// each as a replica), connected before it is returned.
+    async fn connect(&self, connections: usize) -> Upstream {
         let tls = Tls::client(&chassis::pki::for_tests().ca_cert(), None).expect("the test CA");
-        let mut channels = Vec::with_capacity(connections);
-        for _ in 0..connections {
-            channels.push(
-                tls.endpoint(&self.address.to_string())
-                    .expect("a valid address")
-                    .tcp_nodelay(true)
-                    .connect()
-                    .await
-                    .expect("currency accepts"),
-            );
+        let addresses = vec![self.address.to_string(); connections];
+        let upstream = Upstream::connect("currency", &addresses, Duration::from_secs(10), &tls)
+            .expect("valid addresses");
+        for _ in 0..connections * 4 {
+            convert(upstream.clone()).await.expect("currency answers");
         }
-        channels
+        upstream
     }
 
     fn stop(self) {
         self.shutdown.trigger();
         self.thread.join().expect("the server thread ends");
+    }
+}
+
+/// Pins the calling thread to core `cpu` with `taskset` when the machine has more than one
+/// core, and says what it did.
+fn pin_to(cpu: usize, what: &str) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < 2 {
+        return format!("{what}: not pinned (one core)");
+    }
+    // `/proc/thread-self` links to `<pid>/task/<tid>`.
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|link| Some(link.file_name()?.to_str()?.to_owned()));
+    let Some(tid) = tid else {
+        return format!("{what}: not pinned (no /proc/thread-self)");
+    };
+    let pinned = std::process::Command::new("taskset")
+        .args(["-p", "-c", &cpu.to_string(), &tid])
+        .output();
+    match pinned {
+        Ok(output) if output.status.success() => format!("{what}: pinned to cpu {cpu}"),
+        Ok(output) => format!(
+            "{what}: not pinned (taskset: {})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => format!("{what}: not pinned (taskset: {error})"),
     }
 }
 
@@ -152,12 +183,22 @@ fn request() -> tonic::Request<ConvertRequest> {
     request
 }
 
-async fn convert(channel: Channel) -> Result<(), Code> {
+/// How a call failed: its code, and whether the client's throttle kept it from being sent.
+#[derive(Clone, Copy, Debug)]
+struct Failed {
+    code: Code,
+    not_sent: bool,
+}
+
+async fn convert(channel: Upstream) -> Result<(), Failed> {
     CurrencyServiceClient::new(channel)
         .convert(request())
         .await
         .map(drop)
-        .map_err(|status| status.code())
+        .map_err(|status| Failed {
+            code: status.code(),
+            not_sent: status.message().starts_with("not sent:"),
+        })
 }
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
@@ -177,14 +218,14 @@ fn us(duration: Duration) -> f64 {
 }
 
 /// The median latency of calls made one at a time.
-async fn unloaded_p50(channels: &[Channel]) -> Duration {
+async fn unloaded_p50(channel: &Upstream) -> Duration {
     for _ in 0..300 {
-        let _ = convert(channels[0].clone()).await;
+        let _ = convert(channel.clone()).await;
     }
     let mut samples = Vec::with_capacity(2_000);
     for _ in 0..2_000 {
         let started = Instant::now();
-        convert(channels[0].clone())
+        convert(channel.clone())
             .await
             .expect("unloaded calls succeed");
         samples.push(started.elapsed());
@@ -194,11 +235,11 @@ async fn unloaded_p50(channels: &[Channel]) -> Duration {
 }
 
 /// Calls that succeed per second with `in_flight` calls always outstanding.
-async fn capacity(channels: &[Channel], in_flight: usize, seconds: f64) -> f64 {
+async fn capacity(channel: &Upstream, in_flight: usize, seconds: f64) -> f64 {
     let until = Instant::now() + Duration::from_secs_f64(seconds);
     let mut workers = JoinSet::new();
-    for n in 0..in_flight {
-        let channel = channels[n % channels.len()].clone();
+    for _ in 0..in_flight {
+        let channel = channel.clone();
         workers.spawn(async move {
             let mut succeeded = 0u64;
             while Instant::now() < until {
@@ -223,13 +264,15 @@ struct Open {
     /// Calls that succeeded before the phase ended.
     succeeded_in_time: usize,
     refused: Vec<Duration>,
+    /// Refusals the server made (the others the client's throttle made).
+    refused_by_server: usize,
     other_errors: usize,
     seconds: f64,
 }
 
 /// `rate` calls a second for `seconds`, each started on schedule; latency from the
 /// scheduled start.
-async fn open_loop(channels: &[Channel], rate: f64, seconds: f64) -> Open {
+async fn open_loop(channel: &Upstream, rate: f64, seconds: f64) -> Open {
     let total = (rate * seconds) as u64;
     let start = Instant::now() + Duration::from_millis(5);
     let mut calls = JoinSet::new();
@@ -239,12 +282,13 @@ async fn open_loop(channels: &[Channel], rate: f64, seconds: f64) -> Open {
         admitted: Vec::with_capacity(total as usize),
         succeeded_in_time: 0,
         refused: Vec::new(),
+        refused_by_server: 0,
         other_errors: 0,
         seconds,
     };
     let end = start + Duration::from_secs_f64(seconds);
     let record =
-        |open: &mut Open, (scheduled, latency, result): (Instant, Duration, Result<(), Code>)| {
+        |open: &mut Open, (scheduled, latency, result): (Instant, Duration, Result<(), Failed>)| {
             match result {
                 Ok(()) => {
                     open.admitted.push(latency);
@@ -252,7 +296,10 @@ async fn open_loop(channels: &[Channel], rate: f64, seconds: f64) -> Open {
                         open.succeeded_in_time += 1;
                     }
                 }
-                Err(Code::ResourceExhausted) => open.refused.push(latency),
+                Err(failed) if failed.code == Code::ResourceExhausted => {
+                    open.refused.push(latency);
+                    open.refused_by_server += usize::from(!failed.not_sent);
+                }
                 Err(_) => open.other_errors += 1,
             }
         };
@@ -260,7 +307,7 @@ async fn open_loop(channels: &[Channel], rate: f64, seconds: f64) -> Open {
         let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
         while sent < due {
             let scheduled = start + Duration::from_secs_f64(sent as f64 / rate);
-            let channel = channels[sent as usize % channels.len()].clone();
+            let channel = channel.clone();
             calls.spawn(async move {
                 let result = convert(channel).await;
                 (scheduled, scheduled.elapsed(), result)
@@ -291,6 +338,7 @@ struct Figures {
     admitted_p99_us: f64,
     goodput_pct: f64,
     refused: f64,
+    refused_by_server: f64,
     refusal_p50_us: f64,
     refusal_p99_us: f64,
     other_errors: f64,
@@ -299,7 +347,7 @@ struct Figures {
 impl Figures {
     fn print(&self, label: &str) {
         println!(
-            "  {label:<9} unloaded p50 {:>7.0} us | capacity {:>7.0}/s | offered {:>7.0}/s | admitted p50 {:>9.0} us p99 {:>9.0} us ({:>6.1}x unloaded p50) | goodput {:>5.1} % | refused {:>7.0} (p50 {:>7.0} us, p99 {:>7.0} us) | other errors {:.0}",
+            "  {label:<9} unloaded p50 {:>7.0} us | capacity {:>7.0}/s | offered {:>7.0}/s | admitted p50 {:>9.0} us p99 {:>9.0} us ({:>6.1}x unloaded p50) | goodput {:>5.1} % | refused {:>7.0}, {:>6.0} by the server (p50 {:>7.0} us, p99 {:>7.0} us) | other errors {:.0}",
             self.unloaded_p50_us,
             self.capacity,
             self.offered,
@@ -308,6 +356,7 @@ impl Figures {
             self.admitted_p99_us / self.unloaded_p50_us,
             self.goodput_pct,
             self.refused,
+            self.refused_by_server,
             self.refusal_p50_us,
             self.refusal_p99_us,
             self.other_errors,
@@ -327,6 +376,7 @@ impl Figures {
             admitted_p99_us: pick(|f| f.admitted_p99_us),
             goodput_pct: pick(|f| f.goodput_pct),
             refused: pick(|f| f.refused),
+            refused_by_server: pick(|f| f.refused_by_server),
             refusal_p50_us: pick(|f| f.refusal_p50_us),
             refusal_p99_us: pick(|f| f.refusal_p99_us),
             other_errors: pick(|f| f.other_errors),
@@ -346,6 +396,7 @@ fn main() {
         Server::start("reference", false, 1_000_000),
         Server::start("limited", true, ServerArgs::for_tests(".").max_in_flight),
     ];
+    println!("{}", pin_to(1, "client"));
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -384,6 +435,7 @@ fn main() {
                 f.goodput_pct =
                     open.succeeded_in_time as f64 / open.seconds / reference_capacity * 100.0;
                 f.refused = open.refused.len() as f64;
+                f.refused_by_server = open.refused_by_server as f64;
                 f.refusal_p50_us = us(quantile(&open.refused, 0.5));
                 f.refusal_p99_us = us(quantile(&open.refused, 0.99));
                 f.other_errors = open.other_errors as f64;

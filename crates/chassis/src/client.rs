@@ -17,12 +17,15 @@
 //!    failed transiently and carries a `request_id`, is tried again, with backoff, within
 //!    its deadline and the upstream's retry budget (see [`crate::retry`]); each attempt
 //!    goes through the balancer afresh;
-//! 5. a buffer, so the channel is cheap to clone and share between tasks;
-//! 6. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
+//! 5. [`ThrottleLayer`]: when the callee has been refusing calls for overload, the process
+//!    sends only about 1.1 times what it accepts and refuses the rest itself, at once,
+//!    without sending them (see [`crate::throttle`]);
+//! 6. a buffer, so the channel is cheap to clone and share between tasks;
+//! 7. a power-of-two-choices balancer over every address, weighing each by its peak EWMA
 //!    latency, so a slow replica gets less traffic (tonic's own balancer sees no load and
 //!    picks at random), and passing over the replicas that are ejected or pushed back
 //!    (below);
-//! 6. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
+//! 8. one lazily connected HTTP/2 connection per address, with `TCP_NODELAY`, over TLS
 //!    (the CA verifies the server and the host of the address, the process presents its
 //!    own certificate; see [`crate::tls`]) unless the process runs `--plaintext`.
 //!
@@ -63,6 +66,7 @@ use crate::deadline::OutboundDeadlineLayer;
 use crate::metrics::ClientMetricsLayer;
 use crate::priority::PriorityLayer;
 use crate::retry::{PUSHBACK, RetryLayer};
+use crate::throttle::ThrottleLayer;
 use crate::tls::Tls;
 use crate::trace::ClientTraceLayer;
 
@@ -170,6 +174,10 @@ impl Upstream {
                 outliers: outliers.clone(),
             });
         }
+        let elsewhere = {
+            let outliers = outliers.clone();
+            Arc::new(move || outliers.any_in_service(Instant::now()))
+        };
         let balanced = Balance::new(ServiceList::new(replicas));
         let service = ServiceBuilder::new()
             .option_layer(crate::trace::enabled().then(|| ClientTraceLayer::new(service)))
@@ -178,7 +186,8 @@ impl Upstream {
             .layer(OutboundDeadlineLayer::new(default_deadline))
             .layer(PropagateAuthLayer)
             .layer(PriorityLayer)
-            .layer(RetryLayer::new(service))
+            .layer(RetryLayer::with_elsewhere(service, elsewhere))
+            .layer(ThrottleLayer::new(service))
             .service(Buffer::new(balanced, BUFFER_CAPACITY));
         Ok(Self {
             service: BoxCloneSyncService::new(service),
@@ -256,6 +265,13 @@ impl Outliers {
         self.replicas[index]
             .lock()
             .is_ok_and(|standing| standing.is_passed_over(now))
+    }
+
+    /// Whether any replica is not passed over.
+    fn any_in_service(&self, now: Instant) -> bool {
+        self.replicas
+            .iter()
+            .any(|standing| standing.lock().is_ok_and(|s| !s.is_passed_over(now)))
     }
 
     /// Whether any replica but `index` is not passed over.

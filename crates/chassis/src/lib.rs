@@ -80,6 +80,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 pub mod tls;
 pub mod topology;
 pub mod trace;

@@ -20,6 +20,12 @@
 //!   connection lost mid-call) of a call whose request carries a non-empty `request_id`:
 //!   the callee deduplicates by it, so a repeat cannot act twice.
 //!
+//! A refusal for overload (`RESOURCE_EXHAUSTED` with a pushback) is retried only while the
+//! balancer has a replica that has not pushed back lately: the retry is for going
+//! elsewhere, and a service whose every replica is over its limit is only made busier by
+//! being asked again. A call the caller's own throttle declined to send
+//! ([`crate::throttle`]) is never retried.
+//!
 //! Never: `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `DEADLINE_EXCEEDED` or any
 //! other code, a streaming call, a `UNAVAILABLE` without pushback of a call without
 //! `request_id` (it may have been processed: a charge, a reservation), a response whose
@@ -66,6 +72,7 @@ use crate::backoff::{Backoff, Jitter};
 use crate::client::BoxError;
 use crate::deadline::{GRPC_TIMEOUT, encode_timeout, parse_timeout};
 use crate::rpc::{self, Methods};
+use crate::throttle::Throttled;
 
 /// The trailer (or header, in a trailers-only answer) by which a server says a call was
 /// not processed and may be retried after that many milliseconds.
@@ -107,7 +114,13 @@ pub struct RetryLayer {
 struct Shared {
     callee: SharedString,
     budget: TpsBudget,
+    /// Whether a replica is left that has not refused for overload lately; none: an
+    /// overload refusal is final.
+    elsewhere: Option<Elsewhere>,
 }
+
+/// Asks the balancer whether any replica has not pushed back lately.
+pub type Elsewhere = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl std::fmt::Debug for RetryLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,6 +137,19 @@ impl RetryLayer {
             shared: Arc::new(Shared {
                 callee: callee.to_owned().into(),
                 budget: TpsBudget::new(BUDGET_WINDOW, RETRIES_PER_SEC, RETRY_RATIO),
+                elsewhere: None,
+            }),
+        }
+    }
+
+    /// Retries that repeat an overload refusal only while `elsewhere` says some replica
+    /// has not refused lately (see the [module](self) docs).
+    pub fn with_elsewhere(callee: &str, elsewhere: Elsewhere) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                callee: callee.to_owned().into(),
+                budget: TpsBudget::new(BUDGET_WINDOW, RETRIES_PER_SEC, RETRY_RATIO),
+                elsewhere: Some(elsewhere),
             }),
         }
     }
@@ -230,9 +256,19 @@ where
             inner.ready().await?;
         }
         let result = inner.call(request).await;
-        let Some(Retryable { reason, pushback }) = verdict(&result, idempotent) else {
+        let Some(Retryable {
+            reason,
+            pushback,
+            overload,
+        }) = verdict(&result, idempotent)
+        else {
             return result;
         };
+        // An overloaded service asked again adds to its load unless the retry can go to a
+        // replica that has room.
+        if overload && shared.elsewhere.as_ref().is_some_and(|any| !any()) {
+            return result;
+        }
         if attempt >= MAX_ATTEMPTS {
             return result;
         }
@@ -308,6 +344,8 @@ async fn replayable(mut body: Body) -> Result<Replay, Status> {
 struct Retryable {
     reason: &'static str,
     pushback: Option<Duration>,
+    /// A refusal for overload (`RESOURCE_EXHAUSTED` with a pushback).
+    overload: bool,
 }
 
 /// Whether the outcome of an attempt may be retried (see the [module](self) docs).
@@ -317,15 +355,18 @@ fn verdict(result: &Result<Response<Body>, BoxError>, idempotent: bool) -> Optio
             return Some(Retryable {
                 reason: "unprocessed",
                 pushback: None,
+                overload: false,
             });
         }
         Err(_) if idempotent => {
             return Some(Retryable {
                 reason: "transient",
                 pushback: None,
+                overload: false,
             });
         }
         Err(_) => return None,
+        Ok(response) if response.extensions().get::<Throttled>().is_some() => return None,
         Ok(response) => response,
     };
     // Only a trailers-only answer has its status here; one with a body was processed.
@@ -339,11 +380,13 @@ fn verdict(result: &Result<Response<Body>, BoxError>, idempotent: bool) -> Optio
             (refusal || idempotent && transient).then_some(Retryable {
                 reason: "refused",
                 pushback: Some(Duration::from_millis(millis)),
+                overload: code == rpc::RESOURCE_EXHAUSTED,
             })
         }
         None => (idempotent && transient).then_some(Retryable {
             reason: "transient",
             pushback: None,
+            overload: false,
         }),
     }
 }

@@ -467,6 +467,62 @@ async fn a_call_refused_by_the_limit_is_retried_on_the_other_replica() {
 }
 
 #[tokio::test]
+async fn a_callee_that_keeps_refusing_is_spared_by_the_callers_throttle() {
+    let callee = "retry-throttled";
+    let busy = bind(|args| args.max_in_flight = 1, None).await.serve();
+    // One slow call from elsewhere fills the only slot: every other call is refused.
+    let mut direct = busy.client().await;
+    let holder = tokio::spawn(async move {
+        let _ = direct
+            .list_recommendations(call(&[("x-sleep-ms", "10000")]))
+            .await;
+    });
+    busy.wait_for_calls(1).await;
+
+    let upstream = upstream_to(callee, &[busy.address], Duration::from_secs(5));
+    let mut client = RecommendationServiceClient::new(upstream);
+    let before = scrape();
+    let calls = 200;
+    for _ in 0..calls {
+        let status = client
+            .list_recommendations(call(&[]))
+            .await
+            .expect_err("the only replica is full");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    }
+    let after = scrape();
+    let throttled = after.delta(
+        &before,
+        "bazaar_client_throttled_total",
+        &[("callee", callee)],
+    );
+    let retried = after.delta(
+        &before,
+        "bazaar_client_retries_total",
+        &[("callee", callee), ("reason", "refused")],
+    );
+    // The first few refusals are tolerated; from then on about 1.1 × the accepts (none)
+    // are sent, and the rest held back.
+    assert!(
+        throttled >= f64::from(calls) / 2.0,
+        "only {throttled} of {calls} calls were held back by the caller"
+    );
+    assert_eq!(
+        retried, 0.0,
+        "an overload refusal of the only replica is not asked again"
+    );
+
+    // Once the callee has room and the refusals are out of the window, calls go through.
+    holder.abort();
+    tokio::time::sleep(chassis::throttle::WINDOW * 2).await;
+    client
+        .list_recommendations(call(&[]))
+        .await
+        .expect("the callee has room again and the throttle has forgotten its refusals");
+    busy.shutdown.trigger();
+}
+
+#[tokio::test]
 async fn a_failing_replica_is_ejected_then_brought_back() {
     let callee = "retry-eject";
     // The failing replica answers at once and the healthy one slowly, so by latency alone
