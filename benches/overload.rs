@@ -422,6 +422,7 @@ fn main() {
                 figures[side].unloaded_p50_us = us(unloaded_p50(&channels[side]).await);
                 figures[side].capacity =
                     capacity(&channels[side], settings.in_flight, settings.seconds).await;
+                tokio::time::sleep(chassis::throttle::WINDOW * 2).await;
             }
             // Both are offered the same rate: a multiple of the reference's capacity.
             let reference_capacity = figures[0].capacity;
@@ -439,8 +440,9 @@ fn main() {
                 f.refusal_p50_us = us(quantile(&open.refused, 0.5));
                 f.refusal_p99_us = us(quantile(&open.refused, 0.99));
                 f.other_errors = open.other_errors as f64;
-                // Let whatever queued drain before the next phase.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Let whatever queued drain, and the client's throttle forget the phase's
+                // refusals, before the next phase.
+                tokio::time::sleep(Duration::from_secs(1) + chassis::throttle::WINDOW * 2).await;
             }
             println!("run {}:", run + 1);
             for (side, f) in figures.iter().enumerate() {
