@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bazaar_contract::cart::v1::CartItem;
 use bazaar_contract::catalog::v1::BatchGetProductsRequest;
-use bazaar_contract::currency::v1::{ConvertRequest, GetCurrencyRequest};
+use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::shipping::v1::{GetQuoteRequest, ShipmentItem};
 use bazaar_contract::types::v1::{Address, Money};
 use bazaar_contract::values::{self, CurrencyCode, MoneyError};
@@ -56,24 +56,57 @@ pub async fn price(
     currency: CurrencyCode,
     currency_timeout: Duration,
 ) -> Result<Priced, OrdersError> {
-    let products = clients
-        .catalog
-        .clone()
-        .batch_get_products(BatchGetProductsRequest {
-            product_ids: lines.iter().map(|l| l.product_id.clone()).collect(),
-        })
-        .await
-        .map_err(|status| match status.code() {
-            Code::NotFound => {
-                OrdersError::ProductsNotFound(chassis::error::not_found_names(&status))
-            }
-            _ => OrdersError::Upstream {
-                service: "catalog",
-                status,
-            },
-        })?
-        .into_inner()
-        .products;
+    // The catalog's prices and the shipping quote do not depend on each other: asked at
+    // once. Errors are reported in the same order as before, the catalog's first.
+    let products = async {
+        clients
+            .catalog
+            .clone()
+            .batch_get_products(BatchGetProductsRequest {
+                product_ids: lines.iter().map(|l| l.product_id.clone()).collect(),
+            })
+            .await
+            .map_err(|status| match status.code() {
+                Code::NotFound => {
+                    OrdersError::ProductsNotFound(chassis::error::not_found_names(&status))
+                }
+                _ => OrdersError::Upstream {
+                    service: "catalog",
+                    status,
+                },
+            })
+            .map(|response| response.into_inner().products)
+    };
+    let quote = async {
+        clients
+            .shipping
+            .clone()
+            .get_quote(GetQuoteRequest {
+                address: Some(address.clone()),
+                items: lines
+                    .iter()
+                    .map(|l| ShipmentItem {
+                        product_id: l.product_id.clone(),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+            })
+            .await
+            .map_err(|status| match status.code() {
+                Code::InvalidArgument => OrdersError::Invalid(address_violations(&status)),
+                _ => OrdersError::Upstream {
+                    service: "shipping",
+                    status,
+                },
+            })
+            .and_then(|response| {
+                response.into_inner().quote.ok_or_else(|| {
+                    OrdersError::Internal("shipping answered without a quote".to_owned())
+                })
+            })
+    };
+    let (products, quote) = tokio::join!(products, quote);
+    let products = products?;
     if products.len() != lines.len()
         || products
             .iter()
@@ -84,30 +117,7 @@ pub async fn price(
             "catalog answered BatchGetProducts with other products than asked for".to_owned(),
         ));
     }
-    let quote = clients
-        .shipping
-        .clone()
-        .get_quote(GetQuoteRequest {
-            address: Some(address.clone()),
-            items: lines
-                .iter()
-                .map(|l| ShipmentItem {
-                    product_id: l.product_id.clone(),
-                    quantity: l.quantity,
-                })
-                .collect(),
-        })
-        .await
-        .map_err(|status| match status.code() {
-            Code::InvalidArgument => OrdersError::Invalid(address_violations(&status)),
-            _ => OrdersError::Upstream {
-                service: "shipping",
-                status,
-            },
-        })?
-        .into_inner()
-        .quote
-        .ok_or_else(|| OrdersError::Internal("shipping answered without a quote".to_owned()))?;
+    let quote = quote?;
 
     let internal =
         |what: &str, error: MoneyError| OrdersError::Internal(format!("{what}: {error}"));
@@ -202,23 +212,9 @@ async fn convert_all(
             "is not a currency the shop supports (see CurrencyService.ListCurrencies)",
         )])
     };
-    let mut request = tonic::Request::new(GetCurrencyRequest {
-        code: target.as_str().to_owned(),
-    });
-    request.set_timeout(timeout);
-    match clients.currency.clone().get_currency(request).await {
-        Ok(_) => {}
-        Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
-            return Err(unsupported());
-        }
-        Err(status) => {
-            tracing::warn!(code = ?status.code(), message = status.message(),
-                "currency unavailable: pricing in USD");
-            return Ok(None);
-        }
-    }
     // Each distinct amount once, all at once (the calls run concurrently, each within the
-    // deadline of the PlaceOrder call).
+    // deadline of the PlaceOrder call). A currency the shop does not support is named by
+    // Convert's own field violation (`to_currency_code`); no separate lookup is needed.
     let deadline = chassis::deadline::current();
     let mut distinct: Vec<Money> = Vec::new();
     for amount in amounts {
