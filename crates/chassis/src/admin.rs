@@ -5,7 +5,12 @@
 //!   [`crate::metrics`]);
 //! - `GET /healthz`: 200 while the process runs (liveness: restart it when this fails);
 //! - `GET /readyz`: 200 while it can serve, 503 while it opens its store or drains
-//!   (readiness: send it traffic only while this is 200).
+//!   (readiness: send it traffic only while this is 200);
+//! - on a gRPC service's listener, `grpc.health.v1.Health` over plaintext HTTP/2 (see
+//!   [`health`]): the statuses of the service's own health, read from the same reporter
+//!   its main port serves, and [`health::LIVENESS`], `SERVING` for as long as the listener
+//!   answers. This is what Kubernetes' native gRPC probes call: they speak plaintext only,
+//!   while the main port serves TLS. Nothing else of gRPC is served here.
 //!
 //! It is read-only and tells nothing a caller could not count for itself: no ids, no
 //! secrets, no way to change anything. It is still an operator's port: it binds loopback
@@ -24,8 +29,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::HealthReporter;
 
 use crate::shutdown::Shutdown;
+
+pub mod health;
 
 /// Whether the process can serve, as `/readyz` reports it. Cloning shares the flag.
 #[derive(Clone, Debug, Default)]
@@ -49,6 +58,7 @@ pub struct Admin {
     listener: TcpListener,
     local_addr: SocketAddr,
     ready: Ready,
+    health: Option<HealthReporter>,
 }
 
 impl Admin {
@@ -66,7 +76,17 @@ impl Admin {
             listener,
             local_addr,
             ready,
+            health: None,
         })
+    }
+
+    /// Serves `grpc.health.v1.Health` beside the HTTP routes, answering what `health` (the
+    /// reporter of the process's gRPC server) says, plus [`health::LIVENESS`]. See
+    /// [`health`].
+    #[must_use]
+    pub fn with_grpc_health(mut self, health: HealthReporter) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// The address bound (the real port when 0 was asked for).
@@ -76,12 +96,25 @@ impl Admin {
 
     /// Serves until `shutdown`.
     pub async fn serve(self, shutdown: Shutdown) {
-        let router = Router::new()
+        let mut router = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .with_state(self.ready);
-        tracing::info!(address = %self.local_addr, "admin listener: /metrics /healthz /readyz");
+        let grpc_health = self.health.is_some();
+        if let Some(reporter) = self.health {
+            // Routed by path as tonic routes a service, so that every other path keeps its
+            // plain HTTP 404.
+            router = router.route_service(
+                health::ROUTE,
+                HealthServer::new(health::AdminHealth::new(reporter, shutdown.clone())),
+            );
+        }
+        tracing::info!(
+            address = %self.local_addr,
+            grpc_health,
+            "admin listener: /metrics /healthz /readyz"
+        );
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move { shutdown.wait().await })
             .await;

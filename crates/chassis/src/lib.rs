@@ -3,7 +3,7 @@
 //! A service crate owns its domain and its store; the chassis owns the rest, written once:
 //!
 //! - [`admin`]: the admin listener every process serves on a port of its own: `/metrics`,
-//!   `/healthz`, `/readyz`;
+//!   `/healthz`, `/readyz`, and for gRPC services `grpc.health.v1` in plaintext, for probes;
 //! - [`metrics`]: the process's Prometheus recorder, behind the `metrics` facade every crate
 //!   records through;
 //! - [`scrape`]: reading other processes' `/metrics`: the text format parsed, fetched over

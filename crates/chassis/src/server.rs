@@ -238,6 +238,12 @@ impl Server {
         }
     }
 
+    /// The health the server reports (`grpc.health.v1`), for the admin listener to serve
+    /// the same statuses to plaintext probes (see [`crate::admin::health`]).
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
     /// The flag that says, as health does, whether the server is serving (for the admin
     /// listener's `/readyz`).
     pub fn ready_flag(&self) -> Ready {

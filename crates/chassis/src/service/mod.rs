@@ -342,7 +342,8 @@ impl<S: Service> Bound<S> {
             Some(addr) => Some(
                 Admin::bind(addr, server.ready_flag())
                     .await
-                    .map_err(|source| ServeError::Bind { addr, source })?,
+                    .map_err(|source| ServeError::Bind { addr, source })?
+                    .with_grpc_health(server.health()),
             ),
             None => None,
         };

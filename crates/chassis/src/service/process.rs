@@ -132,6 +132,7 @@ pub struct Runner {
     /// Its row of the service table.
     pub spec: &'static Spec,
     run: fn(Vec<OsString>, Shutdown, Launch) -> RunFuture,
+    flags: fn() -> clap::Command,
 }
 
 impl Debug for Runner {
@@ -151,7 +152,14 @@ impl Runner {
         Self {
             spec: P::SPEC,
             run: run_process::<P>,
+            flags: <P::Config as clap::CommandFactory>::command,
         }
+    }
+
+    /// Its flags, as `bazaar serve <service> --help` lists them, each with the `BAZAAR_*`
+    /// variable it reads (`clap::Arg::get_env`): what deployment files may set.
+    pub fn flags(&self) -> clap::Command {
+        (self.flags)()
     }
 
     /// Parses `args` (the service's own flags, as its binary takes them) and runs it until
