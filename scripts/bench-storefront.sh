@@ -9,7 +9,10 @@
 # with `connections` open connections (default 32, two wrk threads), and prints each run and
 # the median requests per second, p50 and p99 latency. Each home page is a full render:
 # the session verified, cart count, categories, a page of products, recommendations and the
-# currency list, each from its service over gRPC.
+# currency list, each from its service over gRPC (categories, products and best sellers
+# kept by the storefront for 2 s).
+# BAZAAR_BIN=path/to/bazaar runs that binary instead of building one (to compare two builds
+# on a shared machine, run them one after the other).
 # Needs wrk (Debian: apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +28,13 @@ source scripts/lib/shop.sh
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 shop_ports_free
 
-cargo build --release -q -p bazaar
+bin=${BAZAAR_BIN:-}
+if [ -z "$bin" ]; then
+    cargo build --release -q -p bazaar
+    bin=$target/release/bazaar
+fi
 export BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0
-shop_start "$target/release/bazaar" up --data-dir "$data"
+shop_start "$bin" up --data-dir "$data"
 
 # One guest session, as a returning shopper's browser holds it (browsing alone starts none).
 session=$(curl -fsS -X POST http://127.0.0.1:8080/api/v1/session/guest)

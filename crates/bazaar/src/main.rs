@@ -133,7 +133,8 @@ enum Command {
             bazaar load --shoppers 16 --duration 30s\n  \
             bazaar load --rate 150 --mix checkout=1 --duration 20s --check\n  \
             bazaar load --rate --stages 10s@50,20s@100,30s@100..400 --json\n  \
-            bazaar load --gateway http://127.0.0.1:8080 --shoppers 8")]
+            bazaar load --gateway http://127.0.0.1:8080 --shoppers 8\n  \
+            bazaar load --gateway http://127.0.0.1:8080 --rate 1000 --mix home=1")]
     Load(LoadArgs),
 }
 
@@ -148,8 +149,9 @@ struct LoadArgs {
     #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
     /// Go through the storefront's JSON API at this URL (http://127.0.0.1:8080) instead of
-    /// calling the services over gRPC. Raise or turn off the gateway's per-client rate
-    /// limit (BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0) for a run from one address.
+    /// calling the services over gRPC; the `home` operation loads its HTML home page and
+    /// needs it. Raise or turn off the gateway's per-client rate limit
+    /// (BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0) for a run from one address.
     #[arg(long, value_name = "URL")]
     gateway: Option<String>,
     /// The services run without TLS.

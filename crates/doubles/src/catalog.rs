@@ -2,12 +2,14 @@
 //! make, behaving as the contract says: GetProduct; BatchGetProducts all or nothing, with
 //! one ResourceInfo per unknown id; ListProducts in id order, paged, optionally in one
 //! category (NOT_FOUND for a category no product is in). A switch makes it answer
-//! UNAVAILABLE, as a catalog that is down; the rest of the contract is unimplemented.
+//! UNAVAILABLE, as a catalog that is down, and a delay makes ListProducts slow; the rest of
+//! the contract is unimplemented.
 //!
 //! Orders prices a checkout with it ([`CatalogDouble::default`]: a few products with USD
 //! prices); recommendation reads categories from it ([`CatalogDouble::new`]).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use bazaar_contract::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
 use bazaar_contract::catalog::v1::*;
@@ -23,6 +25,8 @@ pub struct CatalogState {
     pub products: BTreeMap<String, Product>,
     /// Every call answers UNAVAILABLE.
     pub down: bool,
+    /// How long ListProducts takes before it answers.
+    pub list_delay: Duration,
     /// Categories asked for with ListProducts, in order.
     pub listed: Vec<String>,
 }
@@ -65,6 +69,7 @@ impl CatalogDouble {
         Self(Shared::new(CatalogState {
             products: products.into_iter().map(|p| (p.id.clone(), p)).collect(),
             down: false,
+            list_delay: Duration::ZERO,
             listed: Vec::new(),
         }))
     }
@@ -104,6 +109,8 @@ impl CatalogService for CatalogDouble {
         request: Request<ListProductsRequest>,
     ) -> Result<Response<ListProductsResponse>, Status> {
         let request = request.into_inner();
+        let delay = self.0.lock().list_delay;
+        tokio::time::sleep(delay).await;
         let mut state = self.up()?;
         state.listed.push(request.category_id.clone());
         let size = match request.page_size {

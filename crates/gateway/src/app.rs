@@ -1,4 +1,5 @@
-//! What every handler shares: the services, the cached currency list, and the few facts
+//! What every handler shares: the services, the cached currency list, what every shopper
+//! sees alike (kept for a moment), and the few facts
 //! about this process that pages show. Built once by [`crate::Gateway::bind`].
 
 use std::net::SocketAddr;
@@ -7,6 +8,7 @@ use std::time::Instant;
 
 use crate::front_door::FrontDoor;
 use crate::money::Currencies;
+use crate::shop::shelves::Shelves;
 use crate::upstreams::Upstreams;
 
 /// What every handler shares.
@@ -16,6 +18,8 @@ pub struct App {
     pub upstreams: Upstreams,
     /// The currencies on offer, cached.
     pub currencies: Currencies,
+    /// Categories, pages of products and best sellers, kept for `--browse-cache-ms`.
+    pub shelves: Shelves,
     /// Whether cookies are `Secure`.
     pub secure_cookies: bool,
     /// When the gateway started.

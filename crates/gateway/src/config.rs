@@ -152,6 +152,12 @@ pub struct Config {
     )]
     pub checkout_deadline_ms: u64,
 
+    /// How long, in milliseconds, the storefront keeps what every shopper sees alike (the
+    /// categories, pages of products, the best sellers) before asking the services again;
+    /// what pages show of it may be that old. 0 keeps nothing.
+    #[arg(long, env = "BAZAAR_GATEWAY_BROWSE_CACHE_MS", default_value_t = 2_000)]
+    pub browse_cache_ms: u64,
+
     /// Mark cookies `Secure` (send them over HTTPS only). Turn on when a TLS proxy sits in
     /// front of the gateway.
     #[arg(long, env = "BAZAAR_GATEWAY_SECURE_COOKIES", default_value_t = false)]
@@ -222,6 +228,7 @@ impl Config {
             critical_deadline_ms: 2_000,
             optional_deadline_ms: 800,
             checkout_deadline_ms: 20_000,
+            browse_cache_ms: 2_000,
             secure_cookies: false,
             rate_limit_per_second: 20,
             rate_limit_burst: 100,
@@ -317,6 +324,11 @@ impl Config {
             optional: Duration::from_millis(self.optional_deadline_ms.max(1)),
             checkout: Duration::from_millis(self.checkout_deadline_ms.max(1)),
         }
+    }
+
+    /// How long what every shopper sees alike is kept ([`crate::shop::shelves`]).
+    pub fn browse_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.browse_cache_ms)
     }
 }
 

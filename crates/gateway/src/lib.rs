@@ -20,7 +20,8 @@
 //! the same-origin check of state-changing requests and the session ([`session::resolve`]),
 //! then the handler. Layout, from the faces down: [`pages`] and [`api`] (thin handlers, one
 //! file per part of the shop in each), [`session`], [`shop`] (the one service layer: every
-//! call to the services, each action written once for both faces), [`money`],
+//! call to the services, each action written once for both faces), [`cache`] (what every
+//! shopper sees alike, kept for a moment), [`money`],
 //! [`upstreams`], [`vitals`] (every service's metrics, scraped for the status page), [`app`], [`config`], [`front_door`], [`http_metrics`], [`trace`], [`security`], [`assets`], [`random`],
 //! [`error`].
 //! [`Gateway`] is run by the chassis like every service (`chassis::service::Process`);
@@ -32,6 +33,7 @@
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod front_door;
@@ -63,6 +65,7 @@ pub use config::Config;
 
 use crate::money::Currencies;
 use crate::pages::{PageError, account, browse, cart, orders, status};
+use crate::shop::shelves::Shelves;
 use crate::upstreams::Upstreams;
 
 /// The gateway's name, as `bazaar serve` and the logs know it.
@@ -151,6 +154,7 @@ impl Gateway {
             upstreams: Upstreams::connect(config, &tls, &background)?,
             plaintext: tls.is_plaintext(),
             currencies: Currencies::default(),
+            shelves: Shelves::new(config.browse_cache_ttl()),
             secure_cookies: config.secure_cookies,
             started: Instant::now(),
             local_addr,

@@ -1,6 +1,7 @@
 //! The storefront's JSON API (`/api/v1/...`, see `crates/gateway/openapi.json`) as a load
 //! run calls it: HTTP/1.1 over a pool of kept-alive connections shared by every shopper,
-//! a bearer token per shopper, a time limit on every request.
+//! a bearer token per shopper, a time limit on every request. The home page is the one
+//! HTML page a run loads, with the shopper's session in cookies as a browser sends it.
 //!
 //! The gateway limits each client address (20 requests a second by default); a load run
 //! from one address needs that limit raised or off
@@ -138,6 +139,49 @@ impl Http {
 
     async fn get(&self, path: &str, session: Option<&Session>) -> Result<Value, Failure> {
         self.send(Method::GET, path, session, None, DEADLINE).await
+    }
+
+    /// The home page, `GET /`, with `session` in the storefront's cookies, read whole.
+    pub(super) async fn home(&self, session: &Session) -> Result<(), Failure> {
+        let failure = |label: &str, transient| Failure {
+            label: label.to_owned(),
+            transient,
+            pushback: None,
+        };
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(format!("{}/", self.base))
+            .header("accept", "text/html")
+            .header(
+                "cookie",
+                format!(
+                    "bazaar_session={}; bazaar_refresh={}",
+                    session.access_token, session.refresh_token
+                ),
+            )
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| failure("BadRequest", false))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|_| failure("connect", true))?;
+            let status = response.status();
+            response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| failure("connect", true))?;
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(failure(status.as_str(), transient(status)))
+            }
+        };
+        tokio::time::timeout(DEADLINE, exchange)
+            .await
+            .unwrap_or_else(|_| Err(failure("timeout", true)))
     }
 
     pub(super) async fn products(&self) -> Result<Vec<Product>, String> {

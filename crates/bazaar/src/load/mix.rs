@@ -3,8 +3,8 @@
 //!
 //! Each operation is what one click of a shopper costs the shop: a page of products, a
 //! search, a product page, adding to the cart, a checkout (fill the cart, place the
-//! order), the order history. An operation left out of `--mix`, or weighted zero, never
-//! runs.
+//! order), the order history, and the storefront's home page (through the gateway only).
+//! An operation left out of `--mix`, or weighted zero, never runs.
 
 use std::fmt;
 
@@ -23,17 +23,21 @@ pub enum Operation {
     Checkout,
     /// The shopper's orders.
     History,
+    /// The storefront's HTML home page, as a returning shopper's browser loads it (with
+    /// its session cookie): only through the gateway.
+    Home,
 }
 
 impl Operation {
     /// Every operation, in the order of the tables.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::Browse,
         Operation::Search,
         Operation::Product,
         Operation::Cart,
         Operation::Checkout,
         Operation::History,
+        Operation::Home,
     ];
 
     /// Its name in `--mix` and in reports.
@@ -45,16 +49,22 @@ impl Operation {
             Operation::Cart => "cart",
             Operation::Checkout => "checkout",
             Operation::History => "history",
+            Operation::Home => "home",
         }
     }
 
-    /// Whether it acts as a shopper with a session of their own (a cart, orders); the
-    /// others are anonymous reads.
+    /// Whether it acts as a shopper with a session of their own (a cart, orders, the home
+    /// page's cart count); the others are anonymous reads.
     pub fn needs_shopper(self) -> bool {
         matches!(
             self,
-            Operation::Cart | Operation::Checkout | Operation::History
+            Operation::Cart | Operation::Checkout | Operation::History | Operation::Home
         )
+    }
+
+    /// Whether it exists only as a page of the storefront, so only with `--gateway`.
+    pub fn needs_gateway(self) -> bool {
+        self == Operation::Home
     }
 }
 
@@ -74,12 +84,12 @@ pub struct Mix {
 impl Default for Mix {
     /// A storefront's day: mostly looking, some buying.
     fn default() -> Self {
-        Self::from_weights(&[30, 10, 25, 15, 15, 5])
+        Self::from_weights(&[30, 10, 25, 15, 15, 5, 0])
     }
 }
 
 impl Mix {
-    fn from_weights(weights: &[u32; 6]) -> Self {
+    fn from_weights(weights: &[u32; 7]) -> Self {
         let weights: Vec<(Operation, u32)> = Operation::ALL
             .iter()
             .zip(weights)
@@ -97,8 +107,8 @@ impl Mix {
     /// An unknown or repeated operation, a weight that is not a whole number up to
     /// 1,000,000, or weights that are all zero.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut weights = [0_u32; 6];
-        let mut named = [false; 6];
+        let mut weights = [0_u32; 7];
+        let mut named = [false; 7];
         for part in text
             .split(',')
             .map(str::trim)
@@ -187,6 +197,14 @@ mod tests {
     fn operations_left_out_or_weighted_zero_never_run() {
         let mix = Mix::parse("checkout=1, browse=0").unwrap();
         assert_eq!(mix.operations().collect::<Vec<_>>(), [Operation::Checkout]);
+        assert_eq!(
+            Mix::parse("home=1")
+                .unwrap()
+                .operations()
+                .collect::<Vec<_>>(),
+            [Operation::Home]
+        );
+        assert_eq!(Mix::default().share(Operation::Home), 0.0);
         let mut rng = fastrand::Rng::with_seed(7);
         assert!((0..1000).all(|_| mix.pick(&mut rng) == Operation::Checkout));
         assert_eq!(mix.share(Operation::Browse), 0.0);

@@ -110,6 +110,13 @@ pub struct Options {
 /// When the shop cannot be reached or prepared (catalog, sessions, stock), or when the
 /// check after the run finds a broken invariant.
 pub async fn run(options: Options) -> Result<(), String> {
+    if options.gateway.is_none()
+        && let Some(page) = options.mix.operations().find(|o| o.needs_gateway())
+    {
+        return Err(format!(
+            "{page} loads a page of the storefront: give its URL with --gateway"
+        ));
+    }
     let target = match &options.gateway {
         Some(url) => Target::Http(http::Http::new(url)?),
         None => {
@@ -323,8 +330,12 @@ impl Run {
                 return self.checkout(shopper, rng, due).await;
             }
             (Operation::History, Some(shopper)) => self.target.history(&shopper.session).await,
+            (Operation::Home, Some(shopper)) => self.target.home(&shopper.session).await,
             // Every caller hands a shopper to the operations that need one.
-            (Operation::Cart | Operation::Checkout | Operation::History, None) => {
+            (
+                Operation::Cart | Operation::Checkout | Operation::History | Operation::Home,
+                None,
+            ) => {
                 unreachable!("{operation} runs only as a shopper")
             }
         };

@@ -149,6 +149,19 @@ impl Target {
             Target::Http(http) => http.history(session).await,
         }
     }
+
+    /// The storefront's home page, as the shopper's browser loads it. The services have
+    /// no pages: over gRPC it fails as `NoPage` (a run refuses such a mix before it starts).
+    pub async fn home(&self, session: &Session) -> Result<(), Failure> {
+        match self {
+            Target::Grpc(_) => Err(Failure {
+                label: "NoPage".to_owned(),
+                transient: false,
+                pushback: None,
+            }),
+            Target::Http(http) => http.home(session).await,
+        }
+    }
 }
 
 /// The address of service `name`: `BAZAAR_<NAME>_ADDR` (its first address), or `host`

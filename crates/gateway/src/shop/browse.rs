@@ -4,7 +4,12 @@
 //! service does.
 //!
 //! Each action resolves the shopper's currency while it fetches the products, then prices
-//! everything it shows in one conversion ([`catalog`]).
+//! everything it shows in one conversion ([`catalog`]). The categories, pages of the
+//! product list and the best sellers come from the [`shelves`](super::shelves), which keep
+//! the services' answers for a moment; a single category, a search and a product are asked
+//! for every time.
+
+use std::sync::Arc;
 
 use bazaar_contract::catalog::v1::{GetCategoryRequest, ListCategoriesRequest};
 use serde::Serialize;
@@ -72,8 +77,19 @@ pub struct Recommended {
     pub currency_note: Option<&'static str>,
 }
 
-/// Every category (the catalog has a few dozen at most).
+/// Every category (the catalog has a few dozen at most), as kept on the
+/// [`shelves`](super::shelves) for a moment.
 pub async fn categories(app: &App) -> Result<Vec<CategoryView>, GatewayError> {
+    let categories = app
+        .shelves
+        .categories
+        .get_or_fetch(&(), || fetch_categories(app))
+        .await
+        .map_err(catalog_error)?;
+    Ok(categories.as_ref().clone())
+}
+
+async fn fetch_categories(app: &App) -> Result<Arc<Vec<CategoryView>>, tonic::Status> {
     let mut client = app.upstreams.catalog.clone();
     let response = client
         .list_categories(call(
@@ -84,18 +100,19 @@ pub async fn categories(app: &App) -> Result<Vec<CategoryView>, GatewayError> {
             app.upstreams.deadlines.critical,
             None,
         ))
-        .await
-        .map_err(catalog_error)?
+        .await?
         .into_inner();
-    Ok(response
-        .categories
-        .into_iter()
-        .map(|c| CategoryView {
-            id: c.id,
-            name: c.display_name,
-            description: c.description,
-        })
-        .collect())
+    Ok(Arc::new(
+        response
+            .categories
+            .into_iter()
+            .map(|c| CategoryView {
+                id: c.id,
+                name: c.display_name,
+                description: c.description,
+            })
+            .collect(),
+    ))
 }
 
 /// The category `id`, asked with the critical deadline; `NotFound` when there is none.

@@ -5,6 +5,8 @@
 //! of one page is converted in one go (`price`), so a page is never in two currencies:
 //! when conversion fails, all of it is in dollars, with a note.
 
+use std::sync::Arc;
+
 use bazaar_contract::catalog::v1::{
     BatchGetProductsRequest, GetProductRequest, ListProductsRequest, Product, SearchProductsRequest,
 };
@@ -12,6 +14,8 @@ use bazaar_contract::recommendation::v1::ListRecommendationsRequest;
 use bazaar_contract::types::v1::Money;
 use serde::Serialize;
 use tonic::Code;
+
+use super::shelves::{Page, PageKey};
 
 use crate::app::App;
 use crate::error::GatewayError;
@@ -56,28 +60,44 @@ pub(super) fn catalog_error(status: tonic::Status) -> GatewayError {
     GatewayError::upstream("catalog")(status)
 }
 
-/// A page of products, of one category or all, and the token of the next page.
+/// A page of products, of one category or all, and the token of the next page, as kept
+/// on the [`shelves`](super::shelves) for a moment.
 pub(super) async fn list(
     app: &App,
     category_id: Option<&str>,
     page_size: i32,
     page_token: &str,
 ) -> Result<(Vec<Product>, String), GatewayError> {
+    let key = (
+        category_id.unwrap_or_default().to_owned(),
+        page_size,
+        page_token.to_owned(),
+    );
+    let page = app
+        .shelves
+        .listings
+        .get_or_fetch(&key, || fetch_page(app, &key))
+        .await
+        .map_err(catalog_error)?;
+    Ok(page.as_ref().clone())
+}
+
+async fn fetch_page(app: &App, key: &PageKey) -> Result<Page, tonic::Status> {
+    let (category_id, page_size, page_token) = key;
     let mut client = app.upstreams.catalog.clone();
     let response = client
         .list_products(call(
             ListProductsRequest {
-                page_size,
-                page_token: page_token.to_owned(),
-                category_id: category_id.unwrap_or_default().to_owned(),
+                page_size: *page_size,
+                page_token: page_token.clone(),
+                category_id: category_id.clone(),
             },
             app.upstreams.deadlines.critical,
             None,
         ))
-        .await
-        .map_err(catalog_error)?
+        .await?
         .into_inner();
-    Ok((response.products, response.next_page_token))
+    Ok(Arc::new((response.products, response.next_page_token)))
 }
 
 /// A page of search results, and the token of the next page.
@@ -158,9 +178,28 @@ pub(super) async fn products(app: &App, ids: &[String]) -> Result<Vec<Product>, 
     }
 }
 
-/// Products to suggest next to `context` (best sellers when empty); `None` when the
-/// recommendation service (or the catalog) cannot answer in time: an optional feature.
+/// Products to suggest next to `context` (best sellers when empty, as kept on the
+/// [`shelves`](super::shelves) for a moment); `None` when the recommendation service (or
+/// the catalog) cannot answer in time: an optional feature.
 pub(super) async fn recommended(app: &App, context: &[String], count: i32) -> Option<Vec<Product>> {
+    if !context.is_empty() {
+        return fetch_recommended(app, context, count).await;
+    }
+    let best = app
+        .shelves
+        .best_sellers
+        .get_or_fetch(&count, || async {
+            fetch_recommended(app, &[], count)
+                .await
+                .map(Arc::new)
+                .ok_or(())
+        })
+        .await
+        .ok()?;
+    Some(best.as_ref().clone())
+}
+
+async fn fetch_recommended(app: &App, context: &[String], count: i32) -> Option<Vec<Product>> {
     let mut client = app.upstreams.recommendation.clone();
     let response = client
         .list_recommendations(call(

@@ -16,6 +16,8 @@
 //! - [`account`]: sessions at identity: guest, sign-up, log-in, renewal, log-out, and
 //!   verifying an access token;
 //! - [`currency`]: the currencies on offer and the one a shopper's prices are in;
+//! - [`shelves`]: what every shopper sees alike (categories, pages of products, best
+//!   sellers), kept for a couple of seconds so that page views do not each ask for it;
 //! - [`health`]: every service's health, for the status page and the checkout.
 //!
 //! The type of a result says whether its service is needed: a `Result` fails the request
@@ -30,6 +32,7 @@ pub mod catalog;
 pub mod currency;
 pub mod health;
 pub mod orders;
+pub mod shelves;
 
 use bazaar_contract::values::calendar::civil_from_days;
 

@@ -143,7 +143,8 @@ pub(crate) struct Browser {
 }
 
 impl Browser {
-    fn new(addr: SocketAddr) -> Self {
+    /// A client of the gateway at `addr`, with no cookies yet.
+    pub(crate) fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
             client: HyperClient::builder(TokioExecutor::new()).build_http(),

@@ -13,6 +13,9 @@
 //!   admin listener, graphs, the dependency map, a service down or without metrics;
 //! - [`metrics`]: the storefront's HTTP metrics by route template, and the calls it makes
 //!   counted on both ends;
+//! - [`shelves`]: what every shopper sees alike, kept for a moment in front of a catalog
+//!   double that counts its calls: one call for many shoppers, the time to live, no error
+//!   kept;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
@@ -22,4 +25,5 @@ mod degradation;
 mod front_door;
 mod metrics;
 mod pages;
+mod shelves;
 mod status;
