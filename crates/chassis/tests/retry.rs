@@ -414,12 +414,10 @@ async fn a_retry_never_outlives_the_callers_deadline() {
     assert!(arrivals.len() <= MAX_ATTEMPTS as usize);
 }
 
-#[tokio::test]
-async fn a_call_refused_by_the_limit_is_retried_on_the_other_replica() {
-    let callee = "retry-refused";
+/// A replica with one slot, filled by a slow call from elsewhere (abort the task to free
+/// it): every other call it gets is refused for overload.
+async fn full_replica() -> (common::Running, tokio::task::JoinHandle<()>) {
     let busy = bind(|args| args.max_in_flight = 1, None).await.serve();
-    let idle = bind(|args| args.max_in_flight = 1, None).await.serve();
-    // One slow call from elsewhere fills the busy replica's only slot.
     let mut direct = busy.client().await;
     let holder = tokio::spawn(async move {
         let _ = direct
@@ -427,6 +425,14 @@ async fn a_call_refused_by_the_limit_is_retried_on_the_other_replica() {
             .await;
     });
     busy.wait_for_calls(1).await;
+    (busy, holder)
+}
+
+#[tokio::test]
+async fn a_call_refused_by_the_limit_is_retried_on_the_other_replica() {
+    let callee = "retry-refused";
+    let (busy, holder) = full_replica().await;
+    let idle = bind(|args| args.max_in_flight = 1, None).await.serve();
 
     let upstream = upstream_to(
         callee,
@@ -469,15 +475,8 @@ async fn a_call_refused_by_the_limit_is_retried_on_the_other_replica() {
 #[tokio::test]
 async fn a_callee_that_keeps_refusing_is_spared_by_the_callers_throttle() {
     let callee = "retry-throttled";
-    let busy = bind(|args| args.max_in_flight = 1, None).await.serve();
-    // One slow call from elsewhere fills the only slot: every other call is refused.
-    let mut direct = busy.client().await;
-    let holder = tokio::spawn(async move {
-        let _ = direct
-            .list_recommendations(call(&[("x-sleep-ms", "10000")]))
-            .await;
-    });
-    busy.wait_for_calls(1).await;
+    // Every call but the one holding the only slot is refused.
+    let (busy, holder) = full_replica().await;
 
     let upstream = upstream_to(callee, &[busy.address], Duration::from_secs(5));
     let mut client = RecommendationServiceClient::new(upstream);
