@@ -29,16 +29,29 @@ def _status(code: int, message: str, detail: object) -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=[packed]))
 
 
+# As the chassis bounds them (chassis::error): a status travels in HTTP/2 headers, which
+# clients cap, so at most this many violations are detailed and this many spelled out.
+MAX_REPORTED_VIOLATIONS = 20
+MAX_VIOLATIONS_IN_MESSAGE = 4
+
+
 def invalid_argument(violations: list[tuple[str, str]]) -> ServiceError:
-    """INVALID_ARGUMENT naming every offending field, in order."""
+    """INVALID_ARGUMENT naming the offending fields, in order, as the chassis does."""
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
-            for field, description in violations
+            for field, description in violations[:MAX_REPORTED_VIOLATIONS]
         ]
     )
-    listed = "; ".join(f"{field}: {description}" for field, description in violations)
-    message = f"invalid request: {listed}" if listed else "invalid request"
+    shown = violations[:MAX_VIOLATIONS_IN_MESSAGE]
+    listed = "; ".join(f"{field}: {description}" for field, description in shown)
+    more = len(violations) - len(shown)
+    if not listed:
+        message = "invalid request"
+    elif more:
+        message = f"invalid request: {listed}; and {more} more field violations"
+    else:
+        message = f"invalid request: {listed}"
     return ServiceError(_status(code_pb2.INVALID_ARGUMENT, message, bad_request))
 
 

@@ -170,18 +170,39 @@ impl std::fmt::Display for FieldViolation {
 
 impl std::error::Error for FieldViolation {}
 
-/// `INVALID_ARGUMENT` with a `BadRequest` detail that names every offending field.
+/// The most field violations an `INVALID_ARGUMENT` carries in its `BadRequest` detail.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+/// The most field violations its message spells out.
+pub const MAX_VIOLATIONS_IN_MESSAGE: usize = 4;
+
+/// `INVALID_ARGUMENT` with a `BadRequest` detail that names every offending field, up to
+/// [`MAX_REPORTED_VIOLATIONS`]; the message spells out the first
+/// [`MAX_VIOLATIONS_IN_MESSAGE`] and says how many more there are.
+///
+/// The status travels in HTTP/2 headers, which clients cap (16 KiB in hyper and tonic,
+/// 8 KiB in some others), and the detail repeats the message: a request with a hundred bad
+/// lines would otherwise get an answer its client cannot read, the call broken instead of
+/// refused. A client fixes the fields named and is told about the next ones after.
 pub fn invalid_argument(violations: impl IntoIterator<Item = FieldViolation>) -> Status {
     let mut details = ErrorDetails::new();
     let mut fields = Vec::new();
+    let mut count = 0;
     for violation in violations {
-        fields.push(format!("{}: {}", violation.field, violation.description));
-        details.add_bad_request_violation(violation.field, violation.description);
+        count += 1;
+        if fields.len() < MAX_VIOLATIONS_IN_MESSAGE {
+            fields.push(format!("{}: {}", violation.field, violation.description));
+        }
+        if count <= MAX_REPORTED_VIOLATIONS {
+            details.add_bad_request_violation(violation.field, violation.description);
+        }
     }
-    let message = if fields.is_empty() {
-        "invalid request".to_owned()
-    } else {
-        format!("invalid request: {}", fields.join("; "))
+    let message = match count.saturating_sub(fields.len()) {
+        _ if fields.is_empty() => "invalid request".to_owned(),
+        0 => format!("invalid request: {}", fields.join("; ")),
+        more => format!(
+            "invalid request: {}; and {more} more field violations",
+            fields.join("; ")
+        ),
     };
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
@@ -365,6 +386,37 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hundred_bad_fields_still_fit_in_the_headers_clients_accept() {
+        let violations = (0..100).map(|n| {
+            FieldViolation::new(
+                format!("lines[{n}].product_id"),
+                "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and \
+                 hyphens, starting with a letter or digit, at most 63 characters)",
+            )
+        });
+        let status = invalid_argument(violations);
+        assert!(
+            status.message().ends_with("; and 96 more field violations"),
+            "{}",
+            status.message()
+        );
+        let reported = status
+            .get_details_bad_request()
+            .expect("a BadRequest")
+            .field_violations;
+        assert_eq!(reported.len(), MAX_REPORTED_VIOLATIONS);
+        assert_eq!(reported[0].field, "lines[0].product_id");
+        // What HTTP/2 counts against SETTINGS_MAX_HEADER_LIST_SIZE: name, value, 32 octets.
+        let size: usize = status
+            .into_http::<tonic::body::Body>()
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        assert!(size < 8 * 1024, "{size} octets of headers");
+    }
 
     #[test]
     fn invalid_argument_carries_every_field() {

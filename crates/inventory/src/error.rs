@@ -143,16 +143,39 @@ fn is_transient(error: &sqlx::Error) -> bool {
     ) || is_contention(error)
 }
 
+/// The most short lines the message names.
+const NAMED_SHORTAGES: usize = 10;
+/// The most short lines the `PreconditionFailure` has a violation for.
+const MAX_SHORTAGE_VIOLATIONS: usize = 32;
+
 /// `FAILED_PRECONDITION` "INSUFFICIENT_STOCK": an `ErrorInfo` and a `PreconditionFailure`
-/// with one `STOCK` violation per short line.
+/// with one `STOCK` violation per short line, for the first [`MAX_SHORTAGE_VIOLATIONS`].
+///
+/// The status travels in HTTP/2 headers, which clients cap (16 KiB in hyper and tonic,
+/// 8 KiB in some others), and its details repeat the message: a violation per line of a
+/// hundred short lines with 63-character ids comes to 17 KiB. So the violations stop at
+/// [`MAX_SHORTAGE_VIOLATIONS`], the message names the first [`NAMED_SHORTAGES`] and both
+/// say how many lines are short in all; the `ErrorInfo`'s `product_ids` lists the ids the
+/// message names.
 fn insufficient_stock(shortages: &[Shortage]) -> Status {
-    let products: Vec<&str> = shortages.iter().map(|s| s.product_id.as_str()).collect();
+    let named: Vec<&str> = shortages
+        .iter()
+        .take(NAMED_SHORTAGES)
+        .map(|s| s.product_id.as_str())
+        .collect();
+    let more = match shortages.len().saturating_sub(named.len()) {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
     let mut details = ErrorDetails::with_error_info(
         "INSUFFICIENT_STOCK",
         DOMAIN,
-        [("product_ids".to_owned(), products.join(","))],
+        [
+            ("product_ids".to_owned(), named.join(",")),
+            ("short_lines".to_owned(), shortages.len().to_string()),
+        ],
     );
-    for shortage in shortages {
+    for shortage in shortages.iter().take(MAX_SHORTAGE_VIOLATIONS) {
         details.add_precondition_failure_violation(
             "STOCK",
             shortage.product_id.clone(),
@@ -164,7 +187,50 @@ fn insufficient_stock(shortages: &[Shortage]) -> Status {
     }
     Status::with_error_details(
         Code::FailedPrecondition,
-        format!("insufficient stock: {}", products.join(", ")),
+        format!("insufficient stock: {}{more}", named.join(", ")),
         details,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    /// The size of `status`'s headers as HTTP/2 counts it against a peer's
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`: name, value and 32 octets per field.
+    fn header_list_size(status: Status) -> usize {
+        status
+            .into_http::<tonic::body::Body>()
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum()
+    }
+
+    #[test]
+    fn the_longest_shortage_fits_in_the_headers_clients_accept() {
+        let shortages: Vec<Shortage> = (0..crate::domain::MAX_LINES)
+            .map(|n| Shortage {
+                product_id: format!("{n:03}-{}", "x".repeat(59)),
+                requested: 10_000,
+                available: i64::from(i32::MAX),
+            })
+            .collect();
+        let status = insufficient_stock(&shortages);
+        let violations = status
+            .get_details_precondition_failure()
+            .expect("a PreconditionFailure")
+            .violations;
+        assert_eq!(violations.len(), MAX_SHORTAGE_VIOLATIONS);
+        assert_eq!(violations[0].subject, shortages[0].product_id);
+        assert!(
+            status.message().ends_with(" and 90 more"),
+            "{}",
+            status.message()
+        );
+        let size = header_list_size(status);
+        assert!(size < 8 * 1024, "{size} octets of headers");
+    }
 }

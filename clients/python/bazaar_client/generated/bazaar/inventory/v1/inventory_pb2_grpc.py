@@ -186,7 +186,9 @@ class InventoryServiceServicer:
         FAILED_PRECONDITION (reason "INSUFFICIENT_STOCK") when any line asks for more than
         is available: a `google.rpc.PreconditionFailure` detail then has one violation per
         short line, with `type` "STOCK", `subject` the product id and `description` like
-        "requested 3, available 1"; ALREADY_EXISTS (reason "REQUEST_ID_REUSED"); ABORTED
+        "requested 3, available 1", for the first 32 short lines (a status must fit in the
+        headers clients accept); the `ErrorInfo` metadata `short_lines` says how many lines
+        are short in all; ALREADY_EXISTS (reason "REQUEST_ID_REUSED"); ABORTED
         (same `request_id` in progress).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -630,7 +630,9 @@ export const InventoryService: GenService<{
    * FAILED_PRECONDITION (reason "INSUFFICIENT_STOCK") when any line asks for more than
    * is available: a `google.rpc.PreconditionFailure` detail then has one violation per
    * short line, with `type` "STOCK", `subject` the product id and `description` like
-   * "requested 3, available 1"; ALREADY_EXISTS (reason "REQUEST_ID_REUSED"); ABORTED
+   * "requested 3, available 1", for the first 32 short lines (a status must fit in the
+   * headers clients accept); the `ErrorInfo` metadata `short_lines` says how many lines
+   * are short in all; ALREADY_EXISTS (reason "REQUEST_ID_REUSED"); ABORTED
    * (same `request_id` in progress).
    *
    * @generated from rpc bazaar.inventory.v1.InventoryService.ReserveStock
