@@ -1,7 +1,10 @@
 //! Outbound channels: how one service calls another.
 //!
 //! [`Upstream::connect`] turns the addresses of a service's replicas into one clonable
-//! channel for a generated client. The path of an outbound call, top to bottom:
+//! channel for a generated client. The addresses may be fixed, names looked up in DNS again
+//! and again, or the registry file of `bazaar up` (see [`crate::discovery`]): replicas that
+//! appear join the balancer, and those that leave it stop getting new calls (the current
+//! count is `bazaar_client_replicas{callee}`). The path of an outbound call, top to bottom:
 //!
 //! 0. when traces are exported, the call's client span, whose context goes out as the
 //!    call's `traceparent` (see [`crate::trace`]); then the call metrics
@@ -44,6 +47,7 @@
 //! Connecting lazily means a service starts and answers even when what it calls is down;
 //! calls to a service that is down fail with `UNAVAILABLE` and the caller degrades.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -51,11 +55,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
+use tokio::sync::mpsc;
 use tonic::body::Body;
 use tonic::transport::Channel;
 use tower::balance::p2c::Balance;
 use tower::buffer::Buffer;
-use tower::discover::ServiceList;
+use tower::discover::Change;
 use tower::load::{CompleteOnResponse, Load, PeakEwma};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
@@ -63,6 +68,7 @@ use tower::{Service, ServiceBuilder};
 use crate::auth::PropagateAuthLayer;
 use crate::backoff::Backoff;
 use crate::deadline::OutboundDeadlineLayer;
+use crate::discovery::{Resolver, Target};
 use crate::metrics::ClientMetricsLayer;
 use crate::priority::PriorityLayer;
 use crate::retry::{PUSHBACK, RetryLayer};
@@ -119,11 +125,22 @@ pub enum UpstreamError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// An entry of the address list is not understood (see [`crate::discovery`]).
+    #[error("{entry:?} is not a valid address for {service}: {reason}")]
+    BadEntry {
+        /// The service it was meant for.
+        service: String,
+        /// The entry as given.
+        entry: String,
+        /// What was wrong with it.
+        reason: String,
+    },
 }
 
 impl Upstream {
-    /// A channel to `service` (a name for messages) balanced over `addresses`
-    /// (`host:port`, or a URI with its own scheme), over `tls`. Nothing is connected until
+    /// A channel to `service` (a name for messages) balanced over the replicas that
+    /// `addresses` give: `host:port` (or a URI with its own scheme), `dns:///name:port`,
+    /// `registry:PATH` (see [`crate::discovery`]), over `tls`. Nothing is connected until
     /// the first call. Calls made outside any inbound call get `default_deadline`.
     pub fn connect(
         service: &str,
@@ -134,51 +151,44 @@ impl Upstream {
         if addresses.is_empty() {
             return Err(UpstreamError::NoAddress(service.to_owned()));
         }
-        let mut replicas = Vec::with_capacity(addresses.len());
+        let mut resolver = Resolver::new(service, addresses).map_err(|(entry, reason)| {
+            UpstreamError::BadEntry {
+                service: service.to_owned(),
+                entry,
+                reason,
+            }
+        })?;
         let outliers = Arc::new(Outliers {
             callee: service.to_owned().into(),
-            replicas: addresses
-                .iter()
-                .map(|address| {
-                    Mutex::new(Standing {
-                        address: address.clone(),
-                        failures: 0,
-                        ejected_until: None,
-                        passed_over_until: None,
-                        ejections: Backoff::new(FIRST_EJECTION, MAX_EJECTION),
-                    })
-                })
-                .collect(),
+            replicas: Mutex::new(Vec::new()),
         });
-        for (index, address) in addresses.iter().enumerate() {
-            let endpoint = tls
-                .endpoint(address)
-                .map_err(|source| UpstreamError::BadAddress {
+        let (changes, discovered) = mpsc::unbounded_channel();
+        let mut members = Members {
+            tls: tls.clone(),
+            outliers: outliers.clone(),
+            changes,
+            current: BTreeMap::new(),
+        };
+        let invalid = members.update(resolver.now()).into_iter().next();
+        if let Some((target, source)) = invalid {
+            if !resolver.is_dynamic() {
+                return Err(UpstreamError::BadAddress {
                     service: service.to_owned(),
-                    address: address.clone(),
+                    address: target.address,
                     source,
-                })?
-                .connect_timeout(Duration::from_secs(1))
-                .tcp_nodelay(true)
-                .http2_keep_alive_interval(Duration::from_secs(30))
-                .keep_alive_while_idle(true);
-            let channel: Channel = endpoint.connect_lazy();
-            replicas.push(Replica {
-                inner: PeakEwma::new(
-                    channel,
-                    DEFAULT_RTT,
-                    DECAY.as_nanos() as f64,
-                    CompleteOnResponse::default(),
-                ),
-                index,
-                outliers: outliers.clone(),
-            });
+                });
+            }
+            tracing::warn!(callee = service, replica = %target, error = %source,
+                "a replica's address is not valid; left out");
+        }
+        if resolver.is_dynamic() {
+            tokio::spawn(members.follow(resolver));
         }
         let elsewhere = {
             let outliers = outliers.clone();
             Arc::new(move || outliers.any_in_service(Instant::now()))
         };
-        let balanced = Balance::new(ServiceList::new(replicas));
+        let balanced = Balance::new(Discovered(discovered));
         let service = ServiceBuilder::new()
             .option_layer(crate::trace::enabled().then(|| ClientTraceLayer::new(service)))
             .map_response(|response: Response<_>| response.map(Body::new))
@@ -195,19 +205,126 @@ impl Upstream {
     }
 }
 
+/// The replicas the balancer has, and the way to tell it of a change.
+struct Members {
+    tls: Tls,
+    outliers: Arc<Outliers>,
+    changes: mpsc::UnboundedSender<Change<Target, Replica>>,
+    current: BTreeMap<Target, Arc<Mutex<Standing>>>,
+}
+
+impl Members {
+    /// Makes `wanted` the replicas: the new ones are added, those no longer wanted removed.
+    /// An empty `wanted` changes nothing (a lookup that found nothing). Returns the replicas
+    /// whose address is not valid (they are left out).
+    fn update(&mut self, wanted: BTreeSet<Target>) -> Vec<(Target, tonic::transport::Error)> {
+        let mut invalid = Vec::new();
+        if wanted.is_empty() || self.current.keys().eq(wanted.iter()) {
+            return invalid;
+        }
+        let gone: Vec<Target> = self
+            .current
+            .keys()
+            .filter(|target| !wanted.contains(*target))
+            .cloned()
+            .collect();
+        for target in gone {
+            if let Some(standing) = self.current.remove(&target) {
+                self.outliers.remove(&standing);
+            }
+            let _ = self.changes.send(Change::Remove(target));
+        }
+        for target in wanted {
+            if self.current.contains_key(&target) {
+                continue;
+            }
+            match self.replica(&target) {
+                Ok(replica) => {
+                    self.current
+                        .insert(target.clone(), replica.standing.clone());
+                    self.outliers.add(replica.standing.clone());
+                    let _ = self.changes.send(Change::Insert(target, replica));
+                }
+                Err(error) => invalid.push((target, error)),
+            }
+        }
+        let callee = &self.outliers.callee;
+        metrics::gauge!("bazaar_client_replicas", "callee" => callee.clone())
+            .set(self.current.len() as f64);
+        let list: Vec<String> = self.current.keys().map(ToString::to_string).collect();
+        tracing::info!(callee = %callee, replicas = list.len(), "calling {}", list.join(", "));
+        invalid
+    }
+
+    fn replica(&self, target: &Target) -> Result<Replica, tonic::transport::Error> {
+        let channel: Channel = self
+            .tls
+            .endpoint_named(&target.address, target.server_name.as_deref())?
+            .connect_timeout(Duration::from_secs(1))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true)
+            .connect_lazy();
+        Ok(Replica {
+            inner: PeakEwma::new(
+                channel,
+                DEFAULT_RTT,
+                DECAY.as_nanos() as f64,
+                CompleteOnResponse::default(),
+            ),
+            standing: Arc::new(Mutex::new(Standing {
+                address: target.address.clone(),
+                failures: 0,
+                ejected_until: None,
+                passed_over_until: None,
+                ejections: Backoff::new(FIRST_EJECTION, MAX_EJECTION),
+            })),
+            outliers: self.outliers.clone(),
+        })
+    }
+
+    /// Keeps the replicas current until the upstream is dropped.
+    async fn follow(mut self, mut resolver: Resolver) {
+        let mut tick = tokio::time::interval(resolver.poll_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if self.changes.is_closed() {
+                return;
+            }
+            let wanted = resolver.resolve().await;
+            for (target, error) in self.update(wanted) {
+                tracing::warn!(callee = %self.outliers.callee, replica = %target, %error,
+                    "a replica's address is not valid; left out");
+            }
+        }
+    }
+}
+
+/// The changes of the replicas, as the balancer takes them.
+struct Discovered(mpsc::UnboundedReceiver<Change<Target, Replica>>);
+
+impl futures_util::Stream for Discovered {
+    type Item = Result<Change<Target, Replica>, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|change| change.map(Ok))
+    }
+}
+
 /// One replica: its connection, weighed by latency, and its standing among the others.
 /// The balancer compares `(passed over, latency)`, so any replica that is not passed over
 /// wins over one that is, and among equals the faster wins.
 struct Replica {
     inner: PeakEwma<Channel, CompleteOnResponse>,
-    index: usize,
+    standing: Arc<Mutex<Standing>>,
     outliers: Arc<Outliers>,
 }
 
 /// The standing of every replica of one upstream (see the [module](self) docs).
 struct Outliers {
     callee: metrics::SharedString,
-    replicas: Vec<Mutex<Standing>>,
+    replicas: Mutex<Vec<Arc<Mutex<Standing>>>>,
 }
 
 /// How one replica has been answering.
@@ -259,34 +376,52 @@ impl Outcome {
     }
 }
 
+fn is_passed_over(standing: &Mutex<Standing>, now: Instant) -> bool {
+    standing
+        .lock()
+        .is_ok_and(|standing| standing.is_passed_over(now))
+}
+
 impl Outliers {
-    fn is_passed_over(&self, index: usize) -> bool {
-        let now = Instant::now();
-        self.replicas[index]
+    fn members(&self) -> Vec<Arc<Mutex<Standing>>> {
+        self.replicas
             .lock()
-            .is_ok_and(|standing| standing.is_passed_over(now))
+            .map(|replicas| replicas.clone())
+            .unwrap_or_default()
+    }
+
+    fn add(&self, standing: Arc<Mutex<Standing>>) {
+        if let Ok(mut replicas) = self.replicas.lock() {
+            replicas.push(standing);
+        }
+    }
+
+    fn remove(&self, standing: &Arc<Mutex<Standing>>) {
+        if let Ok(mut replicas) = self.replicas.lock() {
+            replicas.retain(|other| !Arc::ptr_eq(other, standing));
+        }
     }
 
     /// Whether any replica is not passed over.
     fn any_in_service(&self, now: Instant) -> bool {
-        self.replicas
+        self.members()
             .iter()
-            .any(|standing| standing.lock().is_ok_and(|s| !s.is_passed_over(now)))
+            .any(|standing| !is_passed_over(standing, now))
     }
 
-    /// Whether any replica but `index` is not passed over.
-    fn others_in_service(&self, index: usize, now: Instant) -> bool {
-        self.replicas.iter().enumerate().any(|(other, standing)| {
-            other != index && standing.lock().is_ok_and(|s| !s.is_passed_over(now))
-        })
+    /// Whether any replica but `this` is not passed over.
+    fn others_in_service(&self, this: &Arc<Mutex<Standing>>, now: Instant) -> bool {
+        self.members()
+            .iter()
+            .any(|other| !Arc::ptr_eq(other, this) && !is_passed_over(other, now))
     }
 
-    fn record(&self, index: usize, outcome: Outcome) {
+    fn record(&self, this: &Arc<Mutex<Standing>>, outcome: Outcome) {
         let now = Instant::now();
         // Asked before taking this replica's lock: two replicas failing at once never wait
         // for each other. Both may then be ejected, and are then both used anyway.
-        let others = matches!(outcome, Outcome::Failed) && self.others_in_service(index, now);
-        let Ok(mut standing) = self.replicas[index].lock() else {
+        let others = matches!(outcome, Outcome::Failed) && self.others_in_service(this, now);
+        let Ok(mut standing) = this.lock() else {
             return;
         };
         match outcome {
@@ -330,7 +465,10 @@ impl Load for Replica {
     );
 
     fn load(&self) -> Self::Metric {
-        (self.outliers.is_passed_over(self.index), self.inner.load())
+        (
+            is_passed_over(&self.standing, Instant::now()),
+            self.inner.load(),
+        )
     }
 }
 
@@ -346,11 +484,11 @@ impl Service<Request<Body>> for Replica {
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let response = self.inner.call(request);
         let outliers = self.outliers.clone();
-        let index = self.index;
+        let standing = self.standing.clone();
         Box::pin(async move {
             // gRPC errors arrive as responses; an Err here is the connection failing.
             let result = response.await;
-            outliers.record(index, Outcome::of(&result));
+            outliers.record(&standing, Outcome::of(&result));
             result
         })
     }

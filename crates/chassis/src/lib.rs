@@ -31,6 +31,8 @@
 //!   to every outbound call;
 //! - [`client`]: outbound channels that connect lazily, balance across every address and
 //!   eject a replica that keeps failing;
+//! - [`discovery`]: where an upstream's replicas are (fixed addresses, DNS names looked up
+//!   again, or the registry file of `bazaar up`), kept current while the process runs;
 //! - [`retry`]: retrying, within a budget and the caller's deadline, the calls that are safe
 //!   to repeat;
 //! - [`follow`]: following another service's event stream from a stored position, each item
@@ -61,6 +63,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod deadline;
+pub mod discovery;
 pub mod error;
 pub mod files;
 pub mod follow;

@@ -228,6 +228,28 @@ impl Tls {
             _ => Ok(endpoint),
         }
     }
+
+    /// [`Tls::endpoint`], checking the server's certificate against `server_name` rather
+    /// than the host of `address` (a replica found in DNS is dialled at its IP address).
+    ///
+    /// # Errors
+    ///
+    /// When the address is not a valid URI authority.
+    pub fn endpoint_named(
+        &self,
+        address: &str,
+        server_name: Option<&str>,
+    ) -> Result<Endpoint, tonic::transport::Error> {
+        let (Some(name), Some(tls)) = (server_name, self.client_config()) else {
+            return self.endpoint(address);
+        };
+        let endpoint = self.endpoint(address)?;
+        if endpoint.uri().scheme_str() == Some("https") {
+            endpoint.tls_config(tls.domain_name(name))
+        } else {
+            Ok(endpoint)
+        }
+    }
 }
 
 impl TlsConfig {
