@@ -58,6 +58,12 @@ enum Command {
         /// `bazaar chaos` (off otherwise: no service then has the layer at all).
         #[arg(long)]
         chaos: bool,
+        /// Run several processes of a service: `--replicas catalog=3,orders=2`. Replica `r`
+        /// listens on the service's port plus 100·r (its admin listener likewise); every
+        /// caller balances over all of them, found in `<data-dir>/registry.json`. They
+        /// share the service's store. Repeatable; the gateway runs once.
+        #[arg(long = "replicas", env = "BAZAAR_REPLICAS", value_name = "SERVICE=N,...", value_parser = up::parse_replicas)]
+        replicas: Vec<Vec<(String, usize)>>,
     },
     /// Inject faults (errors by code, latency) into the services of a running
     /// `bazaar up --chaos`: `bazaar chaos set payment --method Charge --error UNAVAILABLE=0.2
@@ -264,6 +270,7 @@ async fn main() {
             replacements,
             plaintext,
             chaos,
+            replicas,
         } => {
             up::run(up::UpOptions {
                 data_dir,
@@ -271,6 +278,7 @@ async fn main() {
                 replacements: replacements.into_iter().collect(),
                 plaintext,
                 chaos,
+                replicas: replicas.into_iter().flatten().collect(),
             })
             .await
         }
@@ -297,7 +305,7 @@ async fn main() {
             tls_ca,
             plaintext,
         } => match status_tls(&data_dir, tls_ca, plaintext) {
-            Ok(tls) if status::run(&tls).await => Ok(()),
+            Ok(tls) if status::run(&tls, &data_dir).await => Ok(()),
             Ok(_) => Err("not every service is SERVING".to_owned()),
             Err(error) => Err(error),
         },

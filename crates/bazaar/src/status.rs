@@ -2,34 +2,67 @@
 
 use std::time::Duration;
 
+use chassis::discovery::Registry;
 use chassis::tls::Tls;
 
 use crate::health::{self, Health};
 use crate::services::SERVICES;
 
-/// The address of a service: `BAZAAR_<NAME>_ADDR` (its first address) or the default port.
-pub fn address_of(name: &str, port: u16) -> String {
+/// Where the replicas of a service are: every address of `BAZAAR_<NAME>_ADDR` (a
+/// `registry:PATH` entry read from that registry), else the replicas `registry` lists, else
+/// the default port on 127.0.0.1.
+pub fn addresses_of(name: &str, port: u16, registry: Option<&Registry>) -> Vec<String> {
     let variable = format!("BAZAAR_{}_ADDR", name.to_uppercase());
-    std::env::var(variable)
-        .ok()
-        .and_then(|list| chassis::config::split_addresses(&list).into_iter().next())
-        .unwrap_or_else(|| format!("127.0.0.1:{port}"))
+    let mut addresses = Vec::new();
+    let configured = std::env::var(variable).unwrap_or_default();
+    for entry in chassis::config::split_addresses(&configured) {
+        match entry.strip_prefix("registry:") {
+            Some(path) => {
+                if let Ok(listed) = Registry::read(std::path::Path::new(path)) {
+                    addresses.extend(listed.replicas(name).iter().cloned());
+                }
+            }
+            None => addresses.push(entry),
+        }
+    }
+    if addresses.is_empty()
+        && let Some(registry) = registry
+    {
+        addresses.extend(registry.replicas(name).iter().cloned());
+    }
+    if addresses.is_empty() {
+        addresses.push(format!("127.0.0.1:{port}"));
+    }
+    addresses
 }
 
-/// Checks every service over `tls` and prints a table; true when all are SERVING.
-pub async fn run(tls: &Tls) -> bool {
-    let checks = SERVICES.iter().map(|service| {
+/// Checks every replica of every service over `tls` and prints a table; true when all are
+/// SERVING. Replicas are found as [`addresses_of`] says, with the registry of `data_dir`
+/// (written by `bazaar up`) when there is one.
+pub async fn run(tls: &Tls, data_dir: &std::path::Path) -> bool {
+    let registry = Registry::read(&crate::up::registry_file(data_dir)).ok();
+    let mut rows = Vec::new();
+    for service in SERVICES {
+        let addresses = addresses_of(service.name, service.port, registry.as_ref());
+        for (replica, address) in addresses.into_iter().enumerate() {
+            rows.push((
+                service,
+                crate::up::replica_label(service.name, replica),
+                address,
+            ));
+        }
+    }
+    let checks = rows.into_iter().map(|(service, name, address)| {
         let tls = tls.clone();
         async move {
-            let address = address_of(service.name, service.port);
             let (health, took) =
                 health::check_service(service, &address, Duration::from_secs(2), &tls).await;
-            (service.name, address, health, took)
+            (name, address, health, took)
         }
     });
     let results = futures_join_all(checks).await;
     println!(
-        "{:<16} {:<22} {:<12} {:>9}",
+        "{:<18} {:<22} {:<12} {:>9}",
         "SERVICE", "ADDRESS", "STATE", "LATENCY"
     );
     let mut all_serving = true;
@@ -40,7 +73,7 @@ pub async fn run(tls: &Tls) -> bool {
             _ => format!("{:.1}ms", took.as_secs_f64() * 1000.0),
         };
         println!(
-            "{name:<16} {address:<22} {:<12} {latency:>9}",
+            "{name:<18} {address:<22} {:<12} {latency:>9}",
             health.label()
         );
     }

@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use chassis::Shutdown;
 use chassis::admin::{Admin, Ready};
 use chassis::backoff::Backoff;
+use chassis::discovery::Registry;
 use chassis::pki::{Outcome, Pki};
 use chassis::tls::Tls;
 use chassis::topology::SUPERVISOR_ADMIN_PORT;
@@ -67,6 +68,13 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// The environment variable that tells `bazaar serve` it has a supervisor.
 pub const SUPERVISED_VAR: &str = "BAZAAR_SUPERVISED";
+/// The most replicas of one service `bazaar up` runs.
+pub const MAX_REPLICAS: usize = 9;
+/// How far apart the ports of a service's replicas are: replica `r` listens on the port of
+/// the service table plus `r` times this, and so does its admin listener.
+pub const REPLICA_PORT_STEP: u16 = 100;
+/// The registry file in the data directory: where every replica of every service is.
+pub const REGISTRY_FILE: &str = "registry.json";
 
 /// Settings of `bazaar up`.
 #[derive(Clone, Debug)]
@@ -81,6 +89,71 @@ pub struct UpOptions {
     pub plaintext: bool,
     /// Give every gRPC service a fault file, for `bazaar chaos`.
     pub chaos: bool,
+    /// How many processes of each service to run (one for those not named).
+    pub replicas: BTreeMap<String, usize>,
+}
+
+/// The registry of the shop whose data directory is `data_dir` (see
+/// [`chassis::discovery::Registry`]).
+pub fn registry_file(data_dir: &Path) -> PathBuf {
+    data_dir.join(REGISTRY_FILE)
+}
+
+/// The port of replica `replica` of a service whose first replica listens on `port`.
+pub fn replica_port(port: u16, replica: usize) -> u16 {
+    let step = u16::try_from(replica).unwrap_or(u16::MAX);
+    port.saturating_add(step.saturating_mul(REPLICA_PORT_STEP))
+}
+
+/// How a replica is named in messages, logs and metrics: the service's name for the first,
+/// `name-r` for replica `r` after it.
+pub fn replica_label(name: &str, replica: usize) -> String {
+    if replica == 0 {
+        name.to_owned()
+    } else {
+        format!("{name}-{replica}")
+    }
+}
+
+/// Parses `SERVICE=N[,SERVICE=N...]` (the value of `--replicas`): known gRPC services, each
+/// with 1 to [`MAX_REPLICAS`] replicas.
+pub fn parse_replicas(text: &str) -> Result<Vec<(String, usize)>, String> {
+    let mut parsed = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (name, count) = item
+            .split_once('=')
+            .ok_or_else(|| format!("expected SERVICE=N, got {item:?}"))?;
+        let name = name.trim();
+        let spec = crate::services::find(name).ok_or_else(|| {
+            format!(
+                "unknown service {name:?}; known: {}",
+                crate::services::names()
+            )
+        })?;
+        if spec.probe != chassis::topology::Probe::Grpc {
+            return Err(format!(
+                "{name} runs once: it owns its port (a rollout replaces it in place)"
+            ));
+        }
+        let count: usize = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("{count:?} is not a number of replicas"))?;
+        if !(1..=MAX_REPLICAS).contains(&count) {
+            return Err(format!(
+                "{name}={count}: a service runs 1 to {MAX_REPLICAS} replicas"
+            ));
+        }
+        parsed.push((name.to_owned(), count));
+    }
+    if parsed.is_empty() {
+        return Err("expected SERVICE=N, such as catalog=3,orders=2".to_owned());
+    }
+    Ok(parsed)
 }
 
 /// Makes or refreshes the PKI in `data_dir/pki` for every process of the table, naming also
@@ -136,28 +209,56 @@ fn dial_host(host: &str) -> &str {
     }
 }
 
-/// Where every service and its admin listener are when they listen on `host`, as the
-/// `BAZAAR_<NAME>_ADDR` and `BAZAAR_<NAME>_ADMIN_ADDR` settings each child reads for its
-/// callees (the defaults name 127.0.0.1); a setting already in the environment is left
-/// alone, so an operator can still point a service elsewhere.
-fn peer_addresses(host: &str) -> Vec<(String, std::ffi::OsString)> {
-    let dial = match dial_host(host) {
+/// `host` as it is dialled, bracketed when it is an IPv6 address.
+fn dial_authority(host: &str) -> String {
+    match dial_host(host) {
         ip if ip.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{ip}]"),
         name => name.to_owned(),
-    };
+    }
+}
+
+/// Where every service and its admin listener are, as the `BAZAAR_<NAME>_ADDR` and
+/// `BAZAAR_<NAME>_ADMIN_ADDR` settings each child reads for its callees: every service is
+/// `registry:<registry>`, so callers follow its replicas as they come and go; the admin
+/// address is the first replica's, on `host`. A setting already in the environment is left
+/// alone, so an operator can still point a service elsewhere.
+fn peer_addresses(host: &str, registry: &Path) -> Vec<(String, std::ffi::OsString)> {
+    let dial = dial_authority(host);
     let mut env = Vec::new();
     for spec in SERVICES {
         let upper = spec.name.to_ascii_uppercase();
-        for (name, port) in [
-            (format!("BAZAAR_{upper}_ADDR"), spec.port),
-            (format!("BAZAAR_{upper}_ADMIN_ADDR"), spec.admin_port),
+        let mut registered = std::ffi::OsString::from("registry:");
+        registered.push(registry);
+        for (name, value) in [
+            (format!("BAZAAR_{upper}_ADDR"), registered),
+            (
+                format!("BAZAAR_{upper}_ADMIN_ADDR"),
+                format!("{dial}:{}", spec.admin_port).into(),
+            ),
         ] {
             if std::env::var_os(&name).is_none() {
-                env.push((name, format!("{dial}:{port}").into()));
+                env.push((name, value));
             }
         }
     }
     env
+}
+
+/// The replicas `bazaar up` runs of every service, as a registry: each service's dial
+/// addresses, replica 0 first.
+fn registry_of(host: &str, replicas: &BTreeMap<String, usize>) -> Registry {
+    let dial = dial_authority(host);
+    let mut registry = Registry::default();
+    for spec in SERVICES {
+        let count = replicas.get(spec.name).copied().unwrap_or(1);
+        registry.services.insert(
+            spec.name.to_owned(),
+            (0..count)
+                .map(|replica| format!("{dial}:{}", replica_port(spec.port, replica)))
+                .collect(),
+        );
+    }
+    registry
 }
 
 /// `host:port` as a socket address (`host` is an IP address, or a name that resolves).
@@ -215,13 +316,13 @@ pub fn parse_replacement(text: &str) -> Result<(String, String), String> {
 /// A line of news from a supervisor to the terminal.
 enum Event {
     Ready {
-        name: &'static str,
+        name: String,
         pid: u32,
         health: Health,
         took: Duration,
     },
     Exited {
-        name: &'static str,
+        name: String,
         pid: u32,
         status: String,
         retry_in: Duration,
@@ -266,10 +367,17 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
 
+    let count_of = |name: &str| options.replicas.get(name).copied().unwrap_or(1);
     let mut wanted: Vec<(String, u16)> = Vec::new();
     for spec in SERVICES {
-        wanted.push((spec.name.to_owned(), spec.port));
-        wanted.push((format!("{}'s admin listener", spec.name), spec.admin_port));
+        for replica in 0..count_of(spec.name) {
+            let label = replica_label(spec.name, replica);
+            wanted.push((label.clone(), replica_port(spec.port, replica)));
+            wanted.push((
+                format!("{label}'s admin listener"),
+                replica_port(spec.admin_port, replica),
+            ));
+        }
     }
     wanted.push((
         "bazaar up's admin listener".to_owned(),
@@ -305,10 +413,17 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         service: targets::SUPERVISOR.to_owned(),
         address: dial_address(admin_address).to_string(),
     }];
-    let mut admin_addresses = BTreeMap::new();
+    // Every replica of every service, in the order of the table, with where it listens.
+    let mut replicas: Vec<(&'static Spec, usize, String)> = Vec::new();
     for spec in SERVICES {
-        let address = socket_address(&options.host, spec.admin_port)?;
-        admin_addresses.insert(spec.name, address);
+        for replica in 0..count_of(spec.name) {
+            replicas.push((spec, replica, replica_label(spec.name, replica)));
+        }
+    }
+    let mut admin_addresses = BTreeMap::new();
+    for (spec, replica, label) in &replicas {
+        let address = socket_address(&options.host, replica_port(spec.admin_port, *replica))?;
+        admin_addresses.insert(label.clone(), address);
         scraped.push(Target {
             service: spec.name.to_owned(),
             address: dial_address(address).to_string(),
@@ -317,27 +432,35 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let targets_file = targets::file(&options.data_dir);
     targets::write(&targets_file, &scraped)
         .map_err(|e| format!("cannot write {}: {e}", targets_file.display()))?;
-    for spec in SERVICES {
-        register_supervision_metrics(spec.name);
+    let registry = std::path::absolute(registry_file(&options.data_dir))
+        .map_err(|e| format!("cannot find the data directory: {e}"))?;
+    registry_of(&options.host, &options.replicas)
+        .write(&registry)
+        .map_err(|e| format!("cannot write {}: {e}", registry.display()))?;
+    for (spec, replica, _) in &replicas {
+        register_supervision_metrics(spec.name, *replica);
     }
     let mut supervisors = Vec::new();
-    for spec in SERVICES {
+    for (spec, replica, label) in &replicas {
         let (stop, stop_rx) = oneshot::channel();
+        let port = replica_port(spec.port, *replica);
         let supervisor = Supervisor {
             spec,
+            replica: *replica,
+            label: label.clone(),
             exe: exe.clone(),
-            address: format!("{}:{}", options.host, spec.port),
-            admin_address: admin_addresses[spec.name],
-            probe: format!("{}:{}", dial_host(&options.host), spec.port),
+            address: format!("{}:{port}", options.host),
+            admin_address: admin_addresses[label],
+            probe: format!("{}:{port}", dial_host(&options.host)),
             tls: tls.clone(),
             plaintext: options.plaintext,
             data_dir: options.data_dir.clone(),
-            log: logs.join(format!("{}.log", spec.name)),
+            log: logs.join(format!("{label}.log")),
             events: events.clone(),
             replacement: options.replacements.get(spec.name).cloned(),
             chaos_file: fault_files.file_of(spec.name),
             env: {
-                let mut env = peer_addresses(&options.host);
+                let mut env = peer_addresses(&options.host, &registry);
                 if let (Some(path), "identity") = (&kek_file, spec.name) {
                     env.push((
                         "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE".to_owned(),
@@ -347,19 +470,20 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                 env
             },
         };
-        supervisors.push((spec.name, stop, tokio::spawn(supervisor.run(stop_rx))));
+        supervisors.push((label.clone(), stop, tokio::spawn(supervisor.run(stop_rx))));
     }
     drop(events);
 
-    // First start: wait until every service has reported, then print the table.
-    let mut table: Vec<(&'static str, String, u32, String)> = Vec::new();
-    while table.len() < SERVICES.len() {
+    // First start: wait until every replica has reported, then print the table.
+    let mut table: Vec<(String, String, u32, String)> = Vec::new();
+    while table.len() < replicas.len() {
         tokio::select! {
             () = shutdown.wait() => break,
             event = news.recv() => match event {
                 Some(Event::Ready { name, pid, health, .. }) => {
-                    let spec = SERVICES.iter().find(|s| s.name == name).expect("known service");
-                    table.push((name, format!("{}:{}", options.host, spec.port), pid, health.label().to_owned()));
+                    let (spec, replica, _) = replicas.iter().find(|(.., label)| *label == name).expect("known replica");
+                    let address = format!("{}:{}", options.host, replica_port(spec.port, *replica));
+                    table.push((name, address, pid, health.label().to_owned()));
                 }
                 Some(Event::Exited { name, status, .. }) => {
                     eprintln!("{name} exited during start ({status}); see {}", logs.join(format!("{name}.log")).display());
@@ -369,13 +493,13 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         }
     }
     if !shutdown.is_triggered() {
-        table.sort_by_key(|(name, ..)| SERVICES.iter().position(|s| s.name == *name));
+        table.sort_by_key(|(name, ..)| replicas.iter().position(|(.., label)| label == name));
         println!(
             "{:<16} {:<22} {:<22} {:>8}  STATE",
             "SERVICE", "ADDRESS", "ADMIN", "PID"
         );
         for (name, address, pid, state) in &table {
-            let admin = dial_address(admin_addresses[name]).to_string();
+            let admin = dial_address(admin_addresses[name.as_str()]).to_string();
             println!("{name:<16} {address:<22} {admin:<22} {pid:>8}  {state}");
         }
         println!(
@@ -390,8 +514,13 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             .count();
         if serving == table.len() {
             println!(
-                "all {} services up in {:.1}s; logs in {}; Ctrl-C stops them",
+                "all {} {} up in {:.1}s; logs in {}; Ctrl-C stops them",
                 table.len(),
+                if table.len() == SERVICES.len() {
+                    "services"
+                } else {
+                    "processes"
+                },
                 started.elapsed().as_secs_f64(),
                 logs.display()
             );
@@ -405,7 +534,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         }
         let identity_serving = table
             .iter()
-            .any(|(name, .., state)| *name == "identity" && state == "SERVING");
+            .any(|(name, .., state)| name == "identity" && state == "SERVING");
         if identity_serving && !options.replacements.contains_key("identity") {
             match admin::code_if_no_admin(&options.data_dir).await {
                 Ok(Some(code)) => println!("the shop has no admin yet\n{code}"),
@@ -466,21 +595,30 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// Registers `service`'s series of `bazaar up`'s `/metrics` (down, no restarts), so that
-/// they exist from the first scrape and a first restart shows as an increase.
-fn register_supervision_metrics(service: &'static str) {
-    metrics::gauge!("bazaar_up_process_up", "service" => service).set(0.0);
-    metrics::counter!("bazaar_up_process_restarts_total", "service" => service).absolute(0);
+/// Registers the series of replica `replica` of `service` on `bazaar up`'s `/metrics`
+/// (down, no restarts), so that they exist from the first scrape and a first restart shows
+/// as an increase.
+fn register_supervision_metrics(service: &'static str, replica: usize) {
+    let replica = replica.to_string();
+    metrics::gauge!("bazaar_up_process_up", "service" => service, "replica" => replica.clone())
+        .set(0.0);
+    metrics::counter!("bazaar_up_process_restarts_total", "service" => service, "replica" => replica)
+        .absolute(0);
 }
 
-/// Says on `/metrics` whether `service`'s process runs.
-fn process_up(service: &'static str, up: bool) {
-    metrics::gauge!("bazaar_up_process_up", "service" => service).set(if up { 1.0 } else { 0.0 });
+/// Says on `/metrics` whether replica `replica` of `service` runs.
+fn process_up(service: &'static str, replica: usize, up: bool) {
+    metrics::gauge!("bazaar_up_process_up", "service" => service, "replica" => replica.to_string())
+        .set(if up { 1.0 } else { 0.0 });
 }
 
-/// Keeps one service running.
+/// Keeps one replica of a service running.
 struct Supervisor {
     spec: &'static Spec,
+    /// Which replica of the service it is (0 for the first).
+    replica: usize,
+    /// Its name in messages: [`replica_label`].
+    label: String,
     exe: PathBuf,
     address: String,
     /// Where its admin listener listens (`--admin-listen`).
@@ -509,15 +647,16 @@ impl Supervisor {
         let mut first = true;
         loop {
             if !std::mem::take(&mut first) {
-                metrics::counter!("bazaar_up_process_restarts_total", "service" => self.spec.name)
-                    .increment(1);
+                metrics::counter!("bazaar_up_process_restarts_total",
+                    "service" => self.spec.name, "replica" => self.replica.to_string())
+                .increment(1);
             }
             let mut child = match self.spawn() {
                 Ok(child) => child,
                 Err(error) => {
                     let delay = backoff.next_delay();
                     let _ = self.events.send(Event::Exited {
-                        name: self.spec.name,
+                        name: self.label.clone(),
                         pid: 0,
                         status: format!("cannot start: {error}"),
                         retry_in: delay,
@@ -530,7 +669,7 @@ impl Supervisor {
                 }
             };
             let pid = child.id().unwrap_or(0);
-            process_up(self.spec.name, true);
+            process_up(self.spec.name, self.replica, true);
             // `Child::wait` closes the child's standard input; hold the pipe here instead, so
             // it closes only when this supervisor is gone.
             let _lifeline = child.stdin.take();
@@ -542,7 +681,7 @@ impl Supervisor {
                 tokio::select! {
                     _ = &mut stop => {
                         let ended = terminate(&mut child, pid).await;
-                        process_up(self.spec.name, false);
+                        process_up(self.spec.name, self.replica, false);
                         return ended;
                     }
                     status = child.wait() => break status,
@@ -551,13 +690,13 @@ impl Supervisor {
                         if health == Health::Serving || began.elapsed() > START_TIMEOUT {
                             reported = true;
                             let _ = self.events.send(Event::Ready {
-                                name: self.spec.name, pid, health, took: began.elapsed(),
+                                name: self.label.clone(), pid, health, took: began.elapsed(),
                             });
                         }
                     }
                 }
             };
-            process_up(self.spec.name, false);
+            process_up(self.spec.name, self.replica, false);
             if began.elapsed() > Duration::from_secs(30) {
                 backoff.reset();
             }
@@ -567,7 +706,7 @@ impl Supervisor {
             };
             let delay = backoff.next_delay();
             let _ = self.events.send(Event::Exited {
-                name: self.spec.name,
+                name: self.label.clone(),
                 pid,
                 status,
                 retry_in: delay,
@@ -693,6 +832,62 @@ mod tests {
         assert_eq!(dial_address(wildcard).to_string(), "[::1]:9451");
         let own = socket_address("10.1.2.3", 9451).unwrap();
         assert_eq!(dial_address(own).to_string(), "10.1.2.3:9451");
+    }
+
+    #[test]
+    fn replicas_are_counted_per_known_grpc_service() {
+        assert_eq!(
+            parse_replicas("catalog=3, orders=2"),
+            Ok(vec![("catalog".to_owned(), 3), ("orders".to_owned(), 2)])
+        );
+        for bad in [
+            "",
+            "catalog",
+            "catalog=0",
+            "catalog=10",
+            "catalog=x",
+            "nosuch=2",
+            "gateway=2",
+        ] {
+            assert!(parse_replicas(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_replica_has_its_ports_and_is_in_the_registry() {
+        assert_eq!(replica_port(50051, 0), 50051);
+        assert_eq!(replica_port(50051, 2), 50251);
+        assert_eq!(replica_port(9451, 1), 9551);
+        assert_eq!(replica_label("catalog", 0), "catalog");
+        assert_eq!(replica_label("catalog", 2), "catalog-2");
+        let registry = registry_of("0.0.0.0", &BTreeMap::from([("catalog".to_owned(), 3)]));
+        assert_eq!(
+            registry.replicas("catalog"),
+            ["127.0.0.1:50051", "127.0.0.1:50151", "127.0.0.1:50251"]
+        );
+        assert_eq!(registry.replicas("orders"), ["127.0.0.1:50058"]);
+        assert_eq!(registry.services.len(), SERVICES.len());
+        let registry = registry_of("::1", &BTreeMap::new());
+        assert_eq!(registry.replicas("identity"), ["[::1]:50053"]);
+
+        let env = peer_addresses("127.0.0.1", Path::new("/shop/registry.json"));
+        let value = |name: &str| {
+            env.iter()
+                .find(|(variable, _)| variable == name)
+                .map(|(_, value)| value.to_string_lossy().into_owned())
+        };
+        if std::env::var_os("BAZAAR_CATALOG_ADDR").is_none() {
+            assert_eq!(
+                value("BAZAAR_CATALOG_ADDR").as_deref(),
+                Some("registry:/shop/registry.json")
+            );
+        }
+        if std::env::var_os("BAZAAR_CATALOG_ADMIN_ADDR").is_none() {
+            assert_eq!(
+                value("BAZAAR_CATALOG_ADMIN_ADDR").as_deref(),
+                Some("127.0.0.1:9451")
+            );
+        }
     }
 
     #[test]
