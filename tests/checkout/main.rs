@@ -1,6 +1,9 @@
 //! Checkout under faults, through the real services: all ten started in this process by
 //! `bazaar-testkit`, each on its own runtime and socket, on SQLite files and (when
-//! `BAZAAR_TEST_POSTGRES_URL` is set) on PostgreSQL. Each scenario injects one fault of
+//! `BAZAAR_TEST_POSTGRES_URL` is set) on PostgreSQL, once with one replica of every service
+//! and once with two replicas of every service sharing its database (callers balancing over
+//! both, sagas leased to one replica, both notification replicas following one stream into
+//! one store). Each scenario injects one fault of
 //! DESIGN.md's list (a declined card, stock gone between cart and checkout, shipping down
 //! after the charge, orders killed mid-saga, notification down, one PlaceOrder sent twice
 //! at once), then lets [`invariants::Ledger::check`] assert every checkout invariant
@@ -24,25 +27,63 @@ use chassis::Shutdown;
 
 use crate::faults::ShippingFaults;
 use crate::invariants::Ledger;
-use crate::reads::{charged, order_state, stock_of};
+use crate::reads::{charged, order_state, order_state_at, stock_of};
 
 const LAMP: &str = "brass-desk-lamp";
 const MUG: &str = "ceramic-coffee-mug";
 const SKILLET: &str = "cast-iron-skillet";
 
-/// One test per backend for each scenario.
+/// How a scenario's shop runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    /// One replica of every service, on SQLite files.
+    Sqlite,
+    /// One replica of every service, on PostgreSQL.
+    Postgres,
+    /// Two replicas of every service, each service's two on one PostgreSQL database.
+    PostgresTwoReplicas,
+}
+
+impl Run {
+    fn postgres(self) -> bool {
+        self != Self::Sqlite
+    }
+
+    fn replicas(self) -> usize {
+        if self == Self::PostgresTwoReplicas {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Held by each scenario run with two replicas: a shop of two replicas of every service
+/// holds some 40 PostgreSQL connections, so two of them at once (with the other tests of
+/// the run) would come close to the server's default limit of 100.
+static TWO_REPLICA_SHOPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// One test per backend for each scenario, and one with two replicas of every service.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
+                use super::Run;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name(false).await
+                    super::$name(Run::Sqlite).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$name(true).await
+                    super::$name(Run::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_two_replicas() {
+                    let _alone = super::TWO_REPLICA_SHOPS.lock().await;
+                    super::$name(Run::PostgresTwoReplicas).await
                 }
             }
         )*
@@ -59,16 +100,21 @@ on_both_backends!(
     one_place_order_sent_twice_at_once_orders_once,
 );
 
-/// The shop for `test`, on PostgreSQL if `postgres`, after `configure`; `None` when the
-/// PostgreSQL run is skipped.
+/// The shop for `test`, as `run` says, after `configure`; `None` when the PostgreSQL run
+/// is skipped.
 async fn shop(
     test: &str,
-    postgres: bool,
+    run: Run,
     configure: impl FnOnce(ShopBuilder) -> ShopBuilder,
 ) -> Option<Shop> {
-    configure(Shop::builder(test).postgres_if(postgres))
-        .start()
-        .await
+    let test = match run.replicas() {
+        1 => test.to_owned(),
+        n => format!("{test}, {n} replicas"),
+    };
+    let builder = Shop::builder(&test)
+        .postgres_if(run.postgres())
+        .replicas(run.replicas());
+    configure(builder).start().await
 }
 
 /// Stocks `quantity` of each product, as the admin, and records it with what stood on the
@@ -91,8 +137,8 @@ async fn shopper(shop: &Shop, items: &[(&str, i32)]) -> Token {
     token
 }
 
-async fn a_declined_card_fails_the_order_and_charges_nothing(postgres: bool) {
-    let Some(shop) = shop("declined card", postgres, |b| b).await else {
+async fn a_declined_card_fails_the_order_and_charges_nothing(run: Run) {
+    let Some(shop) = shop("declined card", run, |b| b).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -133,8 +179,8 @@ async fn a_declined_card_fails_the_order_and_charges_nothing(postgres: bool) {
     shop.shutdown().await;
 }
 
-async fn stock_gone_between_cart_and_checkout_fails_only_the_late_order(postgres: bool) {
-    let Some(shop) = shop("stock gone", postgres, |b| b).await else {
+async fn stock_gone_between_cart_and_checkout_fails_only_the_late_order(run: Run) {
+    let Some(shop) = shop("stock gone", run, |b| b).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -178,22 +224,22 @@ async fn stock_gone_between_cart_and_checkout_fails_only_the_late_order(postgres
 /// A shop whose orders reaches shipping through a [`ShippingFaults`] injector.
 async fn shop_with_shipping_faults(
     test: &str,
-    postgres: bool,
+    run: Run,
 ) -> Option<(Shop, ShippingFaults, Shutdown)> {
-    shop_with_shipping_faults_and(test, postgres, |b| b).await
+    shop_with_shipping_faults_and(test, run, |b| b).await
 }
 
 /// [`shop_with_shipping_faults`], after `configure`.
 async fn shop_with_shipping_faults_and(
     test: &str,
-    postgres: bool,
+    run: Run,
     configure: impl FnOnce(ShopBuilder) -> ShopBuilder,
 ) -> Option<(Shop, ShippingFaults, Shutdown)> {
     let faults = ShippingFaults::default();
     let stop = Shutdown::new();
     let dir = tempfile_dir();
     let injector = faults.serve(dir.path(), stop.clone()).await;
-    let shop = shop(test, postgres, |b| {
+    let shop = shop(test, run, |b| {
         configure(b)
             .arg("orders", &format!("--shipping-addr={injector}"))
             // Answer PENDING soon: the test watches the saga go on without the caller.
@@ -215,9 +261,8 @@ async fn eventually(what: &str, condition: impl AsyncFnMut() -> bool) {
     assert!(happened, "never happened: {what}");
 }
 
-async fn shipping_down_after_the_charge_is_retried_until_placed(postgres: bool) {
-    let Some((shop, faults, stop)) = shop_with_shipping_faults("shipping down", postgres).await
-    else {
+async fn shipping_down_after_the_charge_is_retried_until_placed(run: Run) {
+    let Some((shop, faults, stop)) = shop_with_shipping_faults("shipping down", run).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -247,9 +292,8 @@ async fn shipping_down_after_the_charge_is_retried_until_placed(postgres: bool) 
     shop.shutdown().await;
 }
 
-async fn orders_killed_after_the_charge_finishes_the_saga_when_back(postgres: bool) {
-    let Some((shop, faults, stop)) = shop_with_shipping_faults("orders killed", postgres).await
-    else {
+async fn orders_killed_after_the_charge_finishes_the_saga_when_back(run: Run) {
+    let Some((shop, faults, stop)) = shop_with_shipping_faults("orders killed", run).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -268,27 +312,38 @@ async fn orders_killed_after_the_charge_finishes_the_saga_when_back(postgres: bo
     .await;
     assert!(charged(&shop, &pending.id).await, "the charge came first");
 
-    // Charged, not shipped: the process dies where it stands.
-    shop.kill("orders").await;
+    // Charged, not shipped: the process that runs the saga (the replica PlaceOrder
+    // reached) dies where it stands.
+    shop.kill_replica("orders", 0).await;
     faults.fail_shipments(false);
+    if shop.replicas() > 1 {
+        // Another replica takes the saga over once its lease has run out, and finishes it
+        // while the one that ran it is still down.
+        eventually("another replica finishes the saga", async || {
+            order_state_at(&shop, 1, &ada, &pending.id).await == OrderState::Placed
+        })
+        .await;
+    }
     shop.restart("orders").await;
 
     let settled = ledger.check(&shop).await;
     let order = &settled.orders[&pending.id];
     assert_eq!(order.state(), OrderState::Placed);
-    // A retry by the caller finds the same order.
-    let again = buyer::place_order(&shop, &ada, request)
-        .await
-        .expect("the retry answers");
-    assert_eq!(again.id, pending.id);
-    assert_eq!(again.charge_id, order.charge_id);
+    // A retry by the caller, through any replica, finds the same order.
+    for replica in 0..shop.replicas() {
+        let again = buyer::place_order_at(&shop, replica, &ada, request.clone())
+            .await
+            .expect("the retry answers");
+        assert_eq!(again.id, pending.id);
+        assert_eq!(again.charge_id, order.charge_id);
+    }
     stop.trigger();
     shop.shutdown().await;
 }
 
-async fn stock_lost_after_the_charge_is_refunded(postgres: bool) {
+async fn stock_lost_after_the_charge_is_refunded(run: Run) {
     let Some((shop, faults, stop)) =
-        shop_with_shipping_faults_and("stock lost after the charge", postgres, |b| {
+        shop_with_shipping_faults_and("stock lost after the charge", run, |b| {
             b.arg("orders", "--reservation-ttl-secs=1")
         })
         .await
@@ -353,8 +408,8 @@ async fn stock_lost_after_the_charge_is_refunded(postgres: bool) {
     shop.shutdown().await;
 }
 
-async fn confirmations_missed_while_notification_is_down_are_sent_once(postgres: bool) {
-    let Some(shop) = shop("notification down", postgres, |b| b).await else {
+async fn confirmations_missed_while_notification_is_down_are_sent_once(run: Run) {
+    let Some(shop) = shop("notification down", run, |b| b).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -430,8 +485,8 @@ async fn sent_for(shop: &Shop, buyer: &Token, order_id: &str) -> usize {
         .map_or(0, |r| r.into_inner().notifications.len())
 }
 
-async fn one_place_order_sent_twice_at_once_orders_once(postgres: bool) {
-    let Some(shop) = shop("twice at once", postgres, |b| b).await else {
+async fn one_place_order_sent_twice_at_once_orders_once(run: Run) {
+    let Some(shop) = shop("twice at once", run, |b| b).await else {
         return;
     };
     let mut ledger = Ledger::default();
@@ -439,9 +494,11 @@ async fn one_place_order_sent_twice_at_once_orders_once(postgres: bool) {
     let ada = shopper(&shop, &[(LAMP, 2)]).await;
 
     let request = buyer::order_request(&buyer::unique("order"), GOOD_CARD, "USD");
+    // With replicas, the two calls reach two of them.
+    let other = 1 % shop.replicas();
     let (one, two) = tokio::join!(
-        buyer::place_order(&shop, &ada, request.clone()),
-        buyer::place_order(&shop, &ada, request.clone()),
+        buyer::place_order_at(&shop, 0, &ada, request.clone()),
+        buyer::place_order_at(&shop, other, &ada, request.clone()),
     );
     // The contract lets the second of two overlapping calls answer ABORTED ("still in
     // progress"); a client then retries with the same request id, and gets the order.

@@ -35,7 +35,17 @@ pub(crate) async fn stock_of(shop: &Shop, product_id: &str) -> (i64, i64) {
 
 /// The state of `order_id`, read by its owner.
 pub(crate) async fn order_state(shop: &Shop, owner: &Token, order_id: &str) -> OrderState {
-    OrdersServiceClient::new(shop.channel("orders"))
+    order_state_at(shop, 0, owner, order_id).await
+}
+
+/// The state of `order_id`, read by its owner through replica `replica` of orders.
+pub(crate) async fn order_state_at(
+    shop: &Shop,
+    replica: usize,
+    owner: &Token,
+    order_id: &str,
+) -> OrderState {
+    OrdersServiceClient::new(shop.replica_channel("orders", replica))
         .get_order(owner.request(GetOrderRequest {
             order_id: order_id.to_owned(),
         }))

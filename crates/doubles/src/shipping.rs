@@ -1,6 +1,6 @@
 //! The shipping double: the quote formula of the contract, shipments idempotent on request
 //! ids, one live shipment per order, and switches to fail the next N CreateShipment calls
-//! or all of them with UNAVAILABLE.
+//! or all of them with UNAVAILABLE, or to answer them slowly.
 
 use std::collections::HashMap;
 
@@ -25,6 +25,8 @@ pub struct ShippingState {
     pub down: bool,
     /// GetQuote fails with UNAVAILABLE too.
     pub quotes_down: bool,
+    /// How long each CreateShipment takes before it answers, as a slow shipping would.
+    pub create_delay: std::time::Duration,
 }
 
 /// The double; clones share its state.
@@ -77,8 +79,15 @@ impl ShippingService for ShippingDouble {
         request: Request<CreateShipmentRequest>,
     ) -> Result<Response<CreateShipmentResponse>, Status> {
         let request = request.into_inner();
+        let delay = {
+            let mut state = self.0.lock();
+            state.create_calls += 1;
+            state.create_delay
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut state = self.0.lock();
-        state.create_calls += 1;
         if state.down {
             return Err(down());
         }

@@ -14,9 +14,10 @@
 //! 2. otherwise render the message and, in ONE transaction, record the notification (with
 //!    the message, `delivered = 0`; a unique constraint on (event_id, channel) makes a racing
 //!    duplicate insert nothing) and move the cursor to the event's sequence;
-//! 3. write the file into the Maildir (`tmp/` then rename into `new/`) under a name derived
-//!    from the notification id, which itself derives from the event id;
-//! 4. mark the notification delivered.
+//! 3. mark the notification delivered in a transaction that holds its row, and while it is
+//!    held write the file into the Maildir (`tmp/` then rename into `new/`) under a name
+//!    derived from the notification id, which itself derives from the event id;
+//! 4. commit.
 //!
 //! Recording before writing, rather than the reverse, means a crash can never leave a sent
 //! message that is not recorded and would be sent again under another name. A crash after
@@ -24,6 +25,13 @@
 //! 4 again). A crash between 3 and 4 makes that redelivery find the file already in `new/`
 //! (or in `cur/`, if a mail reader took it), or overwrite its own half-written copy in `tmp/`,
 //! so the Maildir never holds a message twice. Other event types only move the cursor.
+//!
+//! Replicas on one store (and one Maildir) all follow the stream and all handle every
+//! event: the unique constraint lets one of them record a notification, and the row held
+//! from 3 to 4 lets one of them write it, while the others wait and then find it delivered.
+//! Without it two replicas could write one message at once, each truncating the other's
+//! file in `tmp/`, and a mail reader could take a message from `new/` that was then
+//! written there again.
 //!
 //! The stored cursor, once moved, is shown as `bazaar_consumer_position`, and each
 //! notification recorded delivered counts in `bazaar_notifications_sent_total` (see
@@ -246,6 +254,12 @@ impl Confirmations {
                 return Ok(());
             }
             for pending in batch {
+                // Held until the file is written: a replica delivering it meanwhile is
+                // waited for, and then finds it delivered.
+                let Some(delivering) = store.start_delivery(&pending.id).await? else {
+                    tracing::debug!(notification = %pending.id, "delivered elsewhere");
+                    continue;
+                };
                 let maildir = self.maildir.clone();
                 let name = Maildir::file_name(&pending.id, pending.send_time_ms);
                 let delivery = tokio::task::spawn_blocking(move || {
@@ -253,9 +267,8 @@ impl Confirmations {
                 })
                 .await?
                 .map_err(|source| self.maildir_error(source))?;
-                if store.mark_delivered(&pending.id).await? {
-                    metrics::confirmation_sent();
-                }
+                delivering.done().await?;
+                metrics::confirmation_sent();
                 tracing::info!(
                     notification = %pending.id,
                     already_there = delivery == Delivery::AlreadyThere,

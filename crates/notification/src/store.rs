@@ -5,6 +5,8 @@
 //! [`NotificationStore::record`] is the heart of "exactly once": in one transaction it
 //! inserts the notification (`ON CONFLICT (event_id, channel) DO NOTHING`, so a second
 //! delivery of the event adds nothing) and advances the cursor past the event.
+//! [`NotificationStore::start_delivery`] is what keeps replicas on one store from writing
+//! one message together: the row stays locked while its message is written.
 
 use sqlx::{AnyPool, Row};
 
@@ -152,15 +154,27 @@ impl NotificationStore {
             .collect()
     }
 
-    /// Records that notification `id` is in the Maildir; `false` if that was recorded
-    /// already.
-    pub async fn mark_delivered(&self, id: &str) -> Result<bool, sqlx::Error> {
+    /// Starts delivering notification `id`: marks it delivered in a transaction that stays
+    /// open, holding the notification's row (and, on SQLite, the database's write lock),
+    /// until [`Delivering::done`] commits it. `None` when it is delivered already, by this
+    /// process or another replica; a replica delivering it meanwhile is waited for.
+    ///
+    /// So two replicas never write one message at the same time: the second finds it
+    /// delivered once the first commits. A delivery that ends without `done` (an error, a
+    /// crash) rolls back, and the notification is undelivered again.
+    pub async fn start_delivery(&self, id: &str) -> Result<Option<Delivering>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let marked =
             sqlx::query("UPDATE notifications SET delivered = 1 WHERE id = $1 AND delivered = 0")
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(marked.rows_affected() == 1)
+        if marked.rows_affected() == 1 {
+            Ok(Some(Delivering { tx }))
+        } else {
+            tx.rollback().await?;
+            Ok(None)
+        }
     }
 
     /// Notifications newest first (by send time, then id), only those of `owner` and of
@@ -229,6 +243,19 @@ impl NotificationStore {
         .await?;
         let record = row.as_ref().map(record_from_row).transpose()?;
         Ok(record.filter(|r| owner.is_none_or(|owner| r.user_id == owner)))
+    }
+}
+
+/// A notification being delivered (see [`NotificationStore::start_delivery`]).
+#[derive(Debug)]
+pub struct Delivering {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl Delivering {
+    /// Records that the notification is in the Maildir.
+    pub async fn done(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
     }
 }
 

@@ -11,6 +11,11 @@
 //! ranks without categories. It keeps no store, so it reports `SERVING` as soon as it
 //! listens.
 //!
+//! Replicas share nothing: each follows the whole stream (from any replica of orders) into
+//! a model of its own and counts each event once in it, whatever the stream redelivers, so
+//! replicas that have read the stream as far answer alike; one that has just started ranks
+//! from less until it has caught up.
+//!
 //! Layout: [`domain`] (ids, context, reasons, cursors; no I/O), [`model`], [`ranking`],
 //! [`catalog`], [`follower`], [`api`], [`error`], [`config`], `metrics` (its stream
 //! position). [`Recommender`] is run by the chassis (`chassis::service`); tests run it the same way on port 0.

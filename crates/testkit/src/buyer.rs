@@ -163,9 +163,22 @@ pub async fn place_order(
     token: &Token,
     request: PlaceOrderRequest,
 ) -> Result<Order, Status> {
+    place_order_at(shop, 0, token, request).await
+}
+
+/// [`place_order`] through replica `replica` of orders.
+///
+/// # Panics
+/// When the shop has no such replica (a mistake in the test).
+pub async fn place_order_at(
+    shop: &Shop,
+    replica: usize,
+    token: &Token,
+    request: PlaceOrderRequest,
+) -> Result<Order, Status> {
     let mut request = token.request(request);
     request.set_timeout(std::time::Duration::from_secs(30));
-    OrdersServiceClient::new(shop.channel("orders"))
+    OrdersServiceClient::new(shop.replica_channel("orders", replica))
         .place_order(request)
         .await
         .map(|r| {

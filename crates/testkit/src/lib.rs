@@ -12,6 +12,17 @@
 //!   abandoned wherever it was, nothing drained, uncommitted transactions rolled back;
 //! - [`Shop::restart`]: the service again, on the same address and the same store.
 //!
+//! With [`ShopBuilder::replicas`] every gRPC service runs as several replicas, each an
+//! in-process service like the one above (runtime, thread, listen and admin address of its
+//! own), all replicas of a service on one store (the same data directory, the same
+//! PostgreSQL database). Every caller is given the addresses of all replicas of each service
+//! it calls, comma-separated, as `bazaar up` gives them, and balances over them.
+//! [`Shop::stop`], [`Shop::kill`] and [`Shop::restart`] act on every replica of a service;
+//! [`Shop::stop_replica`], [`Shop::kill_replica`] and [`Shop::restart_replica`] on one, so
+//! that a test can take one replica down while another serves. What names a service
+//! without a replica ([`Shop::addr`], [`Shop::admin_addr`], [`Shop::channel`], ...) means
+//! its replica 0; [`Shop::replica_addr`] and [`Shop::replica_channel`] reach another.
+//!
 //! Services find each other by the address flags they take from the command line, so
 //! nothing here reaches into a service's internals: what a test sees is what a process
 //! would. They speak mutual TLS, each with its certificate from the test PKI of the process
@@ -59,7 +70,7 @@ pub const REPLACE_VAR: &str = "BAZAAR_TEST_REPLACE";
 /// How long a service may take to answer SERVING after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// Builds a [`Shop`]: which store, which services, which extra flags.
+/// Builds a [`Shop`]: which store, which services, how many replicas, which extra flags.
 #[derive(Debug)]
 pub struct ShopBuilder {
     test: String,
@@ -68,9 +79,23 @@ pub struct ShopBuilder {
     flags: BTreeMap<&'static str, BTreeMap<String, String>>,
     replacements: BTreeMap<&'static str, String>,
     plaintext: bool,
+    replicas: usize,
 }
 
 impl ShopBuilder {
+    /// Runs `n` replicas of every gRPC service (1, the default, is the shop as it always
+    /// was): each on its own runtime, thread, listen and admin address, all replicas of a
+    /// service sharing its store, and every caller given the addresses of every replica of
+    /// what it calls. A replaced service ([`ShopBuilder::replace`]) runs as `n` processes.
+    ///
+    /// # Panics
+    /// When `n` is 0 (a mistake in the test).
+    pub fn replicas(mut self, n: usize) -> Self {
+        assert!(n > 0, "a shop needs at least one replica of each service");
+        self.replicas = n;
+        self
+    }
+
     /// Runs every service without TLS (`--plaintext`).
     pub fn plaintext(mut self) -> Self {
         self.plaintext = true;
@@ -146,11 +171,12 @@ impl ShopBuilder {
         let kek = dir.path().join(bazaar::admin::KEK_FILE);
         identity::seal::KeyEncryptionKey::create_file(&kek)
             .expect("identity's key-encryption key file");
-        let addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
-            .map(|s| (s.name, free_address()))
+        let replicas = self.replicas;
+        let addresses: BTreeMap<&'static str, Vec<SocketAddr>> = services::grpc_services()
+            .map(|s| (s.name, (0..replicas).map(|_| free_address()).collect()))
             .collect();
-        let admin_addresses: BTreeMap<&'static str, SocketAddr> = services::grpc_services()
-            .map(|s| (s.name, free_address()))
+        let admin_addresses: BTreeMap<&'static str, Vec<SocketAddr>> = services::grpc_services()
+            .map(|s| (s.name, (0..replicas).map(|_| free_address()).collect()))
             .collect();
         let pki = chassis::pki::for_tests();
         let tls = if self.plaintext {
@@ -161,11 +187,6 @@ impl ShopBuilder {
         let mut configured = BTreeMap::new();
         for spec in services::grpc_services() {
             let mut flags = BTreeMap::new();
-            flags.insert("listen".to_owned(), addresses[spec.name].to_string());
-            flags.insert(
-                "admin-listen".to_owned(),
-                admin_addresses[spec.name].to_string(),
-            );
             flags.insert("data-dir".to_owned(), dir.path().display().to_string());
             if self.plaintext {
                 flags.insert("plaintext".to_owned(), "true".to_owned());
@@ -174,7 +195,9 @@ impl ShopBuilder {
             }
             flags.insert("shutdown-grace-secs".to_owned(), "2".to_owned());
             for callee in spec.calls {
-                flags.insert(format!("{callee}-addr"), addresses[callee].to_string());
+                let every_replica: Vec<String> =
+                    addresses[callee].iter().map(ToString::to_string).collect();
+                flags.insert(format!("{callee}-addr"), every_replica.join(","));
             }
             for (name, value) in services::test_flags(spec.name) {
                 flags.insert((*name).to_owned(), (*value).to_owned());
@@ -188,10 +211,24 @@ impl ShopBuilder {
             if let Some(database) = databases.get(spec.name) {
                 flags.insert("database-url".to_owned(), database.url.clone());
             }
-            if let Some(overrides) = self.flags.get(spec.name) {
-                flags.extend(overrides.clone());
-            }
-            configured.insert(spec.name, flags);
+            let per_replica: Vec<BTreeMap<String, String>> = (0..replicas)
+                .map(|replica| {
+                    let mut flags = flags.clone();
+                    flags.insert(
+                        "listen".to_owned(),
+                        addresses[spec.name][replica].to_string(),
+                    );
+                    flags.insert(
+                        "admin-listen".to_owned(),
+                        admin_addresses[spec.name][replica].to_string(),
+                    );
+                    if let Some(overrides) = self.flags.get(spec.name) {
+                        flags.extend(overrides.clone());
+                    }
+                    flags
+                })
+                .collect();
+            configured.insert(spec.name, per_replica);
         }
         let shop = Shop {
             dir,
@@ -218,11 +255,14 @@ pub struct Shop {
     dir: tempfile::TempDir,
     tls: Tls,
     databases: BTreeMap<&'static str, TempPostgres>,
-    addresses: BTreeMap<&'static str, SocketAddr>,
-    admin_addresses: BTreeMap<&'static str, SocketAddr>,
-    flags: BTreeMap<&'static str, BTreeMap<String, String>>,
+    /// Where each replica of each service listens, replica 0 first.
+    addresses: BTreeMap<&'static str, Vec<SocketAddr>>,
+    admin_addresses: BTreeMap<&'static str, Vec<SocketAddr>>,
+    /// The flags of each replica of each service.
+    flags: BTreeMap<&'static str, Vec<BTreeMap<String, String>>>,
     replacements: BTreeMap<&'static str, String>,
-    running: Mutex<BTreeMap<&'static str, Running>>,
+    /// What runs, by service and replica.
+    running: Mutex<BTreeMap<(&'static str, usize), Running>>,
 }
 
 /// A running service, and the two ways to end it.
@@ -249,22 +289,50 @@ impl Shop {
             flags: BTreeMap::new(),
             replacements: external::from_env(),
             plaintext: false,
+            replicas: 1,
         }
     }
 
-    /// The address `service` listens on (also while it is stopped).
+    /// How many replicas of each service the shop runs.
+    pub fn replicas(&self) -> usize {
+        self.addresses.values().next().map_or(1, Vec::len)
+    }
+
+    /// The address `service` listens on (also while it is stopped); its replica 0's when
+    /// it has several.
     pub fn addr(&self, service: &str) -> SocketAddr {
-        self.addresses[services::name(service)]
+        self.replica_addr(service, 0)
+    }
+
+    /// The address replica `replica` (from 0) of `service` listens on.
+    ///
+    /// # Panics
+    /// When the shop has no such replica (a mistake in the test).
+    pub fn replica_addr(&self, service: &str, replica: usize) -> SocketAddr {
+        self.addresses[services::name(service)][self.replica(replica)]
+    }
+
+    /// The addresses of every replica of `service`, replica 0 first.
+    pub fn addrs(&self, service: &str) -> &[SocketAddr] {
+        &self.addresses[services::name(service)]
     }
 
     /// The address of the admin listener of `service` (`/metrics`, `/healthz`, `/readyz`;
-    /// also while it is stopped).
+    /// also while it is stopped); its replica 0's when it has several.
     pub fn admin_addr(&self, service: &str) -> SocketAddr {
-        self.admin_addresses[services::name(service)]
+        self.replica_admin_addr(service, 0)
     }
 
-    /// The scheme (`https`, or `http` in plaintext) and the address of `service`, as tonic
-    /// endpoints take it.
+    /// The address of the admin listener of replica `replica` of `service`.
+    ///
+    /// # Panics
+    /// When the shop has no such replica (a mistake in the test).
+    pub fn replica_admin_addr(&self, service: &str, replica: usize) -> SocketAddr {
+        self.admin_addresses[services::name(service)][self.replica(replica)]
+    }
+
+    /// The scheme (`https`, or `http` in plaintext) and the address of `service` (its
+    /// replica 0), as tonic endpoints take it.
     pub fn endpoint(&self, service: &str) -> String {
         format!("{}://{}", self.tls.scheme(), self.addr(service))
     }
@@ -275,25 +343,35 @@ impl Shop {
         &self.tls
     }
 
-    /// A channel to `service`, connecting on first use, with the certificate of the caller
-    /// its access rules expect (`chassis::testing::as_trusted_caller`); `channel_with(service,
-    /// shop.tls())` is a caller from outside, with no certificate.
+    /// A channel to `service` (its replica 0), connecting on first use, with the
+    /// certificate of the caller its access rules expect
+    /// (`chassis::testing::as_trusted_caller`); `channel_with(service, shop.tls())` is a
+    /// caller from outside, with no certificate.
     pub fn channel(&self, service: &str) -> Channel {
-        self.channel_with(
-            service,
+        self.replica_channel(service, 0)
+    }
+
+    /// [`Shop::channel`] to replica `replica` of `service`.
+    ///
+    /// # Panics
+    /// When the shop has no such replica (a mistake in the test).
+    pub fn replica_channel(&self, service: &str, replica: usize) -> Channel {
+        chassis::testing::connect(
+            self.replica_addr(service, replica),
             &chassis::testing::as_trusted_caller(service, &self.tls),
         )
     }
 
-    /// A channel to `service` over `tls` (`chassis::testing::client_tls(Some("orders"))`
-    /// presents the certificate of orders), connecting on first use.
+    /// A channel to `service` (its replica 0) over `tls`
+    /// (`chassis::testing::client_tls(Some("orders"))` presents the certificate of orders),
+    /// connecting on first use.
     pub fn channel_with(&self, service: &str, tls: &Tls) -> Channel {
         chassis::testing::connect(self.addr(service), tls)
     }
 
-    /// A channel to `service` on which every call comes from `caller`, by the client
-    /// certificate of its TLS connection: a service of the shop, the operator, or nobody
-    /// ([`Peer::Anonymous`]: the CA only, no certificate).
+    /// A channel to `service` (its replica 0) on which every call comes from `caller`, by
+    /// the client certificate of its TLS connection: a service of the shop, the operator,
+    /// or nobody ([`Peer::Anonymous`]: the CA only, no certificate).
     ///
     /// # Panics
     /// When `caller` is [`Peer::Unverified`], which is a kind of server, not of caller, or
@@ -320,7 +398,7 @@ impl Shop {
     /// The database URL `service` uses: its PostgreSQL database, or its SQLite file.
     pub fn database_url(&self, service: &str) -> Option<String> {
         let name = services::name(service);
-        self.flags[name].get("database-url").cloned()
+        self.flags[name][0].get("database-url").cloned()
     }
 
     /// A new one-time admin code, issued in identity's store as `bazaar admin code` issues
@@ -340,14 +418,31 @@ impl Shop {
         code.code
     }
 
-    /// Whether `service` is running (started and not stopped or killed since).
+    /// Whether `service` is running (started and not stopped or killed since): any of its
+    /// replicas.
     pub fn is_running(&self, service: &str) -> bool {
-        self.lock().contains_key(services::name(service))
+        let name = services::name(service);
+        self.lock().keys().any(|(running, _)| *running == name)
+    }
+
+    /// Whether replica `replica` of `service` is running.
+    pub fn is_replica_running(&self, service: &str, replica: usize) -> bool {
+        let key = (services::name(service), self.replica(replica));
+        self.lock().contains_key(&key)
     }
 
     /// Stops `service` as SIGTERM would: it drains its calls, closes its store and exits.
+    /// Every replica, one after the other.
     pub async fn stop(&self, service: &str) {
-        let Some(running) = self.lock().remove(services::name(service)) else {
+        for replica in 0..self.replicas() {
+            self.stop_replica(service, replica).await;
+        }
+    }
+
+    /// Stops replica `replica` of `service` as SIGTERM would; the others go on.
+    pub async fn stop_replica(&self, service: &str, replica: usize) {
+        let key = (services::name(service), self.replica(replica));
+        let Some(running) = self.lock().remove(&key) else {
             return;
         };
         let stopped = match running {
@@ -360,14 +455,22 @@ impl Shop {
             Running::External(process) => process.stop().await,
         };
         if let Err(error) = stopped {
-            eprintln!("{service} did not stop cleanly: {error}");
+            eprintln!("{} did not stop cleanly: {error}", self.label(key));
         }
     }
 
     /// Ends `service` as SIGKILL would: its runtime is dropped with every task where it
-    /// stands; nothing is drained or flushed.
+    /// stands; nothing is drained or flushed. Every replica, one after the other.
     pub async fn kill(&self, service: &str) {
-        let Some(running) = self.lock().remove(services::name(service)) else {
+        for replica in 0..self.replicas() {
+            self.kill_replica(service, replica).await;
+        }
+    }
+
+    /// Ends replica `replica` of `service` as SIGKILL would; the others go on.
+    pub async fn kill_replica(&self, service: &str, replica: usize) {
+        let key = (services::name(service), self.replica(replica));
+        let Some(running) = self.lock().remove(&key) else {
             return;
         };
         match running {
@@ -381,30 +484,45 @@ impl Shop {
     }
 
     /// Starts `service` (again) on its address with its store, and waits until it answers
-    /// SERVING. Does nothing if it is running.
+    /// SERVING: every replica that is not running, one after the other.
+    ///
+    /// # Panics
+    /// When one does not start within 30 s.
+    pub async fn restart(&self, service: &str) {
+        for replica in 0..self.replicas() {
+            self.restart_replica(service, replica).await;
+        }
+    }
+
+    /// Starts replica `replica` of `service` (again) on its address with the service's
+    /// store, and waits until it answers SERVING. Does nothing if it is running.
     ///
     /// # Panics
     /// When it does not start within 30 s.
-    pub async fn restart(&self, service: &str) {
+    pub async fn restart_replica(&self, service: &str, replica: usize) {
         let name = services::name(service);
-        if self.is_running(name) {
+        let key = (name, self.replica(replica));
+        if self.is_replica_running(name, replica) {
             return;
         }
-        let args: Vec<String> = self.flags[name]
+        let label = self.label(key);
+        let flags = &self.flags[name][replica];
+        let args: Vec<String> = flags
             .iter()
             .map(|(flag, value)| format!("--{flag}={value}"))
             .collect();
+        let channel = self.replica_channel(name, replica);
         if let Some(command) = self.replacements.get(name) {
             let process = external::Process::start(
                 name,
                 command,
-                self.addr(name),
+                self.replica_addr(name, replica),
                 self.data_dir(),
-                &self.flags[name],
+                flags,
             )
-            .unwrap_or_else(|e| panic!("{name} ({command}) does not start: {e}"));
-            self.lock().insert(name, Running::External(process));
-            wait_until_serving(name, self.channel(name), READY_WITHIN).await;
+            .unwrap_or_else(|e| panic!("{label} ({command}) does not start: {e}"));
+            self.lock().insert(key, Running::External(process));
+            wait_until_serving(&label, channel, READY_WITHIN).await;
             return;
         }
         let started = Instant::now();
@@ -418,15 +536,24 @@ impl Shop {
                     if let Running::InProcess { thread, .. } = running {
                         let _ = join(thread).await;
                     }
-                    eprintln!("{name} did not bind yet ({error}); trying again");
+                    eprintln!("{label} did not bind yet ({error}); trying again");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Ok(Err(error)) => panic!("{name} does not start: {error}"),
-                Err(_) => panic!("{name} ended before binding"),
+                Ok(Err(error)) => panic!("{label} does not start: {error}"),
+                Err(_) => {
+                    let ended = match running {
+                        Running::InProcess { thread, .. } => join(thread).await.err(),
+                        Running::External(_) => None,
+                    };
+                    panic!(
+                        "{label} ended before binding: {}",
+                        ended.unwrap_or_default()
+                    )
+                }
             }
         };
-        self.lock().insert(name, running);
-        wait_until_serving(name, self.channel(name), READY_WITHIN).await;
+        self.lock().insert(key, running);
+        wait_until_serving(&label, channel, READY_WITHIN).await;
     }
 
     /// Stops every running service gracefully, callers first, and drops the PostgreSQL
@@ -446,8 +573,27 @@ impl Shop {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Running>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(&'static str, usize), Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `replica`, checked against the shop's replicas.
+    fn replica(&self, replica: usize) -> usize {
+        let replicas = self.replicas();
+        assert!(
+            replica < replicas,
+            "replica {replica} of a shop of {replicas} replicas"
+        );
+        replica
+    }
+
+    /// How messages name a replica: the service alone when it has one.
+    fn label(&self, (name, replica): (&'static str, usize)) -> String {
+        if self.replicas() == 1 {
+            name.to_owned()
+        } else {
+            format!("{name} (replica {replica})")
+        }
     }
 }
 

@@ -374,3 +374,64 @@ async fn undelivered_notifications_are_delivered_after_a_crash_on_postgres() {
     )
     .await;
 }
+
+/// Two replicas on one store and one Maildir, both following the same stream (as replicas
+/// of notification run): each placed order is written into the Maildir once and whole. A
+/// mail reader takes every message out of `new/` as soon as it arrives, as a delivery
+/// agent would; it must never find a message twice, nor one that is not all there. (Two
+/// replicas writing one message at once show as either within a few hundred orders.)
+async fn two_replicas_confirm_each_order_once(database_url: Option<String>) {
+    const ORDERS: usize = 500;
+    let orders = OrdersDouble::default();
+    let serving = orders.serve(SocketAddr::from(ANY_PORT)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let one = Running::start(dir.path(), database_url.clone(), serving.addr).await;
+    let two = Running::start(dir.path(), database_url, serving.addr).await;
+    orders.wait_for_streams(2).await;
+    let reader = mail::Reader::start(&one.maildir);
+
+    for n in 0..ORDERS {
+        orders.push(placed(&orders, &format!("evt-{n}"), &format!("order-{n}")));
+    }
+    let all_taken = chassis::testing::eventually(std::time::Duration::from_secs(30), async || {
+        reader.taken() >= ORDERS
+    })
+    .await;
+    assert!(all_taken, "the reader never found {ORDERS} messages");
+    // A replica stops between two events: whatever it was writing is written.
+    one.stop().await;
+    two.stop().await;
+    let taken = reader.stop();
+
+    let mut names: Vec<&str> = taken.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        taken.len(),
+        "a message arrived twice: {names:?}"
+    );
+    assert_eq!(taken.len(), ORDERS, "{names:?}");
+    for (name, text) in &taken {
+        assert!(
+            text.contains("Subject: Your bazaar order is confirmed")
+                && text.trim_end().ends_with("--"),
+            "{name} was not whole when the reader took it: {text:?}"
+        );
+    }
+    serving.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_confirm_each_order_once_on_sqlite() {
+    two_replicas_confirm_each_order_once(None).await;
+}
+
+#[tokio::test]
+async fn two_replicas_confirm_each_order_once_on_postgres() {
+    on_postgres(
+        "notification::two_replicas_confirm_each_order_once_on_postgres",
+        async |url| two_replicas_confirm_each_order_once(Some(url)).await,
+    )
+    .await;
+}

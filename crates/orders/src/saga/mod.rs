@@ -4,13 +4,15 @@
 //! unfinished sagas after a restart.
 //!
 //! Ownership: a saga runs in one process at a time, the holder of its lease (columns
-//! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write and while
-//! it waits between retries; every write is conditional on it, so a process that stalled
-//! past its lease cannot overwrite a saga another process took over. On shutdown a saga
-//! stops between steps (a Charge in flight is always waited for, so that no charge is ever
-//! in doubt because of a stop) and gives its lease up at once, so a restarted process
-//! resumes it without waiting. A crashed process's sagas are taken over once their leases
-//! run out, by [`Sagas::recover`], which looks for them at start and periodically.
+//! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write, while a
+//! step runs (a third of the lease apart, so a step slower than the lease is not taken for
+//! abandoned) and while it waits between retries; every write is conditional on it, so a
+//! process that stalled past its lease cannot overwrite a saga another process took over.
+//! On shutdown a saga stops between steps (a Charge in flight is always waited for, so
+//! that no charge is ever in doubt because of a stop) and gives its lease up at once, so a
+//! restarted process resumes it without waiting. A crashed process's sagas are taken over
+//! once their leases run out, by [`Sagas::recover`], which looks for them at start and
+//! periodically.
 //!
 //! The card and the shopper's token live only in memory, with the saga that PlaceOrder
 //! started ([`Secrets`]). A saga resumed after a restart has neither: it cannot charge (the
@@ -282,6 +284,7 @@ impl Sagas {
                 secrets: &secrets,
             };
             let step = steps::run(&cx, &order).instrument(trace::step_span(&order));
+            let step = self.renewing_lease(&store, &order.id, step);
             let outcome = if order.step == Step::Charge {
                 step.await
             } else {
@@ -338,6 +341,44 @@ impl Sagas {
             }
         }
         tracing::info!(order_id = %order.id, state = ?order.state, "saga finished");
+    }
+
+    /// Runs `step`, renewing the saga's lease every third of it meanwhile, so that a step
+    /// slower than the lease (a callee answering slowly, within its deadline) is not taken
+    /// for abandoned and run a second time by another process. If the lease turns out to
+    /// be lost, the step still ends here; the write after it then finds the lease lost.
+    async fn renewing_lease<T>(
+        &self,
+        store: &OrdersStore,
+        order_id: &str,
+        step: impl Future<Output = T>,
+    ) -> T {
+        let lease_ms = self.inner.timing.lease_ms;
+        let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1).max(1));
+        let renew = async {
+            loop {
+                tokio::time::sleep(every).await;
+                let lease_until = self.now_ms() + lease_ms;
+                match store
+                    .renew_lease(order_id, &self.inner.owner, lease_until)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%order_id, "saga taken over elsewhere during a step");
+                        return;
+                    }
+                    Err(error) => tracing::warn!(%order_id,
+                        error = %chassis::error::chain(&error),
+                        "cannot renew the saga's lease; trying again"),
+                }
+            }
+        };
+        tokio::pin!(step);
+        tokio::select! {
+            outcome = &mut step => outcome,
+            () = renew => step.await,
+        }
     }
 
     async fn give_up_lease(&self, store: &OrdersStore, order_id: &str) {

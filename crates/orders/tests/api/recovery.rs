@@ -181,3 +181,35 @@ pub(crate) async fn another_replica_takes_over_a_saga_whose_lease_ran_out(backen
     second.stop().await;
     world.finish().await;
 }
+
+/// A step slower than the saga's lease (shipping answering after three leases) stays with
+/// the replica running it: the lease is renewed while the step runs, so another replica
+/// looking for abandoned sagas meanwhile does not take it over and run it a second time.
+pub(crate) async fn a_step_slower_than_the_lease_runs_in_one_replica_only(backend: Backend) {
+    let short_lease = |config: &mut orders::Config| {
+        config.saga_lease_ms = 1_000;
+        config.place_order_wait_ms = 200;
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(world) = World::new_with(backend, "slow step", short_lease, clock.clone()).await
+    else {
+        return;
+    };
+    let other = world.replica(short_lease, clock).await;
+    world.doubles.shipping.0.lock().create_delay = Duration::from_millis(3_000);
+    world.doubles.cart.fill("user-a", &[("lamp", 1)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Placed as i32, "{order:?}");
+    assert_eq!(
+        world.doubles.shipping.0.lock().create_calls,
+        1,
+        "the shipment was asked for by one replica, once"
+    );
+    assert_eq!(world.doubles.payment.0.lock().charge_calls, 1);
+    other.stop().await;
+    world.finish().await;
+}

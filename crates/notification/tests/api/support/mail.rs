@@ -1,7 +1,10 @@
 //! Reading the Maildir back: the messages in `new/`, their headers, and their MIME parts
 //! decoded from quoted-printable, parsed independently of the code that wrote them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 /// Every message in `new/` (name, content), ordered by name; `tmp/` must be empty.
 pub(crate) fn messages(maildir: &Path) -> Vec<(String, String)> {
@@ -144,4 +147,69 @@ pub(crate) fn decode_quoted_printable(encoded: &str) -> String {
         }
     }
     String::from_utf8(bytes).expect("UTF-8")
+}
+
+/// A mail reader on a thread of its own: it takes every message out of `new/` as soon as it
+/// sees it (reads it, then moves it to `cur/` as seen, the way mail readers do), and keeps
+/// what it took.
+pub(crate) struct Reader {
+    stop: Arc<AtomicBool>,
+    taken: Arc<Mutex<Vec<(String, String)>>>,
+    thread: JoinHandle<()>,
+}
+
+impl Reader {
+    /// Starts reading `maildir`.
+    pub(crate) fn start(maildir: &Path) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let maildir = maildir.to_owned();
+        let thread = std::thread::spawn({
+            let stop = Arc::clone(&stop);
+            let taken = Arc::clone(&taken);
+            move || loop {
+                // One more pass after the stop, for what arrived meanwhile.
+                let last = stop.load(Ordering::SeqCst);
+                take_new(&maildir, &taken);
+                if last {
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        });
+        Self {
+            stop,
+            taken,
+            thread,
+        }
+    }
+
+    /// How many messages it has taken so far.
+    pub(crate) fn taken(&self) -> usize {
+        self.taken.lock().unwrap().len()
+    }
+
+    /// Stops it after a last look; every message it took (name, content as read).
+    pub(crate) fn stop(self) -> Vec<(String, String)> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().expect("the reader does not panic");
+        std::mem::take(&mut *self.taken.lock().unwrap())
+    }
+}
+
+/// Reads every message in `new/` and moves it to `cur/`, marked seen.
+fn take_new(maildir: &Path, taken: &Mutex<Vec<(String, String)>>) {
+    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path: PathBuf = entry.path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if std::fs::rename(&path, maildir.join("cur").join(format!("{name}:2,S"))).is_ok() {
+            taken.lock().unwrap().push((name, text));
+        }
+    }
 }
