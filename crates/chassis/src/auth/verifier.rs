@@ -42,6 +42,9 @@ struct KeyRing {
     last_refresh: Mutex<Option<std::time::Instant>>,
     /// Whether the last fetch failed (or none was made yet).
     unreachable: std::sync::atomic::AtomicBool,
+    /// Held while a token with an unknown key has the keys fetched: the tokens that meet
+    /// the same unknown key meanwhile wait for that fetch rather than fail.
+    fetching: tokio::sync::Mutex<()>,
     fetch: Option<FetchKeys>,
 }
 
@@ -79,6 +82,7 @@ impl Verifier {
                 keys: RwLock::new(HashMap::new()),
                 last_refresh: Mutex::new(None),
                 unreachable: std::sync::atomic::AtomicBool::new(fetch.is_some()),
+                fetching: tokio::sync::Mutex::new(()),
                 fetch,
             }),
         }
@@ -92,10 +96,16 @@ impl Verifier {
     }
 
     /// Verifies a token and returns its caller. An unknown `kid` triggers a refresh from
-    /// identity (rate-limited), then one more try.
+    /// identity (rate-limited), then one more try. Tokens that meet an unknown key while
+    /// such a refresh runs wait for it and try again after it.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         match self.verify_cached(token) {
             Err(TokenError::UnknownKey) if self.ring.fetch.is_some() => {
+                let _turn = self.ring.fetching.lock().await;
+                if let verified @ Ok(_) = self.verify_cached(token) {
+                    // Fetched by the refresh this one waited for.
+                    return verified;
+                }
                 if self.refresh_allowed()
                     && let Err(error) = self.refresh().await
                 {
@@ -181,5 +191,49 @@ impl Verifier {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::auth::testing::TestIssuer;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokens_that_meet_a_key_being_fetched_wait_for_it() {
+        // A service that started before identity had keys: the first tokens it sees, all at
+        // once, name a key it must fetch, and fetching takes a while.
+        let issuer = Arc::new(TestIssuer::new());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let verifier = {
+            let (issuer, fetches) = (issuer.clone(), fetches.clone());
+            Verifier::fetching(Box::new(move |verifier| {
+                let (issuer, fetches) = (issuer.clone(), fetches.clone());
+                Box::pin(async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    verifier.add_key(issuer.key_id.clone(), issuer.key.verifying_key());
+                    Ok(1)
+                })
+            }))
+        };
+        let token = issuer.token(&issuer.claims("u-1"));
+        let checks: Vec<_> = (0..8)
+            .map(|_| {
+                let (verifier, token) = (verifier.clone(), token.clone());
+                tokio::spawn(async move { verifier.verify(&token).await })
+            })
+            .collect();
+        for check in checks {
+            let caller = check.await.unwrap().expect("every token verifies");
+            assert_eq!(caller.user_id, "u-1");
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "one fetch served them all"
+        );
     }
 }
