@@ -102,6 +102,7 @@ pub async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Reply::Refused { reason } => Err(reason),
+        other => Err(format!("bazaar up answered {other:?}")),
     }
 }
 
@@ -282,6 +283,11 @@ impl FaultFiles {
                 let all = active.keys().cloned().collect();
                 active.clear();
                 all
+            }
+            Request::Rollout { .. } => {
+                return Reply::Refused {
+                    reason: "a rollout is not a fault".to_owned(),
+                };
             }
         };
         for service in &changed {

@@ -56,6 +56,18 @@ pub enum Request {
     },
     /// Say which faults are in force.
     ChaosList,
+    /// Replace every replica of `service`, one at a time, by a new version (see
+    /// [`crate::rollout`]); answered when it is done.
+    Rollout {
+        /// The service, by its name in the service table.
+        service: String,
+        /// The new version's command (as `--replace` takes one); `None` for
+        /// `bazaar serve <service>`.
+        #[serde(default, rename = "run")]
+        command: Option<String>,
+        /// How long each new replica gets to answer SERVING, in milliseconds.
+        ready_timeout_ms: u64,
+    },
 }
 
 /// What the running shop answers.
@@ -70,6 +82,16 @@ pub enum Reply {
         /// Remarks (a service whose replacement does not read fault files, ...).
         #[serde(default)]
         notes: Vec<String>,
+    },
+    /// A rollout is done: every replica runs the new version. Its steps, timed.
+    RolledOut {
+        /// What was done, in order, each with the seconds since the rollout began.
+        steps: Vec<String>,
+    },
+    /// A rollout was rolled back: a new version did not become SERVING.
+    RolledBack {
+        /// What was done, in order, each with the seconds since the rollout began.
+        steps: Vec<String>,
     },
     /// The request was not carried out, and why.
     Refused {
@@ -192,6 +214,19 @@ async fn converse(stream: UnixStream, handler: Handler) {
 ///
 /// When no `bazaar up` listens there, or it does not answer in time.
 pub async fn ask(data_dir: &Path, request: &Request) -> Result<Reply, String> {
+    ask_within(data_dir, request, REPLY_LIMIT).await
+}
+
+/// [`ask`], waiting for the reply for up to `limit` (a rollout takes a while).
+///
+/// # Errors
+///
+/// When no `bazaar up` listens there, or it does not answer in time.
+pub async fn ask_within(
+    data_dir: &Path,
+    request: &Request,
+    limit: Duration,
+) -> Result<Reply, String> {
     let path = socket_path(data_dir);
     let stream = UnixStream::connect(&path).await.map_err(|error| {
         format!(
@@ -212,7 +247,7 @@ pub async fn ask(data_dir: &Path, request: &Request) -> Result<Reply, String> {
             .await?;
         Ok::<_, std::io::Error>(answer)
     };
-    let answer = tokio::time::timeout(REPLY_LIMIT, exchange)
+    let answer = tokio::time::timeout(limit, exchange)
         .await
         .map_err(|_| format!("bazaar up did not answer on {} in time", path.display()))?
         .map_err(|e| format!("talking to bazaar up on {}: {e}", path.display()))?;
@@ -279,7 +314,7 @@ mod tests {
         let stream = UnixStream::connect(&path).await.unwrap();
         let (reading, mut writing) = stream.into_split();
         let mut replies = BufReader::new(reading).lines();
-        for line in ["{oops", r#"{"command":"rollout","service":"x"}"#] {
+        for line in ["{oops", r#"{"command":"launch","service":"x"}"#] {
             writing
                 .write_all(format!("{line}\n").as_bytes())
                 .await

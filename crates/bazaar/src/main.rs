@@ -6,6 +6,7 @@
 //! - `bazaar status` prints the health of every service;
 //! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything;
+//! - `bazaar rollout <service>` replaces a service's replicas one at a time, under load;
 //! - `bazaar chaos set|clear|list` injects faults into the services of a running
 //!   `bazaar up --chaos`, through its control socket;
 //! - `bazaar load` drives the shop with a mix of shoppers and reports what it saw;
@@ -16,7 +17,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use bazaar::load::{self, mix::Mix, plan::Plan};
-use bazaar::{admin, chaos, services, status, top, up};
+use bazaar::{admin, chaos, rollout, services, status, top, up};
 use chassis::Shutdown;
 use chassis::tls::Tls;
 use clap::{Parser, Subcommand};
@@ -64,6 +65,25 @@ enum Command {
         /// share the service's store. Repeatable; the gateway runs once.
         #[arg(long = "replicas", env = "BAZAAR_REPLICAS", value_name = "SERVICE=N,...", value_parser = up::parse_replicas)]
         replicas: Vec<Vec<(String, usize)>>,
+    },
+    /// Replace every replica of a service of the running `bazaar up`, one at a time, with
+    /// no call failing: the new version starts beside the old, callers move to it, the old
+    /// one drains and stops. A new version that does not answer SERVING is rolled back.
+    Rollout {
+        /// The service to roll out.
+        service: String,
+        /// The new version's command, run as `--replace` runs one (it gets `--listen`,
+        /// `--admin-listen` and `--data-dir`): `--command '.venv/bin/python -m
+        /// bazaar_currency'`. Without it, `bazaar serve <service>` of this `bazaar`.
+        #[arg(long, value_name = "COMMAND")]
+        command: Option<String>,
+        /// How long each new replica gets to answer SERVING before the rollout is rolled
+        /// back.
+        #[arg(long, default_value = "60s", value_parser = load::plan::parse_duration)]
+        ready_timeout: std::time::Duration,
+        /// The data directory of the running `bazaar up`.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
     },
     /// Inject faults (errors by code, latency) into the services of a running
     /// `bazaar up --chaos`: `bazaar chaos set payment --method Charge --error UNAVAILABLE=0.2
@@ -283,6 +303,22 @@ async fn main() {
             .await
         }
         Command::Chaos(command) => chaos::run(command).await,
+        Command::Rollout {
+            service,
+            command,
+            ready_timeout,
+            data_dir,
+        } => {
+            rollout::run(
+                &data_dir,
+                rollout::Rollout {
+                    service,
+                    command,
+                    ready_timeout,
+                },
+            )
+            .await
+        }
         Command::Pki { data_dir, hosts } => up::ensure_pki(&data_dir, &hosts, true).map(drop),
         Command::Serve { service, args } => services::serve(&service, args, serve_shutdown()).await,
         Command::Admin(AdminCommand::Code {

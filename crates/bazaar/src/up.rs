@@ -59,6 +59,7 @@ use crate::admin;
 use crate::chaos::FaultFiles;
 use crate::control;
 use crate::health::{self, Health};
+use crate::rollout::{Fleet, Rollout};
 use crate::services::{SERVICES, Spec};
 use crate::targets::{self, Target};
 
@@ -244,23 +245,6 @@ fn peer_addresses(host: &str, registry: &Path) -> Vec<(String, std::ffi::OsStrin
     env
 }
 
-/// The replicas `bazaar up` runs of every service, as a registry: each service's dial
-/// addresses, replica 0 first.
-fn registry_of(host: &str, replicas: &BTreeMap<String, usize>) -> Registry {
-    let dial = dial_authority(host);
-    let mut registry = Registry::default();
-    for spec in SERVICES {
-        let count = replicas.get(spec.name).copied().unwrap_or(1);
-        registry.services.insert(
-            spec.name.to_owned(),
-            (0..count)
-                .map(|replica| format!("{dial}:{}", replica_port(spec.port, replica)))
-                .collect(),
-        );
-    }
-    registry
-}
-
 /// `host:port` as a socket address (`host` is an IP address, or a name that resolves).
 fn socket_address(host: &str, port: u16) -> Result<SocketAddr, String> {
     (host, port)
@@ -344,11 +328,36 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         FaultFiles::off()
     });
     let control_stop = Shutdown::new();
+    let (rollouts, mut rollout_requests) = mpsc::unbounded_channel();
     let control_socket = {
         let fault_files = fault_files.clone();
         control::listen(
             control::socket_path(&options.data_dir),
-            std::sync::Arc::new(move |request| fault_files.handle(request)),
+            std::sync::Arc::new(move |request| match request {
+                control::Request::Rollout {
+                    service,
+                    command,
+                    ready_timeout_ms,
+                } => {
+                    let rollout = Rollout {
+                        service,
+                        command,
+                        ready_timeout: Duration::from_millis(ready_timeout_ms),
+                    };
+                    let (reply, replied) = oneshot::channel();
+                    if rollouts.send((rollout, reply)).is_err() {
+                        return control::Reply::Refused {
+                            reason: "bazaar up is stopping".to_owned(),
+                        };
+                    }
+                    replied
+                        .blocking_recv()
+                        .unwrap_or_else(|_| control::Reply::Refused {
+                            reason: "bazaar up stopped before the rollout ended".to_owned(),
+                        })
+                }
+                other => fault_files.handle(other),
+            }),
             control_stop.clone(),
         )
         .await?
@@ -434,44 +443,70 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", targets_file.display()))?;
     let registry = std::path::absolute(registry_file(&options.data_dir))
         .map_err(|e| format!("cannot find the data directory: {e}"))?;
-    registry_of(&options.host, &options.replicas)
+    // Nothing is listed until its supervisor runs; the file is whole from the start.
+    Registry::default()
         .write(&registry)
         .map_err(|e| format!("cannot write {}: {e}", registry.display()))?;
     for (spec, replica, _) in &replicas {
         register_supervision_metrics(spec.name, *replica);
     }
-    let mut supervisors = Vec::new();
-    for (spec, replica, label) in &replicas {
-        let (stop, stop_rx) = oneshot::channel();
-        let port = replica_port(spec.port, *replica);
-        let supervisor = Supervisor {
-            spec,
-            replica: *replica,
-            label: label.clone(),
-            exe: exe.clone(),
-            address: format!("{}:{port}", options.host),
-            admin_address: admin_addresses[label],
-            probe: format!("{}:{port}", dial_host(&options.host)),
-            tls: tls.clone(),
-            plaintext: options.plaintext,
-            data_dir: options.data_dir.clone(),
-            log: logs.join(format!("{label}.log")),
-            events: events.clone(),
-            replacement: options.replacements.get(spec.name).cloned(),
-            chaos_file: fault_files.file_of(spec.name),
-            env: {
-                let mut env = peer_addresses(&options.host, &registry);
-                if let (Some(path), "identity") = (&kek_file, spec.name) {
-                    env.push((
-                        "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE".to_owned(),
-                        path.as_os_str().to_owned(),
-                    ));
-                }
-                env
-            },
-        };
-        supervisors.push((label.clone(), stop, tokio::spawn(supervisor.run(stop_rx))));
+    let build: crate::rollout::Build = {
+        let (exe, host, tls, data_dir, logs) = (
+            exe.clone(),
+            options.host.clone(),
+            tls.clone(),
+            options.data_dir.clone(),
+            logs.clone(),
+        );
+        let (plaintext, fault_files, registry) =
+            (options.plaintext, fault_files.clone(), registry.clone());
+        let events = events.clone();
+        Box::new(move |spec, replica, replacement| {
+            let label = replica_label(spec.name, replica);
+            let port = replica_port(spec.port, replica);
+            let admin_port = replica_port(spec.admin_port, replica);
+            Supervisor {
+                spec,
+                replica,
+                exe: exe.clone(),
+                address: format!("{host}:{port}"),
+                admin_address: socket_address(&host, admin_port)
+                    .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], admin_port))),
+                probe: format!("{}:{port}", dial_host(&host)),
+                tls: tls.clone(),
+                plaintext,
+                data_dir: data_dir.clone(),
+                log: logs.join(format!("{label}.log")),
+                label,
+                events: events.clone(),
+                replacement,
+                chaos_file: fault_files.file_of(spec.name),
+                env: {
+                    let mut env = peer_addresses(&host, &registry);
+                    if let (Some(path), "identity") = (&kek_file, spec.name) {
+                        env.push((
+                            "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE".to_owned(),
+                            path.as_os_str().to_owned(),
+                        ));
+                    }
+                    env
+                },
+            }
+        })
+    };
+    let mut fleet = Fleet::new(
+        build,
+        registry.clone(),
+        dial_authority(&options.host),
+        tls.clone(),
+    );
+    for (spec, replica, _) in &replicas {
+        fleet.list(spec.name, *replica, true)?;
     }
+    for (spec, replica, _) in &replicas {
+        fleet.start(spec, *replica, options.replacements.get(spec.name).cloned());
+    }
+    let fleet = std::sync::Arc::new(tokio::sync::Mutex::new(fleet));
     drop(events);
 
     // First start: wait until every replica has reported, then print the table.
@@ -560,10 +595,24 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
 
     ready.set(!shutdown.is_triggered());
 
-    // Then report restarts until asked to stop.
+    // Then report restarts, and carry rollouts out, until asked to stop.
+    let mut rolling: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             () = shutdown.wait() => break,
+            request = rollout_requests.recv() => {
+                let Some((rollout, reply)) = request else { continue };
+                let fleet = fleet.clone();
+                let previous = rolling.take();
+                // One at a time, in the order asked.
+                rolling = Some(tokio::spawn(async move {
+                    if let Some(previous) = previous {
+                        let _ = previous.await;
+                    }
+                    let outcome = fleet.lock().await.roll_out(rollout).await;
+                    let _ = reply.send(outcome);
+                }));
+            }
             event = news.recv() => match event {
                 Some(Event::Exited { name, pid, status, retry_in }) => println!(
                     "{name} (pid {pid}) exited: {status}; restarting in {:.1}s",
@@ -580,14 +629,12 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     }
 
     ready.set(false);
-    println!("stopping services in reverse dependency order");
-    for (name, stop, handle) in supervisors.into_iter().rev() {
-        let _ = stop.send(());
-        match handle.await {
-            Ok(status) => println!("{name} stopped ({status})"),
-            Err(error) => eprintln!("{name}: supervisor failed: {error}"),
-        }
+    if let Some(rolling) = rolling {
+        rolling.abort();
+        let _ = rolling.await;
     }
+    println!("stopping services in reverse dependency order");
+    fleet.lock().await.stop_all().await;
     admin_stop.trigger();
     let _ = admin.await;
     control_stop.trigger();
@@ -613,7 +660,7 @@ fn process_up(service: &'static str, replica: usize, up: bool) {
 }
 
 /// Keeps one replica of a service running.
-struct Supervisor {
+pub(crate) struct Supervisor {
     spec: &'static Spec,
     /// Which replica of the service it is (0 for the first).
     replica: usize,
@@ -642,7 +689,7 @@ struct Supervisor {
 
 impl Supervisor {
     /// Runs the service, restarting it when it exits, until `stop`; returns how it ended.
-    async fn run(self, mut stop: oneshot::Receiver<()>) -> String {
+    pub(crate) async fn run(self, mut stop: oneshot::Receiver<()>) -> String {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         let mut first = true;
         loop {
@@ -854,22 +901,12 @@ mod tests {
     }
 
     #[test]
-    fn every_replica_has_its_ports_and_is_in_the_registry() {
+    fn every_replica_has_its_ports_and_callers_follow_the_registry() {
         assert_eq!(replica_port(50051, 0), 50051);
         assert_eq!(replica_port(50051, 2), 50251);
         assert_eq!(replica_port(9451, 1), 9551);
         assert_eq!(replica_label("catalog", 0), "catalog");
         assert_eq!(replica_label("catalog", 2), "catalog-2");
-        let registry = registry_of("0.0.0.0", &BTreeMap::from([("catalog".to_owned(), 3)]));
-        assert_eq!(
-            registry.replicas("catalog"),
-            ["127.0.0.1:50051", "127.0.0.1:50151", "127.0.0.1:50251"]
-        );
-        assert_eq!(registry.replicas("orders"), ["127.0.0.1:50058"]);
-        assert_eq!(registry.services.len(), SERVICES.len());
-        let registry = registry_of("::1", &BTreeMap::new());
-        assert_eq!(registry.replicas("identity"), ["[::1]:50053"]);
-
         let env = peer_addresses("127.0.0.1", Path::new("/shop/registry.json"));
         let value = |name: &str| {
             env.iter()

@@ -1,0 +1,336 @@
+//! Rolling upgrades: `bazaar rollout SERVICE [--command CMD]` asks the running `bazaar up`
+//! (through its control socket, see [`crate::control`]) to replace every replica of a
+//! service, one at a time, while the shop keeps serving.
+//!
+//! Every replica keeps its port, so that what names a service by its port (grpcurl, the
+//! Prometheus targets, `bazaar load`) finds it after the rollout as before. A replica is
+//! therefore replaced in two hops through a spare port (the port of replica N when the
+//! service runs N):
+//!
+//! 1. the new version starts on the spare port, and must answer SERVING within the ready
+//!    timeout; if it does not, it is stopped and the rollout is rolled back: the old
+//!    replicas were never touched;
+//! 2. it is added to the registry (`<data-dir>/registry.json`) and callers, which follow
+//!    the registry, start sending it calls; then the old replica is taken out of the
+//!    registry, and once callers have seen that ([`PROPAGATION`]) it is stopped: SIGTERM
+//!    turns it NOT_SERVING, its calls in flight drain, it exits;
+//! 3. the new version starts on the old replica's port, and the same steps move the calls
+//!    back to it and retire the spare.
+//!
+//! A new version that starts on the spare port but not on the replica's own (a crash on the
+//! second start) is rolled back too: the old version is started again on that port. The
+//! command a rollout installs is what the replica is restarted with if it dies later.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chassis::discovery::Registry;
+use chassis::tls::Tls;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::control::{Reply, Request};
+use crate::health::{self, Health};
+use crate::services::{SERVICES, Spec};
+use crate::up::{MAX_REPLICAS, Supervisor, replica_label, replica_port};
+
+/// How long callers get to see a change of the registry before what it implies is done:
+/// several of their polls ([`chassis::discovery::REGISTRY_POLL`]) and a margin.
+pub const PROPAGATION: Duration = Duration::from_millis(1_000);
+/// How long a new version gets to answer SERVING unless the rollout says otherwise.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `bazaar rollout` waits for the whole rollout.
+pub const ROLLOUT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// What a rollout asks for.
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    /// The service to roll out.
+    pub service: String,
+    /// The command of the new version, run as `--replace` runs one; `None` for
+    /// `bazaar serve <service>` (this `bazaar`).
+    pub command: Option<String>,
+    /// How long each new replica gets to answer SERVING.
+    pub ready_timeout: Duration,
+}
+
+/// What builds a replica's supervisor: everything but the service, the slot and the
+/// command.
+pub(crate) type Build =
+    Box<dyn Fn(&'static Spec, usize, Option<String>) -> Supervisor + Send + Sync>;
+
+/// One running replica.
+struct Member {
+    spec: &'static Spec,
+    slot: usize,
+    command: Option<String>,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<String>,
+}
+
+/// Every replica `bazaar up` runs, and the registry that lists them.
+pub(crate) struct Fleet {
+    build: Build,
+    members: Vec<Member>,
+    /// The slots of each service that callers are told of.
+    listed: BTreeMap<&'static str, Vec<usize>>,
+    registry: PathBuf,
+    /// `host` as callers dial it.
+    dial: String,
+    /// Where health is asked: the dial host.
+    tls: Tls,
+}
+
+impl Fleet {
+    pub(crate) fn new(build: Build, registry: PathBuf, dial: String, tls: Tls) -> Self {
+        Self {
+            build,
+            members: Vec::new(),
+            listed: BTreeMap::new(),
+            registry,
+            dial,
+            tls,
+        }
+    }
+
+    /// Starts replica `slot` of `spec` with `command`, unlisted.
+    pub(crate) fn start(&mut self, spec: &'static Spec, slot: usize, command: Option<String>) {
+        let (stop, stop_rx) = oneshot::channel();
+        let supervisor = (self.build)(spec, slot, command.clone());
+        self.members.push(Member {
+            spec,
+            slot,
+            command,
+            stop,
+            handle: tokio::spawn(supervisor.run(stop_rx)),
+        });
+    }
+
+    /// Lists replica `slot` of `service` (or unlists it) and writes the registry.
+    pub(crate) fn list(
+        &mut self,
+        service: &'static str,
+        slot: usize,
+        listed: bool,
+    ) -> Result<(), String> {
+        let slots = self.listed.entry(service).or_default();
+        slots.retain(|s| *s != slot);
+        if listed {
+            slots.push(slot);
+            slots.sort_unstable();
+        }
+        self.publish()
+    }
+
+    fn publish(&self) -> Result<(), String> {
+        let mut registry = Registry::default();
+        for spec in SERVICES {
+            let slots = self.listed.get(spec.name).map_or(&[][..], Vec::as_slice);
+            registry.services.insert(
+                spec.name.to_owned(),
+                slots
+                    .iter()
+                    .map(|slot| format!("{}:{}", self.dial, replica_port(spec.port, *slot)))
+                    .collect(),
+            );
+        }
+        registry
+            .write(&self.registry)
+            .map_err(|e| format!("cannot write {}: {e}", self.registry.display()))
+    }
+
+    /// Stops replica `slot` of `service` (it drains first) and says how it ended.
+    pub(crate) async fn stop(&mut self, service: &str, slot: usize) -> Option<String> {
+        let index = self
+            .members
+            .iter()
+            .position(|m| m.spec.name == service && m.slot == slot)?;
+        let member = self.members.remove(index);
+        let _ = member.stop.send(());
+        Some(
+            member
+                .handle
+                .await
+                .unwrap_or_else(|e| format!("supervisor failed: {e}")),
+        )
+    }
+
+    /// Stops every replica, callers before callees (the reverse of the table), printing
+    /// how each ended.
+    pub(crate) async fn stop_all(&mut self) {
+        let mut members = std::mem::take(&mut self.members);
+        members.sort_by_key(|m| (SERVICES.iter().position(|s| s.name == m.spec.name), m.slot));
+        for member in members.into_iter().rev() {
+            let label = replica_label(member.spec.name, member.slot);
+            let _ = member.stop.send(());
+            match member.handle.await {
+                Ok(status) => println!("{label} stopped ({status})"),
+                Err(error) => eprintln!("{label}: supervisor failed: {error}"),
+            }
+        }
+    }
+
+    /// Waits until replica `slot` of `spec` answers SERVING, for at most `timeout`.
+    async fn ready(&self, spec: &'static Spec, slot: usize, timeout: Duration) -> bool {
+        let probe = format!("{}:{}", self.dial, replica_port(spec.port, slot));
+        let began = Instant::now();
+        while began.elapsed() < timeout {
+            let (health, _) =
+                health::check_service(spec, &probe, Duration::from_secs(1), &self.tls).await;
+            if health == Health::Serving {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Carries `rollout` out, saying what was done, step by step.
+    pub(crate) async fn roll_out(&mut self, rollout: Rollout) -> Reply {
+        let began = Instant::now();
+        let Some(spec) = crate::services::find(&rollout.service) else {
+            return refused(format!(
+                "unknown service {:?}; known: {}",
+                rollout.service,
+                crate::services::names()
+            ));
+        };
+        if !matches!(spec.probe, chassis::topology::Probe::Grpc) {
+            return refused(format!(
+                "{} owns its port alone and cannot run beside a new version; stop and \
+                 start it instead",
+                spec.name
+            ));
+        }
+        let mut slots: Vec<usize> = self
+            .members
+            .iter()
+            .filter(|m| m.spec.name == spec.name)
+            .map(|m| m.slot)
+            .collect();
+        slots.sort_unstable();
+        let spare = (0..=MAX_REPLICAS).find(|s| !slots.contains(s));
+        let Some(spare) = spare else {
+            return refused(format!(
+                "{} has no spare port to roll out through",
+                spec.name
+            ));
+        };
+        let mut steps = Vec::new();
+        let mut say = |step: String| {
+            println!("rollout: {step}");
+            steps.push(format!("{:>6.1}s {step}", began.elapsed().as_secs_f64()));
+        };
+        for slot in slots {
+            let old = self
+                .members
+                .iter()
+                .find(|m| m.spec.name == spec.name && m.slot == slot)
+                .and_then(|m| m.command.clone());
+            let label = replica_label(spec.name, slot);
+            let spare_label = replica_label(spec.name, spare);
+            // 1. The new version on the spare port.
+            self.start(spec, spare, rollout.command.clone());
+            if !self.ready(spec, spare, rollout.ready_timeout).await {
+                let ended = self.stop(spec.name, spare).await.unwrap_or_default();
+                say(format!(
+                    "{spare_label}: the new version did not answer SERVING within {:.0}s \
+                     ({ended}); rolled back, {label} untouched",
+                    rollout.ready_timeout.as_secs_f64()
+                ));
+                return Reply::RolledBack { steps };
+            }
+            say(format!("{spare_label}: new version SERVING"));
+            // 2. Calls move to it; the old replica drains and stops.
+            if let Err(reason) = self.shift(spec.name, slot, spare).await {
+                return refused(reason);
+            }
+            let ended = self.stop(spec.name, slot).await.unwrap_or_default();
+            say(format!(
+                "{label}: old version drained and stopped ({ended})"
+            ));
+            // 3. The new version on the replica's own port; the spare retires.
+            self.start(spec, slot, rollout.command.clone());
+            let (back, command) = if self.ready(spec, slot, rollout.ready_timeout).await {
+                (true, rollout.command.clone())
+            } else {
+                let _ = self.stop(spec.name, slot).await;
+                self.start(spec, slot, old.clone());
+                (self.ready(spec, slot, READY_TIMEOUT).await, old.clone())
+            };
+            if !back {
+                say(format!(
+                    "{label}: neither version answers SERVING on its port; {spare_label} \
+                     keeps serving in its place"
+                ));
+                return Reply::RolledBack { steps };
+            }
+            if let Err(reason) = self.shift(spec.name, spare, slot).await {
+                return refused(reason);
+            }
+            let _ = self.stop(spec.name, spare).await;
+            if command != rollout.command {
+                say(format!(
+                    "{label}: the new version did not start on its own port; the old one \
+                     runs there again and {spare_label} is retired"
+                ));
+                return Reply::RolledBack { steps };
+            }
+            say(format!(
+                "{label}: new version SERVING on its port; {spare_label} retired"
+            ));
+        }
+        say(format!(
+            "{} rolled out in {:.1}s",
+            spec.name,
+            began.elapsed().as_secs_f64()
+        ));
+        Reply::RolledOut { steps }
+    }
+
+    /// Lists `to`, lets callers find it, unlists `from` and lets callers leave it.
+    async fn shift(&mut self, service: &'static str, from: usize, to: usize) -> Result<(), String> {
+        self.list(service, to, true)?;
+        tokio::time::sleep(PROPAGATION).await;
+        self.list(service, from, false)?;
+        tokio::time::sleep(PROPAGATION).await;
+        Ok(())
+    }
+}
+
+fn refused(reason: String) -> Reply {
+    Reply::Refused { reason }
+}
+
+/// `bazaar rollout`: asks the `bazaar up` of `data_dir` for `rollout` and prints its steps.
+///
+/// # Errors
+///
+/// When no `bazaar up` runs there, the rollout is refused, or it was rolled back.
+pub async fn run(data_dir: &std::path::Path, rollout: Rollout) -> Result<(), String> {
+    let request = Request::Rollout {
+        service: rollout.service.clone(),
+        command: rollout.command,
+        ready_timeout_ms: u64::try_from(rollout.ready_timeout.as_millis()).unwrap_or(u64::MAX),
+    };
+    match crate::control::ask_within(data_dir, &request, ROLLOUT_LIMIT).await? {
+        Reply::RolledOut { steps } => {
+            for step in steps {
+                println!("{step}");
+            }
+            Ok(())
+        }
+        Reply::RolledBack { steps } => {
+            for step in &steps {
+                println!("{step}");
+            }
+            Err(format!(
+                "the rollout of {} was rolled back",
+                rollout.service
+            ))
+        }
+        Reply::Refused { reason } => Err(reason),
+        other => Err(format!("bazaar up answered {other:?}")),
+    }
+}
