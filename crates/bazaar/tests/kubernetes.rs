@@ -336,9 +336,9 @@ fn check_deployment(m: &mut Manifests, spec: &Spec) {
             }
             continue;
         }
-        // A callee's address names its Service, on its port; callers dial the short
-        // name, which the Service's certificate names too.
-        let wanted = format!("{}:{}", callee.name, callee.port);
+        // A callee's address names its headless Service, on its port, looked up again and
+        // again (one replica per pod address); the certificates name the short name.
+        let wanted = format!("dns:///{}:{}", callee.name, callee.port);
         match env_value(container, &variable) {
             Some(value) if value == wanted => {}
             other => m.problem(format!(

@@ -1,0 +1,227 @@
+//! `bazaar rollout` against a real `bazaar up --replicas`: every service its own process on
+//! 127.0.0.17 (so that other shops on the machine keep their ports), with TLS and a
+//! temporary data directory. While `bazaar load` shops through the storefront (the shopper
+//! mix, checkouts included), every gRPC service is rolled out in turn; the load run must see
+//! no failed request and the checkout invariants must hold. A new version that never
+//! answers SERVING is rolled back, and the old one keeps serving.
+//!
+//! With `BAZAAR_TEST_PYTHON_CURRENCY` set to the command of the Python currency service
+//! (`.ci/run` sets it once its environment exists), currency is also swapped, under the
+//! same load, for the Python implementation and back: the contract is all the other
+//! services depend on. Without it, that part says it was skipped.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bazaar_contract::currency::v1::ConvertRequest;
+use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
+use bazaar_contract::types::v1::Money;
+use chassis::tls::Tls;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const HOST: &str = "127.0.0.17";
+/// Safety net for the whole shop to start (a debug build of thirteen processes).
+const START_PATIENCE: Duration = Duration::from_secs(180);
+/// The variable that names the Python currency's command.
+const PYTHON_CURRENCY: &str = "BAZAAR_TEST_PYTHON_CURRENCY";
+
+/// Runs `bazaar <args> --data-dir <data>`: its exit success, standard output and error.
+async fn bazaar(data: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("BAZAAR_DATA_DIR")
+        .output()
+        .await
+        .expect("bazaar runs");
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    println!("bazaar {args:?}:\n{out}{err}");
+    (output.status.success(), out, err)
+}
+
+/// Whether currency answers a `Convert`.
+async fn currency_answers(tls: &Tls) -> bool {
+    let Ok(channel) = tls
+        .endpoint(&format!("{HOST}:{}", chassis::topology::CURRENCY.port))
+        .expect("a valid address")
+        .connect()
+        .await
+    else {
+        return false;
+    };
+    let request = ConvertRequest {
+        amount: Some(Money {
+            currency_code: "EUR".to_owned(),
+            units: 10,
+            nanos: 0,
+        }),
+        to_currency_code: "USD".to_owned(),
+    };
+    CurrencyServiceClient::new(channel)
+        .convert(request)
+        .await
+        .is_ok()
+}
+
+/// Rolls `service` out (to `command`, if given) and checks that it said so.
+async fn roll_out(data: &Path, service: &str, command: Option<&str>) -> Duration {
+    let began = Instant::now();
+    let mut args = vec!["rollout", service];
+    if let Some(command) = command {
+        args.extend(["--command", command]);
+    }
+    let (ok, out, err) = bazaar(data, &args).await;
+    assert!(ok, "the rollout of {service} failed: {out}{err}");
+    assert!(
+        out.contains(&format!("{service} rolled out")),
+        "{service}: {out}"
+    );
+    began.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_rolls_out_under_load_without_a_failed_request() {
+    let data = tempfile::tempdir().unwrap();
+    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args([
+            "up",
+            "--replicas",
+            "catalog=2,orders=2",
+            "--host",
+            HOST,
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .env_remove("BAZAAR_DATA_DIR")
+        .env_remove("BAZAAR_PLAINTEXT")
+        .env("BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bazaar up starts");
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let started = tokio::time::timeout(START_PATIENCE, async {
+        while let Some(line) = lines.next_line().await.expect("reads bazaar up's output") {
+            println!("up: {line}");
+            if line.starts_with("all 13 processes up") {
+                return true;
+            }
+            if line.contains("SERVING after") || line.contains("already in use") {
+                return false;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(started, Ok(true), "every replica started");
+    let echo = tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            println!("up: {line}");
+        }
+    });
+    let tls = Tls::client(&data.path().join("pki/ca.crt"), None).expect("the shop's CA");
+    assert!(currency_answers(&tls).await);
+
+    // Shoppers through the storefront for as long as the rollouts take.
+    let python = std::env::var(PYTHON_CURRENCY).ok();
+    let seconds = if python.is_some() { 110 } else { 90 };
+    let load = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["load", "--host", HOST, "--gateway"])
+        .arg(format!("http://{HOST}:{}", chassis::topology::GATEWAY.port))
+        .args(["--shoppers", "4", "--duration"])
+        .arg(format!("{seconds}s"))
+        .args(["--json", "--check", "--data-dir"])
+        .arg(data.path())
+        .env_remove("BAZAAR_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bazaar load starts");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut took = Vec::new();
+    for spec in chassis::topology::grpc_services() {
+        took.push((spec.name, roll_out(data.path(), spec.name, None).await));
+    }
+    match &python {
+        Some(command) => {
+            let to_python = roll_out(data.path(), "currency", Some(command)).await;
+            assert!(currency_answers(&tls).await, "the Python currency answers");
+            let back = roll_out(data.path(), "currency", None).await;
+            println!(
+                "currency swapped to Python in {:.1}s and back in {:.1}s",
+                to_python.as_secs_f64(),
+                back.as_secs_f64()
+            );
+        }
+        None => eprintln!(
+            "SKIPPED the swap to the Python currency: set {PYTHON_CURRENCY} to its command"
+        ),
+    }
+    let total: Duration = took.iter().map(|(_, took)| *took).sum();
+    println!(
+        "rollouts: {took:?}; every service in {:.1}s",
+        total.as_secs_f64()
+    );
+
+    let output = load.wait_with_output().await.expect("bazaar load ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bazaar load failed: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("--json prints one JSON object");
+    for row in report["operations"].as_array().unwrap() {
+        assert!(row["count"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(
+            row["errors"],
+            serde_json::json!({}),
+            "a request failed: {row}"
+        );
+    }
+    assert!(report["orders_acknowledged"].as_u64().unwrap() > 0);
+    let check = &report["check"];
+    assert_eq!(check["violations"], serde_json::json!([]), "{check}");
+    assert_eq!(check["pending"], 0, "{check}");
+
+    // A new version that never answers SERVING is rolled back; the old one serves on.
+    let (ok, out, err) = bazaar(
+        data.path(),
+        &[
+            "rollout",
+            "currency",
+            "--command",
+            "sleep 600",
+            "--ready-timeout",
+            "3s",
+        ],
+    )
+    .await;
+    assert!(!ok, "a version that never becomes ready is not rolled out");
+    assert!(err.contains("rolled back"), "{out}{err}");
+    assert!(out.contains("did not answer SERVING"), "{out}");
+    assert!(
+        currency_answers(&tls).await,
+        "the old currency still answers"
+    );
+    let (ok, _, err) = bazaar(data.path(), &["rollout", "gateway"]).await;
+    assert!(!ok && err.contains("gateway"), "{err}");
+    let (ok, _, err) = bazaar(data.path(), &["rollout", "nosuch"]).await;
+    assert!(!ok && err.contains("unknown service"), "{err}");
+
+    let pid = Pid::from_raw(i32::try_from(up.id().expect("bazaar up runs")).unwrap());
+    kill(pid, Signal::SIGINT).expect("bazaar up is signalled");
+    let status = tokio::time::timeout(START_PATIENCE, up.wait())
+        .await
+        .expect("bazaar up stops")
+        .expect("its status");
+    assert!(status.success(), "{status}");
+    echo.abort();
+}
