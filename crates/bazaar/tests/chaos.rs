@@ -5,41 +5,21 @@
 //! refused with clear errors; a second `bazaar up` on the same data directory refuses to
 //! start.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
 use bazaar_contract::types::v1::Money;
 use chassis::tls::Tls;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tonic::Code;
 
+mod common;
+
+use common::{Up, bazaar};
+
 const HOST: &str = "127.0.0.16";
-/// Safety net for the whole shop to start (a debug build of eleven processes).
-const START_PATIENCE: Duration = Duration::from_secs(180);
 /// Safety net for a change to show.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Runs `bazaar <args> --data-dir <data>`: its exit success, standard output and error.
-async fn bazaar(data: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("BAZAAR_DATA_DIR")
-        .output()
-        .await
-        .expect("bazaar runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// The code of one `Convert` call to currency (`Ok` for an answer).
 async fn convert(tls: &Tls) -> (Code, String) {
@@ -108,37 +88,13 @@ async fn chaos_set_fails_a_method_shows_on_status_and_clear_heals_it() {
     assert!(!ok);
     assert!(err.contains("no bazaar up is running"), "{err}");
 
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(["up", "--chaos", "--host", HOST, "--data-dir"])
-        .arg(data.path())
-        .env_remove("BAZAAR_DATA_DIR")
-        .env_remove("BAZAAR_PLAINTEXT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("bazaar up starts");
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    let started = tokio::time::timeout(START_PATIENCE, async {
-        while let Some(line) = lines.next_line().await.expect("reads bazaar up's output") {
-            println!("up: {line}");
-            if line.starts_with("all ") && line.contains("services up") {
-                return true;
-            }
-            if line.contains("SERVING after") || line.contains("already in use") {
-                return false;
-            }
-        }
-        false
-    })
+    let up = Up::start(
+        data.path(),
+        &["--chaos", "--host", HOST],
+        &[],
+        "all 11 services up",
+    )
     .await;
-    assert_eq!(started, Ok(true), "every service started");
-    // Keep reading its output, so that it never blocks on a full pipe.
-    let echo = tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            println!("up: {line}");
-        }
-    });
 
     let tls = Tls::client(&data.path().join("pki/ca.crt"), None).expect("the shop's CA");
     assert_eq!(convert(&tls).await.0, Code::Ok);
@@ -238,14 +194,7 @@ async fn chaos_set_fails_a_method_shows_on_status_and_clear_heals_it() {
     assert!(out.contains("no faults injected"), "{out}");
     until_convert_answers(&tls, Code::Ok).await;
 
-    let pid = Pid::from_raw(i32::try_from(up.id().expect("running")).unwrap());
-    kill(pid, Signal::SIGINT).expect("signals bazaar up");
-    let status = tokio::time::timeout(START_PATIENCE, up.wait())
-        .await
-        .expect("bazaar up stops (safety net)")
-        .expect("waits for it");
-    assert!(status.success(), "{status}");
-    let _ = echo.await;
+    up.stop().await;
     assert!(
         !data.path().join("control.sock").exists(),
         "the control socket goes when the shop stops"

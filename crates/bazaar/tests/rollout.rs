@@ -18,33 +18,14 @@ use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
 use bazaar_contract::types::v1::Money;
 use chassis::tls::Tls;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader};
+
+mod common;
+
+use common::{Up, bazaar};
 
 const HOST: &str = "127.0.0.17";
-/// Safety net for the whole shop to start (a debug build of thirteen processes).
-const START_PATIENCE: Duration = Duration::from_secs(180);
 /// The variable that names the Python currency's command.
 const PYTHON_CURRENCY: &str = "BAZAAR_TEST_PYTHON_CURRENCY";
-
-/// Runs `bazaar <args> --data-dir <data>`: its exit success, standard output and error.
-async fn bazaar(data: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("BAZAAR_DATA_DIR")
-        .output()
-        .await
-        .expect("bazaar runs");
-    let (out, err) = (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    );
-    println!("bazaar {args:?}:\n{out}{err}");
-    (output.status.success(), out, err)
-}
 
 /// Whether currency answers a `Convert`.
 async fn currency_answers(tls: &Tls) -> bool {
@@ -89,44 +70,13 @@ async fn roll_out(data: &Path, service: &str, command: Option<&str>) -> Duration
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_rolls_out_under_load_without_a_failed_request() {
     let data = tempfile::tempdir().unwrap();
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args([
-            "up",
-            "--replicas",
-            "catalog=2,orders=2",
-            "--host",
-            HOST,
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .env_remove("BAZAAR_DATA_DIR")
-        .env_remove("BAZAAR_PLAINTEXT")
-        .env("BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("bazaar up starts");
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    let started = tokio::time::timeout(START_PATIENCE, async {
-        while let Some(line) = lines.next_line().await.expect("reads bazaar up's output") {
-            println!("up: {line}");
-            if line.starts_with("all 13 processes up") {
-                return true;
-            }
-            if line.contains("SERVING after") || line.contains("already in use") {
-                return false;
-            }
-        }
-        false
-    })
+    let up = Up::start(
+        data.path(),
+        &["--replicas", "catalog=2,orders=2", "--host", HOST],
+        &[("BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND", "0")],
+        "all 13 processes up",
+    )
     .await;
-    assert_eq!(started, Ok(true), "every replica started");
-    let echo = tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            println!("up: {line}");
-        }
-    });
     let tls = Tls::client(&data.path().join("pki/ca.crt"), None).expect("the shop's CA");
     assert!(currency_answers(&tls).await);
 
@@ -216,12 +166,5 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
     let (ok, _, err) = bazaar(data.path(), &["rollout", "nosuch"]).await;
     assert!(!ok && err.contains("unknown service"), "{err}");
 
-    let pid = Pid::from_raw(i32::try_from(up.id().expect("bazaar up runs")).unwrap());
-    kill(pid, Signal::SIGINT).expect("bazaar up is signalled");
-    let status = tokio::time::timeout(START_PATIENCE, up.wait())
-        .await
-        .expect("bazaar up stops")
-        .expect("its status");
-    assert!(status.success(), "{status}");
-    echo.abort();
+    up.stop().await;
 }
