@@ -284,9 +284,9 @@ impl FaultFiles {
                 active.clear();
                 all
             }
-            Request::Rollout { .. } => {
+            Request::Rollout { .. } | Request::Scale { .. } => {
                 return Reply::Refused {
-                    reason: "a rollout is not a fault".to_owned(),
+                    reason: "not a fault request".to_owned(),
                 };
             }
         };

@@ -68,6 +68,16 @@ pub enum Request {
         /// How long each new replica gets to answer SERVING, in milliseconds.
         ready_timeout_ms: u64,
     },
+    /// Run `replicas` processes of `service`, starting or stopping the difference (see
+    /// [`crate::rollout`]); answered when it is done.
+    Scale {
+        /// The service, by its name in the service table.
+        service: String,
+        /// How many replicas to run.
+        replicas: usize,
+        /// How long each new replica gets to answer SERVING, in milliseconds.
+        ready_timeout_ms: u64,
+    },
 }
 
 /// What the running shop answers.
@@ -86,6 +96,11 @@ pub enum Reply {
     /// A rollout is done: every replica runs the new version. Its steps, timed.
     RolledOut {
         /// What was done, in order, each with the seconds since the rollout began.
+        steps: Vec<String>,
+    },
+    /// The service runs the replicas asked for. What was done, timed.
+    Scaled {
+        /// What was done, in order, each with the seconds since the change began.
         steps: Vec<String>,
     },
     /// A rollout was rolled back: a new version did not become SERVING.

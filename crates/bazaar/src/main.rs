@@ -7,6 +7,7 @@
 //! - `bazaar top` shows every service's calls, errors and latency live, from its metrics;
 //! - `bazaar pki` makes or refreshes the shop's CA and certificates without starting anything;
 //! - `bazaar rollout <service>` replaces a service's replicas one at a time, under load;
+//! - `bazaar scale <service>=<n>` runs more or fewer replicas of a service;
 //! - `bazaar chaos set|clear|list` injects faults into the services of a running
 //!   `bazaar up --chaos`, through its control socket;
 //! - `bazaar load` drives the shop with a mix of shoppers and reports what it saw;
@@ -79,6 +80,20 @@ enum Command {
         command: Option<String>,
         /// How long each new replica gets to answer SERVING before the rollout is rolled
         /// back.
+        #[arg(long, default_value = "60s", value_parser = load::plan::parse_duration)]
+        ready_timeout: std::time::Duration,
+        /// The data directory of the running `bazaar up`.
+        #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Run more or fewer replicas of a service of the running `bazaar up`: `bazaar scale
+    /// catalog=3`. A new replica gets calls once it answers SERVING; a replica that goes is
+    /// taken out of callers' lists before it drains and stops.
+    Scale {
+        /// `SERVICE=N`.
+        #[arg(value_name = "SERVICE=N", required = true, value_parser = up::parse_replicas)]
+        target: Vec<Vec<(String, usize)>>,
+        /// How long each new replica gets to answer SERVING.
         #[arg(long, default_value = "60s", value_parser = load::plan::parse_duration)]
         ready_timeout: std::time::Duration,
         /// The data directory of the running `bazaar up`.
@@ -303,6 +318,20 @@ async fn main() {
             .await
         }
         Command::Chaos(command) => chaos::run(command).await,
+        Command::Scale {
+            target,
+            ready_timeout,
+            data_dir,
+        } => {
+            let mut outcome = Ok(());
+            for (service, replicas) in target.into_iter().flatten() {
+                outcome = rollout::scale(&data_dir, service, replicas, ready_timeout).await;
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            outcome
+        }
         Command::Rollout {
             service,
             command,

@@ -20,6 +20,11 @@
 //! A new version that starts on the spare port but not on the replica's own (a crash on the
 //! second start) is rolled back too: the old version is started again on that port. The
 //! command a rollout installs is what the replica is restarted with if it dies later.
+//!
+//! `bazaar scale SERVICE=N` changes how many replicas run, the same way: a new replica
+//! starts on the next free port, is listed once it answers SERVING, and callers find it;
+//! a replica that goes is unlisted first and stopped once callers have seen that. Prometheus's
+//! targets follow the replicas listed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +38,7 @@ use tokio::task::JoinHandle;
 use crate::control::{Reply, Request};
 use crate::health::{self, Health};
 use crate::services::{SERVICES, Spec};
+use crate::targets::{self, Target};
 use crate::up::{MAX_REPLICAS, Supervisor, replica_label, replica_port};
 
 /// How long callers get to see a change of the registry before what it implies is done:
@@ -76,6 +82,8 @@ pub(crate) struct Fleet {
     /// The slots of each service that callers are told of.
     listed: BTreeMap<&'static str, Vec<usize>>,
     registry: PathBuf,
+    /// Prometheus's discovery file, and `bazaar up`'s own target in it.
+    targets: (PathBuf, Target),
     /// `host` as callers dial it.
     dial: String,
     /// Where health is asked: the dial host.
@@ -83,12 +91,19 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    pub(crate) fn new(build: Build, registry: PathBuf, dial: String, tls: Tls) -> Self {
+    pub(crate) fn new(
+        build: Build,
+        registry: PathBuf,
+        targets: (PathBuf, Target),
+        dial: String,
+        tls: Tls,
+    ) -> Self {
         Self {
             build,
             members: Vec::new(),
             listed: BTreeMap::new(),
             registry,
+            targets,
             dial,
             tls,
         }
@@ -123,8 +138,10 @@ impl Fleet {
         self.publish()
     }
 
+    /// Writes the registry and Prometheus's targets from the replicas listed.
     fn publish(&self) -> Result<(), String> {
         let mut registry = Registry::default();
+        let mut scraped = vec![self.targets.1.clone()];
         for spec in SERVICES {
             let slots = self.listed.get(spec.name).map_or(&[][..], Vec::as_slice);
             registry.services.insert(
@@ -134,10 +151,18 @@ impl Fleet {
                     .map(|slot| format!("{}:{}", self.dial, replica_port(spec.port, *slot)))
                     .collect(),
             );
+            scraped.extend(slots.iter().map(|slot| Target {
+                service: spec.name.to_owned(),
+                address: format!("{}:{}", self.dial, replica_port(spec.admin_port, *slot)),
+            }));
         }
         registry
             .write(&self.registry)
-            .map_err(|e| format!("cannot write {}: {e}", self.registry.display()))
+            .map_err(|e| format!("cannot write {}: {e}", self.registry.display()))?;
+        let file = &self.targets.0;
+        targets::write(file, &scraped)
+            .map(drop)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))
     }
 
     /// Stops replica `slot` of `service` (it drains first) and says how it ended.
@@ -289,6 +314,93 @@ impl Fleet {
         Reply::RolledOut { steps }
     }
 
+    /// Starts or stops replicas of `service` until `replicas` run, each new one listed once
+    /// it answers SERVING (within `ready_timeout`), each one that goes unlisted before it
+    /// is stopped.
+    pub(crate) async fn scale(
+        &mut self,
+        service: &str,
+        replicas: usize,
+        ready_timeout: Duration,
+    ) -> Reply {
+        let began = Instant::now();
+        let Some(spec) = crate::services::find(service) else {
+            return refused(format!(
+                "unknown service {service:?}; known: {}",
+                crate::services::names()
+            ));
+        };
+        if !matches!(spec.probe, chassis::topology::Probe::Grpc) {
+            return refused(format!("{} runs once: it owns its port", spec.name));
+        }
+        if !(1..=MAX_REPLICAS).contains(&replicas) {
+            return refused(format!(
+                "{}={replicas}: a service runs 1 to {MAX_REPLICAS} replicas",
+                spec.name
+            ));
+        }
+        let mut steps = Vec::new();
+        let mut say = |step: String| {
+            println!("scale: {step}");
+            steps.push(format!("{:>6.1}s {step}", began.elapsed().as_secs_f64()));
+        };
+        let running = |fleet: &Self| -> Vec<usize> {
+            let mut slots: Vec<usize> = fleet
+                .members
+                .iter()
+                .filter(|m| m.spec.name == spec.name)
+                .map(|m| m.slot)
+                .collect();
+            slots.sort_unstable();
+            slots
+        };
+        let command = self
+            .members
+            .iter()
+            .find(|m| m.spec.name == spec.name)
+            .and_then(|m| m.command.clone());
+        while running(self).len() < replicas {
+            let slots = running(self);
+            let Some(slot) = (0..MAX_REPLICAS).find(|s| !slots.contains(s)) else {
+                break;
+            };
+            let label = replica_label(spec.name, slot);
+            self.start(spec, slot, command.clone());
+            if !self.ready(spec, slot, ready_timeout).await {
+                let ended = self.stop(spec.name, slot).await.unwrap_or_default();
+                say(format!(
+                    "{label}: did not answer SERVING within {:.0}s ({ended}); stopped",
+                    ready_timeout.as_secs_f64()
+                ));
+                return refused(steps.join("\n"));
+            }
+            if let Err(reason) = self.list(spec.name, slot, true) {
+                return refused(reason);
+            }
+            say(format!("{label}: SERVING and listed"));
+        }
+        while running(self).len() > replicas {
+            let Some(slot) = running(self).pop() else {
+                break;
+            };
+            let label = replica_label(spec.name, slot);
+            if let Err(reason) = self.list(spec.name, slot, false) {
+                return refused(reason);
+            }
+            tokio::time::sleep(PROPAGATION).await;
+            let ended = self.stop(spec.name, slot).await.unwrap_or_default();
+            say(format!("{label}: unlisted, drained and stopped ({ended})"));
+        }
+        // Callers find the new replicas within a few polls of the registry.
+        tokio::time::sleep(PROPAGATION).await;
+        say(format!(
+            "{} runs {replicas} replicas, after {:.1}s",
+            spec.name,
+            began.elapsed().as_secs_f64()
+        ));
+        Reply::Scaled { steps }
+    }
+
     /// Lists `to`, lets callers find it, unlists `from` and lets callers leave it.
     async fn shift(&mut self, service: &'static str, from: usize, to: usize) -> Result<(), String> {
         self.list(service, to, true)?;
@@ -301,6 +413,35 @@ impl Fleet {
 
 fn refused(reason: String) -> Reply {
     Reply::Refused { reason }
+}
+
+/// `bazaar scale SERVICE=N`: asks the `bazaar up` of `data_dir` to run `replicas` of
+/// `service`, and prints its steps.
+///
+/// # Errors
+///
+/// When no `bazaar up` runs there, or the change is refused or fails.
+pub async fn scale(
+    data_dir: &std::path::Path,
+    service: String,
+    replicas: usize,
+    ready_timeout: Duration,
+) -> Result<(), String> {
+    let request = Request::Scale {
+        service,
+        replicas,
+        ready_timeout_ms: u64::try_from(ready_timeout.as_millis()).unwrap_or(u64::MAX),
+    };
+    match crate::control::ask_within(data_dir, &request, ROLLOUT_LIMIT).await? {
+        Reply::Scaled { steps } => {
+            for step in steps {
+                println!("{step}");
+            }
+            Ok(())
+        }
+        Reply::Refused { reason } => Err(reason),
+        other => Err(format!("bazaar up answered {other:?}")),
+    }
 }
 
 /// `bazaar rollout`: asks the `bazaar up` of `data_dir` for `rollout` and prints its steps.

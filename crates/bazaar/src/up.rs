@@ -304,6 +304,8 @@ enum Event {
         pid: u32,
         health: Health,
         took: Duration,
+        /// Whether it ran before (and exited).
+        restarted: bool,
     },
     Exited {
         name: String,
@@ -334,18 +336,9 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         control::listen(
             control::socket_path(&options.data_dir),
             std::sync::Arc::new(move |request| match request {
-                control::Request::Rollout {
-                    service,
-                    command,
-                    ready_timeout_ms,
-                } => {
-                    let rollout = Rollout {
-                        service,
-                        command,
-                        ready_timeout: Duration::from_millis(ready_timeout_ms),
-                    };
+                control::Request::Rollout { .. } | control::Request::Scale { .. } => {
                     let (reply, replied) = oneshot::channel();
-                    if rollouts.send((rollout, reply)).is_err() {
+                    if rollouts.send((request, reply)).is_err() {
                         return control::Reply::Refused {
                             reason: "bazaar up is stopping".to_owned(),
                         };
@@ -353,7 +346,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                     replied
                         .blocking_recv()
                         .unwrap_or_else(|_| control::Reply::Refused {
-                            reason: "bazaar up stopped before the rollout ended".to_owned(),
+                            reason: "bazaar up stopped before the change ended".to_owned(),
                         })
                 }
                 other => fault_files.handle(other),
@@ -441,6 +434,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let targets_file = targets::file(&options.data_dir);
     targets::write(&targets_file, &scraped)
         .map_err(|e| format!("cannot write {}: {e}", targets_file.display()))?;
+    let own_target = scraped[0].clone();
     let registry = std::path::absolute(registry_file(&options.data_dir))
         .map_err(|e| format!("cannot find the data directory: {e}"))?;
     // Nothing is listed until its supervisor runs; the file is whole from the start.
@@ -497,6 +491,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
     let mut fleet = Fleet::new(
         build,
         registry.clone(),
+        (targets_file.clone(), own_target),
         dial_authority(&options.host),
         tls.clone(),
     );
@@ -595,13 +590,13 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
 
     ready.set(!shutdown.is_triggered());
 
-    // Then report restarts, and carry rollouts out, until asked to stop.
+    // Then report restarts, and carry rollouts and changes of scale out, until asked to stop.
     let mut rolling: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             () = shutdown.wait() => break,
             request = rollout_requests.recv() => {
-                let Some((rollout, reply)) = request else { continue };
+                let Some((request, reply)) = request else { continue };
                 let fleet = fleet.clone();
                 let previous = rolling.take();
                 // One at a time, in the order asked.
@@ -609,7 +604,20 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                     if let Some(previous) = previous {
                         let _ = previous.await;
                     }
-                    let outcome = fleet.lock().await.roll_out(rollout).await;
+                    let mut fleet = fleet.lock().await;
+                    let outcome = match request {
+                        control::Request::Rollout { service, command, ready_timeout_ms } => {
+                            let ready_timeout = Duration::from_millis(ready_timeout_ms);
+                            fleet.roll_out(Rollout { service, command, ready_timeout }).await
+                        }
+                        control::Request::Scale { service, replicas, ready_timeout_ms } => {
+                            let ready_timeout = Duration::from_millis(ready_timeout_ms);
+                            fleet.scale(&service, replicas, ready_timeout).await
+                        }
+                        other => control::Reply::Refused {
+                            reason: format!("not a change of the fleet: {other:?}"),
+                        },
+                    };
                     let _ = reply.send(outcome);
                 }));
             }
@@ -618,8 +626,9 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                     "{name} (pid {pid}) exited: {status}; restarting in {:.1}s",
                     retry_in.as_secs_f64()
                 ),
-                Some(Event::Ready { name, pid, health, took }) => println!(
-                    "{name} is back (pid {pid}): {} after {:.1}s",
+                Some(Event::Ready { name, pid, health, took, restarted }) => println!(
+                    "{name} {} (pid {pid}): {} after {:.1}s",
+                    if restarted { "is back" } else { "started" },
                     health.label(),
                     took.as_secs_f64()
                 ),
@@ -693,7 +702,8 @@ impl Supervisor {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         let mut first = true;
         loop {
-            if !std::mem::take(&mut first) {
+            let restarted = !std::mem::take(&mut first);
+            if restarted {
                 metrics::counter!("bazaar_up_process_restarts_total",
                     "service" => self.spec.name, "replica" => self.replica.to_string())
                 .increment(1);
@@ -738,6 +748,7 @@ impl Supervisor {
                             reported = true;
                             let _ = self.events.send(Event::Ready {
                                 name: self.label.clone(), pid, health, took: began.elapsed(),
+                                restarted,
                             });
                         }
                     }

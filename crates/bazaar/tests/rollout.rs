@@ -3,7 +3,8 @@
 //! temporary data directory. While `bazaar load` shops through the storefront (the shopper
 //! mix, checkouts included), every gRPC service is rolled out in turn; the load run must see
 //! no failed request and the checkout invariants must hold. A new version that never
-//! answers SERVING is rolled back, and the old one keeps serving.
+//! answers SERVING is rolled back, and the old one keeps serving. inventory is scaled from one
+//! replica to three under the same load (the third gets calls) and back.
 //!
 //! With `BAZAAR_TEST_PYTHON_CURRENCY` set to the command of the Python currency service
 //! (`.ci/run` sets it once its environment exists), currency is also swapped, under the
@@ -49,6 +50,31 @@ async fn currency_answers(tls: &Tls) -> bool {
         .convert(request)
         .await
         .is_ok()
+}
+
+/// The admin address of replica `replica` of `spec` on [`HOST`].
+fn replica_admin(spec: &chassis::topology::Spec, replica: u16) -> String {
+    format!("{HOST}:{}", spec.admin_port + 100 * replica)
+}
+
+/// The calls a replica has answered (health checks aside), from its `/metrics`; `None`
+/// when nothing answers there.
+async fn calls_served(admin: &str) -> Option<f64> {
+    let (status, body) =
+        chassis::scrape::fetch::get(admin, "/metrics", Duration::from_secs(2), 8 << 20)
+            .await
+            .ok()?;
+    if status != 200 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&body);
+    Some(
+        text.lines()
+            .filter(|line| line.starts_with("grpc_server_handled_total{"))
+            .filter(|line| !line.contains("grpc.health.v1"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum(),
+    )
 }
 
 /// Rolls `service` out (to `command`, if given) and checks that it said so.
@@ -121,6 +147,39 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
     println!(
         "rollouts: {took:?}; every service in {:.1}s",
         total.as_secs_f64()
+    );
+
+    // Scaling under the same load: inventory from one replica to three, and back.
+    let third = replica_admin(&chassis::topology::INVENTORY, 2);
+    assert_eq!(
+        calls_served(&third).await,
+        None,
+        "no third inventory replica yet"
+    );
+    let began = Instant::now();
+    let (ok, out, err) = bazaar(data.path(), &["scale", "inventory=3"]).await;
+    assert!(ok, "{out}{err}");
+    let up_to_three = began.elapsed();
+    let patience = Instant::now();
+    while calls_served(&third).await.unwrap_or(0.0) < 1.0 {
+        assert!(
+            patience.elapsed() < Duration::from_secs(30),
+            "the third inventory replica never got a call"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let began = Instant::now();
+    let (ok, out, err) = bazaar(data.path(), &["scale", "inventory=1"]).await;
+    assert!(ok, "{out}{err}");
+    println!(
+        "inventory scaled from 1 to 3 replicas in {:.1}s, back to 1 in {:.1}s",
+        up_to_three.as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        calls_served(&third).await,
+        None,
+        "the third replica is gone"
     );
 
     let output = load.wait_with_output().await.expect("bazaar load ends");
