@@ -66,6 +66,12 @@ enum Command {
         /// share the service's store. Repeatable; the gateway runs once.
         #[arg(long = "replicas", env = "BAZAAR_REPLICAS", value_name = "SERVICE=N,...", value_parser = up::parse_replicas)]
         replicas: Vec<Vec<(String, usize)>>,
+        /// Store every SQL service in a PostgreSQL database of its own on this server
+        /// (`bazaar_<service>`, made when missing; the URL's user must be allowed to create
+        /// databases) instead of SQLite files: `--postgres postgres://bazaar@db:5432/postgres`.
+        /// Replicas of a service share its database.
+        #[arg(long, env = "BAZAAR_POSTGRES_URL", value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Replace every replica of a service of the running `bazaar up`, one at a time, with
     /// no call failing: the new version starts beside the old, callers move to it, the old
@@ -306,6 +312,7 @@ async fn main() {
             plaintext,
             chaos,
             replicas,
+            postgres,
         } => {
             up::run(up::UpOptions {
                 data_dir,
@@ -314,6 +321,7 @@ async fn main() {
                 plaintext,
                 chaos,
                 replicas: replicas.into_iter().flatten().collect(),
+                postgres,
             })
             .await
         }

@@ -92,6 +92,33 @@ pub struct UpOptions {
     pub chaos: bool,
     /// How many processes of each service to run (one for those not named).
     pub replicas: BTreeMap<String, usize>,
+    /// A PostgreSQL server on which every SQL service gets a database of its own
+    /// (`bazaar_<service>`, made when missing) instead of its SQLite file.
+    pub postgres: Option<String>,
+}
+
+/// A database of its own on the PostgreSQL server of `server_url` for every service that
+/// keeps a SQL store, as the `BAZAAR_<NAME>_DATABASE_URL` settings of its processes; a
+/// setting already in the environment is left alone.
+async fn postgres_databases(server_url: &str) -> Result<Vec<(String, String)>, String> {
+    let mut env = Vec::new();
+    for spec in SERVICES.iter().filter(|spec| spec.sql) {
+        let variable = format!("BAZAAR_{}_DATABASE_URL", spec.name.to_ascii_uppercase());
+        if std::env::var_os(&variable).is_some() {
+            continue;
+        }
+        let name = format!("bazaar_{}", spec.name);
+        let url = chassis::store::ensure_postgres_database(server_url, &name)
+            .await
+            .map_err(|e| {
+                format!(
+                    "--postgres: cannot make database {name}: {}",
+                    chassis::error::chain(&e)
+                )
+            })?;
+        env.push((spec.name.to_owned(), url));
+    }
+    Ok(env)
 }
 
 /// The registry of the shop whose data directory is `data_dir` (see
@@ -365,6 +392,17 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         ensure_pki(&options.data_dir, &cert_hosts(&options.host), false)?
     };
     let kek_file = admin::kek_file(&options.data_dir)?;
+    let databases = match &options.postgres {
+        Some(server) => {
+            let databases = postgres_databases(server).await?;
+            println!(
+                "postgres: every SQL service stores in a database of its own on {}",
+                chassis::config::StoreUrl::from(server.clone()).redacted()
+            );
+            databases
+        }
+        None => Vec::new(),
+    };
     let shutdown = Shutdown::on_signals();
     let started = Instant::now();
     let (events, mut news) = mpsc::unbounded_channel();
@@ -477,6 +515,14 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                 chaos_file: fault_files.file_of(spec.name),
                 env: {
                     let mut env = peer_addresses(&host, &registry);
+                    for (service, url) in &databases {
+                        if service == spec.name {
+                            env.push((
+                                format!("BAZAAR_{}_DATABASE_URL", service.to_ascii_uppercase()),
+                                url.into(),
+                            ));
+                        }
+                    }
                     if let (Some(path), "identity") = (&kek_file, spec.name) {
                         env.push((
                             "BAZAAR_IDENTITY_KEY_ENCRYPTION_KEY_FILE".to_owned(),

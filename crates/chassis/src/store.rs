@@ -396,6 +396,67 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// The URL of database `name` on the PostgreSQL server of `server_url` (same user, host,
+/// port and parameters), created there unless it exists: how `bazaar up --postgres` gives
+/// each service a database of its own. `name` is a plain identifier (letters, digits, `_`).
+///
+/// # Errors
+///
+/// When `name` is not a plain identifier, the server cannot be reached, or the database
+/// cannot be created.
+pub async fn ensure_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain || Backend::of(server_url)? != Backend::Postgres {
+        return Err(StoreError::Connect(sqlx::Error::Configuration(
+            format!("cannot make database {name:?} on {server_url:?}").into(),
+        )));
+    }
+    let server = connect(server_url).await?;
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&server)
+        .await
+        .map_err(StoreError::Connect)?
+        .is_some();
+    if !exists {
+        let created = server
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await;
+        // Another process may have made it meanwhile.
+        if let Err(error) = created {
+            let raced = error
+                .as_database_error()
+                .and_then(sqlx::error::DatabaseError::code)
+                .is_some_and(|code| code == "42P04");
+            if !raced {
+                return Err(StoreError::Connect(error));
+            }
+        }
+    }
+    server.close().await;
+    Ok(with_database(server_url, name))
+}
+
+/// `url` naming database `name` instead of its own.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut named = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        named.push('?');
+        named.push_str(query);
+    }
+    named
+}
+
 /// Helpers for tests that need a real database (feature `testing`; also
 /// `chassis::testing`).
 #[cfg(feature = "testing")]
@@ -490,6 +551,21 @@ mod tests {
         assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
         assert_eq!(Backend::of("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert!(Backend::of("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn a_database_of_its_own_keeps_the_servers_url() {
+        assert_eq!(
+            with_database(
+                "postgres://u:p@h:5432/test?sslmode=require",
+                "bazaar_orders"
+            ),
+            "postgres://u:p@h:5432/bazaar_orders?sslmode=require"
+        );
+        assert_eq!(
+            with_database("postgres://u@h", "bazaar_cart"),
+            "postgres://u@h/bazaar_cart"
+        );
     }
 
     #[test]
