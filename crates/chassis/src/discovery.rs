@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,8 +75,11 @@ impl Registry {
     ///
     /// When the file cannot be read or is not a registry.
     pub fn read(path: &Path) -> io::Result<Self> {
-        let text = std::fs::read(path)?;
-        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        Self::parse(&std::fs::read(path)?)
+    }
+
+    fn parse(text: &[u8]) -> io::Result<Self> {
+        serde_json::from_slice(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     /// Writes the registry to `path` at once: readers see the old file or the new one,
@@ -148,10 +151,12 @@ impl Entry {
     }
 }
 
-/// What a registry file last said, and how to tell that it changed.
+/// What a registry file last said, and the bytes it said it with.
 #[derive(Default)]
 struct RegistryFile {
-    seen: Option<(SystemTime, u64)>,
+    /// The file as last read. It is read whole each time (it is small, and in the page
+    /// cache): a time stamp and a size can stay the same across two quick writes.
+    seen: Vec<u8>,
     entries: Vec<Entry>,
 }
 
@@ -282,17 +287,17 @@ impl Resolver {
         }
     }
 
-    /// What the registry at `path` lists for the service: read again when the file
+    /// What the registry at `path` lists for the service: parsed again when the file
     /// changed, the last reading otherwise (or when it cannot be read now).
     fn read_registry(&mut self, path: &Path) -> Vec<Entry> {
         let file = self.registries.entry(path.to_owned()).or_default();
-        let stamp = std::fs::metadata(path)
-            .ok()
-            .and_then(|meta| Some((meta.modified().ok()?, meta.len())));
-        if stamp.is_some() && stamp != file.seen {
-            match Registry::read(path) {
+        let bytes = std::fs::read(path).ok().filter(|bytes| *bytes != file.seen);
+        if let Some(bytes) = bytes {
+            let parsed = Registry::parse(&bytes);
+            // A file that does not parse is said once, not at every look.
+            file.seen = bytes;
+            match parsed {
                 Ok(registry) => {
-                    file.seen = stamp;
                     file.entries = registry
                         .replicas(&self.service)
                         .iter()
