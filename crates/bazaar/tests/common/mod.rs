@@ -16,7 +16,10 @@ pub(crate) const START_PATIENCE: Duration = Duration::from_secs(180);
 
 /// Runs `bazaar <args> --data-dir <data>`: its exit success, standard output and error
 /// (both printed, for the test's log).
-#[allow(dead_code, reason = "not every test that starts a shop runs other commands")]
+#[allow(
+    dead_code,
+    reason = "not every test that starts a shop runs other commands"
+)]
 pub(crate) async fn bazaar(data: &Path, args: &[&str]) -> (bool, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
         .args(args)
