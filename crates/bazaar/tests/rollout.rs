@@ -6,10 +6,13 @@
 //! answers SERVING is rolled back, and the old one keeps serving. inventory is scaled from one
 //! replica to three under the same load (the third gets calls) and back.
 //!
-//! With `BAZAAR_TEST_PYTHON_CURRENCY` set to the command of the Python currency service
+//! With `BAZAAR_TEST_PYTHON` set to a Python that has the Python currency service installed
 //! (`.ci/run` sets it once its environment exists), currency is also swapped, under the
-//! same load, for the Python implementation and back: the contract is all the other
-//! services depend on. Without it, that part says it was skipped.
+//! same load, for the Python implementation, then for a build one contract version ahead
+//! (`alt/currency-python/tests/newer_build.py`: its answers carry a field today's contract
+//! does not have, which every caller, on today's generated code, must skip), and back to
+//! the Rust one: the contract is all the other services depend on. Without it, that part
+//! says it was skipped.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -25,8 +28,8 @@ mod common;
 use common::{Up, bazaar};
 
 const HOST: &str = "127.0.0.17";
-/// The variable that names the Python currency's command.
-const PYTHON_CURRENCY: &str = "BAZAAR_TEST_PYTHON_CURRENCY";
+/// The variable that names a Python with the Python currency service installed.
+const PYTHON: &str = "BAZAAR_TEST_PYTHON";
 
 /// Whether currency answers a `Convert`.
 async fn currency_answers(tls: &Tls) -> bool {
@@ -107,8 +110,8 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
     assert!(currency_answers(&tls).await);
 
     // Shoppers through the storefront for as long as the rollouts take.
-    let python = std::env::var(PYTHON_CURRENCY).ok();
-    let seconds = if python.is_some() { 110 } else { 90 };
+    let python = std::env::var(PYTHON).ok();
+    let seconds = if python.is_some() { 115 } else { 90 };
     let load = tokio::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
         .args(["load", "--host", HOST, "--gateway"])
         .arg(format!("http://{HOST}:{}", chassis::topology::GATEWAY.port))
@@ -129,18 +132,30 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
         took.push((spec.name, roll_out(data.path(), spec.name, None).await));
     }
     match &python {
-        Some(command) => {
-            let to_python = roll_out(data.path(), "currency", Some(command)).await;
+        Some(python) => {
+            let current = format!("{python} -m bazaar_currency");
+            let to_python = roll_out(data.path(), "currency", Some(&current)).await;
             assert!(currency_answers(&tls).await, "the Python currency answers");
+            let newer = format!(
+                "{python} {}/../../alt/currency-python/tests/newer_build.py",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            roll_out(data.path(), "currency", Some(&newer)).await;
+            assert!(
+                currency_answers(&tls).await,
+                "today's generated code reads the newer build's answers"
+            );
             let back = roll_out(data.path(), "currency", None).await;
             println!(
-                "currency swapped to Python in {:.1}s and back in {:.1}s",
+                "currency swapped to Python in {:.1}s, to a newer contract's build, and back \
+                 to Rust in {:.1}s",
                 to_python.as_secs_f64(),
                 back.as_secs_f64()
             );
         }
         None => eprintln!(
-            "SKIPPED the swap to the Python currency: set {PYTHON_CURRENCY} to its command"
+            "SKIPPED the swap to the Python currency and to a newer build: set {PYTHON} to a \
+             Python with bazaar_currency installed"
         ),
     }
     let total: Duration = took.iter().map(|(_, took)| *took).sum();
