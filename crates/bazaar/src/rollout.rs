@@ -213,28 +213,11 @@ impl Fleet {
 
     /// Carries `rollout` out, saying what was done, step by step.
     pub(crate) async fn roll_out(&mut self, rollout: Rollout) -> Reply {
-        let began = Instant::now();
-        let Some(spec) = crate::services::find(&rollout.service) else {
-            return refused(format!(
-                "unknown service {:?}; known: {}",
-                rollout.service,
-                crate::services::names()
-            ));
+        let spec = match grpc_service(&rollout.service) {
+            Ok(spec) => spec,
+            Err(refusal) => return refusal,
         };
-        if !matches!(spec.probe, chassis::topology::Probe::Grpc) {
-            return refused(format!(
-                "{} owns its port alone and cannot run beside a new version; stop and \
-                 start it instead",
-                spec.name
-            ));
-        }
-        let mut slots: Vec<usize> = self
-            .members
-            .iter()
-            .filter(|m| m.spec.name == spec.name)
-            .map(|m| m.slot)
-            .collect();
-        slots.sort_unstable();
+        let slots = self.slots(spec.name);
         let spare = (0..=MAX_REPLICAS).find(|s| !slots.contains(s));
         let Some(spare) = spare else {
             return refused(format!(
@@ -242,11 +225,7 @@ impl Fleet {
                 spec.name
             ));
         };
-        let mut steps = Vec::new();
-        let mut say = |step: String| {
-            println!("rollout: {step}");
-            steps.push(format!("{:>6.1}s {step}", began.elapsed().as_secs_f64()));
-        };
+        let mut steps = Steps::new("rollout");
         for slot in slots {
             let old = self
                 .members
@@ -259,20 +238,20 @@ impl Fleet {
             self.start(spec, spare, rollout.command.clone());
             if !self.ready(spec, spare, rollout.ready_timeout).await {
                 let ended = self.stop(spec.name, spare).await.unwrap_or_default();
-                say(format!(
+                steps.say(&format!(
                     "{spare_label}: the new version did not answer SERVING within {:.0}s \
                      ({ended}); rolled back, {label} untouched",
                     rollout.ready_timeout.as_secs_f64()
                 ));
-                return Reply::RolledBack { steps };
+                return Reply::RolledBack { steps: steps.lines };
             }
-            say(format!("{spare_label}: new version SERVING"));
+            steps.say(&format!("{spare_label}: new version SERVING"));
             // 2. Calls move to it; the old replica drains and stops.
             if let Err(reason) = self.shift(spec.name, slot, spare).await {
                 return refused(reason);
             }
             let ended = self.stop(spec.name, slot).await.unwrap_or_default();
-            say(format!(
+            steps.say(&format!(
                 "{label}: old version drained and stopped ({ended})"
             ));
             // 3. The new version on the replica's own port; the spare retires.
@@ -285,33 +264,34 @@ impl Fleet {
                 (self.ready(spec, slot, READY_TIMEOUT).await, old.clone())
             };
             if !back {
-                say(format!(
+                steps.say(&format!(
                     "{label}: neither version answers SERVING on its port; {spare_label} \
                      keeps serving in its place"
                 ));
-                return Reply::RolledBack { steps };
+                return Reply::RolledBack { steps: steps.lines };
             }
             if let Err(reason) = self.shift(spec.name, spare, slot).await {
                 return refused(reason);
             }
             let _ = self.stop(spec.name, spare).await;
             if command != rollout.command {
-                say(format!(
+                steps.say(&format!(
                     "{label}: the new version did not start on its own port; the old one \
                      runs there again and {spare_label} is retired"
                 ));
-                return Reply::RolledBack { steps };
+                return Reply::RolledBack { steps: steps.lines };
             }
-            say(format!(
+            steps.say(&format!(
                 "{label}: new version SERVING on its port; {spare_label} retired"
             ));
         }
-        say(format!(
+        let took = steps.began.elapsed();
+        steps.say(&format!(
             "{} rolled out in {:.1}s",
             spec.name,
-            began.elapsed().as_secs_f64()
+            took.as_secs_f64()
         ));
-        Reply::RolledOut { steps }
+        Reply::RolledOut { steps: steps.lines }
     }
 
     /// Starts or stops replicas of `service` until `replicas` run, each new one listed once
@@ -323,44 +303,24 @@ impl Fleet {
         replicas: usize,
         ready_timeout: Duration,
     ) -> Reply {
-        let began = Instant::now();
-        let Some(spec) = crate::services::find(service) else {
-            return refused(format!(
-                "unknown service {service:?}; known: {}",
-                crate::services::names()
-            ));
+        let spec = match grpc_service(service) {
+            Ok(spec) => spec,
+            Err(refusal) => return refusal,
         };
-        if !matches!(spec.probe, chassis::topology::Probe::Grpc) {
-            return refused(format!("{} runs once: it owns its port", spec.name));
-        }
         if !(1..=MAX_REPLICAS).contains(&replicas) {
             return refused(format!(
                 "{}={replicas}: a service runs 1 to {MAX_REPLICAS} replicas",
                 spec.name
             ));
         }
-        let mut steps = Vec::new();
-        let mut say = |step: String| {
-            println!("scale: {step}");
-            steps.push(format!("{:>6.1}s {step}", began.elapsed().as_secs_f64()));
-        };
-        let running = |fleet: &Self| -> Vec<usize> {
-            let mut slots: Vec<usize> = fleet
-                .members
-                .iter()
-                .filter(|m| m.spec.name == spec.name)
-                .map(|m| m.slot)
-                .collect();
-            slots.sort_unstable();
-            slots
-        };
+        let mut steps = Steps::new("scale");
         let command = self
             .members
             .iter()
             .find(|m| m.spec.name == spec.name)
             .and_then(|m| m.command.clone());
-        while running(self).len() < replicas {
-            let slots = running(self);
+        while self.slots(spec.name).len() < replicas {
+            let slots = self.slots(spec.name);
             let Some(slot) = (0..MAX_REPLICAS).find(|s| !slots.contains(s)) else {
                 break;
             };
@@ -368,19 +328,19 @@ impl Fleet {
             self.start(spec, slot, command.clone());
             if !self.ready(spec, slot, ready_timeout).await {
                 let ended = self.stop(spec.name, slot).await.unwrap_or_default();
-                say(format!(
+                steps.say(&format!(
                     "{label}: did not answer SERVING within {:.0}s ({ended}); stopped",
                     ready_timeout.as_secs_f64()
                 ));
-                return refused(steps.join("\n"));
+                return refused(steps.lines.join("\n"));
             }
             if let Err(reason) = self.list(spec.name, slot, true) {
                 return refused(reason);
             }
-            say(format!("{label}: SERVING and listed"));
+            steps.say(&format!("{label}: SERVING and listed"));
         }
-        while running(self).len() > replicas {
-            let Some(slot) = running(self).pop() else {
+        while self.slots(spec.name).len() > replicas {
+            let Some(slot) = self.slots(spec.name).pop() else {
                 break;
             };
             let label = replica_label(spec.name, slot);
@@ -389,16 +349,29 @@ impl Fleet {
             }
             tokio::time::sleep(PROPAGATION).await;
             let ended = self.stop(spec.name, slot).await.unwrap_or_default();
-            say(format!("{label}: unlisted, drained and stopped ({ended})"));
+            steps.say(&format!("{label}: unlisted, drained and stopped ({ended})"));
         }
         // Callers find the new replicas within a few polls of the registry.
         tokio::time::sleep(PROPAGATION).await;
-        say(format!(
+        let took = steps.began.elapsed();
+        steps.say(&format!(
             "{} runs {replicas} replicas, after {:.1}s",
             spec.name,
-            began.elapsed().as_secs_f64()
+            took.as_secs_f64()
         ));
-        Reply::Scaled { steps }
+        Reply::Scaled { steps: steps.lines }
+    }
+
+    /// The slots of the replicas of `service` that run, in order.
+    fn slots(&self, service: &str) -> Vec<usize> {
+        let mut slots: Vec<usize> = self
+            .members
+            .iter()
+            .filter(|m| m.spec.name == service)
+            .map(|m| m.slot)
+            .collect();
+        slots.sort_unstable();
+        slots
     }
 
     /// Lists `to`, lets callers find it, unlists `from` and lets callers leave it.
@@ -413,6 +386,51 @@ impl Fleet {
 
 fn refused(reason: String) -> Reply {
     Reply::Refused { reason }
+}
+
+/// The gRPC service named `name`: the ones whose replicas can be changed (the storefront
+/// owns its port alone).
+fn grpc_service(name: &str) -> Result<&'static Spec, Reply> {
+    let spec = crate::services::find(name).ok_or_else(|| {
+        refused(format!(
+            "unknown service {name:?}; known: {}",
+            crate::services::names()
+        ))
+    })?;
+    if matches!(spec.probe, chassis::topology::Probe::Grpc) {
+        Ok(spec)
+    } else {
+        Err(refused(format!(
+            "{} owns its port alone: it runs once and cannot run beside a new version",
+            spec.name
+        )))
+    }
+}
+
+/// What a change of the fleet did, step by step, each timed from its start; printed by
+/// `bazaar up` as it goes and answered to the command that asked.
+struct Steps {
+    kind: &'static str,
+    began: Instant,
+    lines: Vec<String>,
+}
+
+impl Steps {
+    fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            began: Instant::now(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn say(&mut self, step: &str) {
+        println!("{}: {step}", self.kind);
+        self.lines.push(format!(
+            "{:>6.1}s {step}",
+            self.began.elapsed().as_secs_f64()
+        ));
+    }
 }
 
 /// `bazaar scale SERVICE=N`: asks the `bazaar up` of `data_dir` to run `replicas` of

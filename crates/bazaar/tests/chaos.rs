@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
-use bazaar_contract::types::v1::Money;
 use chassis::tls::Tls;
 use tonic::Code;
 
@@ -32,14 +30,7 @@ async fn convert(tls: &Tls) -> (Code, String) {
         Ok(channel) => channel,
         Err(error) => return (Code::Unavailable, format!("cannot connect: {error}")),
     };
-    let request = ConvertRequest {
-        amount: Some(Money {
-            currency_code: "EUR".to_owned(),
-            units: 10,
-            nanos: 0,
-        }),
-        to_currency_code: "USD".to_owned(),
-    };
+    let request = common::ten_euros_in_dollars();
     match CurrencyServiceClient::new(channel).convert(request).await {
         Ok(_) => (Code::Ok, String::new()),
         Err(status) => (status.code(), status.message().to_owned()),

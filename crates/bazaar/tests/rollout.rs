@@ -18,9 +18,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bazaar_contract::currency::v1::ConvertRequest;
 use bazaar_contract::currency::v1::currency_service_client::CurrencyServiceClient;
-use bazaar_contract::types::v1::Money;
 use chassis::tls::Tls;
 
 mod common;
@@ -41,14 +39,7 @@ async fn currency_answers(tls: &Tls) -> bool {
     else {
         return false;
     };
-    let request = ConvertRequest {
-        amount: Some(Money {
-            currency_code: "EUR".to_owned(),
-            units: 10,
-            nanos: 0,
-        }),
-        to_currency_code: "USD".to_owned(),
-    };
+    let request = common::ten_euros_in_dollars();
     CurrencyServiceClient::new(channel)
         .convert(request)
         .await

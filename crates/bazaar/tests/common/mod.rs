@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use bazaar_contract::currency::v1::ConvertRequest;
+use bazaar_contract::types::v1::Money;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -98,5 +100,18 @@ impl Up {
             .expect("waits for it");
         assert!(status.success(), "{status}");
         let _ = self.echo.await;
+    }
+}
+
+/// A conversion currency answers whichever implementation runs: 10 EUR to US dollars.
+#[allow(dead_code, reason = "not every test that starts a shop calls currency")]
+pub(crate) fn ten_euros_in_dollars() -> ConvertRequest {
+    ConvertRequest {
+        amount: Some(Money {
+            currency_code: "EUR".to_owned(),
+            units: 10,
+            nanos: 0,
+        }),
+        to_currency_code: "USD".to_owned(),
     }
 }
