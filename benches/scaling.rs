@@ -30,6 +30,8 @@ use tokio::task::JoinSet;
 const USERS: usize = 32;
 const PASSWORD: &str = "a long enough password";
 
+mod support;
+
 struct Settings {
     runs: usize,
     seconds: f64,
@@ -37,31 +39,32 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_args(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+    fn from_args() -> Self {
         let mut settings = Self {
             runs: 3,
             seconds: 5.0,
             in_flight: 4,
         };
-        while let Some(arg) = args.next() {
-            let mut number = |name: &str| -> Result<f64, String> {
-                args.next()
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .filter(|n| *n > 0.0)
-                    .ok_or_else(|| format!("{name} needs a positive number"))
-            };
-            match arg.as_str() {
-                "--runs" => settings.runs = number("--runs")? as usize,
-                "--seconds" => settings.seconds = number("--seconds")?,
-                "--in-flight" => settings.in_flight = number("--in-flight")? as usize,
-                // `cargo bench` passes --bench to every bench target.
-                "--bench" => {}
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        settings.runs = settings.runs.max(1);
-        settings.in_flight = settings.in_flight.max(1);
-        Ok(settings)
+        support::parse(
+            "cargo bench --bench scaling -- [--runs N] [--seconds S] [--in-flight N]",
+            |flag, flags| {
+                match flag {
+                    "--runs" => settings.runs = flags.positive(flag)?,
+                    "--seconds" => {
+                        settings.seconds = flags
+                            .value(flag)?
+                            .parse()
+                            .ok()
+                            .filter(|s: &f64| *s > 0.0)
+                            .ok_or_else(|| format!("{flag} needs a positive number"))?;
+                    }
+                    "--in-flight" => settings.in_flight = flags.positive(flag)?,
+                    other => return Err(format!("unknown argument {other:?}")),
+                }
+                Ok(())
+            },
+        );
+        settings
     }
 }
 
@@ -202,11 +205,6 @@ async fn log_ins(upstream: &Upstream, in_flight: usize, seconds: f64) -> f64 {
     done as f64 / began.elapsed().as_secs_f64()
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn serve_identity(args: Vec<String>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -227,18 +225,12 @@ fn serve_identity(args: Vec<String>) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("--serve-identity") {
-        serve_identity(args.skip(1).collect());
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--serve-identity") {
+        serve_identity(args.collect());
         return;
     }
-    let settings = match Settings::from_args(args) {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("scaling: {error}");
-            std::process::exit(2);
-        }
-    };
+    let settings = Settings::from_args();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if cores < 2 {
         eprintln!("scaling: needs two cores, this machine has {cores}");
@@ -316,10 +308,10 @@ fn main() {
         println!(
             "median: one replica {:.1} log-ins/s, two replicas {:.1} log-ins/s; ratio {:.2}x \
              (target >= 1.8x); share from even {:.1} % (target < 10 %)",
-            median(&mut ones),
-            median(&mut twos),
-            median(&mut ratios),
-            median(&mut skews) * 100.0
+            support::median(&mut ones),
+            support::median(&mut twos),
+            support::median(&mut ratios),
+            support::median(&mut skews) * 100.0
         );
     });
 }

@@ -140,6 +140,15 @@ async fn http_status(addr: SocketAddr, path: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status line in {answer:?}"))
 }
 
+/// A connection to the admin port in plaintext HTTP/2, as a kubelet's gRPC probe makes it.
+async fn plaintext_probe(admin: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{admin}"))
+        .expect("a URI")
+        .connect()
+        .await
+        .expect("the admin port takes plaintext HTTP/2")
+}
+
 #[tokio::test]
 async fn the_admin_port_answers_plaintext_grpc_health_from_the_services_own_reporter() {
     let data = tempfile::tempdir().expect("a temporary directory");
@@ -154,12 +163,7 @@ async fn the_admin_port_answers_plaintext_grpc_health_from_the_services_own_repo
     let shutdown = Shutdown::new();
     let running = tokio::spawn(bound.run(shutdown.clone()));
 
-    // Plaintext HTTP/2, as a kubelet's gRPC probe speaks it.
-    let probe = Channel::from_shared(format!("http://{admin}"))
-        .expect("a URI")
-        .connect()
-        .await
-        .expect("the admin port takes plaintext HTTP/2");
+    let probe = plaintext_probe(admin).await;
     let caller = main_tls
         .endpoint(&main.to_string())
         .expect("an endpoint")
@@ -228,11 +232,7 @@ async fn a_watch_of_liveness_says_serving_and_stays_open() {
     let admin = bound.admin_addr().expect("an admin listener");
     let shutdown = Shutdown::new();
     let running = tokio::spawn(bound.run(shutdown.clone()));
-    let probe = Channel::from_shared(format!("http://{admin}"))
-        .expect("a URI")
-        .connect()
-        .await
-        .expect("the admin port takes plaintext HTTP/2");
+    let probe = plaintext_probe(admin).await;
 
     let mut liveness = HealthClient::new(probe.clone())
         .watch(HealthCheckRequest {
