@@ -187,6 +187,19 @@ pub struct Config {
         default_value_t = false
     )]
     pub trust_forwarded_for: bool,
+
+    /// Bind the listening port with `SO_REUSEPORT`, so that a new version of the gateway
+    /// can bind it beside this one and take over before this one drains (`bazaar up` and
+    /// `bazaar rollout gateway` do). Only processes of the same user can share the port.
+    #[arg(long, env = "BAZAAR_GATEWAY_REUSE_PORT", default_value_t = false)]
+    pub reuse_port: bool,
+
+    /// How long, in milliseconds, a stopping gateway goes on serving the connections it
+    /// has, every answer saying `Connection: close`, after it stops accepting new ones and
+    /// before it closes the idle ones: time for each client to learn from a complete answer
+    /// that it must reconnect.
+    #[arg(long, env = "BAZAAR_GATEWAY_DRAIN_LINGER_MS", default_value_t = 1_000)]
+    pub drain_linger_ms: u64,
 }
 
 /// One service the gateway knows, and where it is.
@@ -233,7 +246,15 @@ impl Config {
             rate_limit_per_second: 20,
             rate_limit_burst: 100,
             trust_forwarded_for: false,
+            reuse_port: false,
+            drain_linger_ms: 0,
         }
+    }
+
+    /// How long a stopping gateway serves the connections it has before closing the idle
+    /// ones.
+    pub fn drain_linger(&self) -> Duration {
+        Duration::from_millis(self.drain_linger_ms)
     }
 
     /// Every service, in the order of `bazaar up`, with its addresses.

@@ -38,6 +38,7 @@ pub mod config;
 pub mod error;
 pub mod front_door;
 pub mod http_metrics;
+pub mod listener;
 pub mod money;
 pub mod pages;
 pub mod random;
@@ -110,6 +111,7 @@ pub struct Gateway {
     listener: tokio::net::TcpListener,
     app: AppState,
     grace: Duration,
+    linger: Duration,
     background: Shutdown,
     admin: Option<Admin>,
     ready: Ready,
@@ -121,8 +123,7 @@ impl Gateway {
     pub async fn bind(config: &Config) -> Result<Self, StartError> {
         let tls = config.server.tls(NAME)?;
         let address = config.server.listen_or(DEFAULT_PORT);
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
+        let listener = listener::bind(address, config.reuse_port)
             .map_err(|source| StartError::Bind { address, source })?;
         let local_addr = listener
             .local_addr()
@@ -165,6 +166,7 @@ impl Gateway {
             listener,
             app,
             grace: config.server.shutdown_grace(),
+            linger: config.drain_linger(),
             background,
             admin,
             ready,
@@ -182,16 +184,27 @@ impl Gateway {
         self.app.local_addr
     }
 
-    /// Serves until `shutdown`, then lets requests in flight finish for up to the grace
-    /// period.
+    /// Serves until `shutdown`, then drains (see [`listener`]): closes its listening
+    /// socket, serves the connections it has for the linger with `Connection: close`, then
+    /// closes them gracefully, letting requests in flight finish for up to the grace period.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
-        let router = router(self.app.clone());
-        let listener = self.listener.tap_io(|stream| {
-            // Small responses would otherwise wait on Nagle's algorithm.
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
+        let local_addr = self.app.local_addr;
+        let closing = Shutdown::new();
+        let router = router(self.app.clone()).layer(from_fn_with_state(
+            closing.clone(),
+            listener::close_when_draining,
+        ));
+        let listener = listener::Closing::new(self.listener, closing.clone())
+            .map_err(|source| StartError::Bind {
+                address: local_addr,
+                source,
+            })?
+            .tap_io(|stream| {
+                // Small responses would otherwise wait on Nagle's algorithm.
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            });
         // The admin listener answers until the very end, `/readyz` saying 503 while the
         // gateway drains.
         let admin_stop = Shutdown::new();
@@ -199,6 +212,7 @@ impl Gateway {
         let ready = self.ready.clone();
         ready.set(true);
         let stop = shutdown.clone();
+        let linger = self.linger;
         let server = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -206,12 +220,18 @@ impl Gateway {
         .with_graceful_shutdown(async move {
             stop.wait().await;
             ready.set(false);
+            closing.trigger();
+            tracing::info!(
+                linger_ms = linger.as_millis(),
+                "stopping: no new connections; answering with Connection: close"
+            );
+            tokio::time::sleep(linger).await;
             tracing::info!("stopping: draining requests in flight");
         });
         let grace = self.grace;
         let result = tokio::select! {
             result = server => result.map_err(StartError::Serve),
-            () = async { shutdown.wait().await; tokio::time::sleep(grace).await } => {
+            () = async { shutdown.wait().await; tokio::time::sleep(linger + grace).await } => {
                 tracing::warn!(?grace, "requests still in flight at the end of the grace period: cut off");
                 Ok(())
             }

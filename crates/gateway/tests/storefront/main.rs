@@ -16,6 +16,8 @@
 //! - [`shelves`]: what every shopper sees alike, kept for a moment in front of a catalog
 //!   double that counts its calls: one call for many shoppers, the time to live, no error
 //!   kept;
+//! - [`handover`]: a new gateway takes over the storefront's port while the old one
+//!   drains, its clients told to reconnect;
 //! - [`browser`]: the same in a real browser, with screenshots of the main pages.
 
 mod api;
@@ -23,6 +25,7 @@ mod browser;
 mod common;
 mod degradation;
 mod front_door;
+mod handover;
 mod metrics;
 mod pages;
 mod shelves;
