@@ -54,6 +54,29 @@ pub async fn check_service(
     }
 }
 
+/// Checks the health of one replica of `service`, listening on `address` with its admin
+/// listener on `admin`: [`check_service`] for a gRPC service; `/readyz` of its own admin
+/// listener for the storefront, whose port another gateway may share during a rollout.
+pub async fn check_replica(
+    service: &Spec,
+    address: &str,
+    admin: &str,
+    timeout: Duration,
+    tls: &Tls,
+) -> (Health, Duration) {
+    match service.probe {
+        Probe::Grpc => check(address, timeout, tls).await,
+        Probe::Http(_) => {
+            let started = Instant::now();
+            let health = match tokio::time::timeout(timeout, check_http(admin, "/readyz")).await {
+                Ok(health) => health,
+                Err(_) => Health::Down("no answer in time".to_owned()),
+            };
+            (health, started.elapsed())
+        }
+    }
+}
+
 /// `GET path` over one HTTP/1.1 connection: SERVING on 200, NOT_SERVING on any other
 /// status, DOWN when nothing answers.
 pub async fn check_http(address: &str, path: &str) -> Health {

@@ -17,6 +17,14 @@
 //! 3. the new version starts on the old replica's port, and the same steps move the calls
 //!    back to it and retire the spare.
 //!
+//! The storefront is rolled out the same way, but its gateways share the shop's one public
+//! port (`SO_REUSEPORT`, which `bazaar up` turns on for them): the new gateway binds it
+//! beside the old one, which then closes its listening socket and drains (see
+//! `gateway::listener`), so that every connection is accepted by one or the other. Only
+//! its admin listener takes the spare slot's port, and is back on its own after the
+//! second hop. Its readiness is asked of that admin listener's `/readyz`, as its port
+//! answers for whichever gateway accepts.
+//!
 //! A new version that starts on the spare port but not on the replica's own (a crash on the
 //! second start) is rolled back too: the old version is started again on that port. The
 //! command a rollout installs is what the replica is restarted with if it dies later.
@@ -39,7 +47,7 @@ use crate::control::{Reply, Request};
 use crate::health::{self, Health};
 use crate::services::{SERVICES, Spec};
 use crate::targets::{self, Target};
-use crate::up::{MAX_REPLICAS, Supervisor, replica_label, replica_port};
+use crate::up::{MAX_REPLICAS, Supervisor, listen_port, replica_label, replica_port};
 
 /// How long callers get to see a change of the registry before what it implies is done:
 /// several of their polls ([`chassis::discovery::REGISTRY_POLL`]) and a margin.
@@ -144,13 +152,13 @@ impl Fleet {
         let mut scraped = vec![self.targets.1.clone()];
         for spec in SERVICES {
             let slots = self.listed.get(spec.name).map_or(&[][..], Vec::as_slice);
-            registry.services.insert(
-                spec.name.to_owned(),
-                slots
-                    .iter()
-                    .map(|slot| format!("{}:{}", self.dial, replica_port(spec.port, *slot)))
-                    .collect(),
-            );
+            let mut addresses: Vec<String> = slots
+                .iter()
+                .map(|slot| format!("{}:{}", self.dial, listen_port(spec, *slot)))
+                .collect();
+            // Gateways share one port: one address.
+            addresses.dedup();
+            registry.services.insert(spec.name.to_owned(), addresses);
             scraped.extend(slots.iter().map(|slot| Target {
                 service: spec.name.to_owned(),
                 address: format!("{}:{}", self.dial, replica_port(spec.admin_port, *slot)),
@@ -198,11 +206,13 @@ impl Fleet {
 
     /// Waits until replica `slot` of `spec` answers SERVING, for at most `timeout`.
     async fn ready(&self, spec: &'static Spec, slot: usize, timeout: Duration) -> bool {
-        let probe = format!("{}:{}", self.dial, replica_port(spec.port, slot));
+        let probe = format!("{}:{}", self.dial, listen_port(spec, slot));
+        let admin = format!("{}:{}", self.dial, replica_port(spec.admin_port, slot));
         let began = Instant::now();
         while began.elapsed() < timeout {
             let (health, _) =
-                health::check_service(spec, &probe, Duration::from_secs(1), &self.tls).await;
+                health::check_replica(spec, &probe, &admin, Duration::from_secs(1), &self.tls)
+                    .await;
             if health == Health::Serving {
                 return true;
             }
@@ -213,7 +223,7 @@ impl Fleet {
 
     /// Carries `rollout` out, saying what was done, step by step.
     pub(crate) async fn roll_out(&mut self, rollout: Rollout) -> Reply {
-        let spec = match grpc_service(&rollout.service) {
+        let spec = match service(&rollout.service) {
             Ok(spec) => spec,
             Err(refusal) => return refusal,
         };
@@ -388,20 +398,25 @@ fn refused(reason: String) -> Reply {
     Reply::Refused { reason }
 }
 
-/// The gRPC service named `name`: the ones whose replicas can be changed (the storefront
-/// owns its port alone).
-fn grpc_service(name: &str) -> Result<&'static Spec, Reply> {
-    let spec = crate::services::find(name).ok_or_else(|| {
+/// The service named `name`.
+fn service(name: &str) -> Result<&'static Spec, Reply> {
+    crate::services::find(name).ok_or_else(|| {
         refused(format!(
             "unknown service {name:?}; known: {}",
             crate::services::names()
         ))
-    })?;
+    })
+}
+
+/// The gRPC service named `name`: the ones that can run several replicas (the storefront
+/// runs once, sharing its port only while a rollout replaces it).
+fn grpc_service(name: &str) -> Result<&'static Spec, Reply> {
+    let spec = service(name)?;
     if matches!(spec.probe, chassis::topology::Probe::Grpc) {
         Ok(spec)
     } else {
         Err(refused(format!(
-            "{} owns its port alone: it runs once and cannot run beside a new version",
+            "{} runs once: it can be rolled out, not scaled",
             spec.name
         )))
     }

@@ -133,6 +133,16 @@ pub fn replica_port(port: u16, replica: usize) -> u16 {
     port.saturating_add(step.saturating_mul(REPLICA_PORT_STEP))
 }
 
+/// The port replica `replica` of `spec` serves on: [`replica_port`] for a gRPC service;
+/// the storefront's one port for every gateway, which share it (`--reuse-port`) while a
+/// new version takes over from the old (see `gateway::listener`).
+pub fn listen_port(spec: &Spec, replica: usize) -> u16 {
+    match spec.probe {
+        chassis::topology::Probe::Grpc => replica_port(spec.port, replica),
+        chassis::topology::Probe::Http(_) => spec.port,
+    }
+}
+
 /// How a replica is named in messages, logs and metrics: the service's name for the first,
 /// `name-r` for replica `r` after it.
 pub fn replica_label(name: &str, replica: usize) -> String {
@@ -495,7 +505,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
         let events = events.clone();
         Box::new(move |spec, replica, replacement| {
             let label = replica_label(spec.name, replica);
-            let port = replica_port(spec.port, replica);
+            let port = listen_port(spec, replica);
             let admin_port = replica_port(spec.admin_port, replica);
             Supervisor {
                 spec,
@@ -522,6 +532,10 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
                                 url.into(),
                             ));
                         }
+                    }
+                    // The storefront shares its port with the version that replaces it.
+                    if matches!(spec.probe, chassis::topology::Probe::Http(_)) {
+                        env.push(("BAZAAR_GATEWAY_REUSE_PORT".to_owned(), "true".into()));
                     }
                     if let (Some(path), "identity") = (&kek_file, spec.name) {
                         env.push((
@@ -558,7 +572,7 @@ pub async fn run(options: UpOptions) -> Result<(), String> {
             event = news.recv() => match event {
                 Some(Event::Ready { name, pid, health, .. }) => {
                     let (spec, replica, _) = replicas.iter().find(|(.., label)| *label == name).expect("known replica");
-                    let address = format!("{}:{}", options.host, replica_port(spec.port, *replica));
+                    let address = format!("{}:{}", options.host, listen_port(spec, *replica));
                     table.push((name, address, pid, health.label().to_owned()));
                 }
                 Some(Event::Exited { name, status, .. }) => {
@@ -789,7 +803,7 @@ impl Supervisor {
                     }
                     status = child.wait() => break status,
                     () = tokio::time::sleep(Duration::from_millis(100)), if !reported => {
-                        let (health, _) = health::check_service(self.spec, &self.probe, Duration::from_secs(1), &self.tls).await;
+                        let (health, _) = health::check_replica(self.spec, &self.probe, &dial_address(self.admin_address).to_string(), Duration::from_secs(1), &self.tls).await;
                         if health == Health::Serving || began.elapsed() > START_TIMEOUT {
                             reported = true;
                             let _ = self.events.send(Event::Ready {
