@@ -1,6 +1,6 @@
 //! The `bazaar` command line as a library: the services bound to their implementations
-//! ([`services`]), the supervisor of `bazaar up` ([`up`]) with its control socket
-//! ([`control`]), rolling upgrades (`bazaar rollout`, [`rollout`]) and fault files
+//! ([`services`]), the supervisor of `bazaar up` ([`up`]) with its configuration file
+//! ([`config_file`]) and its control socket ([`control`]), rolling upgrades (`bazaar rollout`, [`rollout`]) and fault files
 //! (`bazaar chaos`, [`chaos`]) and Prometheus's discovery file of
 //! the shop it writes ([`targets`]), health checks ([`health`]), `bazaar status`
 //! ([`status`]), `bazaar top` ([`top`]), `bazaar load` ([`load`]) and the check of the checkout invariants after
@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod chaos;
+pub mod config_file;
 pub mod control;
 pub mod health;
 pub mod invariants;

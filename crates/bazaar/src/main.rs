@@ -43,9 +43,14 @@ enum Command {
         /// Where services keep their data; logs go to `logs/` inside it.
         #[arg(long, env = "BAZAAR_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        /// The address every service listens on.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
+        /// The shop's shape in a TOML file: `host`, `plaintext`, `chaos`, `postgres`,
+        /// `[replicas]` and `[replace]` tables, as the flags of the same names; a flag given
+        /// here wins over the file (see `deploy/local/bazaar.toml`).
+        #[arg(long, env = "BAZAAR_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The address every service listens on [default: 127.0.0.1].
+        #[arg(long)]
+        host: Option<String>,
         /// Run another implementation of a service in place of `bazaar serve <service>`:
         /// `--replace 'currency=.venv/bin/python -m bazaar_currency'`. The command (run by
         /// `sh`) gets the same `--listen`, `--admin-listen` and `--data-dir` flags and
@@ -307,24 +312,38 @@ async fn main() {
     let result = match cli.command {
         Command::Up {
             data_dir,
+            config,
             host,
             replacements,
             plaintext,
             chaos,
             replicas,
             postgres,
-        } => {
-            up::run(up::UpOptions {
-                data_dir,
-                host,
-                replacements: replacements.into_iter().collect(),
-                plaintext,
-                chaos,
-                replicas: replicas.into_iter().flatten().collect(),
-                postgres,
-            })
-            .await
-        }
+        } => match config
+            .as_deref()
+            .map(bazaar::config_file::UpFile::read)
+            .transpose()
+        {
+            Ok(file) => {
+                let file = file.unwrap_or_default();
+                // The file first; each flag given on the command line over it.
+                let mut all_replicas = file.replicas;
+                all_replicas.extend(replicas.into_iter().flatten());
+                let mut all_replacements = file.replace;
+                all_replacements.extend(replacements);
+                up::run(up::UpOptions {
+                    data_dir,
+                    host: host.or(file.host).unwrap_or_else(|| "127.0.0.1".to_owned()),
+                    replacements: all_replacements,
+                    plaintext: plaintext || file.plaintext,
+                    chaos: chaos || file.chaos,
+                    replicas: all_replicas,
+                    postgres: postgres.or(file.postgres),
+                })
+                .await
+            }
+            Err(error) => Err(error),
+        },
         Command::Chaos(command) => chaos::run(command).await,
         Command::Scale {
             target,

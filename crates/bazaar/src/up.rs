@@ -166,32 +166,43 @@ pub fn parse_replicas(text: &str) -> Result<Vec<(String, usize)>, String> {
             .split_once('=')
             .ok_or_else(|| format!("expected SERVICE=N, got {item:?}"))?;
         let name = name.trim();
-        let spec = crate::services::find(name).ok_or_else(|| {
-            format!(
-                "unknown service {name:?}; known: {}",
-                crate::services::names()
-            )
-        })?;
-        if spec.probe != chassis::topology::Probe::Grpc {
-            return Err(format!(
-                "{name} runs once: it owns its port (a rollout replaces it in place)"
-            ));
-        }
         let count: usize = count
             .trim()
             .parse()
             .map_err(|_| format!("{count:?} is not a number of replicas"))?;
-        if !(1..=MAX_REPLICAS).contains(&count) {
-            return Err(format!(
-                "{name}={count}: a service runs 1 to {MAX_REPLICAS} replicas"
-            ));
-        }
+        check_replicas(name, count)?;
         parsed.push((name.to_owned(), count));
     }
     if parsed.is_empty() {
         return Err("expected SERVICE=N, such as catalog=3,orders=2".to_owned());
     }
     Ok(parsed)
+}
+
+/// Whether service `name` can run `count` replicas: a known gRPC service, 1 to
+/// [`MAX_REPLICAS`] of them.
+///
+/// # Errors
+///
+/// Says why not.
+pub fn check_replicas(name: &str, count: usize) -> Result<(), String> {
+    let spec = crate::services::find(name).ok_or_else(|| {
+        format!(
+            "unknown service {name:?}; known: {}",
+            crate::services::names()
+        )
+    })?;
+    if spec.probe != chassis::topology::Probe::Grpc {
+        return Err(format!(
+            "{name} runs once: a rollout replaces it, sharing its port for a moment"
+        ));
+    }
+    if !(1..=MAX_REPLICAS).contains(&count) {
+        return Err(format!(
+            "{name}={count}: a service runs 1 to {MAX_REPLICAS} replicas"
+        ));
+    }
+    Ok(())
 }
 
 /// Makes or refreshes the PKI in `data_dir/pki` for every process of the table, naming also

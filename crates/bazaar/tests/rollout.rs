@@ -1,7 +1,8 @@
-//! `bazaar rollout` against a real `bazaar up --replicas`: every service its own process on
-//! 127.0.0.17 (so that other shops on the machine keep their ports), with TLS and a
-//! temporary data directory. While `bazaar load` shops through the storefront (the shopper
-//! mix, checkouts included), every gRPC service is rolled out in turn; the load run must see
+//! `bazaar rollout` against a real `bazaar up --config deploy/local/bazaar.toml` (two
+//! replicas of catalog and of orders): every service its own process on 127.0.0.17 (so
+//! that other shops on the machine keep their ports), with TLS and a temporary data
+//! directory. While `bazaar load` shops through the storefront (the shopper
+//! mix, checkouts included), every service is rolled out in turn; the load run must see
 //! no failed request and the checkout invariants must hold. A new version that never
 //! answers SERVING is rolled back, and the old one keeps serving. inventory is scaled from one
 //! replica to three under the same load (the third gets calls) and back.
@@ -110,9 +111,15 @@ async fn roll_out(data: &Path, service: &str, command: Option<&str>) -> Duration
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_rolls_out_under_load_without_a_failed_request() {
     let data = tempfile::tempdir().unwrap();
+    // The shape shipped for one machine (two catalogs, two orders), on this test's host:
+    // the flag wins over the file's.
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/local/bazaar.toml"
+    );
     let up = Up::start(
         data.path(),
-        &["--replicas", "catalog=2,orders=2", "--host", HOST],
+        &["--config", config, "--host", HOST],
         &[("BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND", "0")],
         "all 13 processes up",
     )
