@@ -987,6 +987,11 @@ mod tests {
         assert_eq!(replica_port(50051, 0), 50051);
         assert_eq!(replica_port(50051, 2), 50251);
         assert_eq!(replica_port(9451, 1), 9551);
+        // Gateways share the storefront's port; only their admin listeners move.
+        let gateway = crate::services::find("gateway").unwrap();
+        assert_eq!(listen_port(gateway, 1), gateway.port);
+        let catalog = crate::services::find("catalog").unwrap();
+        assert_eq!(listen_port(catalog, 2), catalog.port + 200);
         assert_eq!(replica_label("catalog", 0), "catalog");
         assert_eq!(replica_label("catalog", 2), "catalog-2");
         let env = peer_addresses("127.0.0.1", Path::new("/shop/registry.json"));
