@@ -8,6 +8,14 @@
 //! more. How keys are fetched is [`super::keys`]'s business: the verifier only holds the
 //! function that does it.
 //!
+//! A token verified once is remembered, by its exact text, until it expires: the same
+//! session's token comes back on every call of a shopper, at every service it reaches, and
+//! checking its Ed25519 signature again costs each call tens of microseconds (see the
+//! chassis's `layers` bench). Only tokens that verified are remembered, with their expiry
+//! and key, and a remembered token is answered only while it has not expired and its key is
+//! still trusted. At most [`REMEMBERED`] are kept; when full, the expired go first, and if
+//! none has, all.
+//!
 //! A key it does not know while the last fetch failed (a service that started while
 //! identity was down has no keys at all) proves nothing against the token: that is
 //! [`TokenError::KeysUnavailable`], which callers are answered as `UNAVAILABLE`, not
@@ -23,13 +31,23 @@ use std::time::Duration;
 use ed25519_dalek::VerifyingKey;
 use tonic::Status;
 
-use super::{Caller, TokenError, now_secs, verify};
+use super::{Caller, MAX_SKEW_SECS, TokenError, now_secs, verify};
 use crate::shutdown::{Shutdown, Slept};
 
 /// The least time between two key refreshes caused by unknown key ids.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// The same, while the last refresh failed.
 const MIN_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How many verified tokens a verifier remembers (a token is a few hundred bytes).
+pub(super) const REMEMBERED: usize = 1024;
+
+/// A token that verified: who it names, until when, under which key.
+struct Remembered {
+    caller: Caller,
+    expires: i64,
+    key_id: String,
+}
 
 /// Fetches the current keys into the verifier it is given; answers how many it added.
 pub(super) type FetchKeys = Box<
@@ -46,6 +64,10 @@ struct KeyRing {
     /// the same unknown key meanwhile wait for that fetch rather than fail.
     fetching: tokio::sync::Mutex<()>,
     fetch: Option<FetchKeys>,
+    /// Tokens that verified, by their exact text.
+    verified: RwLock<HashMap<Box<str>, Remembered>>,
+    /// How many it keeps: [`REMEMBERED`].
+    capacity: usize,
 }
 
 /// Verifies tokens with cached public keys; clones share the cache.
@@ -84,6 +106,8 @@ impl Verifier {
                 unreachable: std::sync::atomic::AtomicBool::new(fetch.is_some()),
                 fetching: tokio::sync::Mutex::new(()),
                 fetch,
+                verified: RwLock::new(HashMap::new()),
+                capacity: REMEMBERED,
             }),
         }
     }
@@ -123,8 +147,60 @@ impl Verifier {
     }
 
     fn verify_cached(&self, token: &str) -> Result<Caller, TokenError> {
+        let now = now_secs();
         let keys = self.ring.keys.read().map_err(|_| TokenError::UnknownKey)?;
-        verify(token, &keys, now_secs()).map(Caller::from)
+        if let Some(caller) = self.recall(token, now, &keys) {
+            return Ok(caller);
+        }
+        let claims = verify(token, &keys, now)?;
+        drop(keys);
+        let expires = claims.exp;
+        let caller = Caller::from(claims);
+        if let Ok(key_id) = super::key_id(token) {
+            self.remember(token, &caller, expires, key_id, now);
+        }
+        Ok(caller)
+    }
+
+    /// The caller of `token` if it verified before, has not expired at `now` and its key
+    /// is still among `keys`.
+    fn recall(
+        &self,
+        token: &str,
+        now: i64,
+        keys: &HashMap<String, VerifyingKey>,
+    ) -> Option<Caller> {
+        let verified = self.ring.verified.read().ok()?;
+        let remembered = verified.get(token)?;
+        (now <= remembered.expires.saturating_add(MAX_SKEW_SECS)
+            && keys.contains_key(&remembered.key_id))
+        .then(|| remembered.caller.clone())
+    }
+
+    /// Remembers that `token` verified, naming `caller` until `expires` under `key_id`.
+    fn remember(&self, token: &str, caller: &Caller, expires: i64, key_id: String, now: i64) {
+        let Ok(mut verified) = self.ring.verified.write() else {
+            return;
+        };
+        if verified.len() >= self.ring.capacity {
+            verified.retain(|_, r| now <= r.expires.saturating_add(MAX_SKEW_SECS));
+            if verified.len() >= self.ring.capacity {
+                verified.clear();
+            }
+        }
+        verified.insert(
+            token.into(),
+            Remembered {
+                caller: caller.clone(),
+                expires,
+                key_id,
+            },
+        );
+    }
+
+    /// How many verified tokens it remembers now.
+    pub fn remembered(&self) -> usize {
+        self.ring.verified.read().map_or(0, |v| v.len())
     }
 
     fn refresh_allowed(&self) -> bool {
@@ -235,5 +311,53 @@ mod tests {
             1,
             "one fetch served them all"
         );
+    }
+
+    #[tokio::test]
+    async fn a_token_is_remembered_until_it_expires_and_only_as_written() {
+        let issuer = TestIssuer::new();
+        let verifier = issuer.verifier();
+        let mut claims = issuer.claims("u-1");
+        // Valid for one more second, clock skew included.
+        claims.exp = now_secs() - MAX_SKEW_SECS + 1;
+        let token = issuer.token(&claims);
+        let first = verifier.verify(&token).await.expect("a valid token");
+        assert_eq!(verifier.remembered(), 1);
+        assert_eq!(verifier.verify(&token).await, Ok(first));
+        assert_eq!(verifier.remembered(), 1, "remembered once");
+
+        // The same signature over other claims is not the remembered token.
+        let mut forged = issuer.claims("u-2");
+        forged.exp = claims.exp;
+        let other = issuer.token(&forged);
+        let (payload, signature) = (
+            other.split('.').nth(1).unwrap(),
+            token.rsplit('.').next().unwrap(),
+        );
+        let spliced = format!("{}.{payload}.{signature}", token.split('.').next().unwrap());
+        assert_eq!(
+            verifier.verify(&spliced).await,
+            Err(TokenError::BadSignature)
+        );
+
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        assert_eq!(
+            verifier.verify(&token).await,
+            Err(TokenError::Expired),
+            "a remembered token expires as it would have"
+        );
+    }
+
+    #[tokio::test]
+    async fn it_remembers_a_bounded_number_of_tokens() {
+        let issuer = TestIssuer::new();
+        let mut verifier = issuer.verifier();
+        Arc::get_mut(&mut verifier.ring).unwrap().capacity = 16;
+        for n in 0..40 {
+            let token = issuer.token(&issuer.claims(&format!("u-{n}")));
+            verifier.verify(&token).await.expect("a valid token");
+            assert!(verifier.remembered() <= 16);
+        }
+        assert!(verifier.remembered() >= 8, "it still remembers the latest");
     }
 }
