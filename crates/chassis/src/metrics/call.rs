@@ -163,7 +163,7 @@ pin_project_lite::pin_project! {
     /// The future of a counted call: reads a trailers-only status and hands the call on to
     /// the response body. An `Err` (the connection failed, on the client's side) is
     /// `Unavailable`, as tonic reports it to the caller.
-    pub(crate) struct Counted<F> {
+    pub struct Counted<F> {
         #[pin]
         inner: F,
         call: Option<Call>,
@@ -207,7 +207,7 @@ where
 
 pin_project_lite::pin_project! {
     /// A response body that finishes its call with the status of its trailers.
-    pub(crate) struct CountedBody<B> {
+    pub struct CountedBody<B> {
         #[pin]
         inner: B,
         call: Option<Call>,

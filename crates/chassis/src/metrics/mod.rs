@@ -32,8 +32,9 @@ mod pool;
 mod process;
 mod server;
 
+pub use call::{Counted, CountedBody};
 pub(crate) use client::ClientMetricsLayer;
-pub(crate) use server::ServerMetricsLayer;
+pub use server::{ServerMetrics, ServerMetricsLayer};
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -17,7 +17,7 @@ use super::call::{Counted, Recorders, Side};
 
 /// Layer that counts and times every call of a server (see the [module](self) docs).
 #[derive(Clone, Debug)]
-pub(crate) struct ServerMetricsLayer {
+pub struct ServerMetricsLayer {
     recorders: Arc<Recorders>,
 }
 
@@ -30,7 +30,7 @@ impl Default for ServerMetricsLayer {
 impl ServerMetricsLayer {
     /// The layer; every server of the process shares one set of handles, as it shares one
     /// recorder.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         static RECORDERS: OnceLock<Arc<Recorders>> = OnceLock::new();
         Self {
             recorders: RECORDERS
@@ -53,7 +53,7 @@ impl<S> Layer<S> for ServerMetricsLayer {
 
 /// Counts and times every call to `S` (see [`ServerMetricsLayer`]).
 #[derive(Clone, Debug)]
-pub(crate) struct ServerMetrics<S> {
+pub struct ServerMetrics<S> {
     inner: S,
     recorders: Arc<Recorders>,
 }
