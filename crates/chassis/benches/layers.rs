@@ -13,8 +13,9 @@
 //! cargo bench -p chassis --features testing --bench layers -- [--calls 200000] [--runs 5]
 //! ```
 //!
-//! Each row is the median of `--runs` runs of `--calls` calls on one thread; "added" is
-//! that median less the bare service's. A user's token is the same on every call, as a
+//! Each run times `--calls` calls of the bare service and then of every stack, one after
+//! the other on one thread; a row is the median over `--runs` runs of what the stack took
+//! a call beyond the bare service in the same run. A user's token is the same on every call, as a
 //! shopper's is, so the auth rows show a remembered token; the last line is what its first
 //! verification costs.
 
@@ -104,23 +105,6 @@ where
     began.elapsed().as_secs_f64() * 1e9 / calls as f64
 }
 
-/// The median over `runs` of [`time`].
-async fn median<S, B>(mut service: S, call: &Call, calls: usize, runs: usize) -> f64
-where
-    S: Service<Request<Body>, Response = Response<B>>,
-    S::Error: std::fmt::Debug,
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    // A first round warms caches and the recorder's handles.
-    time(&mut service, call, calls / 10 + 1).await;
-    let mut each = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        each.push(time(&mut service, call, calls).await);
-    }
-    support::median(&mut each)
-}
-
 fn main() {
     let (mut calls, mut runs) = (200_000, 5);
     support::parse(USAGE, |flag, flags| {
@@ -143,71 +127,71 @@ fn main() {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let bare = median(tower::service_fn(answer), &anonymous, calls, runs).await;
-        let mut rows: Vec<(&str, f64)> = Vec::new();
-        macro_rules! row {
-            ($name:expr, $call:expr, $stack:expr) => {
-                rows.push((
-                    $name,
-                    median($stack.service_fn(answer), $call, calls, runs).await,
-                ));
-            };
-        }
-        row!(
+        let whole = || {
+            ServiceBuilder::new()
+                .layer(ServerMetricsLayer::new())
+                .layer(ConcurrencyLimitLayer::new(1024, false))
+                .layer(InboundDeadlineLayer)
+                .layer(AuthLayer::new(verifier.clone()))
+                .layer(AccessLayer)
+                .service_fn(answer)
+        };
+        let mut bare = tower::service_fn(answer);
+        let mut metrics = ServiceBuilder::new()
+            .layer(ServerMetricsLayer::new())
+            .service_fn(answer);
+        let mut ceiling = ServiceBuilder::new()
+            .layer(ConcurrencyLimitLayer::new(1024, false))
+            .service_fn(answer);
+        let mut adaptive = ServiceBuilder::new()
+            .layer(ConcurrencyLimitLayer::new(1024, true))
+            .service_fn(answer);
+        let mut deadline = ServiceBuilder::new()
+            .layer(InboundDeadlineLayer)
+            .service_fn(answer);
+        let mut auth = ServiceBuilder::new()
+            .layer(AuthLayer::new(verifier.clone()))
+            .service_fn(answer);
+        let mut access = ServiceBuilder::new().layer(AccessLayer).service_fn(answer);
+        let (mut stack, mut stack_user) = (whole(), whole());
+        let names = [
             "metrics (RED, Prometheus recorder)",
-            &anonymous,
-            ServiceBuilder::new().layer(ServerMetricsLayer::new())
-        );
-        row!(
             "in-flight ceiling",
-            &anonymous,
-            ServiceBuilder::new().layer(ConcurrencyLimitLayer::new(1024, false))
-        );
-        row!(
             "adaptive limit (--adaptive-limit)",
-            &anonymous,
-            ServiceBuilder::new().layer(ConcurrencyLimitLayer::new(1024, true))
-        );
-        row!(
             "inbound deadline (grpc-timeout)",
-            &anonymous,
-            ServiceBuilder::new().layer(InboundDeadlineLayer)
-        );
-        row!(
             "auth, call without a token",
-            &anonymous,
-            ServiceBuilder::new().layer(AuthLayer::new(verifier.clone()))
-        );
-        row!(
-            "auth, a user's token (Ed25519)",
-            &user,
-            ServiceBuilder::new().layer(AuthLayer::new(verifier.clone()))
-        );
-        row!(
+            "auth, a user's token (remembered)",
             "access rule (service certificate)",
-            &anonymous,
-            ServiceBuilder::new().layer(AccessLayer)
-        );
-        row!(
             "whole stack, service call",
-            &anonymous,
-            ServiceBuilder::new()
-                .layer(ServerMetricsLayer::new())
-                .layer(ConcurrencyLimitLayer::new(1024, false))
-                .layer(InboundDeadlineLayer)
-                .layer(AuthLayer::new(verifier.clone()))
-                .layer(AccessLayer)
-        );
-        row!(
             "whole stack, with a user's token",
-            &user,
-            ServiceBuilder::new()
-                .layer(ServerMetricsLayer::new())
-                .layer(ConcurrencyLimitLayer::new(1024, false))
-                .layer(InboundDeadlineLayer)
-                .layer(AuthLayer::new(verifier.clone()))
-                .layer(AccessLayer)
-        );
+        ];
+        // Every run times the bare service and then each stack, back to back, so that each
+        // difference is taken on the machine as it was at that moment; the first run warms
+        // caches and the recorder's handles and is not counted.
+        let mut bares = Vec::with_capacity(runs);
+        let mut added: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); names.len()];
+        for run in 0..=runs {
+            let base = time(&mut bare, &anonymous, calls).await;
+            let each = [
+                time(&mut metrics, &anonymous, calls).await,
+                time(&mut ceiling, &anonymous, calls).await,
+                time(&mut adaptive, &anonymous, calls).await,
+                time(&mut deadline, &anonymous, calls).await,
+                time(&mut auth, &anonymous, calls).await,
+                time(&mut auth, &user, calls).await,
+                time(&mut access, &anonymous, calls).await,
+                time(&mut stack, &anonymous, calls).await,
+                time(&mut stack_user, &user, calls).await,
+            ];
+            if run == 0 {
+                continue;
+            }
+            bares.push(base);
+            for (row, ns) in added.iter_mut().zip(each) {
+                row.push(ns - base);
+            }
+        }
+
         // A token seen for the first time: its Ed25519 signature checked (a verifier of
         // its own each time, remembering nothing).
         let token = issuer.token(&issuer.claims("shopper-1"));
@@ -224,16 +208,23 @@ fn main() {
             }
             each.push(began.elapsed().as_secs_f64() * 1e9 / fresh as f64);
         }
-        let first_sight = support::median(&mut each);
+
         println!(
             "chassis server layers, {calls} calls x {runs} runs, medians, one thread \
              (release)"
         );
-        println!("{:<38} {:>10} {:>10}", "stack", "ns/call", "added");
-        println!("{:<38} {:>10.0} {:>10}", "bare service", bare, "-");
-        for (name, ns) in rows {
-            println!("{name:<38} {ns:>10.0} {:>10.0}", ns - bare);
+        println!("{:<38} {:>10}", "stack", "ns a call");
+        println!(
+            "{:<38} {:>10.0} (itself; the rows below are what each adds)",
+            "bare service",
+            support::median(&mut bares)
+        );
+        for (name, mut row) in names.into_iter().zip(added) {
+            println!("{name:<38} {:>+10.0}", support::median(&mut row));
         }
-        println!("a token's first verification (Ed25519, then remembered): {first_sight:.0} ns");
+        println!(
+            "a token's first verification (Ed25519; then remembered): {:.0} ns",
+            support::median(&mut each)
+        );
     });
 }
