@@ -43,14 +43,7 @@ pub async fn check_service(
 ) -> (Health, Duration) {
     match service.probe {
         Probe::Grpc => check(address, timeout, tls).await,
-        Probe::Http(path) => {
-            let started = Instant::now();
-            let health = match tokio::time::timeout(timeout, check_http(address, path)).await {
-                Ok(health) => health,
-                Err(_) => Health::Down("no answer in time".to_owned()),
-            };
-            (health, started.elapsed())
-        }
+        Probe::Http(path) => check_http_within(address, path, timeout).await,
     }
 }
 
@@ -66,15 +59,18 @@ pub async fn check_replica(
 ) -> (Health, Duration) {
     match service.probe {
         Probe::Grpc => check(address, timeout, tls).await,
-        Probe::Http(_) => {
-            let started = Instant::now();
-            let health = match tokio::time::timeout(timeout, check_http(admin, "/readyz")).await {
-                Ok(health) => health,
-                Err(_) => Health::Down("no answer in time".to_owned()),
-            };
-            (health, started.elapsed())
-        }
+        Probe::Http(_) => check_http_within(admin, "/readyz", timeout).await,
     }
+}
+
+/// [`check_http`], giving up after `timeout`, with how long the answer took.
+async fn check_http_within(address: &str, path: &str, timeout: Duration) -> (Health, Duration) {
+    let started = Instant::now();
+    let health = match tokio::time::timeout(timeout, check_http(address, path)).await {
+        Ok(health) => health,
+        Err(_) => Health::Down("no answer in time".to_owned()),
+    };
+    (health, started.elapsed())
 }
 
 /// `GET path` over one HTTP/1.1 connection: SERVING on 200, NOT_SERVING on any other

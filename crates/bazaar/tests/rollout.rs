@@ -53,9 +53,9 @@ fn replica_admin(spec: &chassis::topology::Spec, replica: u16) -> String {
     format!("{HOST}:{}", spec.admin_port + 100 * replica)
 }
 
-/// The calls a replica has answered (health checks aside), from its `/metrics`; `None`
-/// when nothing answers there.
-async fn calls_served(admin: &str) -> Option<f64> {
+/// The sum of the `metric` series a process's `/metrics` at `admin` shows, those whose
+/// line contains `leave_out` aside; `None` when nothing answers there.
+async fn metric_sum(admin: &str, metric: &str, leave_out: Option<&str>) -> Option<f64> {
     let (status, body) =
         chassis::scrape::fetch::get(admin, "/metrics", Duration::from_secs(2), 8 << 20)
             .await
@@ -64,32 +64,38 @@ async fn calls_served(admin: &str) -> Option<f64> {
         return None;
     }
     let text = String::from_utf8_lossy(&body);
+    let series = format!("{metric}{{");
     Some(
         text.lines()
-            .filter(|line| line.starts_with("grpc_server_handled_total{"))
-            .filter(|line| !line.contains("grpc.health.v1"))
+            .filter(|line| line.starts_with(&series))
+            .filter(|line| leave_out.is_none_or(|left| !line.contains(left)))
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
             .sum(),
     )
 }
 
-/// The storefront requests a gateway has answered, from its `/metrics`; `None` when
-/// nothing answers there.
+/// The calls a replica has answered (health checks aside); `None` when it does not run.
+async fn calls_served(admin: &str) -> Option<f64> {
+    metric_sum(admin, "grpc_server_handled_total", Some("grpc.health.v1")).await
+}
+
+/// The storefront requests a gateway has answered; `None` when it does not run.
 async fn requests_served(admin: &str) -> Option<f64> {
-    let (status, body) =
-        chassis::scrape::fetch::get(admin, "/metrics", Duration::from_secs(2), 8 << 20)
-            .await
-            .ok()?;
-    if status != 200 {
-        return None;
+    metric_sum(admin, "http_requests_total", None).await
+}
+
+/// Waits until `served` counts one answer at least, for at most 30 s, or fails with
+/// `never`.
+async fn until_served<F, Served>(served: F, never: &str)
+where
+    F: Fn() -> Served,
+    Served: std::future::Future<Output = Option<f64>>,
+{
+    let patience = Instant::now();
+    while served().await.unwrap_or(0.0) < 1.0 {
+        assert!(patience.elapsed() < Duration::from_secs(30), "{never}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let text = String::from_utf8_lossy(&body);
-    Some(
-        text.lines()
-            .filter(|line| line.starts_with("http_requests_total{"))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum(),
-    )
 }
 
 /// Rolls `service` out (to `command`, if given) and checks that it said so.
@@ -183,14 +189,11 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
         .await
         .expect("the gateway's metrics");
     took.push(("gateway", roll_out(data.path(), "gateway", None).await));
-    let patience = Instant::now();
-    while requests_served(&gateway_admin).await.unwrap_or(0.0) < 1.0 {
-        assert!(
-            patience.elapsed() < Duration::from_secs(30),
-            "the new gateway never answered a request"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_served(
+        || requests_served(&gateway_admin),
+        "the new gateway never answered a request",
+    )
+    .await;
     assert!(served_before > 0.0, "the old gateway answered the load");
     let total: Duration = took.iter().map(|(_, took)| *took).sum();
     println!(
@@ -209,14 +212,11 @@ async fn every_service_rolls_out_under_load_without_a_failed_request() {
     let (ok, out, err) = bazaar(data.path(), &["scale", "inventory=3"]).await;
     assert!(ok, "{out}{err}");
     let up_to_three = began.elapsed();
-    let patience = Instant::now();
-    while calls_served(&third).await.unwrap_or(0.0) < 1.0 {
-        assert!(
-            patience.elapsed() < Duration::from_secs(30),
-            "the third inventory replica never got a call"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_served(
+        || calls_served(&third),
+        "the third inventory replica never got a call",
+    )
+    .await;
     let began = Instant::now();
     let (ok, out, err) = bazaar(data.path(), &["scale", "inventory=1"]).await;
     assert!(ok, "{out}{err}");
