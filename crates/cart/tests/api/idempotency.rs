@@ -67,9 +67,25 @@ pub(crate) async fn concurrent_changes_are_not_lost(running: &Running) {
         let mut client = running.client.clone();
         let alice = alice.clone();
         tasks.push(tokio::spawn(async move {
-            // Two calls per id: each id adds once.
+            // Two calls per id: each id adds once. A call the server's limit refuses is
+            // sent again after its pushback, as the chassis's client does: a refusal is
+            // made before anything is done.
             let id = format!("race-{}", i % 8);
-            try_add(&mut client, &alice, &id, "lamp", 1).await
+            let mut attempts = 0;
+            loop {
+                match try_add(&mut client, &alice, &id, "lamp", 1).await {
+                    Err(status) if status.code() == Code::ResourceExhausted && attempts < 50 => {
+                        attempts += 1;
+                        let pushback = status
+                            .metadata()
+                            .get("grpc-retry-pushback-ms")
+                            .and_then(|value| value.to_str().ok()?.parse().ok())
+                            .unwrap_or(10);
+                        tokio::time::sleep(Duration::from_millis(pushback)).await;
+                    }
+                    outcome => break outcome,
+                }
+            }
         }));
     }
     for task in tasks {
