@@ -21,16 +21,11 @@ cd "$(dirname "$0")/.."
 
 host=${1:-127.0.0.1}
 samples=${2:-5}
-target=${CARGO_TARGET_DIR:-target}
 script=bench-memory
 # shellcheck source=lib/shop.sh
 source scripts/lib/shop.sh
 
-bin=${BAZAAR_BIN:-}
-if [ -z "$bin" ]; then
-    cargo build --release -q -p bazaar
-    bin="$target/release/bazaar"
-fi
+shop_release_bin
 shop_start "$bin" up --host "$host" --data-dir "$data"
 
 # The services: "pid name" for every child of the supervisor that runs `bazaar serve NAME`.

@@ -20,7 +20,6 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 seconds=${2:-10}
 connections=${3:-32}
-target=${CARGO_TARGET_DIR:-target}
 script=bench
 # shellcheck source=lib/shop.sh
 source scripts/lib/shop.sh
@@ -28,11 +27,7 @@ source scripts/lib/shop.sh
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 shop_ports_free
 
-bin=${BAZAAR_BIN:-}
-if [ -z "$bin" ]; then
-    cargo build --release -q -p bazaar
-    bin=$target/release/bazaar
-fi
+shop_release_bin
 export BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0
 shop_start "$bin" up --data-dir "$data"
 

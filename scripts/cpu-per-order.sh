@@ -17,17 +17,12 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 seconds=${2:-20}
 shoppers=${3:-8}
-target=${CARGO_TARGET_DIR:-target}
 script=cpu-per-order
 # shellcheck source=lib/shop.sh
 source scripts/lib/shop.sh
 
 shop_ports_free
-bin=${BAZAAR_BIN:-}
-if [ -z "$bin" ]; then
-    cargo build --release -q -p bazaar
-    bin=$target/release/bazaar
-fi
+shop_release_bin
 export BAZAAR_GATEWAY_RATE_LIMIT_PER_SECOND=0
 shop_start "$bin" up --data-dir "$data"
 

@@ -11,7 +11,8 @@
 # stopped on exit whatever happens. `script` names the script in messages. `shop_admin_code`
 # prints the one-time admin code `bazaar up` printed (a fresh shop has no admin), and
 # `shop_make_admin EMAIL PASSWORD` signs that account up (or logs it in) and redeems the code
-# for it with grpcurl.
+# for it with grpcurl. `shop_release_bin` sets `bin` to the release build the benchmarks run
+# (or to `BAZAAR_BIN`).
 
 data=$(mktemp -d)
 shop_pid=""
@@ -37,6 +38,16 @@ shop_cleanup() {
     rm -rf "$data"
 }
 trap shop_cleanup EXIT
+
+# shop_release_bin: sets `bin` to the binary BAZAAR_BIN names (to compare two builds on a
+# shared machine), or builds bazaar in release mode and names that.
+shop_release_bin() {
+    bin=${BAZAAR_BIN:-}
+    if [ -z "$bin" ]; then
+        cargo build --release -q -p bazaar
+        bin=${CARGO_TARGET_DIR:-target}/release/bazaar
+    fi
+}
 
 shop_ports_free() {
     local port
