@@ -215,8 +215,14 @@ pub async fn connect(url: &str) -> Result<AnyPool, StoreError> {
         .map_err(StoreError::Connect)?;
     let pool = AnyPoolOptions::new()
         .max_connections(match backend {
-            // SQLite has one writer at a time; a few connections serve concurrent readers.
-            Backend::Sqlite => 4,
+            // SQLite takes one writer at a time. With several connections, a writer that
+            // finds the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 ms and
+            // more) and tries again, long after the lock was freed; with one, the next
+            // statement waits in the pool and runs the moment the one before is done. Readers
+            // lose little: a statement on a file in this process takes microseconds, and
+            // sqlx runs each connection's statements on a thread of its own anyway. Other processes on
+            // the same file (replicas) still meet at SQLite's lock, under `busy_timeout`.
+            Backend::Sqlite => 1,
             Backend::Postgres => 10,
         })
         .acquire_timeout(Duration::from_secs(5))
