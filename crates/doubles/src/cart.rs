@@ -20,6 +20,8 @@ pub struct CartState {
     pub emptied: Vec<(String, String)>,
     /// Every call answers UNAVAILABLE.
     pub down: bool,
+    /// How long each EmptyCart takes before it answers.
+    pub empty_delay: std::time::Duration,
 }
 
 /// The double; clones share its state.
@@ -78,6 +80,10 @@ impl CartService for CartDouble {
         request: Request<EmptyCartRequest>,
     ) -> Result<Response<EmptyCartResponse>, Status> {
         let caller = chassis::auth::caller(&request)?;
+        let delay = self.0.lock().empty_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut state = self.0.lock();
         if state.down {
             return Err(down());

@@ -31,6 +31,8 @@ pub struct InventoryState {
     pub down: bool,
     /// The next CommitReservation finds its reservation expired.
     pub expire_on_next_commit: bool,
+    /// How long each CommitReservation takes before it answers.
+    pub commit_delay: std::time::Duration,
 }
 
 /// The double; clones share its state.
@@ -150,6 +152,10 @@ impl InventoryService for InventoryDouble {
         &self,
         request: Request<CommitReservationRequest>,
     ) -> Result<Response<CommitReservationResponse>, Status> {
+        let delay = self.0.lock().commit_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut state = self.0.lock();
         if state.down {
             return Err(down());

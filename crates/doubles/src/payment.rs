@@ -32,6 +32,8 @@ pub struct PaymentState {
     /// Every Charge fails with UNAVAILABLE (a processing error), nothing recorded; the
     /// other calls still work.
     pub charge_unavailable: bool,
+    /// How long each Charge takes before it answers, as a slow payment would.
+    pub charge_delay: std::time::Duration,
 }
 
 /// The double; clones share its state.
@@ -74,6 +76,10 @@ impl PaymentService for PaymentDouble {
         request: Request<ChargeRequest>,
     ) -> Result<Response<ChargeResponse>, Status> {
         let request = request.into_inner();
+        let delay = self.0.lock().charge_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut state = self.0.lock();
         state.charge_calls += 1;
         if state.charge_unavailable {

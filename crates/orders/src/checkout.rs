@@ -198,7 +198,9 @@ async fn answer(sagas: &Sagas, order_id: &str) -> Result<OrderRecord, OrdersErro
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         bound = bound.min(left.saturating_sub(ANSWER_MARGIN));
     }
-    sagas.wait(order_id, bound).await;
+    if let Some(done) = sagas.wait(order_id, bound).await {
+        return Ok(done);
+    }
     let store = sagas.store().map_err(|_| OrdersError::NotReady)?;
     store
         .get_order(order_id)

@@ -3,10 +3,12 @@
 //! PlaceOrder runs the checkout as a saga, keyed by the caller's request id so a retry
 //! never orders or charges twice: read the cart and price it ([`checkout`], [`pricing`]),
 //! record the order PENDING, then, step by step in the background ([`saga`], [`saga::steps`]):
-//! reserve the stock, charge the card, create the shipment, commit the reservation, and mark
-//! the order PLACED with its event in the outbox in one transaction; then empty the cart. A
+//! reserve the stock, charge the card, create the shipment, commit the reservation, empty
+//! the cart, and mark the order PLACED with its event in the outbox in one transaction. A
 //! business failure undoes what was done, in reverse, and marks the order FAILED with its
-//! event. Each step's outcome is stored before the next starts, and sagas are leased to one
+//! event. What a resumed saga could not make again is stored before the saga goes on
+//! (every call carries a request id, so the rest is made again unchanged), and sagas are
+//! leased to one
 //! process at a time, so a process that stops or dies mid-checkout leaves nothing behind
 //! that another (or itself, restarted) does not finish.
 //!

@@ -1,11 +1,12 @@
 //! The checkout saga's engine: runs each order's steps ([`steps`], then [`compensation`]
-//! after a business failure) in the background, stores each step's outcome before the next
-//! starts, retries technical failures with capped exponential backoff, and resumes
-//! unfinished sagas after a restart.
+//! after a business failure) in the background, stores what a restarted saga could not make
+//! again before going on (see [`may_defer`]), retries technical failures with capped
+//! exponential backoff, and resumes unfinished sagas after a restart.
 //!
 //! Ownership: a saga runs in one process at a time, the holder of its lease (columns
-//! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write, while a
-//! step runs (a third of the lease apart, so a step slower than the lease is not taken for
+//! `lease_owner`, `lease_until_ms`). The runner renews the lease with every write, while
+//! steps run (a third of the lease after the last write, and every third from then on, so
+//! a step slower than the lease, or steps that together outlast it, are not taken for
 //! abandoned) and while it waits between retries; every write is conditional on it, so a
 //! process that stalled past its lease cannot overwrite a saga another process took over.
 //! On shutdown a saga stops between steps (a Charge in flight is always waited for, so
@@ -46,9 +47,10 @@ use self::context::{Outcome, StepContext};
 use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::config::{Limits, Timing};
-use crate::domain::{OrderRecord, Step};
+use crate::domain::{ChargeStatus, OrderRecord, Step};
 use crate::ids::{LEASE_OWNER, new_id};
 use crate::store::{OrdersStore, Saved};
+use bazaar_contract::orders::v1::OrderState;
 
 pub use self::context::Secrets;
 
@@ -160,14 +162,15 @@ impl Sagas {
         }));
     }
 
-    /// Waits up to `bound` for the saga of `order_id`, if it runs here, to finish.
-    pub async fn wait(&self, order_id: &str, bound: Duration) {
-        let watcher = lock(&self.inner.running).get(order_id).cloned();
-        if let Some(mut watcher) = watcher {
-            tokio::select! {
-                _ = tokio::time::timeout(bound, watcher.wait_for(OrderRecord::is_done)) => {}
-                () = self.inner.stop.wait() => {}
+    /// Waits up to `bound` for the saga of `order_id`, if it runs here, to finish, and
+    /// returns the order as its last write stored it if it did.
+    pub async fn wait(&self, order_id: &str, bound: Duration) -> Option<OrderRecord> {
+        let mut watcher = lock(&self.inner.running).get(order_id).cloned()?;
+        tokio::select! {
+            done = tokio::time::timeout(bound, watcher.wait_for(OrderRecord::is_done)) => {
+                done.ok()?.ok().map(|order| order.clone())
             }
+            () = self.inner.stop.wait() => None,
         }
     }
 
@@ -272,6 +275,12 @@ impl Sagas {
             Backoff::new(timing.retry_initial, timing.retry_max).with_jitter(Jitter::Equal);
         let mut attempt: u32 = 0;
         let mut steps_timed = crate::metrics::StepTimer::start();
+        // What the store holds, and the event to write with the next write: a forward step
+        // that a re-run reproduces is not stored on its own ([`may_defer`]).
+        let mut stored = order.clone();
+        let mut unwritten_event = None;
+        // The lease was taken or renewed by the write that handed the saga here.
+        let mut renewed = tokio::time::Instant::now();
         while !order.is_done() {
             if stop.is_triggered() {
                 self.give_up_lease(&store, &order.id).await;
@@ -284,7 +293,7 @@ impl Sagas {
                 secrets: &secrets,
             };
             let step = steps::run(&cx, &order).instrument(trace::step_span(&order));
-            let step = self.renewing_lease(&store, &order.id, step);
+            let step = self.renewing_lease(&store, &order.id, renewed, step);
             let outcome = if order.step == Step::Charge {
                 step.await
             } else {
@@ -304,8 +313,23 @@ impl Sagas {
                     if next.to_pb() != order.to_pb() {
                         next.update_time_ms = now.max(order.update_time_ms);
                     }
-                    let lease_until = now + timing.lease_ms;
-                    match store.save(&next, owner, lease_until, event).await {
+                    unwritten_event = event.or(unwritten_event);
+                    let written = if may_defer(&stored, &next) {
+                        Ok(Saved::Saved)
+                    } else {
+                        let lease_until = now + timing.lease_ms;
+                        store
+                            .save(&next, owner, lease_until, unwritten_event)
+                            .await
+                            .inspect(|saved| {
+                                if *saved == Saved::Saved {
+                                    stored = (*next).clone();
+                                    unwritten_event = None;
+                                    renewed = tokio::time::Instant::now();
+                                }
+                            })
+                    };
+                    match written {
                         Ok(Saved::Saved) => {
                             steps_timed.saved(&order, &next);
                             tracing::info!(order_id = %next.id, from = order.step.as_str(),
@@ -330,10 +354,31 @@ impl Sagas {
             let delay = backoff.next_delay();
             tracing::warn!(order_id = %order.id, step = order.step.as_str(), attempt,
                 retry_in_ms = delay.as_millis() as u64, %problem, "saga step failed; will retry");
+            // What the saga got to is stored before it waits, with the lease renewed.
             let lease_until = self.now_ms() + timing.lease_ms;
-            if let Ok(false) = store.renew_lease(&order.id, owner, lease_until).await {
-                tracing::warn!(order_id = %order.id, "saga taken over elsewhere; stopping here");
-                return;
+            let kept = if order == stored {
+                store.renew_lease(&order.id, owner, lease_until).await
+            } else {
+                store
+                    .save(&order, owner, lease_until, unwritten_event)
+                    .await
+                    .map(|saved| saved == Saved::Saved)
+                    .inspect(|saved| {
+                        if *saved {
+                            stored = order.clone();
+                            unwritten_event = None;
+                        }
+                    })
+            };
+            match kept {
+                Ok(true) => renewed = tokio::time::Instant::now(),
+                Ok(false) => {
+                    tracing::warn!(order_id = %order.id, "saga taken over elsewhere; stopping here");
+                    return;
+                }
+                Err(error) => tracing::warn!(order_id = %order.id,
+                    error = %chassis::error::chain(&error),
+                    "cannot store the saga's progress; trying again"),
             }
             tokio::select! {
                 () = stop.wait() => {}
@@ -343,21 +388,26 @@ impl Sagas {
         tracing::info!(order_id = %order.id, state = ?order.state, "saga finished");
     }
 
-    /// Runs `step`, renewing the saga's lease every third of it meanwhile, so that a step
-    /// slower than the lease (a callee answering slowly, within its deadline) is not taken
-    /// for abandoned and run a second time by another process. If the lease turns out to
-    /// be lost, the step still ends here; the write after it then finds the lease lost.
+    /// Runs `step`, renewing the saga's lease a third of it after it was last `renewed`
+    /// and every third of it from then on, so that a step slower than the lease (a callee
+    /// answering slowly, within its deadline), or steps that together outlast it between two
+    /// writes, are not taken for abandoned and run a second time by another process. If the
+    /// lease turns out to be lost, the step still ends here; the write after it then finds
+    /// the lease lost.
     async fn renewing_lease<T>(
         &self,
         store: &OrdersStore,
         order_id: &str,
+        renewed: tokio::time::Instant,
         step: impl Future<Output = T>,
     ) -> T {
         let lease_ms = self.inner.timing.lease_ms;
         let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1).max(1));
         let renew = async {
+            let mut due = renewed + every;
             loop {
-                tokio::time::sleep(every).await;
+                tokio::time::sleep_until(due).await;
+                due = tokio::time::Instant::now() + every;
                 let lease_until = self.now_ms() + lease_ms;
                 match store
                     .renew_lease(order_id, &self.inner.owner, lease_until)
@@ -388,4 +438,26 @@ impl Sagas {
                 "cannot give the saga's lease up; it resumes when the lease runs out"),
         }
     }
+}
+
+/// Whether the saga may go on from `next` without storing it first: a forward step of the
+/// placing path (to the shipment, to the commit, to emptying the cart) once the store holds
+/// the charge's mark. A process that resumes the saga from the last stored state makes the
+/// same calls again with the same request ids and gets the same answers: payment finds the
+/// charge (or, without the card, the order finds it through payment), shipping the
+/// shipment, and a committed reservation commits again unchanged. The event of the commit
+/// is written with the next write, after the cart is emptied (best effort, and never
+/// undone). Everything else is stored before the saga goes on: the charge's mark before
+/// the Charge is sent, a failure and each compensation, a reservation made again, the end.
+fn may_defer(stored: &OrderRecord, next: &OrderRecord) -> bool {
+    next.failure.is_none()
+        && matches!(
+            stored.charge_status,
+            ChargeStatus::Attempting | ChargeStatus::Charged
+        )
+        && match next.step {
+            Step::Ship | Step::Commit => next.state == OrderState::Pending,
+            Step::EmptyCart => next.state == OrderState::Placed,
+            _ => false,
+        }
 }

@@ -184,21 +184,23 @@ impl OrdersStore {
         .bind(lease_until_ms)
         .execute(&mut *tx)
         .await?;
-        for (position, item) in order.items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_items (order_id, position, product_id, name, picture_uri, \
-                 quantity, unit_units, unit_nanos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&order.id)
-            .bind(position as i64)
-            .bind(&item.product_id)
-            .bind(&item.name)
-            .bind(&item.picture_uri)
-            .bind(i64::from(item.quantity))
-            .bind(item.unit_price.units)
-            .bind(i64::from(item.unit_price.nanos))
-            .execute(&mut *tx)
-            .await?;
+        // The lines in as few statements as the backends' limits on bound parameters allow
+        // (a cart holds far fewer lines than one statement takes).
+        for (chunk, lines) in order.items.chunks(ITEMS_PER_INSERT).enumerate() {
+            let sql = items_insert(lines.len());
+            let mut insert = sqlx::query(&sql);
+            for (offset, item) in lines.iter().enumerate() {
+                insert = insert
+                    .bind(&order.id)
+                    .bind((chunk * ITEMS_PER_INSERT + offset) as i64)
+                    .bind(&item.product_id)
+                    .bind(&item.name)
+                    .bind(&item.picture_uri)
+                    .bind(i64::from(item.quantity))
+                    .bind(item.unit_price.units)
+                    .bind(i64::from(item.unit_price.nanos));
+            }
+            insert.execute(&mut *tx).await?;
         }
         if let Some(traceparent) = traceparent {
             sqlx::query("INSERT INTO order_traces (order_id, traceparent) VALUES ($1, $2)")
@@ -229,9 +231,8 @@ impl OrdersStore {
         lease_until_ms: i64,
         event: Option<OrderEventType>,
     ) -> Result<Saved, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
         let failure = order.failure.as_ref();
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE orders SET state = $1, step = $2, failure_reason = $3, failure_message = $4, \
              failure_product_ids = $5, reservation_attempt = $6, reservation_id = $7, \
              charge_status = $8, charge_started_ms = $9, charge_id = $10, shipment_id = $11, \
@@ -253,22 +254,25 @@ impl OrdersStore {
         .bind(order.update_time_ms)
         .bind(lease_until_ms)
         .bind(&order.id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
+        .bind(owner);
+        let Some(event) = event else {
+            // One statement: no transaction around it, one round trip to the store.
+            let updated = update.execute(&self.pool).await?;
+            return Ok(if updated.rows_affected() == 1 {
+                Saved::Saved
+            } else {
+                Saved::LeaseLost
+            });
+        };
+        let mut tx = self.pool.begin().await?;
+        if update.execute(&mut *tx).await?.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(Saved::LeaseLost);
         }
-        let written = match event {
-            Some(event) => Some(outbox::append(&mut tx, self.backend, order, event).await?),
-            None => None,
-        };
+        let sequence = outbox::append(&mut tx, self.backend, order, event).await?;
         tx.commit().await?;
-        if let Some(sequence) = written {
-            self.head.advance(sequence);
-            self.events.send_modify(|n| *n = n.wrapping_add(1));
-        }
+        self.head.advance(sequence);
+        self.events.send_modify(|n| *n = n.wrapping_add(1));
         Ok(Saved::Saved)
     }
 
@@ -341,6 +345,33 @@ impl OrdersStore {
         .await?;
         Ok(updated.rows_affected() == 1)
     }
+}
+
+/// How many order lines one INSERT writes: 8 parameters each, far below SQLite's 32,766
+/// and PostgreSQL's 65,535 bound parameters a statement.
+const ITEMS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO order_items ... VALUES (...), (...)` for `lines` lines.
+fn items_insert(lines: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO order_items (order_id, position, product_id, name, picture_uri, \
+         quantity, unit_units, unit_nanos) VALUES ",
+    );
+    for line in 0..lines {
+        if line > 0 {
+            sql.push_str(", ");
+        }
+        let first = line * 8;
+        sql.push('(');
+        for column in 1..=8 {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", first + column));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 pub(crate) fn json(values: &[String]) -> String {

@@ -47,6 +47,7 @@ on_both_backends!(
     recovery::a_charge_failing_for_too_long_fails_the_order,
     recovery::another_replica_takes_over_a_saga_whose_lease_ran_out,
     recovery::a_step_slower_than_the_lease_runs_in_one_replica_only,
+    recovery::steps_that_together_outlast_the_lease_run_in_one_replica_only,
     events::events_stream_in_order_from_any_position,
     events::streams_end_cleanly_on_shutdown,
     events::events_of_every_replica_reach_every_stream,

@@ -213,3 +213,43 @@ pub(crate) async fn a_step_slower_than_the_lease_runs_in_one_replica_only(backen
     other.stop().await;
     world.finish().await;
 }
+
+/// Steps each shorter than a third of the lease, which the saga makes without a write in
+/// between, together outlast it: the lease is renewed while they run, counted from the last
+/// write, so no other replica takes the saga over and makes them again.
+pub(crate) async fn steps_that_together_outlast_the_lease_run_in_one_replica_only(
+    backend: Backend,
+) {
+    let short_lease = |config: &mut orders::Config| {
+        config.saga_lease_ms = 1_000;
+        config.place_order_wait_ms = 200;
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(world) = World::new_with(backend, "steps outlast", short_lease, clock.clone()).await
+    else {
+        return;
+    };
+    let other = world.replica(short_lease, clock).await;
+    // The charge, the shipment, the commit and the cart: 4 × 300 ms after the reservation's
+    // write, each below the 333 ms at which a step renews the lease on its own.
+    let step = Duration::from_millis(300);
+    world.doubles.payment.0.lock().charge_delay = step;
+    world.doubles.shipping.0.lock().create_delay = step;
+    world.doubles.inventory.0.lock().commit_delay = step;
+    world.doubles.cart.0.lock().empty_delay = step;
+    world.doubles.cart.fill("user-a", &[("lamp", 1)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Placed as i32, "{order:?}");
+    assert_eq!(
+        world.doubles.shipping.0.lock().create_calls,
+        1,
+        "the shipment was asked for by one replica, once"
+    );
+    assert_eq!(world.doubles.payment.0.lock().charge_calls, 1);
+    other.stop().await;
+    world.finish().await;
+}
