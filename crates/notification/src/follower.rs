@@ -10,25 +10,29 @@
 //!
 //! Exactly once, across duplicate deliveries and crashes. Handling a placed event is:
 //!
-//! 1. already recorded for (event_id, email)? then only move the cursor;
-//! 2. otherwise render the message and, in ONE transaction, record the notification (with
-//!    the message, `delivered = 0`; a unique constraint on (event_id, channel) makes a racing
-//!    duplicate insert nothing) and move the cursor to the event's sequence;
-//! 3. mark the notification delivered in a transaction that holds its row, and while it is
+//! 1. render the message and, in ONE transaction, record the notification (with the
+//!    message, `delivered = 0`; a unique constraint on (event_id, channel) makes a
+//!    redelivered or racing duplicate insert nothing) and move the cursor to the event's
+//!    sequence;
+//! 2. mark the notification delivered in a transaction that holds its row, and while it is
 //!    held write the file into the Maildir (`tmp/` then rename into `new/`) under a name
 //!    derived from the notification id, which itself derives from the event id;
-//! 4. commit.
+//! 3. commit.
+//!
+//! A notification recorded in step 1 is delivered at once (steps 2 and 3); a duplicate
+//! that step 1 did not record delivers whatever is still undelivered instead.
 //!
 //! Recording before writing, rather than the reverse, means a crash can never leave a sent
 //! message that is not recorded and would be sent again under another name. A crash after
-//! 2 leaves a recorded, undelivered row: every (re)connect first delivers those (step 3 and
-//! 4 again). A crash between 3 and 4 makes that redelivery find the file already in `new/`
-//! (or in `cur/`, if a mail reader took it), or overwrite its own half-written copy in `tmp/`,
-//! so the Maildir never holds a message twice. Other event types only move the cursor.
+//! 1 leaves a recorded, undelivered row: every (re)connect first delivers those (steps 2
+//! and 3 again). A crash between 2 and 3 makes that redelivery find the file already in
+//! `new/` (or in `cur/`, if a mail reader took it), or overwrite its own half-written copy
+//! in `tmp/`, so the Maildir never holds a message twice. Other event types only move the
+//! cursor.
 //!
 //! Replicas on one store (and one Maildir) all follow the stream and all handle every
 //! event: the unique constraint lets one of them record a notification, and the row held
-//! from 3 to 4 lets one of them write it, while the others wait and then find it delivered.
+//! from 2 to 3 lets one of them write it, while the others wait and then find it delivered.
 //! Without it two replicas could write one message at once, each truncating the other's
 //! file in `tmp/`, and a mail reader could take a message from `new/` that was then
 //! written there again.
@@ -54,7 +58,7 @@ use crate::maildir::{Delivery, Maildir};
 use crate::metrics;
 use crate::mime::Message;
 use crate::render;
-use crate::store::{NewNotification, NotificationRecord, NotificationStore};
+use crate::store::{NewNotification, NotificationRecord, NotificationStore, Undelivered};
 
 /// The first wait before reconnecting.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -202,13 +206,6 @@ impl Confirmations {
             }
         };
         let channel = Channel::Email;
-        if store
-            .is_recorded(&confirmation.event_id, channel.number())
-            .await?
-        {
-            tracing::debug!(event = %confirmation.event_id, "duplicate event: already notified");
-            return Ok(store.advance(event.sequence).await?);
-        }
         let id = NotificationId::for_event(&confirmation.event_id, channel);
         let now = now_ms();
         let message = Message {
@@ -234,6 +231,12 @@ impl Confirmations {
             },
             message,
         };
+        let record = &notification.record;
+        let undelivered = Undelivered {
+            id: record.id.clone(),
+            send_time_ms: record.send_time_ms,
+            message: notification.message.clone(),
+        };
         if store.record(&notification, event.sequence).await? {
             tracing::info!(
                 notification = id.as_str(),
@@ -241,41 +244,53 @@ impl Confirmations {
                 sequence = event.sequence,
                 "order confirmation recorded"
             );
+            // Recorded here: delivered now. What an earlier run left undelivered was
+            // delivered when this one connected.
+            self.deliver(undelivered).await
+        } else {
+            // A redelivered event, or one a replica recorded first: its notification is
+            // delivered already, or is delivered here if that replica stopped short of it.
+            tracing::debug!(event = %confirmation.event_id, "duplicate event: already recorded");
+            self.deliver_pending().await
         }
-        self.deliver_pending().await
     }
 
     /// Writes every recorded, undelivered notification into the Maildir.
     async fn deliver_pending(&self) -> Result<(), NotificationError> {
-        let store = &self.store;
         loop {
-            let batch = store.undelivered(DELIVERY_BATCH).await?;
+            let batch = self.store.undelivered(DELIVERY_BATCH).await?;
             if batch.is_empty() {
                 return Ok(());
             }
             for pending in batch {
-                // Held until the file is written: a replica delivering it meanwhile is
-                // waited for, and then finds it delivered.
-                let Some(delivering) = store.start_delivery(&pending.id).await? else {
-                    tracing::debug!(notification = %pending.id, "delivered elsewhere");
-                    continue;
-                };
-                let maildir = self.maildir.clone();
-                let name = Maildir::file_name(&pending.id, pending.send_time_ms);
-                let delivery = tokio::task::spawn_blocking(move || {
-                    maildir.deliver(&name, pending.message.as_bytes())
-                })
-                .await?
-                .map_err(|source| self.maildir_error(source))?;
-                delivering.done().await?;
-                metrics::confirmation_sent();
-                tracing::info!(
-                    notification = %pending.id,
-                    already_there = delivery == Delivery::AlreadyThere,
-                    "email delivered to the Maildir"
-                );
+                self.deliver(pending).await?;
             }
         }
+    }
+
+    /// Writes one recorded notification into the Maildir, unless it is delivered already.
+    async fn deliver(&self, pending: Undelivered) -> Result<(), NotificationError> {
+        // Held until the file is written: a replica delivering it meanwhile is waited for,
+        // and then finds it delivered.
+        let Some(delivering) = self.store.start_delivery(&pending.id).await? else {
+            tracing::debug!(notification = %pending.id, "delivered elsewhere");
+            return Ok(());
+        };
+        let maildir = self.maildir.clone();
+        let name = Maildir::file_name(&pending.id, pending.send_time_ms);
+        let id = pending.id;
+        let delivery =
+            tokio::task::spawn_blocking(move || maildir.deliver(&name, pending.message.as_bytes()))
+                .await?
+                .map_err(|source| self.maildir_error(source))?;
+        delivering.done().await?;
+        metrics::confirmation_sent();
+        tracing::info!(
+            notification = %id,
+            already_there = delivery == Delivery::AlreadyThere,
+            "email delivered to the Maildir"
+        );
+        Ok(())
     }
 
     fn maildir_error(&self, source: std::io::Error) -> NotificationError {

@@ -90,16 +90,6 @@ impl NotificationStore {
         advance(&self.pool, sequence).await
     }
 
-    /// Whether a notification was already recorded for this event and channel.
-    pub async fn is_recorded(&self, event_id: &str, channel: i64) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT id FROM notifications WHERE event_id = $1 AND channel = $2")
-            .bind(event_id)
-            .bind(channel)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// Records `notification` as not yet delivered and moves the cursor to `sequence`, in
     /// one transaction. `false` when the event already had its notification on this channel
     /// (then only the cursor moves).
