@@ -8,6 +8,7 @@ use std::time::Duration;
 use bazaar_contract::inventory::v1::ReservationState;
 use bazaar_contract::orders::v1::*;
 use bazaar_contract::payment::v1::ChargeStatus;
+use bazaar_doubles::checkout::Doubles;
 use orders::clock::{Clock, ManualClock, SystemClock};
 
 use crate::events::read_events;
@@ -186,32 +187,10 @@ pub(crate) async fn another_replica_takes_over_a_saga_whose_lease_ran_out(backen
 /// the replica running it: the lease is renewed while the step runs, so another replica
 /// looking for abandoned sagas meanwhile does not take it over and run it a second time.
 pub(crate) async fn a_step_slower_than_the_lease_runs_in_one_replica_only(backend: Backend) {
-    let short_lease = |config: &mut orders::Config| {
-        config.saga_lease_ms = 1_000;
-        config.place_order_wait_ms = 200;
-    };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let Some(world) = World::new_with(backend, "slow step", short_lease, clock.clone()).await
-    else {
-        return;
-    };
-    let other = world.replica(short_lease, clock).await;
-    world.doubles.shipping.0.lock().create_delay = Duration::from_millis(3_000);
-    world.doubles.cart.fill("user-a", &[("lamp", 1)]);
-    let pending = world
-        .place("user-a", place_request("r-1", GOOD_CARD, ""))
-        .await
-        .unwrap();
-    let order = world.settled("user-a", &pending.id).await;
-    assert_eq!(order.state, OrderState::Placed as i32, "{order:?}");
-    assert_eq!(
-        world.doubles.shipping.0.lock().create_calls,
-        1,
-        "the shipment was asked for by one replica, once"
-    );
-    assert_eq!(world.doubles.payment.0.lock().charge_calls, 1);
-    other.stop().await;
-    world.finish().await;
+    placed_by_one_replica(backend, "slow step", |doubles| {
+        doubles.shipping.0.lock().create_delay = Duration::from_millis(3_000);
+    })
+    .await;
 }
 
 /// Steps each shorter than a third of the lease, which the saga makes without a write in
@@ -220,23 +199,33 @@ pub(crate) async fn a_step_slower_than_the_lease_runs_in_one_replica_only(backen
 pub(crate) async fn steps_that_together_outlast_the_lease_run_in_one_replica_only(
     backend: Backend,
 ) {
+    placed_by_one_replica(backend, "steps outlast", |doubles| {
+        // The charge, the shipment, the commit and the cart: 4 × 300 ms after the
+        // reservation's write, each below the 333 ms at which a step renews the lease on
+        // its own.
+        let step = Duration::from_millis(300);
+        doubles.payment.0.lock().charge_delay = step;
+        doubles.shipping.0.lock().create_delay = step;
+        doubles.inventory.0.lock().commit_delay = step;
+        doubles.cart.0.lock().empty_delay = step;
+    })
+    .await;
+}
+
+/// Places one order on a replica with a 1 s lease beside another replica looking for
+/// abandoned sagas, with the callees slowed by `slow`, and checks that the order was
+/// placed with one charge and one shipment: the saga never changed hands.
+async fn placed_by_one_replica(backend: Backend, name: &str, slow: impl FnOnce(&Doubles)) {
     let short_lease = |config: &mut orders::Config| {
         config.saga_lease_ms = 1_000;
         config.place_order_wait_ms = 200;
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let Some(world) = World::new_with(backend, "steps outlast", short_lease, clock.clone()).await
-    else {
+    let Some(world) = World::new_with(backend, name, short_lease, clock.clone()).await else {
         return;
     };
     let other = world.replica(short_lease, clock).await;
-    // The charge, the shipment, the commit and the cart: 4 × 300 ms after the reservation's
-    // write, each below the 333 ms at which a step renews the lease on its own.
-    let step = Duration::from_millis(300);
-    world.doubles.payment.0.lock().charge_delay = step;
-    world.doubles.shipping.0.lock().create_delay = step;
-    world.doubles.inventory.0.lock().commit_delay = step;
-    world.doubles.cart.0.lock().empty_delay = step;
+    slow(&world.doubles);
     world.doubles.cart.fill("user-a", &[("lamp", 1)]);
     let pending = world
         .place("user-a", place_request("r-1", GOOD_CARD, ""))
