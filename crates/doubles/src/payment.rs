@@ -29,6 +29,8 @@ pub struct PaymentState {
     pub charge_calls: usize,
     /// Refund calls received, including those refused.
     pub refund_calls: usize,
+    /// ListCharges calls received.
+    pub list_calls: usize,
     /// Every Charge fails with UNAVAILABLE (a processing error), nothing recorded; the
     /// other calls still work.
     pub charge_unavailable: bool,
@@ -205,7 +207,8 @@ impl PaymentService for PaymentDouble {
         &self,
         request: Request<ListChargesRequest>,
     ) -> Result<Response<ListChargesResponse>, Status> {
-        let state = self.0.lock();
+        let mut state = self.0.lock();
+        state.list_calls += 1;
         let order_id = &request.get_ref().order_id;
         Ok(Response::new(ListChargesResponse {
             charges: state

@@ -10,8 +10,8 @@
 //! abandoned) and while it waits between retries; every write is conditional on it, so a
 //! process that stalled past its lease cannot overwrite a saga another process took over.
 //! On shutdown a saga stops between steps (a Charge in flight is always waited for, so
-//! that no charge is ever in doubt because of a stop) and gives its lease up at once, so a
-//! restarted process resumes it without waiting. A crashed process's sagas are taken over
+//! that no charge is ever in doubt because of a stop), stores what it got to and gives its
+//! lease up at once, so a restarted process resumes it from there without waiting. A crashed process's sagas are taken over
 //! once their leases run out, by [`Sagas::recover`], which looks for them at start and
 //! periodically.
 //!
@@ -50,7 +50,7 @@ use crate::config::{Limits, Timing};
 use crate::domain::{ChargeStatus, OrderRecord, Step};
 use crate::ids::{LEASE_OWNER, new_id};
 use crate::store::{OrdersStore, Saved};
-use bazaar_contract::orders::v1::OrderState;
+use bazaar_contract::orders::v1::{OrderEventType, OrderState};
 
 pub use self::context::Secrets;
 
@@ -283,7 +283,8 @@ impl Sagas {
         let mut renewed = tokio::time::Instant::now();
         while !order.is_done() {
             if stop.is_triggered() {
-                self.give_up_lease(&store, &order.id).await;
+                self.pause(&store, &order, &mut stored, &mut unwritten_event)
+                    .await;
                 return;
             }
             let cx = StepContext {
@@ -300,7 +301,8 @@ impl Sagas {
                 tokio::select! {
                     outcome = step => outcome,
                     () = stop.wait() => {
-                        self.give_up_lease(&store, &order.id).await;
+                        self.pause(&store, &order, &mut stored, &mut unwritten_event)
+                            .await;
                         return;
                     }
                 }
@@ -355,22 +357,10 @@ impl Sagas {
             tracing::warn!(order_id = %order.id, step = order.step.as_str(), attempt,
                 retry_in_ms = delay.as_millis() as u64, %problem, "saga step failed; will retry");
             // What the saga got to is stored before it waits, with the lease renewed.
-            let lease_until = self.now_ms() + timing.lease_ms;
-            let kept = if order == stored {
-                store.renew_lease(&order.id, owner, lease_until).await
-            } else {
-                store
-                    .save(&order, owner, lease_until, unwritten_event)
-                    .await
-                    .map(|saved| saved == Saved::Saved)
-                    .inspect(|saved| {
-                        if *saved {
-                            stored = order.clone();
-                            unwritten_event = None;
-                        }
-                    })
-            };
-            match kept {
+            match self
+                .keep(&store, &order, &mut stored, &mut unwritten_event)
+                .await
+            {
                 Ok(true) => renewed = tokio::time::Instant::now(),
                 Ok(false) => {
                     tracing::warn!(order_id = %order.id, "saga taken over elsewhere; stopping here");
@@ -429,6 +419,48 @@ impl Sagas {
             outcome = &mut step => outcome,
             () = renew => step.await,
         }
+    }
+
+    /// Stores `order` as the saga got to it, with the event still to be written, if the
+    /// store holds less (`stored`), or else renews the lease; `false` if this process no
+    /// longer holds the lease.
+    async fn keep(
+        &self,
+        store: &OrdersStore,
+        order: &OrderRecord,
+        stored: &mut OrderRecord,
+        event: &mut Option<OrderEventType>,
+    ) -> Result<bool, sqlx::Error> {
+        let owner = self.inner.owner.as_str();
+        let lease_until = self.now_ms() + self.inner.timing.lease_ms;
+        if order == stored {
+            return store.renew_lease(&order.id, owner, lease_until).await;
+        }
+        let saved = store.save(order, owner, lease_until, *event).await? == Saved::Saved;
+        if saved {
+            stored.clone_from(order);
+            *event = None;
+        }
+        Ok(saved)
+    }
+
+    /// Stops the saga for a shutdown: stores what it got to, so that whoever resumes it
+    /// starts from there, and gives the lease up.
+    async fn pause(
+        &self,
+        store: &OrdersStore,
+        order: &OrderRecord,
+        stored: &mut OrderRecord,
+        event: &mut Option<OrderEventType>,
+    ) {
+        match self.keep(store, order, stored, event).await {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(error) => tracing::warn!(order_id = %order.id,
+                error = %chassis::error::chain(&error),
+                "cannot store the saga's progress before pausing; it resumes from the last"),
+        }
+        self.give_up_lease(store, &order.id).await;
     }
 
     async fn give_up_lease(&self, store: &OrdersStore, order_id: &str) {

@@ -43,6 +43,7 @@ on_both_backends!(
     idempotency::a_retry_returns_the_same_order_and_never_charges_twice,
     idempotency::concurrent_calls_with_one_request_id_make_one_order,
     recovery::a_restart_after_the_charge_finishes_the_saga,
+    recovery::a_saga_paused_for_a_shutdown_keeps_its_charge,
     recovery::a_restart_before_the_charge_fails_the_order_without_charging,
     recovery::a_charge_failing_for_too_long_fails_the_order,
     recovery::another_replica_takes_over_a_saga_whose_lease_ran_out,

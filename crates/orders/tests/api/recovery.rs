@@ -61,6 +61,45 @@ pub(crate) async fn a_restart_after_the_charge_finishes_the_saga(backend: Backen
     world.finish().await;
 }
 
+/// A saga stopped for a shutdown in the middle of a step stores what it got to first: the
+/// charge it made (which it wrote with nothing else yet) is known to the restarted process,
+/// which does not need to look for it at payment.
+pub(crate) async fn a_saga_paused_for_a_shutdown_keeps_its_charge(backend: Backend) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let Some(mut world) =
+        World::new_with(backend, "paused_after_charge", answer_fast, clock.clone()).await
+    else {
+        return;
+    };
+    world.doubles.shipping.0.lock().create_delay = Duration::from_secs(2);
+    world.doubles.cart.fill("user-a", &[("lamp", 1)]);
+    let pending = world
+        .place("user-a", place_request("r-1", GOOD_CARD, ""))
+        .await
+        .unwrap();
+    let shipping = world.doubles.shipping.clone();
+    eventually("charged, then the shipment asked for", || {
+        shipping.0.lock().create_calls >= 1
+    })
+    .await;
+    world.stop().await;
+
+    world.doubles.shipping.0.lock().create_delay = Duration::ZERO;
+    world.start(answer_fast, clock).await;
+    let order = world.settled("user-a", &pending.id).await;
+    assert_eq!(order.state, OrderState::Placed as i32, "{order:?}");
+    let (charge_calls, list_calls) = {
+        let payment = world.doubles.payment.0.lock();
+        (payment.charge_calls, payment.list_calls)
+    };
+    assert_eq!(charge_calls, 1, "charged once");
+    assert_eq!(
+        list_calls, 0,
+        "the restarted saga knew its charge without asking payment"
+    );
+    world.finish().await;
+}
+
 pub(crate) async fn a_restart_before_the_charge_fails_the_order_without_charging(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let Some(mut world) =
