@@ -11,9 +11,9 @@
 //! process that stalled past its lease cannot overwrite a saga another process took over.
 //! On shutdown a saga stops between steps (a Charge in flight is always waited for, so
 //! that no charge is ever in doubt because of a stop), stores what it got to and gives its
-//! lease up at once, so a restarted process resumes it from there without waiting. A crashed process's sagas are taken over
-//! once their leases run out, by [`Sagas::recover`], which looks for them at start and
-//! periodically.
+//! lease up at once, so a restarted process resumes it from there without waiting. A
+//! crashed process's sagas are taken over once their leases run out, by
+//! [`Sagas::recover`], which looks for them at start and periodically.
 //!
 //! The card and the shopper's token live only in memory, with the saga that PlaceOrder
 //! started ([`Secrets`]). A saga resumed after a restart has neither: it cannot charge (the
@@ -35,6 +35,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bazaar_contract::orders::v1::{OrderEventType, OrderState};
 use chassis::Shutdown;
 use chassis::backoff::{Backoff, Jitter};
 use chassis::store::StoreCell;
@@ -50,7 +51,6 @@ use crate::config::{Limits, Timing};
 use crate::domain::{ChargeStatus, OrderRecord, Step};
 use crate::ids::{LEASE_OWNER, new_id};
 use crate::store::{OrdersStore, Saved};
-use bazaar_contract::orders::v1::{OrderEventType, OrderState};
 
 pub use self::context::Secrets;
 
