@@ -19,8 +19,10 @@
 //!    derived from the notification id, which itself derives from the event id;
 //! 3. commit.
 //!
-//! A notification recorded in step 1 is delivered at once (steps 2 and 3); a duplicate
-//! that step 1 did not record delivers whatever is still undelivered instead.
+//! A notification recorded in step 1 is delivered at once (steps 2 and 3), without looking
+//! for a copy in the Maildir: none can be there before it is recorded. A duplicate that
+//! step 1 did not record delivers whatever is still undelivered instead, looking for copies
+//! first.
 //!
 //! Recording before writing, rather than the reverse, means a crash can never leave a sent
 //! message that is not recorded and would be sent again under another name. A crash after
@@ -244,9 +246,9 @@ impl Confirmations {
                 sequence = event.sequence,
                 "order confirmation recorded"
             );
-            // Recorded here: delivered now. What an earlier run left undelivered was
-            // delivered when this one connected.
-            self.deliver(undelivered).await
+            // Recorded here: delivered now, and no copy of it can be in the Maildir yet.
+            // What an earlier run left undelivered was delivered when this one connected.
+            self.deliver(undelivered, Fresh::Yes).await
         } else {
             // A redelivered event, or one a replica recorded first: its notification is
             // delivered already, or is delivered here if that replica stopped short of it.
@@ -263,13 +265,14 @@ impl Confirmations {
                 return Ok(());
             }
             for pending in batch {
-                self.deliver(pending).await?;
+                self.deliver(pending, Fresh::No).await?;
             }
         }
     }
 
-    /// Writes one recorded notification into the Maildir, unless it is delivered already.
-    async fn deliver(&self, pending: Undelivered) -> Result<(), NotificationError> {
+    /// Writes one recorded notification into the Maildir, unless it is delivered already
+    /// (or, unless `fresh`, already there).
+    async fn deliver(&self, pending: Undelivered, fresh: Fresh) -> Result<(), NotificationError> {
         // Held until the file is written: a replica delivering it meanwhile is waited for,
         // and then finds it delivered.
         let Some(delivering) = self.store.start_delivery(&pending.id).await? else {
@@ -279,10 +282,15 @@ impl Confirmations {
         let maildir = self.maildir.clone();
         let name = Maildir::file_name(&pending.id, pending.send_time_ms);
         let id = pending.id;
-        let delivery =
-            tokio::task::spawn_blocking(move || maildir.deliver(&name, pending.message.as_bytes()))
-                .await?
-                .map_err(|source| self.maildir_error(source))?;
+        let delivery = tokio::task::spawn_blocking(move || {
+            let message = pending.message.as_bytes();
+            match fresh {
+                Fresh::Yes => maildir.deliver_new(&name, message),
+                Fresh::No => maildir.deliver(&name, message),
+            }
+        })
+        .await?
+        .map_err(|source| self.maildir_error(source))?;
         delivering.done().await?;
         metrics::confirmation_sent();
         tracing::info!(
@@ -299,6 +307,15 @@ impl Confirmations {
             source,
         }
     }
+}
+
+/// Whether a notification to deliver was recorded just now, by this process: then no copy
+/// of it can be in the Maildir (its file is only written after it is recorded), and the
+/// Maildir is not searched for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fresh {
+    Yes,
+    No,
 }
 
 /// Milliseconds since the Unix epoch: the send time of a notification.

@@ -48,10 +48,18 @@ impl Maildir {
     /// Puts `message` into `new/` as `name`, unless a message of that name is already in
     /// `new/` or `cur/`. Blocking: call it from a blocking thread.
     pub fn deliver(&self, name: &str, message: &[u8]) -> std::io::Result<Delivery> {
-        let new = self.root.join("new").join(name);
-        if new.exists() || self.in_cur(name)? {
+        if self.root.join("new").join(name).exists() || self.in_cur(name)? {
             return Ok(Delivery::AlreadyThere);
         }
+        self.deliver_new(name, message)
+    }
+
+    /// Puts `message` into `new/` as `name` without looking for it first: for a message
+    /// recorded just now, of which no copy can exist (a message's file is only written
+    /// after it is recorded). It spares reading `cur/`, which grows with the mail a reader
+    /// has taken. Blocking: call it from a blocking thread.
+    pub fn deliver_new(&self, name: &str, message: &[u8]) -> std::io::Result<Delivery> {
+        let new = self.root.join("new").join(name);
         let tmp = self.root.join("tmp").join(name);
         let mut file = chassis::files::open_private(&tmp, false)?;
         file.write_all(message)?;
@@ -88,6 +96,30 @@ pub enum Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fresh_message_is_written_without_reading_cur() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::new(dir.path().join("mail"));
+        maildir.create().unwrap();
+        // `cur/` that cannot be read as a directory: looking into it fails.
+        fs::remove_dir(dir.path().join("mail/cur")).unwrap();
+        fs::write(dir.path().join("mail/cur"), b"").unwrap();
+        let name = Maildir::file_name("abc", 0);
+        assert!(maildir.deliver(&name, b"one").is_err());
+        assert_eq!(
+            maildir.deliver_new(&name, b"one").unwrap(),
+            Delivery::Written
+        );
+        assert_eq!(
+            fs::read(dir.path().join("mail/new").join(&name)).unwrap(),
+            b"one"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path().join("mail/tmp")).unwrap().count(),
+            0
+        );
+    }
 
     #[test]
     fn delivers_once_even_after_a_reader_moved_the_message() {
