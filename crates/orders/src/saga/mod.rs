@@ -294,7 +294,7 @@ impl Sagas {
                 secrets: &secrets,
             };
             let step = steps::run(&cx, &order).instrument(trace::step_span(&order));
-            let step = self.renewing_lease(&store, &order.id, renewed, step);
+            let step = self.renewing_lease(&store, &order.id, &mut renewed, step);
             let outcome = if order.step == Step::Charge {
                 step.await
             } else {
@@ -379,7 +379,7 @@ impl Sagas {
     }
 
     /// Runs `step`, renewing the saga's lease a third of it after it was last `renewed`
-    /// and every third of it from then on, so that a step slower than the lease (a callee
+    /// (which it moves on with each renewal) and every third of it from then on, so that a step slower than the lease (a callee
     /// answering slowly, within its deadline), or steps that together outlast it between two
     /// writes, are not taken for abandoned and run a second time by another process. If the
     /// lease turns out to be lost, the step still ends here; the write after it then finds
@@ -388,22 +388,23 @@ impl Sagas {
         &self,
         store: &OrdersStore,
         order_id: &str,
-        renewed: tokio::time::Instant,
+        renewed: &mut tokio::time::Instant,
         step: impl Future<Output = T>,
     ) -> T {
         let lease_ms = self.inner.timing.lease_ms;
         let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1).max(1));
         let renew = async {
-            let mut due = renewed + every;
+            let mut due = *renewed + every;
             loop {
                 tokio::time::sleep_until(due).await;
-                due = tokio::time::Instant::now() + every;
+                let started = tokio::time::Instant::now();
+                due = started + every;
                 let lease_until = self.now_ms() + lease_ms;
                 match store
                     .renew_lease(order_id, &self.inner.owner, lease_until)
                     .await
                 {
-                    Ok(true) => {}
+                    Ok(true) => *renewed = started,
                     Ok(false) => {
                         tracing::warn!(%order_id, "saga taken over elsewhere during a step");
                         return;
