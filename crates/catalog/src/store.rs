@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use chassis::store::placeholders;
 use sqlx::{AnyPool, Row};
 
 use crate::domain::{SearchQuery, Slug, fold};
@@ -303,14 +304,6 @@ fn category_from_row(row: &sqlx::any::AnyRow) -> Result<CategoryRecord, sqlx::Er
         display_name: row.try_get("display_name")?,
         description: row.try_get("description")?,
     })
-}
-
-/// `$first, $first+1, ...`, `count` of them.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Escapes `%`, `_` and `\` so a word matches literally in `LIKE ... ESCAPE '\'`.

@@ -120,6 +120,15 @@ impl Backend {
     }
 }
 
+/// `$first, $first+1, ...`, `count` of them: the placeholders of a statement's parameters
+/// from the `first`th, in the style both backends take.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The URL of SQLite file `file_name` in `data_dir`.
 pub fn sqlite_url(data_dir: &Path, file_name: &str) -> String {
     format!("sqlite://{}", data_dir.join(file_name).display())

@@ -39,7 +39,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chassis::backoff::{Backoff, Jitter};
-use chassis::store::Backend;
+use chassis::store::{Backend, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
@@ -324,14 +324,6 @@ async fn unreserve(
             .await?;
     }
     Ok(())
-}
-
-/// `$first, $first+1, ...`, `count` of them.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! no event without its change; StreamOrderEvents reads it back ([`crate::outbox`]).
 
 use bazaar_contract::orders::v1::{OrderEventType, OrderState};
-use chassis::store::Backend;
+use chassis::store::{Backend, placeholders};
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
 
@@ -353,25 +353,14 @@ const ITEMS_PER_INSERT: usize = 500;
 
 /// `INSERT INTO order_items ... VALUES (...), (...)` for `lines` lines.
 fn items_insert(lines: usize) -> String {
-    let mut sql = String::from(
+    let rows: Vec<String> = (0..lines)
+        .map(|line| format!("({})", placeholders(line * 8 + 1, 8)))
+        .collect();
+    format!(
         "INSERT INTO order_items (order_id, position, product_id, name, picture_uri, \
-         quantity, unit_units, unit_nanos) VALUES ",
-    );
-    for line in 0..lines {
-        if line > 0 {
-            sql.push_str(", ");
-        }
-        let first = line * 8;
-        sql.push('(');
-        for column in 1..=8 {
-            if column > 1 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", first + column));
-        }
-        sql.push(')');
-    }
-    sql
+         quantity, unit_units, unit_nanos) VALUES {}",
+        rows.join(", ")
+    )
 }
 
 pub(crate) fn json(values: &[String]) -> String {
